@@ -36,6 +36,13 @@ __all__ = [
     "staircase_ste",
     "StaircaseSTE",
     "QuantizedMLP",
+    "circle_inputs",
+    "gaussian_pair_inputs",
+    "propagate",
+    "layer_statistics",
+    "one_layer_statistics",
+    "empirical_chi",
+    "circulant_profile",
 ]
 
 _STE_NAMES = ("clipped", "identity")
@@ -217,3 +224,260 @@ class QuantizedMLP(torch.nn.Module):
         return (f"depth={self.depth}, width={self.width}, sigma_w={self.sigma_w:g}, sigma_b={self.sigma_b:g}, "
                 f"act=N{self.act.N}, ste={self.ste if isinstance(self.ste, str) else 'custom'}, "
                 f"slope={self.ste_slope:g}, quantize_output={self.quantize_output}")
+
+
+# ----------------------------------------------------------------------------- random-network experiments
+def _gen(seed, device):
+    g = torch.Generator(device=torch.device(device).type if device is not None else "cpu")
+    if seed is None:
+        g.seed()
+    else:
+        g.manual_seed(int(seed))
+    return g
+
+
+def circulant_profile(K: torch.Tensor) -> torch.Tensor:
+    """For inputs on a circle (equally spaced angles), average K[i, (i + k) mod r] over i.
+
+    ``K`` has shape (..., r, r); returns (..., r): entry k is the mean over the r pairs whose
+    angle difference is Delta theta = 2 pi k / r.
+    """
+    r = K.shape[-1]
+    ar = torch.arange(r, device=K.device)
+    idx = (ar[:, None] + ar[None, :]) % r
+    idx = idx.expand(*K.shape[:-2], r, r)
+    return K.gather(-1, idx).mean(dim=-2)
+
+
+def circle_inputs(r, n0, Q1, sigma_w, sigma_b=0.0, seed=None, dtype=torch.float64):
+    """The great-circle inputs of paper 1, sec. 5, scaled so that the *first pre-activation* has
+    variance Q1.
+
+    x_i = s (u0 cos theta_i + u1 sin theta_i), theta_i = 2 pi i / r, with u0, u1 orthonormal in
+    R^n0.  Since alpha^(1) = W^(1) x + b^(1) with W ~ N(0, sigma_w^2 / n0), the mean-field
+    Q^(1) = sigma_w^2 |x|^2 / n0 + sigma_b^2; the paper's scaling |x|^2 = Q* gives
+    Q^(1) = sigma_w^2 Q* / n0 instead of Q*.  We take s^2 = n0 (Q1 - sigma_b^2) / sigma_w^2 so
+    that Q^(1) = Q1 (use Q1 = Q*), and the mean-field C^(1)(Delta theta) =
+    (sigma_w^2 s^2 cos(Delta theta) / n0 + sigma_b^2) / Q1.
+
+    Returns (X (r, n0) tensor, theta (r,) numpy array of Delta theta = 2 pi k / r).
+    """
+    r = V.integer("r", r, 2)
+    n0 = V.integer("n0", n0, 2)
+    V.positive("sigma_w", sigma_w)
+    V.nonnegative("sigma_b", sigma_b)
+    V.positive("Q1", Q1)
+    if Q1 <= sigma_b ** 2:
+        raise ValueError(f"Q1 must be in (sigma_b^2, inf) = ({sigma_b ** 2}, inf), got {Q1}")
+    g = _gen(seed, "cpu")
+    u, _ = torch.linalg.qr(torch.randn(n0, 2, generator=g, dtype=torch.float64))
+    theta = 2 * np.pi * np.arange(r) / r
+    s = math.sqrt(n0 * (Q1 - sigma_b ** 2)) / sigma_w
+    th = torch.tensor(theta, dtype=torch.float64)
+    X = s * (torch.cos(th)[:, None] * u[:, 0] + torch.sin(th)[:, None] * u[:, 1])
+    return X.to(dtype), theta
+
+
+def gaussian_pair_inputs(Q, C, n, n_draws=1, seed=None, dtype=torch.float64, device=None):
+    """Exact Gaussian pre-activations (u1, u2) ~ N(0, Q [[1, C], [C, 1]]), n i.i.d. neurons each.
+
+    Returns a tensor of shape (n_draws, 2, n)."""
+    V.positive("Q", Q)
+    V.in_closed("C", C, -1, 1)
+    n = V.integer("n", n, 1)
+    g = _gen(seed, "cpu")
+    z = torch.randn(n_draws, 2, n, generator=g, dtype=torch.float64)
+    u1 = z[:, 0]
+    u2 = C * z[:, 0] + math.sqrt(max(0.0, 1 - C * C)) * z[:, 1]
+    return (math.sqrt(Q) * torch.stack([u1, u2], dim=1)).to(dtype=dtype, device=device)
+
+
+def _sqrtm_psd(G: torch.Tensor) -> torch.Tensor:
+    """A with A A^T = G for a batch of PSD matrices (eigen-decomposition, negative round-off clamped)."""
+    ev, U = torch.linalg.eigh(G)
+    return U * ev.clamp_min(0).sqrt()[..., None, :]
+
+
+def propagate(act, X, sigma_w, sigma_b=0.0, depth=1, width=1000, *, n_draws=1, reduce=None, layers=None,
+              method="weights", dtype=torch.float32, device=None, seed=None, chunk=None, progress=False,
+              phi_first=False):
+    """Forward many independent random networks (eq. 1) at once and reduce each layer's covariance.
+
+    For every draw d and hidden layer l = 1..depth, the empirical covariance matrix of the batch
+    of r inputs, K^(l)_ij = (1/n) sum_k alpha^(l)_k(x_i) alpha^(l)_k(x_j) (its diagonal is Q^(l)
+    per input), is passed to ``reduce(K, l)`` (K of shape (D, r, r) for a chunk of D draws; default:
+    keep K).  Returns a list over the recorded ``layers`` (default all 1..depth) of tensors stacked
+    over draws: ``out[i][d]`` = reduce(K^(layers[i]) of draw d).
+
+    ``X``: (r, n0) inputs shared by all draws, or (n_draws, r, n0).  ``phi_first=True`` feeds
+    phi(X) to the first layer (use when X are Gaussian pre-activations of a layer 0).
+
+    ``method``:
+    * ``"weights"`` -- draw W^(l) ~ N(0, sigma_w^2/n_in) (D, n, n_in) and b^(l) explicitly and
+      multiply (the real network; cost O(D r n^2) per layer);
+    * ``"gram"`` -- sample alpha^(l) directly from its exact conditional law given the previous
+      layer: W^(l) is independent of alpha^(l-1), so the r x n matrix alpha^(l) has i.i.d. columns
+      N(0, G) with G = sigma_w^2 h h^T / n_in + sigma_b^2, h = phi(alpha^(l-1)).  Same joint law of
+      all pre-activations as ``"weights"``, at cost O(D (r^2 n + r^3)): for r << n.
+    """
+    act = as_staircase(act)
+    V.positive("sigma_w", sigma_w)
+    V.nonnegative("sigma_b", sigma_b)
+    depth = V.integer("depth", depth, 1)
+    width = V.integer("width", width, 1)
+    n_draws = V.integer("n_draws", n_draws, 1)
+    V.choice("method", method, ("weights", "gram"))
+    device = torch.device(device) if device is not None else torch.device("cpu")
+    X = torch.as_tensor(X)
+    if X.ndim == 2:
+        X = X.unsqueeze(0).expand(n_draws, *X.shape)
+    if X.ndim != 3 or X.shape[0] != n_draws:
+        raise ValueError(f"X must have shape (r, n0) or (n_draws, r, n0), got {tuple(X.shape)}")
+    r, n0 = X.shape[1], X.shape[2]
+    V.integer("r (number of inputs)", r, 1)
+    layers = list(range(1, depth + 1)) if layers is None else [V.integer("layers", l, 1, depth) for l in layers]
+    want = set(layers)
+    if reduce is None:
+        reduce = lambda K, l: K  # noqa: E731
+    if chunk is None:
+        per = max(width * max(width, n0), r * width) * torch.finfo(dtype).bits // 8
+        chunk = max(1, min(n_draws, int(2 ** 28 // max(per, 1))))
+    g = _gen(seed, device)
+    out = {l: [] for l in layers}
+    it = range(0, n_draws, chunk)
+    if progress:
+        from tqdm import tqdm
+
+        it = tqdm(list(it), desc="draws", leave=False)
+    sw, sb = float(sigma_w), float(sigma_b)
+    for start in it:
+        D = min(chunk, n_draws - start)
+        h = X[start:start + D].to(device=device, dtype=dtype)
+        if phi_first:
+            h = _staircase_forward(h, act)
+        for l in range(1, depth + 1):
+            n_in = h.shape[-1]
+            if method == "weights":
+                W = torch.randn(D, width, n_in, generator=g, dtype=dtype, device=device)
+                W.mul_(sw / math.sqrt(n_in))
+                a = torch.bmm(h, W.transpose(1, 2))
+                if sb > 0:
+                    a.add_(torch.randn(D, 1, width, generator=g, dtype=dtype, device=device), alpha=sb)
+            else:
+                h64 = h.to(torch.float64)
+                G = (sw * sw / n_in) * torch.bmm(h64, h64.transpose(1, 2)) + sb * sb
+                A = _sqrtm_psd(G).to(dtype)
+                Z = torch.randn(D, r, width, generator=g, dtype=dtype, device=device)
+                a = torch.bmm(A, Z)
+            if l in want:
+                K = torch.bmm(a, a.transpose(1, 2)) / width
+                out[l].append(reduce(K, l))
+            if l < depth:
+                h = _staircase_forward(a, act)
+    return [torch.cat(out[l], dim=0) for l in layers]
+
+
+def _mean_se(t: torch.Tensor):
+    """Mean and standard error over the leading (draw) axis, as float64 numpy arrays."""
+    t = t.to(torch.float64)
+    D = t.shape[0]
+    m = t.mean(0)
+    se = t.std(0, unbiased=True) / math.sqrt(D) if D > 1 else torch.full_like(m, float("nan"))
+    return m.cpu().numpy(), se.cpu().numpy()
+
+
+def layer_statistics(act, X, sigma_w, sigma_b=0.0, depth=1, width=1000, *, n_draws=8, method="weights",
+                     dtype=torch.float32, device=None, seed=None, phi_first=False):
+    """Per-layer empirical statistics of a batch of inputs with standard errors over weight draws.
+
+    Returns a dict of float64 numpy arrays, for layers l = 1..depth (axis 0):
+    ``Q`` (L, r): mean squared pre-activation per input, (1/n) sum_k alpha_k(x_i)^2, averaged over
+    draws; ``Q_se``; ``Qbar``/``Qbar_se`` (L,): also averaged over inputs; ``K``/``K_se`` (L, r, r):
+    the covariance matrix; ``C``/``C_se`` (L, r, r): the correlation matrix
+    K_ij / sqrt(K_ii K_jj) of each draw, averaged over draws (a ratio: bias O(1/n));
+    ``Q_draws``, ``C_draws``: the per-draw values (D, L, r) and (D, L, r, r).
+    """
+    Ks = propagate(act, X, sigma_w, sigma_b, depth, width, n_draws=n_draws, method=method, dtype=dtype,
+                   device=device, seed=seed, phi_first=phi_first)
+    K = torch.stack(Ks, dim=1).to(torch.float64)  # (D, L, r, r)
+    q = torch.diagonal(K, dim1=-2, dim2=-1)  # (D, L, r)
+    C = K / torch.sqrt(q[..., :, None] * q[..., None, :])
+    res = {}
+    res["Q"], res["Q_se"] = _mean_se(q)
+    res["Qbar"], res["Qbar_se"] = _mean_se(q.mean(-1))
+    res["K"], res["K_se"] = _mean_se(K)
+    res["C"], res["C_se"] = _mean_se(C)
+    res["Q_draws"], res["C_draws"] = q.cpu().numpy(), C.cpu().numpy()
+    return res
+
+
+def one_layer_statistics(act, Q, C, sigma_w, sigma_b=0.0, n_prev=2000, n_next=2000, n_draws=16, seed=None,
+                         dtype=torch.float64, device=None):
+    """One wide layer fed with exact Gaussian pre-activations: the unit-level check of eq. 2-4.
+
+    (u1, u2) ~ N(0, Q [[1, C], [C, 1]]) on n_prev i.i.d. neurons; alpha = W phi(u) + b with a
+    real weight matrix W (n_next x n_prev, N(0, sigma_w^2/n_prev)) and b ~ N(0, sigma_b^2).
+    Per draw: Q_hat = mean of alpha_1^2 and alpha_2^2 over the n_next neurons, K12_hat = mean of
+    alpha_1 alpha_2 (both unbiased for the mean-field Q_next and Q_next C_next of ``layer_map``),
+    C_hat = K12 / sqrt(K11 K22) (bias O(1/n)).  Returns dict of (mean, se) over draws and the
+    per-draw arrays.
+    """
+    u = gaussian_pair_inputs(Q, C, n_prev, n_draws, seed=seed, dtype=dtype, device=device)
+    seed2 = None if seed is None else int(seed) + 7919
+    (K,) = propagate(act, u, sigma_w, sigma_b, 1, n_next, n_draws=n_draws, dtype=dtype, device=device,
+                     seed=seed2, phi_first=True)
+    K = K.to(torch.float64)
+    q = 0.5 * (K[:, 0, 0] + K[:, 1, 1])
+    k12 = K[:, 0, 1]
+    c = k12 / torch.sqrt(K[:, 0, 0] * K[:, 1, 1])
+    out = {}
+    for name, t in (("Q", q), ("K12", k12), ("C", c)):
+        out[name], out[name + "_se"] = _mean_se(t)
+        out[name + "_draws"] = t.cpu().numpy()
+    return out
+
+
+def empirical_chi(act, sigma_w, sigma_b=0.0, Q=None, C=None, eps=0.05, n_prev=4000, n_next=4000, n_draws=16,
+                  seed=None, dtype=torch.float64, device=None):
+    """Empirical chi (eq. 6 of paper 1) from pairs of nearby inputs around (Q, C).
+
+    Three Gaussian pre-activation vectors share their noise (common random numbers):
+    u_a = sqrt(Q) z1, u_b(c) = sqrt(Q) (c z1 + sqrt(1 - c^2) z2) for c = C - eps, C + eps, and one
+    weight draw W per network.  Per draw the empirical next-layer covariances K_ab(c) give the
+    central finite difference of the correlation map (eq. 5, divided by the *input* Q as there):
+        chi_hat = [K_ab(C + eps) - K_ab(C - eps)] / (2 eps Q).
+    Defaults: Q = Q*, C = C* of ``qmf_sym.maps.fixed_point``.  Returns dict with ``chi`` (mean over
+    draws), ``chi_se``, ``chi_fd`` (the same finite difference of the mean-field covariance
+    sigma_w^2 E phi(u1) phi(u2) + sigma_b^2 (``qmf_sym.maps.post_activation_covariance``): what
+    the estimator is unbiased for), ``chi_theory`` (eq. 6 at (Q, C)), ``Q``, ``C``, ``eps``.
+    """
+    from qmf_sym import maps
+
+    act = as_staircase(act)
+    V.positive("sigma_w", sigma_w)
+    V.nonnegative("sigma_b", sigma_b)
+    V.positive("eps", eps)
+    if Q is None or C is None:
+        fp = maps.fixed_point(act, sigma_w, sigma_b)
+        Q = float(fp.Q) if Q is None else Q
+        C = float(fp.C) if C is None else C
+    V.positive("Q", Q)
+    V.in_closed("C - eps, C + eps", np.array([C - eps, C + eps]), -1, 1)
+    n_prev = V.integer("n_prev", n_prev, 1)
+    g = _gen(seed, "cpu")
+    z = torch.randn(n_draws, 2, n_prev, generator=g, dtype=torch.float64)
+    sq = math.sqrt(Q)
+    ua = sq * z[:, 0]
+    ub = [sq * (c * z[:, 0] + math.sqrt(max(0.0, 1 - c * c)) * z[:, 1]) for c in (C - eps, C + eps)]
+    u = torch.stack([ua, ub[0], ub[1]], dim=1).to(dtype=dtype, device=device)
+    seed2 = None if seed is None else int(seed) + 104729
+    (K,) = propagate(act, u, sigma_w, sigma_b, 1, n_next, n_draws=n_draws, dtype=dtype, device=device,
+                     seed=seed2, phi_first=True)
+    K = K.to(torch.float64)
+    est = (K[:, 0, 2] - K[:, 0, 1]) / (2 * eps * Q)
+    chi, se = _mean_se(est)
+    Kn = [sigma_w ** 2 * float(maps.post_activation_covariance(act, Q, c)) + sigma_b ** 2 for c in (C - eps, C + eps)]
+    fd = (Kn[1] - Kn[0]) / (2 * eps * Q)
+    return {"chi": float(chi), "chi_se": float(se), "chi_fd": fd,
+            "chi_theory": float(maps.chi(act, Q, C, sigma_w, sigma_b)), "Q": Q, "C": C, "eps": eps,
+            "chi_draws": est.cpu().numpy()}
