@@ -43,6 +43,9 @@ __all__ = [
     "one_layer_statistics",
     "empirical_chi",
     "circulant_profile",
+    "sigma_w_optimal",
+    "decay_layer",
+    "correlation_propagation",
 ]
 
 _STE_NAMES = ("clipped", "identity")
@@ -481,3 +484,133 @@ def empirical_chi(act, sigma_w, sigma_b=0.0, Q=None, C=None, eps=0.05, n_prev=40
     return {"chi": float(chi), "chi_se": float(se), "chi_fd": fd,
             "chi_theory": float(maps.chi(act, Q, C, sigma_w, sigma_b)), "Q": Q, "C": C, "eps": eps,
             "chi_draws": est.cpu().numpy()}
+
+
+# ----------------------------------------------------------------------------- paper 1, sec. 5 / Fig. 1
+def sigma_w_optimal(act, sigma_b=0.0):
+    """sigma_w maximising chi at the fixed point: ``qmf_sym.init.sigma_w_opt`` when available (and
+    sigma_b = 0), else a bounded scalar maximisation of ``maps.fixed_point(act, s, sigma_b).chi``."""
+    from qmf_sym import maps
+
+    if sigma_b == 0:
+        try:
+            from qmf_sym.init import sigma_w_opt
+
+            return float(sigma_w_opt(act))
+        except (ImportError, AttributeError):
+            pass
+    from scipy.optimize import minimize_scalar
+
+    grid = np.geomspace(0.05, 50, 61)
+    vals = [maps.fixed_point(act, s, sigma_b).chi for s in grid]
+    i = int(np.argmax(vals))
+    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+    res = minimize_scalar(lambda s: -maps.fixed_point(act, s, sigma_b).chi, bounds=(lo, hi), method="bounded",
+                          options={"xatol": 1e-7})
+    return float(res.x)
+
+
+def decay_layer(values, start, target, layers=None):
+    """First layer at which (values - target) / (values[0] - target) falls to 1/e.
+
+    ``values[i]`` is the quantity at ``layers[i]`` (default 1, 2, ...); linear interpolation of
+    log((v - target)/(v0 - target)) between the bracketing layers.  Returns nan if it never does."""
+    v = np.asarray(values, dtype=float)
+    layers = np.arange(start, start + len(v)) if layers is None else np.asarray(layers, dtype=float)
+    d0 = v[0] - target
+    if d0 == 0:
+        return float("nan")
+    rho = (v - target) / d0
+    thr = math.exp(-1)
+    below = np.nonzero(rho <= thr)[0]
+    if len(below) == 0:
+        return float("nan")
+    i = int(below[0])
+    if i == 0:
+        return float(layers[0])
+    r0, r1 = rho[i - 1], rho[i]
+    if r1 > 0 and r0 > 0:
+        f = (math.log(r0) + 1) / (math.log(r0) - math.log(r1))
+    else:
+        f = (r0 - thr) / (r0 - r1)
+    return float(layers[i - 1] + f * (layers[i] - layers[i - 1]))
+
+
+def correlation_propagation(act, sigma_ws, sigma_b=0.0, depth=100, width=1000, r=500, n0=None, *, n_draws=1,
+                            dtheta_decay=math.pi / 3, n_theory=61, dtype=torch.float32, device=None, seed=0,
+                            progress=False):
+    """The correlation-propagation experiment of paper 1, sec. 5 (Fig. 1), for several sigma_w.
+
+    For each sigma_w: Q* = ``maps.fixed_point(act, sigma_w, sigma_b).Q``; r inputs on a great circle
+    in R^n0 (n0 = width by default) scaled so that Q^(1) = Q* (:func:`circle_inputs`; note the
+    paper's |x|^2 = Q* would give Q^(1) = sigma_w^2 Q* / n0); ``n_draws`` random networks of
+    ``depth`` layers of ``width`` units (method "weights": real weight matrices).  Per layer, the
+    empirical covariance K^(l)(Delta theta) and correlation C^(l)(Delta theta) are averaged over the
+    r pairs with the same angle difference Delta theta = 2 pi k / r (and over draws).  Layer 0 is
+    the input on the pre-activation scale, sigma_w^2 x.x'/n0 + sigma_b^2 (= the mean-field
+    covariance of alpha^(1)).
+
+    The mean-field prediction iterates ``maps.iterate`` from the same inputs' Q^(1) = Q* and
+    C^(1)(Delta theta) on ``n_theory`` angles in [0, pi] (plus the decay angle).
+
+    Decay: at the angle closest to ``dtheta_decay`` the layer where (C^(l) - C*) / (C^(1) - C*)
+    first reaches 1/e (:func:`decay_layer`), empirical and mean-field, against xi = -1/log chi
+    (eq. 7) at the fixed point.
+
+    Returns a dict with ``theta`` (r,), ``layers`` (0..depth), and per sigma_w a dict ``runs[i]``
+    with keys sigma_w, Q_star, C_star, chi, xi, cov (depth+1, r), corr (depth+1, r), cov_se,
+    corr_se (nan for one draw), theta_theory, cov_theory (depth+1, n_theory+1), corr_theory,
+    k_decay, dtheta_decay, decay_emp, decay_mf, input_scale (|x|), seconds.
+    """
+    import time
+
+    from qmf_sym import maps
+
+    act = as_staircase(act)
+    r = V.integer("r", r, 2)
+    depth = V.integer("depth", depth, 1)
+    width = V.integer("width", width, 1)
+    n0 = width if n0 is None else V.integer("n0", n0, 2)
+    V.nonnegative("sigma_b", sigma_b)
+    sigma_ws = [float(V.positive("sigma_w", s)) for s in np.atleast_1d(sigma_ws)]
+    runs = []
+    theta = 2 * np.pi * np.arange(r) / r
+    k_dec = int(round(dtheta_decay * r / (2 * np.pi))) % r
+    for j, sw in enumerate(sigma_ws):
+        t0 = time.perf_counter()
+        fp = maps.fixed_point(act, sw, sigma_b)
+        Qs, Cs = float(fp.Q), float(fp.C)
+        X, _ = circle_inputs(r, n0, Qs, sw, sigma_b, seed=seed + 1000 * j, dtype=torch.float64)
+        K0 = sw * sw * (X @ X.T) / n0 + sigma_b ** 2
+        cov0 = circulant_profile(K0).numpy()
+
+        def red(K, l):
+            q = torch.diagonal(K, dim1=-2, dim2=-1)
+            Cm = K / torch.sqrt(q[..., :, None] * q[..., None, :])
+            return torch.stack([circulant_profile(K), circulant_profile(Cm)], dim=1)
+
+        prof = propagate(act, X, sw, sigma_b, depth, width, n_draws=n_draws, reduce=red, dtype=dtype,
+                         device=device, seed=seed + 1000 * j + 1, progress=progress)
+        P = torch.stack(prof, dim=1).to(torch.float64)  # (D, L, 2, r)
+        m, se = _mean_se(P)
+        cov = np.vstack([cov0, m[:, 0]])
+        corr = np.vstack([cov0 / cov0[0], m[:, 1]])
+        cov_se = np.vstack([np.zeros(r), se[:, 0]])
+        corr_se = np.vstack([np.zeros(r), se[:, 1]])
+        t_emp = time.perf_counter() - t0
+        # mean field from the same inputs
+        th_t = np.append(np.linspace(0, np.pi, n_theory), theta[k_dec])
+        C1 = np.clip((sw * sw * (float(X[0] @ X[0]) / n0) * np.cos(th_t) + sigma_b ** 2) / Qs, -1, 1)
+        Qm, Cm = maps.iterate(act, Qs, C1, sw, sigma_b, depth)
+        covm = np.vstack([Qs * C1, Qm * Cm])
+        corrm = np.vstack([C1, Cm])
+        dec_emp = decay_layer(corr[1:, k_dec], 1, Cs)
+        dec_mf = decay_layer(corrm[1:, -1], 1, Cs)
+        runs.append(dict(sigma_w=sw, sigma_b=float(sigma_b), Q_star=Qs, C_star=Cs, chi=float(fp.chi),
+                         xi=float(fp.xi), cov=cov, corr=corr, cov_se=cov_se, corr_se=corr_se,
+                         theta_theory=th_t[:-1], cov_theory=covm[:, :-1], corr_theory=corrm[:, :-1],
+                         corr_theory_decay=corrm[:, -1], k_decay=k_dec, dtheta_decay=float(theta[k_dec]),
+                         decay_emp=dec_emp, decay_mf=dec_mf, input_scale=float(X[0].norm()),
+                         seconds_network=t_emp, seconds=time.perf_counter() - t0))
+    return {"theta": theta, "layers": np.arange(depth + 1), "runs": runs, "act": act, "width": width,
+            "depth": depth, "r": r, "n_draws": n_draws}
