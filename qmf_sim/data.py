@@ -1,0 +1,227 @@
+"""Data sets for the trainable-depth experiment (paper 1, sec. 5 and Fig. 3).
+
+Two sources, one interface (:class:`Dataset`):
+
+* **MNIST** from the standard IDX files in a directory the user gives (``--data DIR`` or the
+  environment variable ``QMF_MNIST_DIR``).  The four files are looked for under their standard
+  names, gzipped (``.gz``) or not::
+
+      train-images-idx3-ubyte  train-labels-idx1-ubyte  t10k-images-idx3-ubyte  t10k-labels-idx1-ubyte
+
+  (``train-images.idx3-ubyte`` with a dot is accepted too).  Split: the official one, 60 000
+  training and 10 000 test images.  MNIST cannot be downloaded by this package.
+
+* **digits** (the default when no MNIST directory is given): scikit-learn's bundled handwritten
+  digits set (``sklearn.datasets.load_digits``: 1797 images of 8x8 pixels, values 0..16, no
+  download).  Split: a fixed stratified split with ``sklearn.model_selection.train_test_split``
+  (``test_size=400, stratify=y, random_state=0``): 1397 training and 400 test images.  The split
+  does not depend on any run seed, so every run of a sweep sees the same data.
+
+Normalisation (both sources, "standard per-pixel"): pixel values are first scaled to [0, 1]
+(divided by 255 for MNIST, by 16 for digits), then every pixel is standardised with the mean and
+standard deviation of that pixel over the *training* set; the std is floored at ``STD_FLOOR`` = 0.1
+(on the [0, 1] scale) so that (nearly) constant border pixels are not blown up (a pixel that is
+constant in the training set maps to 0).  The test set uses the training statistics.  Images are
+flattened to vectors (784 or 64 features).
+"""
+from __future__ import annotations
+
+import gzip
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ENV_VAR = "QMF_MNIST_DIR"
+STD_FLOOR = 0.1
+DIGITS_TEST_SIZE = 400
+DIGITS_SPLIT_SEED = 0
+
+MNIST_FILES = {
+    "train_images": ("train-images-idx3-ubyte", "train-images.idx3-ubyte"),
+    "train_labels": ("train-labels-idx1-ubyte", "train-labels.idx1-ubyte"),
+    "test_images": ("t10k-images-idx3-ubyte", "t10k-images.idx3-ubyte"),
+    "test_labels": ("t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte"),
+}
+# official counts (checked only when ``strict_counts=True``; the tests use small files)
+MNIST_COUNTS = {"train": 60000, "test": 10000}
+
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A normalised train/test split: ``x_*`` float32 (n, d), ``y_*`` int64 (n,)."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    n_classes: int
+    description: str
+
+    @property
+    def n_features(self) -> int:
+        return int(self.x_train.shape[1])
+
+    def info(self) -> dict:
+        """What a run record states about its data."""
+        return {
+            "name": self.name,
+            "n_train": int(len(self.y_train)),
+            "n_test": int(len(self.y_test)),
+            "n_features": self.n_features,
+            "n_classes": self.n_classes,
+            "normalisation": f"scale to [0,1], per-pixel standardise with training mean/std, std floored at {STD_FLOOR}",
+            "split": self.description,
+        }
+
+
+# ---------------------------------------------------------------------------------- IDX format
+def read_idx(path) -> np.ndarray:
+    """Read one IDX file (gzipped if its name ends in ``.gz`` or it starts with the gzip magic).
+
+    Raises ``FileNotFoundError`` if it does not exist and ``ValueError`` naming the file if the
+    magic number, the dimensions or the payload size are wrong.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"IDX file {path} does not exist")
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+    except (OSError, EOFError) as exc:
+        raise ValueError(f"IDX file {path} cannot be read ({exc}); expected an IDX file, gzipped or not") from exc
+    if len(raw) < 4:
+        raise ValueError(f"IDX file {path} is too short ({len(raw)} bytes) to hold the 4-byte magic number")
+    if raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES or raw[3] < 1:
+        raise ValueError(
+            f"IDX file {path} has bad magic number 0x{raw[:4].hex()}; expected 0x0000TTDD with type TT in "
+            f"{{08,09,0B,0C,0D,0E}} and DD >= 1 dimensions (MNIST: 0x00000803 images, 0x00000801 labels)"
+        )
+    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(f"IDX file {path}: header announces {ndim} dimensions but the file ends after {len(raw)} bytes")
+    dims = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    got = len(raw) - header
+    if got != expected:
+        raise ValueError(
+            f"IDX file {path}: dimensions {dims} of {dtype} need {expected} bytes of data, the file has {got}"
+        )
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
+
+
+def write_idx(path, array, compress=None) -> Path:
+    """Write ``array`` (uint8) as an IDX file; gzipped if ``compress`` or the name ends in ``.gz``."""
+    path = Path(path)
+    arr = np.ascontiguousarray(array, dtype=np.uint8)
+    payload = bytes([0, 0, 0x08, arr.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in arr.shape) + arr.tobytes()
+    if compress is None:
+        compress = path.name.endswith(".gz")
+    path.write_bytes(gzip.compress(payload) if compress else payload)
+    return path
+
+
+def _find(directory: Path, names) -> Path:
+    for name in names:
+        for cand in (directory / name, directory / (name + ".gz")):
+            if cand.is_file():
+                return cand
+    raise FileNotFoundError(
+        f"MNIST directory {directory} has no {names[0]} (looked for {', '.join(n + '[.gz]' for n in names)})"
+    )
+
+
+def load_mnist_arrays(directory, strict_counts: bool = False):
+    """The raw MNIST arrays ``(x_train, y_train, x_test, y_test)`` (uint8) from IDX files.
+
+    Checks: images are 3-D uint8 (n, rows, cols), labels 1-D uint8 with values 0..9, image and
+    label counts agree, train and test images have the same size; with ``strict_counts`` also the
+    official 60 000 / 10 000 counts.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"MNIST directory {directory} does not exist (give --data DIR or set {ENV_VAR})")
+    out = {}
+    for key, names in MNIST_FILES.items():
+        path = _find(directory, names)
+        arr = read_idx(path)
+        want = 3 if key.endswith("images") else 1
+        if arr.ndim != want or arr.dtype != np.uint8:
+            raise ValueError(
+                f"MNIST file {path}: expected {want}-D unsigned bytes (magic 0x0000080{want}), got {arr.ndim}-D {arr.dtype}"
+            )
+        if key.endswith("labels") and arr.size and arr.max() > 9:
+            raise ValueError(f"MNIST file {path}: labels must be 0..9, found {int(arr.max())}")
+        out[key] = (path, arr)
+    for split in ("train", "test"):
+        (pi, xi), (pl, yl) = out[f"{split}_images"], out[f"{split}_labels"]
+        if len(xi) != len(yl):
+            raise ValueError(f"MNIST {split}: {pi} holds {len(xi)} images but {pl} holds {len(yl)} labels")
+        if len(xi) == 0:
+            raise ValueError(f"MNIST {split}: {pi} holds no images")
+        if strict_counts and len(xi) != MNIST_COUNTS[split]:
+            raise ValueError(f"MNIST {split}: expected {MNIST_COUNTS[split]} images in {pi}, got {len(xi)}")
+    if out["train_images"][1].shape[1:] != out["test_images"][1].shape[1:]:
+        raise ValueError(
+            f"MNIST image sizes differ: train {out['train_images'][1].shape[1:]} vs test {out['test_images'][1].shape[1:]}"
+        )
+    return out["train_images"][1], out["train_labels"][1], out["test_images"][1], out["test_labels"][1]
+
+
+# ---------------------------------------------------------------------------------- normalisation
+def standardize(x_train, x_test, floor: float = STD_FLOOR):
+    """Per-feature standardisation with the training mean and the floored training std."""
+    mean = x_train.mean(axis=0)
+    std = np.maximum(x_train.std(axis=0), floor)
+    return ((x_train - mean) / std).astype(np.float32), ((x_test - mean) / std).astype(np.float32)
+
+
+def load_mnist(directory, strict_counts: bool = False) -> Dataset:
+    xtr, ytr, xte, yte = load_mnist_arrays(directory, strict_counts)
+    ftr = xtr.reshape(len(xtr), -1).astype(np.float64) / 255.0
+    fte = xte.reshape(len(xte), -1).astype(np.float64) / 255.0
+    a, b = standardize(ftr, fte)
+    return Dataset("mnist", a, ytr.astype(np.int64), b, yte.astype(np.int64), 10,
+                   f"official MNIST split from IDX files in {Path(directory).resolve()}: "
+                   f"{len(ytr)} train / {len(yte)} test")
+
+
+def load_digits_dataset() -> Dataset:
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    d = load_digits()
+    x = d.data.astype(np.float64) / 16.0
+    y = d.target.astype(np.int64)
+    xtr, xte, ytr, yte = train_test_split(x, y, test_size=DIGITS_TEST_SIZE, stratify=y, random_state=DIGITS_SPLIT_SEED)
+    a, b = standardize(xtr, xte)
+    return Dataset("digits", a, ytr, b, yte, 10,
+                   f"sklearn load_digits (8x8), stratified train_test_split(test_size={DIGITS_TEST_SIZE}, "
+                   f"random_state={DIGITS_SPLIT_SEED}): {len(ytr)} train / {len(yte)} test")
+
+
+def resolve_data_dir(data_dir=None):
+    """The MNIST directory to use: ``data_dir``, else ``$QMF_MNIST_DIR``, else ``None`` (digits)."""
+    if data_dir is None or str(data_dir) == "":
+        data_dir = os.environ.get(ENV_VAR) or None
+    return None if data_dir is None else str(Path(data_dir).expanduser())
+
+
+_CACHE: dict = {}
+
+
+def load_dataset(data_dir=None) -> Dataset:
+    """MNIST from ``data_dir`` (or ``$QMF_MNIST_DIR``) if given, else the digits set.  Cached per process."""
+    d = resolve_data_dir(data_dir)
+    key = d or "digits"
+    if key not in _CACHE:
+        _CACHE[key] = load_digits_dataset() if d is None else load_mnist(d)
+    return _CACHE[key]

@@ -1,0 +1,268 @@
+"""Resumable trainable-depth sweeps (paper 1, Fig. 3): depth x sigma_w and depth x N grids.
+
+* :func:`sigma_grid` / :func:`levels_grid` build the runs (:class:`~qmf_sim.training.TrainConfig`)
+  of the two panels of Fig. 3: depth x sigma_w at N = 10, and depth x N at sigma_w optimal.
+* :func:`run_sweep` trains every run whose key is not yet in the JSONL results file and appends
+  each record to it *as soon as the run finishes* (one JSON object per line, flushed and fsync'ed),
+  so an interrupted sweep resumes where it stopped and a finished sweep trains nothing.  With
+  ``scheduler="tcp://host:port"`` (or a ``dask.distributed.Client``) every run is submitted to a
+  Dask cluster (``Client.submit`` per run) and the driver appends the records as they complete;
+  in-process by default.  On a cluster the data path (``--data``) must be readable on the workers;
+  the digits set needs nothing.
+* :func:`boundary_depths` and :func:`fit_boundary_constant`: the trainability boundary per column
+  and the constant c of L_max = c * xi (method in their docstrings).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .training import TrainConfig, accuracy_for_plot, run_training
+
+# ---------------------------------------------------------------------------------- presets
+# smoke: CPU, digits, a few minutes.  Width 128 instead of 2048: with the standard parametrisation
+# the function moves ~width times faster per unit lr, so the paper's lr 1e-3 is scaled up to 1e-2.
+PRESETS = {
+    "smoke": dict(
+        width=128, steps=300, lr=1e-2, depths=[2, 4, 8, 16, 32, 48],
+        sigma_w_factors=[0.4, 0.6, 1.0, 1.6, 2.5], sigma_levels=10, levels=[2, 3, 4, 6, 10],
+    ),
+    "quick": dict(
+        width=64, steps=200, lr=2e-2, depths=[2, 6, 16, 32],
+        sigma_w_factors=[0.4, 1.0, 2.5], sigma_levels=10, levels=[2, 4, 10],
+    ),
+    # the full protocol of paper 1, sec. 5 (meant for a GPU): width 2048, 1600 steps, lr by depth
+    "paper": dict(
+        width=2048, steps=1600, lr=None, depths=list(range(10, 230, 10)),
+        sigma_w_factors=[0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0], sigma_levels=10,
+        levels=[2, 3, 4, 5, 6, 7, 8, 10, 12],
+    ),
+}
+
+
+def preset(name: str) -> dict:
+    if name not in PRESETS:
+        raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {name!r}")
+    return dict(PRESETS[name])
+
+
+# ---------------------------------------------------------------------------------- grids
+def _base_kwargs(base: dict | None):
+    base = dict(base or {})
+    for k in ("depth", "levels", "sigma_w"):
+        base.pop(k, None)
+    return base
+
+
+def sigma_grid(depths, sigma_ws, levels: int = 10, **base) -> list[TrainConfig]:
+    """The depth x sigma_w panel (Fig. 3 left): N = ``levels`` fixed, sigma_w given."""
+    if not len(depths) or not len(sigma_ws):
+        raise ValueError("depths and sigma_ws must be non-empty")
+    b = _base_kwargs(base)
+    cfgs = [TrainConfig(depth=int(d), levels=int(levels), sigma_w=float(s), **b) for s in sigma_ws for d in depths]
+    return [c.resolved() for c in cfgs]
+
+
+def levels_grid(depths, levels, **base) -> list[TrainConfig]:
+    """The depth x N panel (Fig. 3 right): sigma_w = sigma_w_opt(N) for each N."""
+    if not len(depths) or not len(levels):
+        raise ValueError("depths and levels must be non-empty")
+    b = _base_kwargs(base)
+    cfgs = [TrainConfig(depth=int(d), levels=int(n), sigma_w=None, **b) for n in levels for d in depths]
+    return [c.resolved() for c in cfgs]
+
+
+# ---------------------------------------------------------------------------------- results file
+def load_results(path) -> dict:
+    """``{key: record}`` from a JSONL results file (missing file: empty).  A line that does not parse
+    (e.g. cut by a crash while it was written) is skipped with a warning; its run is redone."""
+    path = Path(path)
+    out = {}
+    if not path.exists():
+        return out
+    with open(path, "r", encoding="utf-8") as fh:
+        for i, line in enumerate(fh, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rec = json.loads(line)
+                out[rec["key"]] = rec
+            except (json.JSONDecodeError, KeyError, TypeError):
+                warnings.warn(f"{path}:{i}: skipping an unreadable results line (the run will be redone)")
+    return out
+
+
+def append_record(path, record: dict) -> None:
+    """Append one record as a JSON line, durably (flush + fsync); repairs a missing final newline."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(record, sort_keys=True, allow_nan=False, default=float)
+    with open(path, "a+b") as fh:
+        fh.seek(0, os.SEEK_END)
+        if fh.tell() > 0:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                fh.write(b"\n")
+        fh.write(line.encode() + b"\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+# ---------------------------------------------------------------------------------- running
+def _remote_run(config_dict: dict, threads):
+    """What a Dask worker runs: one training run from a plain dict (picklable, importable)."""
+    return run_training(TrainConfig.from_dict(config_dict), threads=threads)
+
+
+def pending(configs, results_path):
+    """The configs (deduplicated by key, in order) that have no record in ``results_path`` yet."""
+    done = load_results(results_path)
+    seen, todo = set(done), []
+    for c in configs:
+        k = c.key()
+        if k not in seen:
+            seen.add(k)
+            todo.append(c)
+    return todo
+
+
+def run_sweep(configs, results_path, scheduler=None, progress: bool = True, max_runs: int | None = None,
+              on_record=None, threads: int | None = None, step_progress: bool | None = None) -> dict:
+    """Train every config without a record in ``results_path``; return ``{key: record}`` for all configs.
+
+    ``scheduler``: ``None`` (in-process), a Dask scheduler address ``"tcp://host:port"`` or a
+    ``dask.distributed.Client``.  ``max_runs``: train at most this many runs now (the rest stay
+    pending for the next call).  ``on_record(record)`` is called after each record is saved (raising
+    from it, e.g. ``KeyboardInterrupt``, stops the sweep; everything saved so far stays).
+    ``threads``: torch threads per run (``None``: leave torch's default).
+    """
+    configs = [c.resolved() for c in configs]
+    if not configs:
+        raise ValueError("configs must hold at least one run")
+    from .data import load_dataset
+
+    for d in {c.data for c in configs}:  # unreadable data fails here, before any training
+        load_dataset(d)
+    results_path = Path(results_path)
+    todo = pending(configs, results_path)
+    if max_runs is not None:
+        todo = todo[: max(int(max_runs), 0)]
+    if step_progress is None:
+        step_progress = progress and scheduler is None
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(todo), desc="runs", unit="run", disable=not progress or not todo, file=sys.stderr)
+    try:
+        if scheduler is None:
+            for c in todo:
+                rec = run_training(c, progress=step_progress, threads=threads)
+                append_record(results_path, rec)
+                bar.update(1)
+                bar.set_postfix_str(f"L={c.depth} N={c.levels} acc={rec['final_test_acc']}")
+                if on_record is not None:
+                    on_record(rec)
+        elif todo:
+            _run_dask(todo, results_path, scheduler, bar, on_record, threads)
+    finally:
+        bar.close()
+    done = load_results(results_path)
+    return {c.key(): done[c.key()] for c in configs if c.key() in done}
+
+
+def _run_dask(todo, results_path, scheduler, bar, on_record, threads):
+    from dask.distributed import Client, as_completed
+
+    own = not hasattr(scheduler, "submit")
+    client = Client(scheduler) if own else scheduler
+    futures = []
+    try:
+        futures = [client.submit(_remote_run, c.to_dict(), threads, key=f"qmf-train-{c.key()}", pure=False)
+                   for c in todo]
+        for fut in as_completed(futures):
+            rec = fut.result()
+            append_record(results_path, rec)
+            bar.update(1)
+            if on_record is not None:
+                on_record(rec)
+    finally:
+        for f in futures:
+            if not f.done():
+                f.cancel()
+        if own:
+            client.close()
+
+
+# ---------------------------------------------------------------------------------- analysis
+def boundary_depths(depths, acc, chance: float = 0.1, best: float | None = None):
+    """Trainability boundary of one column of the heat map.
+
+    Definition: the midpoint level m = (chance + best) / 2, with ``best`` the best accuracy of the
+    whole grid (passed in; default: of this column).  Walking up in depth, the boundary is where the
+    accuracy first falls below m after the last depth at which it was above: linear interpolation in
+    depth between the last depth with acc >= m (before the first one below) and the next one.
+    Returns ``(L_b, flag)``: flag "ok"; "above" if no depth is below m (boundary beyond the largest
+    depth, L_b = nan, censored); "below" if already the shallowest depth is below m (L_b = nan).
+    """
+    d = np.asarray(depths, float)
+    a = np.asarray(acc, float)
+    order = np.argsort(d)
+    d, a = d[order], a[order]
+    best = float(np.nanmax(a)) if best is None else float(best)
+    m = 0.5 * (chance + best)
+    if a[0] < m:
+        return math.nan, "below"
+    below = np.nonzero(a < m)[0]
+    if not len(below):
+        return math.nan, "above"
+    j = below[0]
+    i = j - 1
+    L = d[i] + (a[i] - m) / (a[i] - a[j]) * (d[j] - d[i])
+    return float(L), "ok"
+
+
+def fit_boundary_constant(xi, L_b, n_boot: int = 2000, seed: int = 0) -> dict:
+    """Least-squares fit of L_b = c * xi through the origin over the columns with a boundary.
+
+    c = sum(xi L) / sum(xi^2).  Uncertainties: the analytic standard error
+    SE = sqrt(s^2 / sum xi^2) with s^2 = sum (L - c xi)^2 / (n - 1), and a bootstrap SE (columns
+    resampled with replacement, ``n_boot`` times, seeded) with its 2.5-97.5 % interval.  Columns
+    whose boundary is nan (censored) or whose xi is not finite are left out (``n_used``).
+    """
+    xi = np.asarray(xi, float)
+    L = np.asarray(L_b, float)
+    ok = np.isfinite(xi) & np.isfinite(L) & (xi > 0)
+    xi, L = xi[ok], L[ok]
+    n = len(xi)
+    if n == 0:
+        return {"c": math.nan, "se": math.nan, "se_boot": math.nan, "ci95_boot": [math.nan, math.nan], "n_used": 0,
+                "method": "no column had a boundary inside the depth range"}
+    c = float(xi @ L / (xi @ xi))
+    se = float(math.sqrt(((L - c * xi) ** 2).sum() / (n - 1) / (xi @ xi))) if n > 1 else math.nan
+    if n > 1:
+        rng = np.random.default_rng(seed)
+        idx = rng.integers(0, n, size=(n_boot, n))
+        X, Y = xi[idx], L[idx]
+        cb = (X * Y).sum(1) / (X * X).sum(1)
+        se_b, ci = float(cb.std(ddof=1)), [float(np.percentile(cb, 2.5)), float(np.percentile(cb, 97.5))]
+    else:
+        se_b, ci = math.nan, [math.nan, math.nan]
+    return {"c": c, "se": se, "se_boot": se_b, "ci95_boot": ci, "n_used": n,
+            "method": "least squares through the origin, L_b = c xi; analytic SE and column bootstrap"}
+
+
+def grid_table(records, column_field: str):
+    """(columns, depths, acc matrix [depth, column]) from records; missing cells are nan."""
+    cols = sorted({r["config"][column_field] for r in records})
+    depths = sorted({r["config"]["depth"] for r in records})
+    A = np.full((len(depths), len(cols)), np.nan)
+    for r in records:
+        A[depths.index(r["config"]["depth"]), cols.index(r["config"][column_field])] = accuracy_for_plot(r)
+    return cols, depths, A

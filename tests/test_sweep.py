@@ -1,0 +1,162 @@
+"""qmf_sim.sweep: resumable JSONL sweeps, Dask path, boundary analysis; qmf train-depth input checks."""
+import json
+import math
+import time
+
+import numpy as np
+import pytest
+
+from qmf_sim import sweep as S
+from qmf_sim.cli_training import build_plan
+from qmf_sim.training import TrainConfig
+
+TINY = dict(width=16, steps=30, eval_steps=(15,), lr=0.05, batch_size=16, train_eval_size=100, device="cpu")
+
+
+def tiny_grid():
+    return S.sigma_grid([2, 3], [1.0, 2.0], levels=4, **TINY)
+
+
+def strip(rec):
+    """A record without its execution facts (timings, host, threads)."""
+    return {k: v for k, v in rec.items() if k != "run"}
+
+
+def lines(path):
+    return [json.loads(l) for l in path.read_text().splitlines() if l.strip()]
+
+
+def test_interrupted_sweep_resumes_and_loses_nothing(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    cfgs = tiny_grid()
+    trained = []
+
+    def stop_after_two(rec):
+        trained.append(rec["key"])
+        if len(trained) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        S.run_sweep(cfgs, path, progress=False, on_record=stop_after_two, threads=1)
+    assert len(lines(path)) == 2  # the two finished runs were saved at once
+    first = list(trained)
+
+    again = []
+    res = S.run_sweep(cfgs, path, progress=False, on_record=lambda r: again.append(r["key"]), threads=1)
+    assert len(again) == 2 and not set(again) & set(first)  # only the remaining runs trained
+    recs = lines(path)
+    assert sorted(r["key"] for r in recs) == sorted(c.key() for c in cfgs)  # each run exactly once
+    assert set(res) == {c.key() for c in cfgs}
+
+    # re-running a finished sweep trains nothing
+    none = []
+    S.run_sweep(cfgs, path, progress=False, on_record=lambda r: none.append(r), threads=1)
+    assert none == [] and len(lines(path)) == 4
+
+
+def test_max_runs_and_duplicate_configs(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    cfgs = tiny_grid()
+    S.run_sweep(cfgs + cfgs[:1], path, progress=False, max_runs=1, threads=1)
+    assert len(lines(path)) == 1
+    assert len(S.pending(cfgs + cfgs, path)) == 3  # duplicates collapse by key
+
+
+def test_cut_last_line_is_redone(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    cfgs = tiny_grid()[:2]
+    S.run_sweep(cfgs, path, progress=False, threads=1)
+    text = path.read_text().splitlines()
+    path.write_text(text[0] + "\n" + text[1][: len(text[1]) // 2])  # a crash while writing run 2
+    with pytest.warns(UserWarning, match="unreadable"):
+        assert len(S.pending(cfgs, path)) == 1
+    with pytest.warns(UserWarning):
+        S.run_sweep(cfgs, path, progress=False, threads=1)
+    with pytest.warns(UserWarning):
+        done = S.load_results(path)
+    assert set(done) == {c.key() for c in cfgs}
+
+
+def test_dask_matches_in_process(tmp_path):
+    """Two-worker local Dask cluster vs in-process: the same records (timings aside)."""
+    from dask.distributed import Client, LocalCluster
+
+    cfgs = tiny_grid()
+    local = S.run_sweep(cfgs, tmp_path / "local.jsonl", progress=False, threads=1)
+    t0 = time.perf_counter()
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        remote = S.run_sweep(cfgs, tmp_path / "dask.jsonl", scheduler=cluster.scheduler_address,
+                             progress=False, threads=1)
+    print(f"dask sweep of {len(cfgs)} runs: {time.perf_counter() - t0:.1f} s")
+    assert set(remote) == set(local)
+    for k in local:
+        assert strip(remote[k]) == strip(local[k])
+    assert len(lines(tmp_path / "dask.jsonl")) == len(cfgs)
+
+
+# ---------------------------------------------------------------------------------- analysis
+def test_boundary_depths():
+    d = [2, 4, 8, 16]
+    L, f = S.boundary_depths(d, [0.9, 0.9, 0.5, 0.1], chance=0.1, best=0.9)  # midpoint 0.5 -> crosses at 8
+    assert f == "ok" and L == pytest.approx(8.0)
+    L, f = S.boundary_depths(d, [0.9, 0.7, 0.3, 0.1], chance=0.1, best=0.9)  # 0.7 -> 0.3 between 4 and 8
+    assert L == pytest.approx(6.0)
+    assert S.boundary_depths(d, [0.9] * 4, best=0.9)[1] == "above"
+    assert S.boundary_depths(d, [0.1] * 4, best=0.9)[1] == "below"
+
+
+def test_fit_boundary_constant():
+    xi = np.array([2.0, 5.0, 10.0, 20.0])
+    fit = S.fit_boundary_constant(xi, 4.0 * xi)
+    assert fit["c"] == pytest.approx(4.0) and fit["se"] == pytest.approx(0.0, abs=1e-12) and fit["n_used"] == 4
+    rng = np.random.default_rng(1)
+    noisy = 4.0 * xi * (1 + 0.1 * rng.standard_normal(4))
+    fit = S.fit_boundary_constant(np.append(xi, 3.0), np.append(noisy, math.nan))
+    assert fit["n_used"] == 4 and abs(fit["c"] - 4.0) < 5 * fit["se"] and fit["se_boot"] > 0
+
+
+# ---------------------------------------------------------------------------------- input checks
+@pytest.mark.parametrize("kw, exc, match", [
+    (dict(preset_name="nope"), ValueError, "preset"),
+    (dict(depths=[1, 4]), ValueError, "depth"),
+    (dict(width=0), ValueError, "width"),
+    (dict(lr=0.0), ValueError, "lr"),
+    (dict(lr=-1.0), ValueError, "lr"),
+    (dict(levels=[1]), ValueError, "levels"),
+    (dict(sigma_w=[0.0]), ValueError, "sigma_w"),
+])
+def test_build_plan_bad_input(kw, exc, match):
+    with pytest.raises(exc, match=match):
+        build_plan(**{"panels": ("sigma",), "sigma_w": [1.0], **kw})
+
+
+def test_build_plan_unreadable_data(tmp_path):
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08")
+    with pytest.raises((ValueError, FileNotFoundError), match="train-images-idx3-ubyte"):
+        build_plan(panels=("sigma",), sigma_w=[1.0], data=str(tmp_path))
+
+
+def test_cli_errors_before_training(tmp_path, capsys):
+    from qmf_sim.cli import main
+
+    assert main(["train-depth", "--preset", "nope", "--out", str(tmp_path)]) == 2
+    assert "preset" in capsys.readouterr().err
+    assert main(["train-depth", "--depths", "1,4", "--sigma-w", "1", "--panels", "sigma", "--out", str(tmp_path)]) == 2
+    assert main(["train-depth", "--lr", "0", "--sigma-w", "1", "--panels", "sigma", "--out", str(tmp_path)]) == 2
+    assert main(["train-depth", "--width", "0", "--sigma-w", "1", "--panels", "sigma", "--out", str(tmp_path)]) == 2
+    assert not (tmp_path / "runs.jsonl").exists()
+
+
+def test_cli_tiny_sweep_writes_outputs(tmp_path):
+    from qmf_sim.cli import main
+
+    args = ["train-depth", "--preset", "quick", "--panels", "sigma", "--sigma-w", "1,2", "--sigma-levels", "4",
+            "--depths", "2,3", "--width", "16", "--steps", "20", "--out", str(tmp_path), "--no-progress",
+            "--threads", "1"]
+    assert main(args) == 0
+    for name in ("runs.jsonl", "summary.csv", "fit.json", "trainable_depth_sigma.png"):
+        assert (tmp_path / name).exists(), name
+    assert len(lines(tmp_path / "runs.jsonl")) == 4
+    mtime = (tmp_path / "runs.jsonl").stat().st_mtime_ns
+    assert main(args) == 0  # finished: trains nothing, file untouched
+    assert (tmp_path / "runs.jsonl").stat().st_mtime_ns == mtime
