@@ -46,6 +46,7 @@ __all__ = [
     "sigma_w_optimal",
     "decay_layer",
     "correlation_propagation",
+    "finite_width_errors",
 ]
 
 _STE_NAMES = ("clipped", "identity")
@@ -614,3 +615,74 @@ def correlation_propagation(act, sigma_ws, sigma_b=0.0, depth=100, width=1000, r
                          seconds_network=t_emp, seconds=time.perf_counter() - t0))
     return {"theta": theta, "layers": np.arange(depth + 1), "runs": runs, "act": act, "width": width,
             "depth": depth, "r": r, "n_draws": n_draws}
+
+
+# ----------------------------------------------------------------------------- finite width
+def finite_width_errors(act, sigma_w, sigma_b=0.0, widths=(64, 128, 256, 512, 1024, 2048, 4096), depth=30,
+                        angles=(0.0, math.pi / 6, math.pi / 3, math.pi / 2), n_draws=256, method="gram",
+                        dtype=torch.float64, device=None, seed=0):
+    """Empirical minus mean-field Q^(l), C^(l) per layer for several widths n (paper 1, eq. 4 at finite n).
+
+    Inputs: r = len(angles) points on a great circle scaled so that Q^(1) = Q* (:func:`circle_inputs`,
+    n0 = 4096); the mean-field reference iterates ``maps.iterate`` from Q^(1) = Q*, C^(1) = cos(angle
+    difference) (sigma_b = 0; with sigma_b > 0 the exact C^(1) of the inputs).  ``n_draws`` independent
+    networks per width (``method`` as in :func:`propagate`; "gram" samples each layer from its exact
+    conditional law, so the widths up to 4096 are cheap).
+
+    Per width and layer: ``Q_rms`` = RMS over draws and inputs of Q_emp - Q_mf, ``Q_bias`` = mean
+    (``Q_bias_se``), and ``C_rms``, ``C_bias``, ``C_bias_se`` the same over the input pairs.  The
+    relative errors divide by Q_mf.  Fits: log(error averaged over layers) = a + p log n by least
+    squares, p reported as ``fit[name] = (p, a)``.
+    """
+    from qmf_sym import maps
+
+    act = as_staircase(act)
+    widths = [V.integer("widths", n, 1) for n in widths]
+    depth = V.integer("depth", depth, 1)
+    fp = maps.fixed_point(act, sigma_w, sigma_b)
+    Qs = float(fp.Q)
+    n0 = 4096
+    g = _gen(seed, "cpu")
+    u, _ = torch.linalg.qr(torch.randn(n0, 2, generator=g, dtype=torch.float64))
+    th = torch.tensor(angles, dtype=torch.float64)
+    s = math.sqrt(n0 * (Qs - sigma_b ** 2)) / sigma_w
+    X = s * (torch.cos(th)[:, None] * u[:, 0] + torch.sin(th)[:, None] * u[:, 1])
+    r = len(angles)
+    iu = np.triu_indices(r, 1)
+    K1 = (sigma_w ** 2 * (X @ X.T) / n0 + sigma_b ** 2).numpy()
+    C1 = np.clip(K1[iu] / Qs, -1, 1)
+    Qm, Cm = maps.iterate(act, Qs, C1, sigma_w, sigma_b, depth)  # (L,), (L, pairs)
+    Qm = Qm[:, 0]
+    out = {"widths": np.array(widths), "layers": np.arange(1, depth + 1), "Q_mf": Qm, "C_mf": Cm,
+           "sigma_w": sigma_w, "sigma_b": sigma_b, "Q_star": Qs, "xi": float(fp.xi), "angles": np.array(angles),
+           "n_draws": n_draws, "method": method}
+    keys = ("Q_rms", "Q_bias", "Q_bias_se", "C_rms", "C_bias", "C_bias_se")
+    for k in keys:
+        out[k] = np.zeros((len(widths), depth))
+    for i, n in enumerate(widths):
+        st = layer_statistics(act, X, sigma_w, sigma_b, depth, n, n_draws=n_draws, method=method, dtype=dtype,
+                              device=device, seed=seed + 17 * (i + 1))
+        dQ = st["Q_draws"] - Qm[None, :, None]  # (D, L, r)
+        dC = st["C_draws"][:, :, iu[0], iu[1]] - Cm[None]  # (D, L, pairs)
+        out["Q_rms"][i] = np.sqrt((dQ ** 2).mean(axis=(0, 2)))
+        out["Q_bias"][i] = dQ.mean(axis=(0, 2))
+        out["Q_bias_se"][i] = dQ.mean(axis=2).std(axis=0, ddof=1) / math.sqrt(n_draws)
+        out["C_rms"][i] = np.sqrt((dC ** 2).mean(axis=(0, 2)))
+        out["C_bias"][i] = dC.mean(axis=(0, 2))
+        out["C_bias_se"][i] = dC.mean(axis=2).std(axis=0, ddof=1) / math.sqrt(n_draws)
+    out["Q_rel_rms"] = out["Q_rms"] / Qm[None]
+    ln = np.log(np.array(widths, dtype=float))
+    fit = {}
+    for name in ("Q_rel_rms", "C_rms"):
+        y = np.log(out[name].mean(axis=1))
+        p, a = np.polyfit(ln, y, 1)
+        fit[name] = (float(p), float(a))
+    # bias: fit only where it is resolved (|bias| > 3 SE, averaged over layers)
+    for name in ("Q_bias", "C_bias"):
+        b = np.abs(out[name].mean(axis=1))
+        se = np.sqrt((out[name + "_se"] ** 2).mean(axis=1) / depth)  # rough: layers treated as independent
+        ok = b > 3 * se
+        fit[name] = (float(np.polyfit(ln[ok], np.log(b[ok]), 1)[0]), float(ok.sum())) if ok.sum() >= 2 else (
+            float("nan"), float(ok.sum()))
+    out["fit"] = fit
+    return out
