@@ -1,0 +1,277 @@
+"""The link between the fixed-point slope chi of paper 1 (eq. 16/17) and classical quantization
+theory of a Gaussian source.  Derivation: derivations/stein_chi_quantization.md.
+
+At sigma_b = 0, C* = 0 and a centred staircase phi (E phi(z) = 0, z ~ N(0, 1), normalized
+offsets), Stein's lemma E phi'(z) = E[z phi(z)] turns eq. 6/16 into
+
+    chi = (E[z phi(z)])^2 / E[phi(z)^2] = corr(z, phi(z))^2,
+    1 - chi = min_a E (z - a phi(z))^2,
+
+the mean squared error of the best gain-adjusted N-level quantizer a*phi of a standard Gaussian.
+Consequences, all checked numerically here and in tests/test_quantization.py:
+
+1. *Uniform family = Max's uniform quantizer.*  The staircase of eq. 17 with normalized spacing
+   D~ is, up to the gain a, the uniform quantizer with step D~ and midpoint reconstruction.  At
+   Max's (1960) optimal step the thresholds are midpoints (nearest-neighbour condition), so the
+   derivative of the MSE with respect to the thresholds vanishes and the optimal step is also the
+   optimal gain: the point is stationary for chi(D~) too.  Hence (for the unique maximiser)
+   D~_opt(N) = Max's optimal uniform step and 1 - chi_max(N) = Max's optimal uniform MSE, an
+   identity (not merely the bound 1 - chi_max <= MSE_uniform).
+2. *Lloyd-Max is the best staircase.*  Any staircase gives 1 - chi >= MSE of the optimal N-level
+   quantizer (Lloyd-Max), with equality for the Lloyd-Max staircase itself (centroid levels give
+   optimal gain a = 1).  So 1 - chi_max(N) >= MSE_LM(N), with equality only at N = 2 (sign:
+   1 - 2/pi).  For N >= 3 non-uniform (Lloyd-Max) staircases give a strictly larger chi, which
+   contradicts the claim of Appendix G of paper 1 that non-uniform activations do not beat uniform
+   ones; the gain is small at small N (N = 4: 0.1175 vs 0.1188) but grows without bound in ratio.
+3. *Asymptotics.*  Uniform: step ~ 4 sqrt(ln N) / N and MSE ~ step^2 / 12 ~ (4/3) ln N / N^2
+   (Hui & Neuhoff 2001): 1 - chi_max is *not* a power law; the paper's exponent 1.82 is the local
+   slope -2 + 1/ln N of N^-2 ln N around N ~ 10-100.  Lloyd-Max: MSE ~ (sqrt(3) pi / 2) N^-2
+   (Panter & Dite 1951).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize as _opt
+from scipy import special as _sp
+
+from . import _validate as V
+
+__all__ = [
+    "LloydMax", "lloyd_max", "quantizer_mse", "uniform_quantizer_mse", "optimal_uniform_quantizer",
+    "chi_of_quantizer", "hui_neuhoff_step", "hui_neuhoff_mse", "panter_dite_mse", "chi_via_stein",
+]
+
+_SQRT2 = math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _Phi(x):
+    return 0.5 * _sp.erfc(-np.asarray(x, dtype=float) / _SQRT2)
+
+
+def _p(x):
+    x = np.asarray(x, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(x), _INV_SQRT_2PI * np.exp(-0.5 * x * x), 0.0)
+
+
+# ----------------------------------------------------------------------------- generic quantizer
+def quantizer_mse(thresholds, levels, dps=None):
+    """E (z - q(z))^2 for z ~ N(0, 1) and the quantizer with the given increasing ``thresholds``
+    (N - 1) and ``levels`` (N; level j on the cell (t_{j-1}, t_j]).  Computed cell by cell from
+    the partial moments int_a^b z^k p(z) dz (k = 0, 1, 2), independently of qmf_sym.spacing."""
+    d = V.dps(dps)
+    t = list(np.ravel(np.asarray(thresholds, dtype=object)))
+    y = list(np.ravel(np.asarray(levels, dtype=object)))
+    if len(y) != len(t) + 1:
+        raise ValueError(f"levels must have len(thresholds) + 1 = {len(t) + 1} entries, got {len(y)}")
+    if d is None:
+        tt = np.concatenate([[-np.inf], np.asarray(t, float), [np.inf]])
+        yy = np.asarray(y, float)
+        a, b = tt[:-1], tt[1:]
+        P = _Phi(b) - _Phi(a)
+        m1 = _p(a) - _p(b)
+        af, bf = np.where(np.isfinite(a), a, 0.0), np.where(np.isfinite(b), b, 0.0)
+        ap, bp = af * _p(a), bf * _p(b)
+        m2 = P + ap - bp
+        return float(np.sum(m2 - 2 * yy * m1 + yy * yy * P))
+    import mpmath
+
+    with mpmath.workdps(V.guard_digits(d)):
+        tt = [-mpmath.inf] + [mpmath.mpf(x) for x in t] + [mpmath.inf]
+        tot = mpmath.mpf(0)
+        for j, yj in enumerate(y):
+            yj = mpmath.mpf(yj)
+            a, b = tt[j], tt[j + 1]
+            P = mpmath.ncdf(b) - mpmath.ncdf(a) if a < 0 else mpmath.ncdf(-a) - mpmath.ncdf(-b)
+            pa = mpmath.npdf(a) if mpmath.isfinite(a) else mpmath.mpf(0)
+            pb = mpmath.npdf(b) if mpmath.isfinite(b) else mpmath.mpf(0)
+            ap = a * pa if mpmath.isfinite(a) else mpmath.mpf(0)
+            bp = b * pb if mpmath.isfinite(b) else mpmath.mpf(0)
+            tot += (P + ap - bp) - 2 * yj * (pa - pb) + yj * yj * P
+    return +tot
+
+
+def uniform_quantizer_mse(step, N, dps=None):
+    """MSE of the N-level uniform quantizer with step ``step`` and midpoint reconstruction:
+    thresholds step (i - N/2), i = 1..N-1, levels step (j - (N-1)/2), j = 0..N-1 (Max 1960)."""
+    N = V.integer("N", N, 2)
+    d = V.dps(dps)
+    if d is None:
+        V.positive("step", step)
+        s = float(step)
+        return quantizer_mse(s * (np.arange(1, N) - N / 2), s * (np.arange(N) - (N - 1) / 2))
+    import mpmath
+
+    with mpmath.workdps(V.guard_digits(d)):
+        s = mpmath.mpf(step)
+        V.positive("step", s)
+        t = [s * (mpmath.mpf(i) - mpmath.mpf(N) / 2) for i in range(1, N)]
+        y = [s * (mpmath.mpf(j) - mpmath.mpf(N - 1) / 2) for j in range(N)]
+        r = quantizer_mse(t, y, dps=d)
+    return +r
+
+
+def optimal_uniform_quantizer(N, dps=None):
+    """(step, mse) of Max's optimal uniform quantizer of N(0, 1): a 1-D minimisation of
+    :func:`uniform_quantizer_mse` over the step (float64: bounded Brent; ``dps``: root of the analytic
+    derivative, E[q^2] = E[z q], bracketed around the float64 step)."""
+    N = V.integer("N", N, 2)
+    d = V.dps(dps)
+    if N == 2:  # MSE = 1 - s sqrt(2/pi) + s^2/4, minimised at s = 2 sqrt(2/pi)
+        if d is None:
+            return 2 * math.sqrt(2 / math.pi), 1 - 2 / math.pi
+        import mpmath
+
+        with mpmath.workdps(V.guard_digits(d)):
+            return +(2 * mpmath.sqrt(2 / mpmath.pi)), +(1 - 2 / mpmath.pi)
+    guess = 4 * math.sqrt(math.log(N)) / N
+    res = _opt.minimize_scalar(lambda s: uniform_quantizer_mse(s, N), bounds=(0.2 * guess, 3 * guess),
+                               method="bounded", options={"xatol": 1e-12 * guess})
+    if d is None:
+        return float(res.x), float(res.fun)
+    import mpmath
+
+    with mpmath.workdps(V.guard_digits(d)):
+        s0 = mpmath.mpf(res.x)
+        s = mpmath.findroot(lambda s: _gain_condition(s, N), (s0 * (1 - mpmath.mpf(10) ** -6), s0 * (1 + mpmath.mpf(10) ** -6)),
+                            solver="anderson", tol=mpmath.mpf(10) ** (-2 * (d + 8)))
+        m = uniform_quantizer_mse(s, N, dps=d + 5)
+    return +s, +m
+
+
+def _gain_condition(s, N):
+    """(s/2) dMSE/ds of the midpoint uniform quantizer = E[q^2] - E[z q] (mpmath, current precision).
+
+    With midpoint thresholds a small change of the thresholds does not change the MSE to first
+    order (the error is continuous across a midpoint), so only the levels s c_j move:
+    dMSE/ds = -(2/s) E[(z - q) q]."""
+    import mpmath
+
+    t = [-mpmath.inf] + [s * (mpmath.mpf(i) - mpmath.mpf(N) / 2) for i in range(1, N)] + [mpmath.inf]
+    tot = mpmath.mpf(0)
+    for j in range(N):
+        y = s * (mpmath.mpf(j) - mpmath.mpf(N - 1) / 2)
+        a, b = t[j], t[j + 1]
+        P = mpmath.ncdf(b) - mpmath.ncdf(a) if a < 0 else mpmath.ncdf(-a) - mpmath.ncdf(-b)
+        m1 = (mpmath.npdf(a) if mpmath.isfinite(a) else 0) - (mpmath.npdf(b) if mpmath.isfinite(b) else 0)
+        tot += y * y * P - y * m1
+    return tot
+
+
+# ----------------------------------------------------------------------------- Lloyd-Max
+@dataclass(frozen=True)
+class LloydMax:
+    """The optimal (minimum-MSE) N-level quantizer of N(0, 1): thresholds, levels, mse, iterations."""
+
+    N: int
+    thresholds: np.ndarray
+    levels: np.ndarray
+    mse: float
+    iterations: int
+
+
+def lloyd_max(N, tol=1e-13, maxit=500_000):
+    """Lloyd's iteration (Lloyd 1957/1982, Max 1960) for the N-level Gaussian quantizer, float64.
+
+    Alternates centroid levels y_j = (p(t_{j-1}) - p(t_j)) / (Phi(t_j) - Phi(t_{j-1})) and midpoint
+    thresholds t_j = (y_j + y_{j+1}) / 2, started from the Panter-Dite compander thresholds
+    sqrt(3) Phi^-1(j / N) (point density ~ p^(1/3)); stops when no threshold moves by more than
+    ``tol``.  Symmetry is exact by construction (odd N includes the level 0).
+    For a log-concave density the fixed point is unique (Fleischer 1964), hence it is the
+    Lloyd-Max quantizer.
+    """
+    N = V.integer("N", N, 2)
+    if N == 2:
+        y = math.sqrt(2 / math.pi)
+        return LloydMax(2, np.array([0.0]), np.array([-y, y]), 1 - 2 / math.pi, 0)
+    t = math.sqrt(3.0) * _sp.ndtri(np.arange(1, N) / N)
+    it = 0
+    for it in range(1, maxit + 1):
+        tt = np.concatenate([[-np.inf], t, [np.inf]])
+        P = _Phi(tt[1:]) - _Phi(tt[:-1])
+        # right half via the upper tail for accuracy: Phi(b) - Phi(a) = Phi(-a) - Phi(-b)
+        Pr = _Phi(-tt[:-1]) - _Phi(-tt[1:])
+        P = np.where(tt[:-1] >= 0, Pr, P)
+        y = (_p(tt[:-1]) - _p(tt[1:])) / P
+        y = 0.5 * (y - y[::-1])  # exact antisymmetry
+        tn = 0.5 * (y[:-1] + y[1:])
+        delta = float(np.max(np.abs(tn - t)))
+        t = tn
+        if delta <= tol:
+            break
+    else:  # pragma: no cover
+        raise ArithmeticError(f"Lloyd iteration for N = {N} did not converge in {maxit} steps")
+    tt = np.concatenate([[-np.inf], t, [np.inf]])
+    P = np.where(tt[:-1] >= 0, _Phi(-tt[:-1]) - _Phi(-tt[1:]), _Phi(tt[1:]) - _Phi(tt[:-1]))
+    y = (_p(tt[:-1]) - _p(tt[1:])) / P
+    y = 0.5 * (y - y[::-1])
+    mse = quantizer_mse(t, y)
+    return LloydMax(N, t, y, mse, it)
+
+
+# ----------------------------------------------------------------------------- chi of quantizers
+def chi_of_quantizer(thresholds, levels, dps=None):
+    """chi of eq. 16 for the staircase whose normalized offsets are the quantizer's thresholds and
+    whose heights are its level increments (the quantizer seen as an activation at Q* = 1 units)."""
+    from .spacing import chi_staircase
+
+    y = np.asarray(levels, dtype=object if dps else float)
+    h = np.diff(np.asarray(levels, dtype=float)) if dps is None else [y[i + 1] - y[i] for i in range(len(y) - 1)]
+    return chi_staircase(thresholds, h, dps=dps)
+
+
+def chi_via_stein(act, dps=None):
+    """chi at C* = 0 (sigma_b = 0) through Stein's lemma for a centred staircase with normalized
+    offsets (Q = 1): corr(z, phi(z))^2 = (E z phi)^2 / Var phi, with E z phi = sum_i h_i p(g~_i)
+    and Var phi from the cell probabilities (an O(N) route independent of eq. 16's double sum)."""
+    from .activations import as_staircase
+
+    act = as_staircase(act)
+    d = V.dps(dps)
+    if d is None:
+        g, h, lv = act.offsets, act.heights, act.levels
+        ezphi = float(np.sum(h * _p(g)))
+        tt = np.concatenate([[-np.inf], g, [np.inf]])
+        P = np.where(tt[:-1] >= 0, _Phi(-tt[:-1]) - _Phi(-tt[1:]), _Phi(tt[1:]) - _Phi(tt[:-1]))
+        m = float(np.sum(P * lv))
+        var = float(np.sum(P * (lv - m) ** 2))
+        return ezphi ** 2 / var
+    import mpmath
+
+    with mpmath.workdps(V.guard_digits(d)):
+        A, g, h = act.mp_params()
+        lv = [A]
+        for hi in h:
+            lv.append(lv[-1] + hi)
+        ezphi = mpmath.fsum(hi * mpmath.npdf(gi) for hi, gi in zip(h, g))
+        tt = [-mpmath.inf] + g + [mpmath.inf]
+        P = [mpmath.ncdf(tt[j + 1]) - mpmath.ncdf(tt[j]) if tt[j] < 0 else mpmath.ncdf(-tt[j]) - mpmath.ncdf(-tt[j + 1])
+             for j in range(len(lv))]
+        m = mpmath.fsum(p * v for p, v in zip(P, lv))
+        var = mpmath.fsum(p * (v - m) ** 2 for p, v in zip(P, lv))
+        r = ezphi ** 2 / var
+    return +r
+
+
+# ----------------------------------------------------------------------------- asymptotics
+def hui_neuhoff_step(N):
+    """Leading-order optimal uniform step for N(0, 1): 4 sqrt(ln N) / N (Hui & Neuhoff 2001)."""
+    N = np.asarray(N, dtype=float)
+    return 4 * np.sqrt(np.log(N)) / N
+
+
+def hui_neuhoff_mse(N):
+    """Leading-order optimal uniform MSE: step^2 / 12 = (4/3) ln N / N^2 (granular noise dominates)."""
+    N = np.asarray(N, dtype=float)
+    return 4 * np.log(N) / (3 * N * N)
+
+
+def panter_dite_mse(N):
+    """Panter-Dite high-resolution MSE of the optimal (Lloyd-Max) quantizer of N(0, 1):
+    (1/12) (int p^(1/3))^3 N^-2 = (sqrt(3) pi / 2) N^-2."""
+    N = np.asarray(N, dtype=float)
+    return math.sqrt(3) * math.pi / 2 / (N * N)
