@@ -378,7 +378,10 @@ def _evaluate(name, dps, params, extra=()):
 
     f = _lambdified(name, "mpmath")
     with mpmath.workdps(V.guard_digits(dps)):
-        out = f(*_mpargs(dps, *params), *_mpargs(dps, *extra))
+        try:
+            out = f(*_mpargs(dps, *params), *_mpargs(dps, *extra))
+        except ZeroDivisionError:  # q*, eps_g* exactly at eta = eta_c: the fixed point is at infinity
+            out = mpmath.inf
     with mpmath.workdps(dps):
         return +out
 
