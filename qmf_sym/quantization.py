@@ -92,7 +92,7 @@ def quantizer_mse(thresholds, levels, dps=None):
             ap = a * pa if mpmath.isfinite(a) else mpmath.mpf(0)
             bp = b * pb if mpmath.isfinite(b) else mpmath.mpf(0)
             tot += (P + ap - bp) - 2 * yj * (pa - pb) + yj * yj * P
-    return +tot
+    return tot
 
 
 def uniform_quantizer_mse(step, N, dps=None):
@@ -112,7 +112,7 @@ def uniform_quantizer_mse(step, N, dps=None):
         t = [s * (mpmath.mpf(i) - mpmath.mpf(N) / 2) for i in range(1, N)]
         y = [s * (mpmath.mpf(j) - mpmath.mpf(N - 1) / 2) for j in range(N)]
         r = quantizer_mse(t, y, dps=d)
-    return +r
+    return r
 
 
 def optimal_uniform_quantizer(N, dps=None):
@@ -140,7 +140,7 @@ def optimal_uniform_quantizer(N, dps=None):
         s = mpmath.findroot(lambda s: _gain_condition(s, N), (s0 * (1 - mpmath.mpf(10) ** -6), s0 * (1 + mpmath.mpf(10) ** -6)),
                             solver="anderson", tol=mpmath.mpf(10) ** (-2 * (d + 8)))
         m = uniform_quantizer_mse(s, N, dps=d + 5)
-    return +s, +m
+    return s, m
 
 
 def _gain_condition(s, N):
@@ -254,7 +254,7 @@ def chi_via_stein(act, dps=None):
         m = mpmath.fsum(p * v for p, v in zip(P, lv))
         var = mpmath.fsum(p * (v - m) ** 2 for p, v in zip(P, lv))
         r = ezphi ** 2 / var
-    return +r
+    return r
 
 
 # ----------------------------------------------------------------------------- asymptotics

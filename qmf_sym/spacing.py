@@ -180,7 +180,7 @@ def chi_staircase(offsets, heights=1.0, dps=None):
             den += hi * G * (hi * F + 2 * S)
             S += hi * F
         res = num / den
-    return +res
+    return res  # keeps the guard precision (unary + here would round to mp.dps)
 
 
 chi_eq16 = chi_staircase
@@ -202,7 +202,7 @@ def centring_base(offsets, heights=1.0, dps=None):
         hs = hs * len(offs)
     with mpmath.workdps(V.guard_digits(d)):
         r = -mpmath.fsum(_to_mpf(hi) * _mp_ncdf(-_to_mpf(gi)) for hi, gi in zip(hs, offs))
-    return +r
+    return r
 
 
 # ----------------------------------------------------------------------------- eq. 17
@@ -283,7 +283,9 @@ def chi_uniform(D, N, dps=None):
     N-level staircase with normalized spacing D~ = D / sqrt(Q*), offsets D~ (i - N/2), i = 1..N-1.
 
     ``dps=None``: float64, vectorised over ``D`` (O(N) per value).  ``dps=k``: mpmath, k digits.
-    Limits: chi -> 2/pi as D~ -> 0 (sign activation) and chi -> 0 as D~ -> inf.
+    Limits: chi -> 2/pi as D~ -> 0 (all steps merge into a sign activation); as D~ -> inf,
+    chi -> 2/pi for even N (the step at t = 0 remains, the others go to the tails) and chi -> 0 for
+    odd N (no step at 0).
     """
     N = _check_N(N)
     d = V.dps(dps)
@@ -297,7 +299,7 @@ def chi_uniform(D, N, dps=None):
         V.positive("D", Dm)
         A, _, _, B, _, _ = _sums_mp(Dm, N)
         r = A * A / B
-    return +r
+    return r
 
 
 chi_eq17 = chi_uniform
@@ -332,7 +334,7 @@ def _chi_derivs_from_sums(A, A1, A2, B, B1, B2, d=None):
     mpmath = _mp()
     with mpmath.workdps(V.guard_digits(d)):
         c, d1, d2 = work()
-    return +c, +d1, +d2
+        return +c, +d1, +d2
 
 
 # ----------------------------------------------------------------------------- optimum
@@ -739,7 +741,7 @@ def _ols(x, y):
             "se_b": float(math.sqrt(cov[1, 1])), "rms_resid": float(math.sqrt(s2)), "n_points": n}
 
 
-def fit_power_laws(rows, N_min=2, N_max=100):
+def fit_power_laws(rows, N_min=3, N_max=100):
     """The paper's regressions (Fig. 2 right, eq. 18), recomputed by ordinary least squares:
 
     * ``one_minus_chi``: log(1 - chi_max) = a + b log(N + 1)   (paper: a = 0.71, b = -1.82);
@@ -747,20 +749,25 @@ def fit_power_laws(rows, N_min=2, N_max=100):
       "logarithmic" and plots both right panels on log-log axes against N, so we regress it as a
       power law in N + 1 like eq. 18; the paper does not print these coefficients).
 
+    Default range N = 3..100 (N = 2 has no D_opt; the paper's Fig. 2 spans N up to ~10^2; with
+    this range we recover a = 0.711, b = -1.817, i.e. the paper's numbers).
     Standard errors are the classical OLS ones; note the residuals are *not* noise but the
     systematic curvature of log(1 - chi_max) in log N (the true law is ~ N^-2 ln N, see
     :mod:`qmf_sym.quantization`), so the SEs measure the misfit of a straight line, and the slope
     depends on the N range, which is reported.
     """
     sel = [r for r in rows if N_min <= _get(r, "N") <= N_max]
+    if not sel:
+        raise ValueError(f"no rows with N in [{N_min}, {N_max}]")
     N = np.array([_get(r, "N") for r in sel], dtype=float)
     chi = np.array([float(_get(r, "chi_max")) for r in sel])
     D = np.array([float(_get(r, "D_opt")) for r in sel])
     x = np.log(N + 1)
+    okD = np.isfinite(D)  # N = 2 has no D_opt
     return {
         "N_min": int(N.min()), "N_max": int(N.max()), "n_points": len(N),
         "one_minus_chi": _ols(x, np.log1p(-chi)),
-        "D_opt": _ols(x, np.log(D)),
+        "D_opt": _ols(x[okD], np.log(D[okD])),
         "paper_one_minus_chi": dict(PAPER_FIT),
         "model": "log(y) = a + b log(N + 1), ordinary least squares",
     }
