@@ -32,6 +32,7 @@ from scipy import optimize, special
 from . import _validate as V
 from .activations import as_staircase
 from .gaussian import _SWITCH, _excess_f64, _excess_mp
+from .gaussian import cdf as _cdf64
 
 # ============================================================================ float64 kernels
 _CHUNK = 1_000_000  # elements per vectorised block
@@ -49,7 +50,7 @@ def _pairs(act):
 def _mean_f64(act, sq):
     """E phi(u) for u ~ N(0, sq^2); sq is an array of standard deviations."""
     gt = act.offsets[None, :] / sq[:, None]
-    return act.base + special.ndtr(-gt) @ act.heights
+    return act.base + _cdf64(-gt) @ act.heights
 
 
 def _second_moment_f64(act, sq):
@@ -57,8 +58,8 @@ def _second_moment_f64(act, sq):
     gt = act.offsets[None, :] / sq[:, None]
     # P(u >= g_i) computed as Phi(-g~) (accurate upper tail); cell probs as differences of the
     # accurate tail on each side of 0
-    upper = special.ndtr(-gt)  # P(u > g_i)
-    lower = special.ndtr(gt)  # P(u < g_i)
+    upper = _cdf64(-gt)  # P(u > g_i)
+    lower = _cdf64(gt)  # P(u < g_i)
     n = gt.shape[1]
     lev = act.levels
     probs = np.empty((gt.shape[0], n + 1))
@@ -85,6 +86,32 @@ def _cov_sum_f64(act, sq, r, d):
         rr = np.broadcast_to(r[sl, None], h.shape)
         dd = np.broadcast_to(d[sl, None], h.shape)
         out[sl] = _excess_f64(h, k, rr, dd) @ w
+    return out
+
+
+def _comp_sum_f64(act, sq, d):
+    """sum_ij h_i h_j I_ij with I_ij = Phi_2(h,k;1) - Phi_2(h,k;1-delta) (h = -g~_i, k = -g~_j).
+
+    This is E phi^2 - E phi(u1) phi(u2) at C = 1 - delta, written without subtracting two O(1)
+    numbers: diagonal terms use the exact I_ii = 2 T(h, sqrt(delta / (2 - delta))) (Owen's T,
+    relative accuracy); off-diagonal terms Phi(min)Phi(-max) - excess (absolute accuracy ~1e-16;
+    they are exponentially small, ~exp(-(g~_i - g~_j)^2 / (4 delta)), when delta is small).
+    """
+    i, j, w = _pairs(act)
+    g = act.offsets
+    out = np.empty(sq.shape[0])
+    diag = i == j
+    step = max(1, _CHUNK // max(1, len(w)))
+    for s in range(0, sq.shape[0], step):
+        sl = slice(s, s + step)
+        gt = -g[None, :] / sq[sl, None]
+        h, k = gt[:, i], gt[:, j]
+        dd = np.broadcast_to(d[sl, None], h.shape)
+        lo, hi = np.minimum(h, k), np.maximum(h, k)
+        off = _cdf64(lo) * _cdf64(-hi) - _excess_f64(h, k, 1.0 - dd, dd)
+        a = np.sqrt(dd / (2 - dd))
+        on = 2 * special.owens_t(h, a)
+        out[sl] = np.where(diag[None, :], on, off) @ w
     return out
 
 
@@ -205,9 +232,11 @@ def _broadcast(*arrays):
 def _mp_run(dps, fn):
     import mpmath
 
+    # the result keeps the guard precision (mpf values carry their own precision; rounding with
+    # unary + outside the block would cut them to the global mpmath.mp.dps)
     with mpmath.workdps(V.guard_digits(dps)):
         val = fn(mpmath)
-    return +val if not isinstance(val, tuple) else tuple(+v for v in val)
+        return +val if not isinstance(val, tuple) else tuple(+v for v in val)
 
 
 def _corr_args(C, deficit):
@@ -274,7 +303,7 @@ def eq14_hidden_variance(act, Q, dps=None):
     mx = np.maximum(gt[:, :, None], gt[:, None, :])
     mn = np.minimum(gt[:, :, None], gt[:, None, :])
     hh = np.outer(act.heights, act.heights)
-    return (special.ndtr(-mx) * special.ndtr(mn) * hh).sum((1, 2)).reshape(shape)[()]
+    return (_cdf64(-mx) * _cdf64(mn) * hh).sum((1, 2)).reshape(shape)[()]
 
 
 def variance_map(act, Q, sigma_w, sigma_b=0, dps=None):
@@ -343,7 +372,7 @@ def correlation_map_deficit(act, Q, deficit, sigma_w=1.0, sigma_b=0, dps=None):
         return _mp_run(dps, f)
     shape, (q, dd) = _broadcast(Q, deficit)
     sq = np.sqrt(q)
-    diff = _cov_sum_f64(act, sq, np.ones_like(dd), np.zeros_like(dd)) - _cov_sum_f64(act, sq, 1.0 - dd, dd)
+    diff = _comp_sum_f64(act, sq, dd)
     qn = np.asarray(sigma_w, float) ** 2 * _second_moment_f64(act, sq) + np.asarray(sigma_b, float) ** 2
     return ((q - qn + np.asarray(sigma_w, float) ** 2 * diff) / q).reshape(shape)[()]
 
@@ -418,7 +447,7 @@ def depth_scale(chi_value, dps=None):
             return mpmath.inf if c == 1 else +(-1 / mpmath.log(c))
     c = np.asarray(chi_value, dtype=float)
     with np.errstate(divide="ignore"):
-        return (-1.0 / np.log(c))[()]
+        return np.where(c == 1.0, np.inf, -1.0 / np.log(np.where(c == 1.0, 0.5, c)))[()]
 
 
 @dataclass(frozen=True)

@@ -160,3 +160,29 @@ def test_cli_tiny_sweep_writes_outputs(tmp_path):
     mtime = (tmp_path / "runs.jsonl").stat().st_mtime_ns
     assert main(args) == 0  # finished: trains nothing, file untouched
     assert (tmp_path / "runs.jsonl").stat().st_mtime_ns == mtime
+
+
+def test_levels_grid_uses_optimal_sigma_w_and_panels_share_runs():
+    from qmf_sym.activations import Staircase
+    from qmf_sym.init import sigma_w_opt
+
+    cfgs = S.levels_grid([2, 4], [3, 10], **TINY)
+    assert [c.sigma_w for c in cfgs] == [sigma_w_opt(Staircase.uniform(n)) for n in (3, 3, 10, 10)]
+    assert all(c.sigma_w_rule.startswith("opt") for c in cfgs)
+    # the optimal column of the sigma_w panel is the N = 10 column of the N panel: trained once
+    sig = S.sigma_grid([2, 4], [sigma_w_opt(Staircase.uniform(10))], levels=10, **TINY)
+    assert {c.key() for c in sig} <= {c.key() for c in cfgs}
+
+
+@pytest.mark.slow
+def test_reproduce_quick(tmp_path):
+    from qmf_sim.cli_training import REPRODUCE
+
+    written = REPRODUCE["trainable_depth"](tmp_path, True)
+    names = {p.name for p in written}
+    assert {"runs.jsonl", "summary.csv", "fit.json", "trainable_depth_sigma.png", "trainable_depth_levels.png"} <= names
+    fit = json.loads((tmp_path / "trainable_depth" / "fit.json").read_text())
+    # the optimal sigma_w column trains deeper than the far-off ones
+    acc = np.array(fit["sigma"]["acc"])
+    j_opt = int(np.argmax(fit["sigma"]["xi"]))
+    assert acc[-1, j_opt] > max(acc[-1, j] for j in range(acc.shape[1]) if j != j_opt)

@@ -71,3 +71,10 @@ def test_bad_input_raises_before_training(bad, match):
 def test_unreadable_data_raises(tmp_path):
     with pytest.raises(FileNotFoundError, match="train-images"):
         run_training(TrainConfig(depth=2, **{**TINY, "data": str(tmp_path)}))
+
+
+def test_key_ignores_provenance_fields():
+    a = TrainConfig(depth=3, sigma_w=1.0, lr=1e-3)
+    b = TrainConfig(depth=3, sigma_w=1.0, lr=None, sigma_w_rule="opt", device="cpu")  # paper rule gives 1e-3
+    assert a.key() == b.key()
+    assert a.key() != TrainConfig(depth=3, sigma_w=1.0, lr=1e-3, momentum=0.9).key()

@@ -1,0 +1,252 @@
+"""qmf_sim.networks against qmf_sym: exact staircase forward, explicit STE backward, and finite
+random layers against the mean-field maps (paper 1, eq. 1-6, 13, 19).
+
+Statistical tolerances.  Every Monte-Carlo comparison uses k = 5 standard errors, the SE estimated
+from D independent weight draws (per-draw statistics are means over >= 500 neurons, hence close
+to normal).  With D = 32 draws the studentised deviation is t-distributed with 31 d.o.f.:
+P(|t_31| > 5) ~ 2e-5 per comparison (under exact normality it would be 6e-7); the suite makes
+< 200 such comparisons, so a false failure has probability < 0.4 %, and the seeds are fixed
+(Hypothesis is derandomized in tests/conftest.py), so a run is reproducible.
+"""
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+
+from qmf_sim import networks as NW
+from qmf_sym import backward as B
+from qmf_sym import maps
+from qmf_sym.activations import Staircase
+
+K_SE = 5.0
+D = 32
+
+
+@st.composite
+def staircases(draw, max_states=6):
+    n = draw(st.integers(1, max_states - 1))
+    gaps = draw(st.lists(st.floats(0.05, 1.0), min_size=n, max_size=n))
+    start = draw(st.floats(-1.5, 0.5))
+    offsets = start + np.cumsum(gaps) - gaps[0]
+    heights = draw(st.lists(st.floats(0.1, 2.0), min_size=n, max_size=n))
+    base = draw(st.floats(-2.0, 0.5))
+    return Staircase(list(offsets), heights, base)
+
+
+# ----------------------------------------------------------------------------- forward
+@given(act=staircases(), seed=st.integers(0, 2 ** 31 - 1))
+def test_forward_exact_float64(act, seed):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(2000, generator=g, dtype=torch.float64) * 2
+    off = torch.tensor(act.offsets, dtype=torch.float64)
+    x = torch.cat([x, off, torch.nextafter(off, off - 1), torch.nextafter(off, off + 1)])  # the jumps
+    y = NW.staircase_ste(x, act)
+    assert y.dtype == torch.float64
+    assert np.array_equal(y.numpy(), act(x.numpy()))
+
+
+@given(act=staircases(), seed=st.integers(0, 2 ** 31 - 1))
+def test_forward_exact_float32(act, seed):
+    # float32 inputs: same branch as the float64 staircase at the float32 value, levels rounded to float32
+    g = torch.Generator().manual_seed(seed)
+    off = torch.tensor(act.offsets, dtype=torch.float32)
+    x = torch.cat([torch.randn(2000, generator=g) * 2, off, torch.nextafter(off, off - 1),
+                   torch.nextafter(off, off + 1)])
+    y = NW.staircase_ste(x, act)
+    assert y.dtype == torch.float32
+    assert np.array_equal(y.numpy(), act(x.double().numpy()).astype(np.float32))
+
+
+def test_forward_uniform16_right_continuous():
+    act = Staircase.uniform(16)
+    x = torch.tensor(act.offsets, dtype=torch.float64)
+    assert np.array_equal(NW.staircase_ste(x, act).numpy(), act.levels[1:])  # H(0) = 1
+
+
+# ----------------------------------------------------------------------------- STE backward
+def _grad(x, **kw):
+    x = x.clone().requires_grad_(True)
+    up = torch.linspace(-1, 2, x.numel(), dtype=x.dtype).reshape(x.shape)
+    NW.staircase_ste(x, Staircase.uniform(4), **kw).backward(up)
+    return x.grad, up
+
+
+def test_ste_clipped_and_slope():
+    x = torch.tensor([-2.0, -1.0, -0.999, -0.3, 0.0, 0.5, 0.999, 1.0, 3.0], dtype=torch.float64)
+    mask = torch.tensor([0, 0, 1, 1, 1, 1, 1, 0, 0], dtype=torch.float64)  # |x| < 1 strictly (eq. 19)
+    for s in (1.0, 0.5, 2.5):
+        g, up = _grad(x, ste="clipped", slope=s)
+        assert torch.equal(g, up * mask * s)
+
+
+def test_ste_identity_and_hook():
+    x = torch.linspace(-3, 3, 13, dtype=torch.float64)
+    g, up = _grad(x, ste="identity", slope=0.7)
+    assert torch.allclose(g, up * 0.7, rtol=0, atol=0)
+    hook = lambda t: 1 - torch.tanh(t) ** 2  # noqa: E731
+    g, up = _grad(x, ste=hook)
+    assert torch.allclose(g, up * (1 - torch.tanh(x) ** 2), rtol=1e-15, atol=0)
+    g, up = _grad(x, ste=hook, slope=2.0)
+    assert torch.allclose(g, 2 * up * (1 - torch.tanh(x) ** 2), rtol=1e-15, atol=0)
+
+
+def test_mlp_gradient_by_hand():
+    act = Staircase.uniform(5)
+    net = NW.QuantizedMLP(3, 7, 2, 2, act, 1.3, 0.2, ste="clipped", ste_slope=1.5, dtype=torch.float64, seed=3)
+    x = torch.randn(4, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1), requires_grad=True)
+    out, pre = net(x, return_preactivations=True)
+    W1, W2, W3 = (l.weight for l in net.layers)
+    b1, b2, b3 = (l.bias for l in net.layers)
+    # eq. 1: the input is not passed through phi
+    assert torch.allclose(pre[0], x @ W1.T + b1, rtol=0, atol=1e-15)
+    h1 = torch.tensor(act(pre[0].detach().numpy()))
+    assert torch.allclose(pre[1], h1 @ W2.T + b2, atol=1e-15)
+    out.sum().backward()
+    gain = lambda a: 1.5 * (a.abs() < 1).double()  # noqa: E731
+    d2 = gain(pre[1].detach()) * (torch.ones(4, 2, dtype=torch.float64) @ W3.detach())
+    d1 = gain(pre[0].detach()) * (d2 @ W2.detach())
+    assert torch.allclose(x.grad, d1 @ W1.detach(), rtol=1e-12, atol=1e-14)
+
+
+def test_mlp_init_and_options():
+    act = Staircase.uniform(4)
+    a = NW.QuantizedMLP(200, 300, 3, 10, act, 2.0, 0.5, seed=7)
+    b = NW.QuantizedMLP(200, 300, 3, 10, act, 2.0, 0.5, seed=7)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    for lin in a.layers:  # W ~ N(0, sigma_w^2 / n_in): sample std within 5 SE (SE ~ std / sqrt(2 n))
+        w = lin.weight.detach().double()
+        sd = 2.0 / math.sqrt(lin.in_features)
+        assert abs(w.std().item() - sd) < 5 * sd / math.sqrt(2 * w.numel())
+    assert a(torch.zeros(5, 200)).shape == (5, 10)
+    q = NW.QuantizedMLP(4, 8, 1, 3, act, 1.0, quantize_output=True, seed=0)
+    y = q(torch.randn(6, 4))
+    assert set(np.unique(y.detach().numpy())).issubset(set(act.levels.astype(np.float32)))
+    assert NW.default_device().type in ("cpu", "cuda")
+
+
+@pytest.mark.parametrize("kw", [dict(width=0), dict(depth=0), dict(sigma_w=0.0), dict(sigma_w=-1.0),
+                                dict(sigma_b=-0.1), dict(act=np.tanh), dict(act=torch.tanh), dict(ste="tanh"),
+                                dict(ste_slope=float("nan"))])
+def test_mlp_bad_input(kw):
+    args = dict(n_in=3, width=4, depth=2, n_out=2, act=Staircase.uniform(4), sigma_w=1.0)
+    args.update(kw)
+    with pytest.raises(ValueError):
+        NW.QuantizedMLP(**args)
+
+
+def test_experiment_bad_input():
+    act = Staircase.uniform(4)
+    with pytest.raises(ValueError, match="r"):
+        NW.circle_inputs(1, 10, 1.0, 1.0)
+    with pytest.raises(ValueError, match="r"):
+        NW.correlation_propagation(act, [1.0], depth=2, width=8, r=1)
+    with pytest.raises(ValueError, match="width"):
+        NW.propagate(act, torch.randn(3, 5), 1.0, depth=1, width=0)
+    with pytest.raises(ValueError, match="depth"):
+        NW.propagate(act, torch.randn(3, 5), 1.0, depth=0, width=4)
+    with pytest.raises(ValueError, match="sigma_w"):
+        NW.propagate(act, torch.randn(3, 5), 0.0, depth=1, width=4)
+    with pytest.raises(ValueError, match="act"):
+        NW.propagate(np.sign, torch.randn(3, 5), 1.0, depth=1, width=4)
+    with pytest.raises(ValueError, match="act"):
+        NW.staircase_ste(torch.randn(3), "sign")
+
+
+# ----------------------------------------------------------------------------- one layer vs mean field
+@settings(max_examples=25)
+@given(act=staircases(), sw=st.floats(0.3, 3.0), sb=st.floats(0.0, 1.0), Q=st.floats(0.05, 4.0),
+       C=st.floats(-0.95, 0.95), seed=st.integers(0, 2 ** 20))
+def test_one_layer_matches_maps(act, sw, sb, Q, C, seed):
+    # a wide layer (500 -> 500 neurons, real weight matrices), D = 32 independent draws, float64
+    n = 500
+    r = NW.one_layer_statistics(act, Q, C, sw, sb, n_prev=n, n_next=n, n_draws=D, seed=seed)
+    q_mf, c_mf = maps.layer_map(act, Q, C, sw, sb)
+    assert float(maps.variance_map(act, Q, sw, sb)) == pytest.approx(float(q_mf), rel=1e-12)
+    assert abs(r["Q"] - q_mf) <= K_SE * r["Q_se"] + 1e-12
+    # the covariance K12 is unbiased for Q_next C_next (layer_map's C is K12 / Q_next)
+    assert abs(r["K12"] - q_mf * c_mf) <= K_SE * r["K12_se"] + 1e-12
+    # the correlation ratio K12 / sqrt(K11 K22) has an O(1/n) bias (delta method: |bias| <~ 4/n for
+    # |C| <= 1 with normalised 4th moments <= 3 + a few); allow 5 SE + 10/n
+    assert abs(r["C"] - c_mf) <= K_SE * r["C_se"] + 10 / n
+
+
+@settings(max_examples=15)
+@given(Q=st.floats(0.05, 5.0), sw=st.floats(0.3, 3.0), slope=st.floats(0.2, 2.0),
+       ste=st.sampled_from(["clipped", "identity"]), seed=st.integers(0, 2 ** 20))
+def test_ste_backward_gain_matches_closed_form(Q, sw, slope, ste, seed):
+    # u ~ N(0, Q) on n neurons, alpha = W phi(u), W ~ N(0, sw^2/n); back-propagate v ~ N(0, I):
+    # |J_STE^T v|^2 / n = (1/n) sum_j g(u_j)^2 sum_i W_ij^2 v_i^2 is unbiased for m = sw^2 E g^2 (eq. 9)
+    n, draws = 400, D
+    g = torch.Generator().manual_seed(seed)
+    act = Staircase.uniform(8)
+    est, g2 = [], []
+    for _ in range(draws):
+        u = (math.sqrt(Q) * torch.randn(n, generator=g, dtype=torch.float64)).requires_grad_(True)
+        W = torch.randn(n, n, generator=g, dtype=torch.float64) * (sw / math.sqrt(n))
+        a = W @ NW.staircase_ste(u, act, ste=ste, slope=slope)
+        v = torch.randn(n, generator=g, dtype=torch.float64)
+        (a * v).sum().backward()
+        est.append((u.grad ** 2).sum().item() / n)
+        gain = NW._ste_gain(u.detach(), ste, slope)
+        g2.append((gain ** 2).mean().item())
+    est, g2 = np.array(est), np.array(g2)
+    m = B.jacobian_moment(Q, sw, ste, slope)
+    assert abs(est.mean() - m) <= K_SE * est.std(ddof=1) / math.sqrt(draws) + 1e-12
+    e2 = B.gain_moment(Q, ste, slope)
+    assert abs(g2.mean() - e2) <= K_SE * g2.std(ddof=1) / math.sqrt(draws) + 1e-12
+
+
+def test_empirical_chi_matches_finite_difference():
+    act = Staircase.uniform(6)
+    for sw in (1.5, 3.0):
+        r = NW.empirical_chi(act, sw, 0.0, eps=0.1, n_prev=2000, n_next=1000, n_draws=D, seed=11)
+        assert abs(r["chi"] - r["chi_fd"]) <= K_SE * r["chi_se"]
+        # odd phi, C* = 0: the central difference is O(eps^2) from chi (3rd derivative only)
+        assert r["chi_fd"] == pytest.approx(r["chi_theory"], rel=0.05)
+
+
+def test_gram_method_matches_weights():
+    # the "gram" sampler has the same law as real weights: per-layer mean Q of both agree within
+    # k = 5 combined SE
+    act = Staircase.uniform(4)
+    X, _ = NW.circle_inputs(4, 64, 1.0, 1.7, 0.1, seed=2)
+    a = NW.layer_statistics(act, X, 1.7, 0.1, depth=4, width=256, n_draws=D, method="weights", seed=5,
+                            dtype=torch.float64)
+    b = NW.layer_statistics(act, X, 1.7, 0.1, depth=4, width=256, n_draws=D, method="gram", seed=6,
+                            dtype=torch.float64)
+    se = np.hypot(a["Qbar_se"], b["Qbar_se"])
+    assert np.all(np.abs(a["Qbar"] - b["Qbar"]) <= K_SE * se)
+    se = np.hypot(a["C_se"], b["C_se"])[:, 0, 1]
+    assert np.all(np.abs(a["C"][:, 0, 1] - b["C"][:, 0, 1]) <= K_SE * se + 1e-12)
+
+
+def test_circle_inputs_scaling_and_first_layer():
+    sw, sb, Q1 = 1.3, 0.2, 0.9
+    X, th = NW.circle_inputs(10, 50, Q1, sw, sb, seed=0)
+    K = sw ** 2 * (X @ X.T) / 50 + sb ** 2
+    assert np.allclose(np.diag(K.numpy()), Q1, atol=1e-12)  # Q^(1) = Q1 in the mean field
+    assert np.allclose(K[0].numpy(), sw ** 2 * (Q1 - sb ** 2) / sw ** 2 * np.cos(th) + sb ** 2, atol=1e-12)
+    prof = NW.circulant_profile(K)
+    assert np.allclose(prof.numpy(), K[0].numpy(), atol=1e-12)
+
+
+def test_decay_layer():
+    l = np.arange(1, 60)
+    v = 0.2 + 0.5 * np.exp(-(l - 1) / 7.3)
+    assert NW.decay_layer(v, 1, 0.2) == pytest.approx(8.3, abs=0.05)
+    assert math.isnan(NW.decay_layer(np.ones(5), 1, 0.0))
+
+
+def test_correlation_propagation_small():
+    # a small end-to-end run: empirical correlation at layer 1 = mean field within noise (n = 400)
+    act = Staircase.uniform(16)
+    s = NW.sigma_w_optimal(act)
+    res = NW.correlation_propagation(act, [s], depth=3, width=400, r=24, n_draws=4, n_theory=13,
+                                     dtype=torch.float64)
+    run = res["runs"][0]
+    assert run["cov"].shape == (4, 24)
+    assert run["chi"] == pytest.approx(float(maps.fixed_point(act, s).chi))
+    C1 = np.cos(res["theta"])
+    assert np.all(np.abs(run["corr"][1] - C1) <= K_SE * run["corr_se"][1] + 10 / 400)
