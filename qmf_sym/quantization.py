@@ -19,8 +19,9 @@ Consequences, all checked numerically here and in tests/test_quantization.py:
    identity (not merely the bound 1 - chi_max <= MSE_uniform).
 2. *Lloyd-Max is the best staircase.*  Any staircase gives 1 - chi >= MSE of the optimal N-level
    quantizer (Lloyd-Max), with equality for the Lloyd-Max staircase itself (centroid levels give
-   optimal gain a = 1).  So 1 - chi_max(N) >= MSE_LM(N), with equality only at N = 2 (sign:
-   1 - 2/pi).  For N >= 3 non-uniform (Lloyd-Max) staircases give a strictly larger chi, which
+   optimal gain a = 1).  So 1 - chi_max(N) >= MSE_LM(N), with equality at N = 2 (sign:
+   1 - 2/pi) and N = 3 (the symmetric 3-level Lloyd-Max quantizer {-y, 0, y} with thresholds
+   +-y/2 is uniform).  For N >= 4 non-uniform (Lloyd-Max) staircases give a strictly larger chi, which
    contradicts the claim of Appendix G of paper 1 that non-uniform activations do not beat uniform
    ones; the gain is small at small N (N = 4: 0.1175 vs 0.1188) but grows without bound in ratio.
 3. *Asymptotics.*  Uniform: step ~ 4 sqrt(ln N) / N and MSE ~ step^2 / 12 ~ (4/3) ln N / N^2

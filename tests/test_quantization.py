@@ -42,7 +42,10 @@ def test_bounds_and_uniform_identity(N, lm):
     # on a flat minimum is good to ~ sqrt(eps) ~ 1e-8 relative.
     assert abs(one_minus - mse_u) < 1e-12 * one_minus / 1e-3
     assert abs(step / r.D_opt - 1) < 1e-6
-    assert lm[N].mse < one_minus * (1 - 1e-4)  # strict for N >= 3
+    if N == 3:  # the symmetric 3-level Lloyd-Max quantizer {-y, 0, y} is itself uniform
+        assert abs(lm[N].mse - one_minus) < 1e-13
+    else:
+        assert lm[N].mse < one_minus * (1 - 1e-4)  # strict for N >= 4
     # direct evaluation of the uniform quantizer at D_opt (no optimisation)
     assert abs(Qz.uniform_quantizer_mse(r.D_opt, N) - one_minus) < 1e-12
 
@@ -65,11 +68,12 @@ def test_lloyd_max_loose_sanity_vs_remembered_tables(lm):
 @pytest.mark.parametrize("N", [3, 4, 8, 16])
 def test_lloyd_max_staircase_chi(N, lm):
     """Eq. 16 at the Lloyd-Max thresholds gives 1 - chi = MSE_LM (centroid levels: gain 1), so
-    non-uniform staircases beat the uniform ones for N >= 3 (against paper 1, Appendix G)."""
+    non-uniform staircases beat the uniform ones for N >= 4 (against paper 1, Appendix G)."""
     q = lm[N]
     c = Qz.chi_of_quantizer(q.thresholds, q.levels)
     assert abs((1 - c) - q.mse) < 1e-12
-    assert c > S.optimal_spacing(N, check=False).chi_max
+    if N >= 4:
+        assert c > S.optimal_spacing(N, check=False).chi_max
     # the Lloyd-Max point is stationary (Lloyd's conditions): centroid and midpoint residuals ~ 0
     tt = np.concatenate([[-np.inf], q.thresholds, [np.inf]])
     assert np.allclose(q.thresholds, 0.5 * (q.levels[:-1] + q.levels[1:]), atol=1e-12)
@@ -86,7 +90,9 @@ def test_stein_form_equals_eq16(data, m):
 
 
 def test_stein_form_mp():
-    act = Staircase([mpmath.mpf(-1) / 3, mpmath.mpf(1) / 5, 1], [1, 2, mpmath.mpf(1) / 2], base=0)
+    from fractions import Fraction as F
+
+    act = Staircase([F(-1, 3), F(1, 5), 1], [1, 2, F(1, 2)], base=0)
     g, h = act.offsets_exact, act.heights_exact
     with mpmath.workdps(50):
         gm = [mpmath.mpf(x.numerator) / x.denominator for x in g]
@@ -95,19 +101,19 @@ def test_stein_form_mp():
 
 
 def test_asymptotic_trends():
-    rows = S.table([16, 64, 256, 1024, 4096], check=False)
+    rows = S.table([64, 256, 1024, 4096], check=False)
     N = np.array([r.N for r in rows], float)
     one_minus = np.array([1 - r.chi_max for r in rows])
     D = np.array([r.D_opt for r in rows])
     # granular noise dominates: (1 - chi_max) / (D_opt^2 / 12) decreases monotonically toward 1
     ratio = one_minus / (D ** 2 / 12)
     assert np.all(np.diff(ratio) < 0) and np.all(ratio > 1) and ratio[-1] < 1.1
-    # D_opt / (4 sqrt(ln N) / N) increases slowly toward 1 (Hui-Neuhoff)
+    # D_opt / (4 sqrt(ln N) / N) increases slowly toward 1 (Hui-Neuhoff; not monotone below N ~ 30)
     rs = D / Qz.hui_neuhoff_step(N)
     assert np.all(np.diff(rs) > 0) and np.all(rs < 1)
-    # Lloyd-Max over Panter-Dite -> 1 (from above at these N)
+    # Lloyd-Max over Panter-Dite -> 1 (from below at these N: 0.81, 0.89, 0.94)
     pd = [Qz.lloyd_max(n).mse / Qz.panter_dite_mse(n) for n in (8, 16, 32)]
-    assert pd[0] > pd[1] > pd[2] > 1 and pd[2] < 1.05
+    assert pd[0] < pd[1] < pd[2] < 1 and pd[2] > 0.93
 
 
 def test_quantizer_mse_mp_matches_float():
