@@ -552,7 +552,7 @@ def correlation_propagation(act, sigma_ws, sigma_b=0.0, depth=100, width=1000, r
     covariance of alpha^(1)).
 
     The mean-field prediction iterates ``maps.iterate`` from the same inputs' Q^(1) = Q* and
-    C^(1)(Delta theta) on ``n_theory`` angles in [0, pi] (plus the decay angle).
+    C^(1)(Delta theta) on ``n_theory`` angles in [0, pi] (plus 8 small angles and the decay angle).
 
     Decay: at the angle closest to ``dtheta_decay`` the layer where (C^(l) - C*) / (C^(1) - C*)
     first reaches 1/e (:func:`decay_layer`), empirical and mean-field, against xi = -1/log chi
@@ -600,7 +600,9 @@ def correlation_propagation(act, sigma_ws, sigma_b=0.0, depth=100, width=1000, r
         corr_se = np.vstack([np.zeros(r), se[:, 1]])
         t_emp = time.perf_counter() - t0
         # mean field from the same inputs
-        th_t = np.append(np.linspace(0, np.pi, n_theory), theta[k_dec])
+        # dense near 0, where C -> 1 and the map is steepest (chi diverges at C = 1)
+        th_grid = np.unique(np.concatenate([np.linspace(0, np.pi, n_theory), np.geomspace(1e-3, 0.1, 8)]))
+        th_t = np.append(th_grid, theta[k_dec])
         C1 = np.clip((sw * sw * (float(X[0] @ X[0]) / n0) * np.cos(th_t) + sigma_b ** 2) / Qs, -1, 1)
         Qm, Cm = maps.iterate(act, Qs, C1, sw, sigma_b, depth)
         covm = np.vstack([Qs * C1, Qm * Cm])

@@ -155,12 +155,12 @@ def test_experiment_bad_input():
 
 
 # ----------------------------------------------------------------------------- one layer vs mean field
-@settings(max_examples=25)
+@settings(max_examples=20)
 @given(act=staircases(), sw=st.floats(0.3, 3.0), sb=st.floats(0.0, 1.0), Q=st.floats(0.05, 4.0),
        C=st.floats(-0.95, 0.95), seed=st.integers(0, 2 ** 20))
 def test_one_layer_matches_maps(act, sw, sb, Q, C, seed):
-    # a wide layer (500 -> 500 neurons, real weight matrices), D = 32 independent draws, float64
-    n = 500
+    # a wide layer (400 -> 400 neurons, real weight matrices), D = 32 independent draws, float64
+    n = 400
     r = NW.one_layer_statistics(act, Q, C, sw, sb, n_prev=n, n_next=n, n_draws=D, seed=seed)
     q_mf, c_mf = maps.layer_map(act, Q, C, sw, sb)
     assert float(maps.variance_map(act, Q, sw, sb)) == pytest.approx(float(q_mf), rel=1e-12)
@@ -172,13 +172,13 @@ def test_one_layer_matches_maps(act, sw, sb, Q, C, seed):
     assert abs(r["C"] - c_mf) <= K_SE * r["C_se"] + 10 / n
 
 
-@settings(max_examples=15)
+@settings(max_examples=10)
 @given(Q=st.floats(0.05, 5.0), sw=st.floats(0.3, 3.0), slope=st.floats(0.2, 2.0),
        ste=st.sampled_from(["clipped", "identity"]), seed=st.integers(0, 2 ** 20))
 def test_ste_backward_gain_matches_closed_form(Q, sw, slope, ste, seed):
     # u ~ N(0, Q) on n neurons, alpha = W phi(u), W ~ N(0, sw^2/n); back-propagate v ~ N(0, I):
     # |J_STE^T v|^2 / n = (1/n) sum_j g(u_j)^2 sum_i W_ij^2 v_i^2 is unbiased for m = sw^2 E g^2 (eq. 9)
-    n, draws = 400, D
+    n, draws = 256, D
     g = torch.Generator().manual_seed(seed)
     act = Staircase.uniform(8)
     est, g2 = [], []
@@ -195,7 +195,10 @@ def test_ste_backward_gain_matches_closed_form(Q, sw, slope, ste, seed):
     m = B.jacobian_moment(Q, sw, ste, slope)
     assert abs(est.mean() - m) <= K_SE * est.std(ddof=1) / math.sqrt(draws) + 1e-12
     e2 = B.gain_moment(Q, ste, slope)
-    assert abs(g2.mean() - e2) <= K_SE * g2.std(ddof=1) / math.sqrt(draws) + 1e-12
+    # g^2 is s^2 x Bernoulli(p): use the exact binomial SE s^2 sqrt(p (1 - p) / (n draws)) (the sample
+    # SE is 0 when p ~ 1)
+    p = e2 / slope ** 2
+    assert abs(g2.mean() - e2) <= K_SE * slope ** 2 * math.sqrt(p * (1 - p) / (n * draws)) + 1e-12
 
 
 def test_empirical_chi_matches_finite_difference():
