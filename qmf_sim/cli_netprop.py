@@ -97,12 +97,13 @@ def run_fig1(out_dir, N=16, depth=100, width=1000, r=500, factors=FIG1_FACTORS, 
                         f"{run['decay_emp']:.4g}", f"{run['decay_mf']:.4g}", f"{run['seconds_network']:.2f}"])
     paths.append(cp)
     jp = out_dir / f"{tag}.json"
-    layer_samples = depth * width * r * n_draws * len(runs)
+    layer_samples = depth * r * n_draws * len(runs)  # one input through one layer of `width` units
     net_s = sum(run["seconds_network"] for run in runs)
     jp.write_text(json.dumps({
         "N": N, "depth": depth, "width": width, "r": r, "sigma_b": sigma_b, "n_draws": n_draws, "dtype": dtype,
         "device": str(device or "cpu"), "sigma_w_opt": s_opt, "wall_seconds": wall, "network_seconds": net_s,
         "layer_samples_per_second": layer_samples / net_s,
+        "neuron_samples_per_second": layer_samples * width / net_s,
         "input_scaling": "x = s (u0 cos t + u1 sin t), s^2 = n0 (Q* - sigma_b^2) / sigma_w^2, so Q^(1) = Q*",
         "decay_definition": "first layer where (C(l) - C*) / (C(1) - C*) <= 1/e at dtheta, linear interpolation "
                             "in log; layer 1 = first hidden layer",
