@@ -181,6 +181,9 @@ def plot_panel(records, panel, out_base: Path, analysis=None) -> list[Path]:
         ax.plot(fine, k * xi_fine, "w" if k != 1 else "r", ls=ls, lw=1.5, label=(r"$\xi$" if k == 1 else rf"${k}\xi$"))
     b = np.array(an["boundary"], float)
     ax.plot(cols, b, "o", color="orange", ms=5, label="boundary (midpoint)")
+    above = [c for c, f in zip(cols, an["boundary_flag"]) if f == "above"]
+    if above:
+        ax.plot(above, [depths[-1]] * len(above), "^", color="orange", ms=7, label="boundary beyond range")
     if math.isfinite(an["c"]):
         ax.plot(fine, an["c"] * xi_fine, color="orange", lw=1,
                 label=rf"fit $L = {an['c']:.2f}\,\xi$ (SE {an['se_boot']:.2f})")
@@ -234,6 +237,10 @@ def run(preset_name="smoke", out="results/trainable_depth", scheduler=None, prog
 
     out = Path(out)
     plan = build_plan(preset_name, **kw)
+    if threads is None:
+        from .sweep import preset
+
+        threads = preset(preset_name).get("threads")
     out.mkdir(parents=True, exist_ok=True)
     allc = [c for cfgs in plan.values() for c in cfgs]
     t0 = time.perf_counter()

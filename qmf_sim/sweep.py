@@ -29,20 +29,22 @@ from .training import TrainConfig, accuracy_for_plot, run_training
 # ---------------------------------------------------------------------------------- presets
 # smoke: CPU, digits, a few minutes.  Width 128 instead of 2048: with the standard parametrisation
 # the function moves ~width times faster per unit lr, so the paper's lr 1e-3 is scaled up to 1e-2.
+# threads: torch threads per run (1 is fastest for these small matrices on a shared CPU; None: torch's
+# default).  ``levels`` is the N axis of the depth x N panel, ``sigma_levels`` the N of the sigma_w panel.
 PRESETS = {
     "smoke": dict(
         width=128, steps=300, lr=1e-2, depths=[2, 4, 8, 16, 32, 48],
-        sigma_w_factors=[0.4, 0.6, 1.0, 1.6, 2.5], sigma_levels=10, levels=[2, 3, 4, 6, 10],
+        sigma_w_factors=[0.4, 0.6, 1.0, 1.6, 2.5], sigma_levels=10, levels=[2, 3, 4, 6, 10], threads=1,
     ),
     "quick": dict(
         width=64, steps=200, lr=2e-2, depths=[2, 6, 16, 32],
-        sigma_w_factors=[0.4, 1.0, 2.5], sigma_levels=10, levels=[2, 4, 10],
+        sigma_w_factors=[0.4, 1.0, 2.5], sigma_levels=10, levels=[2, 4, 10], threads=1,
     ),
     # the full protocol of paper 1, sec. 5 (meant for a GPU): width 2048, 1600 steps, lr by depth
     "paper": dict(
         width=2048, steps=1600, lr=None, depths=list(range(10, 230, 10)),
         sigma_w_factors=[0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0], sigma_levels=10,
-        levels=[2, 3, 4, 5, 6, 7, 8, 10, 12],
+        levels=[2, 3, 4, 5, 6, 7, 8, 10, 12], threads=None,
     ),
 }
 

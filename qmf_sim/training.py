@@ -55,8 +55,9 @@ PAPER_LR_SWITCH_DEPTH = 100
 TRAIN_EVAL_SEED = 0
 EVAL_CHUNK = 2048
 
-# fields of TrainConfig that do not change the result of a run and so stay out of its key
-_NON_KEY_FIELDS = ("device",)
+# fields of TrainConfig that do not change the result of a run and so stay out of its key (the rules
+# only say where sigma_w and lr came from: the same numbers give the same run)
+_NON_KEY_FIELDS = ("device", "sigma_w_rule", "lr_rule")
 
 
 @dataclass(frozen=True)
@@ -232,6 +233,19 @@ def run_training(config: TrainConfig, dataset=None, progress: bool = False, thre
     """
     import torch
 
+    if threads is None:
+        return _run_training(config, dataset, progress, device)
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(threads))  # ``threads`` torch threads for this run only
+    try:
+        return _run_training(config, dataset, progress, device)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _run_training(config, dataset, progress, device):
+    import torch
+
     from qmf_sym.activations import Staircase
 
     from .data import load_dataset
@@ -240,8 +254,6 @@ def run_training(config: TrainConfig, dataset=None, progress: bool = False, thre
     cfg = config.resolved()
     if dataset is None:
         dataset = load_dataset(cfg.data)
-    if threads is not None:
-        torch.set_num_threads(int(threads))
     dev = torch.device(device or cfg.device or default_device())
     dtype = getattr(torch, cfg.dtype)
 
