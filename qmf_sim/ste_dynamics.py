@@ -306,14 +306,14 @@ def _kernels():
 
     # ---------------------------------------------------------------- d-dimensional SGD (spec §3)
     @njit(inline="always", **jit)
-    def qtab(u, cut, lo, hi, start, inv, nb1):
+    def qtab(u, cut, lh, start, inv, nb1):
         # psi(u) = lev[#{thr <= u}] (right-continuous, as qmf_sym.ste.quantize) through a bucket table (at most one threshold per bucket): branchless
         k = int(min(max((u - start) * inv, 0.0), nb1))
-        return lo[k] + (hi[k] - lo[k]) * np.int64(u >= cut[k])
+        return lh[np.int64(u >= cut[k]), k]  # exact level, selected by address arithmetic
 
     @njit(inline="always", **jit)
-    def slot_pass(w, ws, px, X, d, coef, decay, tnoise, quant_w, clip, om, wcut, wlo, whi, wst, winv, wnb1,
-                  quant_x, xcut, xlo, xhi, xst, xinv, xnb1, s0, s1, s2_, s3):
+    def slot_pass(w, ws, px, X, d, coef, decay, tnoise, quant_w, clip, om, wcut, wlh, wst, winv, wnb1,
+                  quant_x, xcut, xlh, xst, xinv, xnb1, s0, s1, s2_, s3):
         """Finish the previous step for one replica (w += coef px g(w) - decay w (+ Langevin)), quantize,
         take the new input X: returns the accumulators of the new residual and of eps_g."""
         ay = 0.0
@@ -331,9 +331,9 @@ def _kernels():
                 zt, s0, s1, s2_, s3 = normal(s0, s1, s2_, s3)
                 wi += tnoise * zt
             w[i] = wi
-            ps = qtab(wi, wcut, wlo, whi, wst, winv, wnb1) if quant_w else wi
+            ps = qtab(wi, wcut, wlh, wst, winv, wnb1) if quant_w else wi
             xi = X[i]
-            pxi = qtab(xi, xcut, xlo, xhi, xst, xinv, xnb1) if quant_x else xi
+            pxi = qtab(xi, xcut, xlh, xst, xinv, xnb1) if quant_x else xi
             px[i] = pxi
             wsi = ws[i]
             am += wsi * ps
@@ -384,9 +384,9 @@ def _kernels():
                     c = slot_cfg[g, j]
                     ay, ayh, am, aq, aqq, s0, s1, s2_, s3 = slot_pass(
                         W[g, j], WS[g, j], PX[j], X, d, coef[j], decay[j], tnoise[j],
-                        wmeta[c, 0] > 0.0, clip[c], omega[c], wtab[c, 0], wtab[c, 1], wtab[c, 2],
+                        wmeta[c, 0] > 0.0, clip[c], omega[c], wtab[c, 0], wtab[c, 1:],
                         wmeta[c, 1], wmeta[c, 2], wmeta[c, 3],
-                        xmeta[c, 0] > 0.0, xtab[c, 0], xtab[c, 1], xtab[c, 2], xmeta[c, 1], xmeta[c, 2],
+                        xmeta[c, 0] > 0.0, xtab[c, 0], xtab[c, 1:], xmeta[c, 1], xmeta[c, 2],
                         xmeta[c, 3], s0, s1, s2_, s3)
                     mpsi = am / d
                     qpsi = aq / d
@@ -426,7 +426,7 @@ def _kernels():
         purpose: the global eps_g couples all particles at every step, and a per-step thread barrier
         costs more than it gains on a loaded machine (run independent solves in parallel instead)."""
         K = meta[0] > 0.0
-        cut, lo, hi = tab[0], tab[1], tab[2]
+        cut, lh = tab[0], tab[1:]
         st0, inv, nb1 = meta[1], meta[2], meta[3]
         C, n = WP.shape
         N = C * n
@@ -439,7 +439,7 @@ def _kernels():
             a3 = 0.0
             for i in range(n):
                 w = WP[c, i]
-                ps = qtab(w, cut, lo, hi, st0, inv, nb1) if K else w
+                ps = qtab(w, cut, lh, st0, inv, nb1) if K else w
                 a1 += WSP[c, i] * ps
                 a2 += ps * ps
                 a3 += w * w
@@ -486,12 +486,12 @@ def _kernels():
                     ws = WSP[c, i]
                     z, s0, s1, s2_, s3 = normal(s0, s1, s2_, s3)
                     if K:
-                        ps = qtab(w, cut, lo, hi, st0, inv, nb1)
+                        ps = qtab(w, cut, lh, st0, inv, nb1)
                         if clip and (w > omega or w < -omega):
                             w = w + (-eta * lam * w) * dt + sd_out * z
                         else:
                             w = w + (eta * (kappa * ws - s2 * ps) - eta * lam * w) * dt + sd_in * z
-                        ps = qtab(w, cut, lo, hi, st0, inv, nb1)
+                        ps = qtab(w, cut, lh, st0, inv, nb1)
                     else:
                         w = w + (eta * (kappa * ws - s2 * w) - eta * lam * w) * dt + sd_in * z
                         ps = w
