@@ -7,7 +7,8 @@
   so an interrupted sweep resumes where it stopped and a finished sweep trains nothing.  With
   ``scheduler="tcp://host:port"`` (or a ``dask.distributed.Client``) every run is submitted to a
   Dask cluster (``Client.submit`` per run) and the driver appends the records as they complete;
-  in-process by default.  On a cluster the data path (``--data``) must be readable on the workers;
+  in-process by default.  On a cluster, qmf must be importable on the workers (same version) and
+  the data path (``--data``) readable there;
   the digits set needs nothing.
 * :func:`boundary_depths` and :func:`fit_boundary_constant`: the trainability boundary per column
   and the constant c of L_max = c * xi (method in their docstrings).
@@ -207,9 +208,10 @@ def boundary_depths(depths, acc, chance: float = 0.1, best: float | None = None)
     """Trainability boundary of one column of the heat map.
 
     Definition: the midpoint level m = (chance + best) / 2, with ``best`` the best accuracy of the
-    whole grid (passed in; default: of this column).  Walking up in depth, the boundary is where the
-    accuracy first falls below m after the last depth at which it was above: linear interpolation in
-    depth between the last depth with acc >= m (before the first one below) and the next one.
+    whole grid (passed in; default: of this column).  Walking up in depth from the shallowest, the
+    boundary lies between the first depth whose accuracy is below m and the depth before it (whose
+    accuracy is >= m); L_b is the linear interpolation in depth where the accuracy crosses m.
+    (Later recoveries above m, from noise, are ignored.)
     Returns ``(L_b, flag)``: flag "ok"; "above" if no depth is below m (boundary beyond the largest
     depth, L_b = nan, censored); "below" if already the shallowest depth is below m (L_b = nan).
     """
