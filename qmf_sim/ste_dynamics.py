@@ -321,19 +321,25 @@ def _kernels():
         am = 0.0
         aq = 0.0
         aqq = 0.0
+        noclip = np.int64(not clip)
         for i in range(d):
             wi = w[i]
-            gi = coef * px[i]
-            if clip and (wi > om or wi < -om):
-                gi = 0.0
-            wi = wi + gi - decay * wi
+            # STE factor g(w) in {0, 1} without a branch (|w| > omega is unpredictable across i)
+            keep = np.int64(abs(wi) <= om) | noclip
+            wi = wi + coef * px[i] * keep - decay * wi
             if tnoise > 0.0:
                 zt, s0, s1, s2_, s3 = normal(s0, s1, s2_, s3)
                 wi += tnoise * zt
             w[i] = wi
-            ps = qtab(wi, wcut, wlh, wst, winv, wnb1) if quant_w else wi
+            if quant_w:
+                ps = qtab(wi, wcut, wlh, wst, winv, wnb1)
+            else:
+                ps = wi
             xi = X[i]
-            pxi = qtab(xi, xcut, xlh, xst, xinv, xnb1) if quant_x else xi
+            if quant_x:
+                pxi = qtab(xi, xcut, xlh, xst, xinv, xnb1)
+            else:
+                pxi = xi
             px[i] = pxi
             wsi = ws[i]
             am += wsi * ps
@@ -356,6 +362,10 @@ def _kernels():
         sqd = math.sqrt(d)
         n_rec = rec_steps.shape[0]
         n_snap = snap_steps.shape[0]
+        wcut = np.ascontiguousarray(wtab[:, 0, :])
+        wlh = np.ascontiguousarray(wtab[:, 1:, :])
+        xcut = np.ascontiguousarray(xtab[:, 0, :])
+        xlh = np.ascontiguousarray(xtab[:, 1:, :])
         for g in prange(n_groups):
             s0, s1, s2_, s3 = states[g, 0], states[g, 1], states[g, 2], states[g, 3]
             X = np.zeros(d)
@@ -384,9 +394,9 @@ def _kernels():
                     c = slot_cfg[g, j]
                     ay, ayh, am, aq, aqq, s0, s1, s2_, s3 = slot_pass(
                         W[g, j], WS[g, j], PX[j], X, d, coef[j], decay[j], tnoise[j],
-                        wmeta[c, 0] > 0.0, clip[c], omega[c], wtab[c, 0], wtab[c, 1:],
+                        wmeta[c, 0] > 0.0, clip[c], omega[c], wcut[c], wlh[c],
                         wmeta[c, 1], wmeta[c, 2], wmeta[c, 3],
-                        xmeta[c, 0] > 0.0, xtab[c, 0], xtab[c, 1:], xmeta[c, 1], xmeta[c, 2],
+                        xmeta[c, 0] > 0.0, xcut[c], xlh[c], xmeta[c, 1], xmeta[c, 2],
                         xmeta[c, 3], s0, s1, s2_, s3)
                     mpsi = am / d
                     qpsi = aq / d

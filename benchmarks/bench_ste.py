@@ -1,0 +1,100 @@
+"""Speed of qmf_sim.ste_dynamics (paper 2), as ratios against baselines measured in the same run.
+
+    .venv/bin/python benchmarks/bench_ste.py [--quick] [--no-fig2]
+
+1. Gaussian draws alone, one thread: the numba ziggurat used by the simulation (xoshiro256++, 256
+   layers, exact), numba's own np.random.standard_normal (polar Box-Muller), numpy's
+   Generator.standard_normal (ziggurat, vectorised).  The ziggurat is the baseline.
+2. d-dimensional STE SGD (d = 900, b = 2, Fig. 2 setting), one thread, one replica: coordinate
+   updates per second and the ratio to the ziggurat draw rate (target >= 0.7); also with quantized
+   inputs and with unquantized weights.
+3. Common random numbers: 4 parameter sets (the bit widths of Fig. 2) sharing one input stream per
+   run -- one normal per coordinate for all 4 sets.  Sound for per-set means and error bars (the
+   runs of a set stay independent; only the sets become correlated, see simulate_many).
+4. Scaling over replicas: 2 threads vs 1 (prange over replicas).
+5. All of Fig. 2 (4 bit widths x 5 runs, d = 900, tau to 160), simulation + PDE theory curves.
+Timings are best-of-k (the machine is shared: the minimum is the least disturbed run).
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numba
+import numpy as np
+
+from qmf_sim import ste_dynamics as S
+
+
+def best(fn, k=3):
+    ts = []
+    for _ in range(k):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return min(ts)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--no-fig2", action="store_true")
+    a = ap.parse_args()
+    K = S._kernels()
+    d = 900
+    tau = 4.0 if a.quick else 10.0
+    n = int(tau * d * d)
+    k = 3 if a.quick else 5
+    st1 = np.stack([S._stream_state(0, (0,))])
+    st2 = np.stack([S._stream_state(0, (r,)) for r in range(2)])
+    # warm-up / compile
+    K["draw_normals"](st1.copy(), 10)
+    K["draw_normals_numba"](1, 10)
+    p2 = S.STEParams(b=2)
+    configs = {"b=2 (Fig. 2)": p2, "b=3, b_x=3 (joint)": S.STEParams(b=3, b_x=3, eta=0.05),
+               "unquantized": S.STEParams(b=None)}
+    for p in configs.values():
+        S.simulate(p, d=d, tau_max=0.01, runs=1)
+    numba.set_num_threads(1)
+    t_zig = best(lambda: K["draw_normals"](st1.copy(), n), k)
+    t_nbr = best(lambda: K["draw_normals_numba"](1, n), k)
+    rng = np.random.default_rng(0)
+    m = 10 * d * d
+    t_np = best(lambda: [rng.standard_normal(d) for _ in range(m // d)], k) * n / m
+    r_zig = n / t_zig
+    print(f"[1] normal draws, 1 thread: ziggurat {r_zig:.3e}/s (baseline); numba np.random {n / t_nbr:.3e}/s "
+          f"= {t_zig / t_nbr:.2f}x; numpy Generator (d-sized calls) {n / t_np:.3e}/s = {t_zig / t_np:.2f}x")
+    for name, p in configs.items():
+        t = best(lambda p=p: S.simulate(p, d=d, tau_max=tau, runs=1), k)
+        print(f"[2] SGD {name}, d={d}, 1 thread: {n / t:.3e} coordinate-updates/s = {(n / t) / r_zig:.2f} of the "
+              f"draw rate")
+    bits = [S.STEParams(b=b) for b in (2, 3, 4, 5)]
+    t_sh = best(lambda: S.simulate_many(bits, d, tau_max=tau, runs=1, share_inputs=True), k)
+    t_un = best(lambda: S.simulate_many(bits, d, tau_max=tau, runs=1, share_inputs=False), k)
+    print(f"[3] 4 sets x 1 run, 1 thread: common inputs {4 * n / t_sh:.3e} set-coordinate-updates/s = "
+          f"{(4 * n / t_sh) / r_zig:.2f} of the draw rate; separate streams {4 * n / t_un:.3e}/s; speed-up "
+          f"{t_un / t_sh:.2f}x")
+    numba.set_num_threads(2)
+    t_2 = best(lambda: S.simulate(p2, d=d, tau_max=tau, runs=2), k)
+    t_d2 = best(lambda: K["draw_normals"](st2.copy(), n), k)
+    numba.set_num_threads(1)
+    t_1 = best(lambda: S.simulate(p2, d=d, tau_max=tau, runs=2), k)
+    print(f"[4] 2 replicas: 2 threads {2 * n / t_2:.3e} updates/s vs 1 thread {2 * n / t_1:.3e}/s: "
+          f"scaling {t_1 / t_2:.2f}x; 2-thread draws alone {2 * n / t_d2:.3e}/s, ratio {t_d2 / t_2:.2f}")
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    if not a.no_fig2:
+        tt = np.linspace(0, 160, 41)
+        t0 = time.perf_counter()
+        res = S.simulate_many(bits, 900, tau=tt, runs=5, seed=0)
+        t_sim = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for p in bits:
+            S.theory_curve(p, np.linspace(0, 160, 321), "pde")
+        t_th = time.perf_counter() - t0
+        print(f"[5] Fig. 2 (4 bit widths x 5 runs, d=900, tau<=160): simulation {t_sim:.1f} s + PDE curves "
+              f"{t_th:.1f} s = {t_sim + t_th:.1f} s on {numba.get_num_threads()} threads "
+              f"({sum(r.runs for r in res)} runs, target < 120 s)")
+
+
+if __name__ == "__main__":
+    main()
