@@ -130,10 +130,15 @@ def test_monte_carlo(act, Q_, C_, seed):
     u1 = math.sqrt(Q_) * z1
     u2 = math.sqrt(Q_) * (C_ * z1 + math.sqrt(1 - C_ ** 2) * z2)
     p1, p2 = act(u1), act(u2)
+    lev = act.levels
+    spread = float(np.max(lev ** 2) - min(0.0, float(np.min(np.outer(lev, lev)))))
     for sample, exact in ((p1 * p1, M.post_activation_moments(act, Q_)[1]),
                           (p1 * p2, M.post_activation_covariance(act, Q_, C_))):
         se = sample.std() / math.sqrt(n)
-        assert abs(sample.mean() - exact) <= K_SE * se + 1e-12
+        # k standard errors, plus the bias of cells too rare to be sampled: a cell of probability
+        # p stays empty with probability exp(-n p), so cells with n p > 14 are missed with
+        # probability < 1e-6, and the ones that may be missed shift the mean by < 14 spread / n
+        assert abs(sample.mean() - exact) <= K_SE * se + 14 * spread / n
 
 
 def test_chi_monte_carlo_price_weight():
