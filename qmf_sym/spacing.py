@@ -613,8 +613,16 @@ def table(levels, dps=None, progress=False, check=True, block=256):
         bar.update(1)
     # float64 optima, block by block (padded matrix of thresholds)
     f64 = {}
-    for s in range(0, len(Ns), block):
-        blk = np.array(Ns[s:s + block])
+    blocks, cur = [], []
+    for n in Ns:  # at most `block` N per block and at most ~2e6 matrix entries (memory)
+        if cur and (len(cur) >= block or (len(cur) + 1) * (n // 2 + 1) > 2_000_000):
+            blocks.append(cur)
+            cur = []
+        cur.append(n)
+    if cur:
+        blocks.append(cur)
+    for blk in blocks:
+        blk = np.array(blk)
         D, chi, d1_, d2_, st = _opt_f64_block(blk)
         for i, n in enumerate(blk):
             f64[int(n)] = (float(D[i]), float(chi[i]), float(d1_[i]), float(d2_[i]), int(st[i]))
