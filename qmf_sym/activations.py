@@ -34,8 +34,8 @@ def _exact(name, value):
     if type(value).__module__.startswith("mpmath"):
         import mpmath
 
-        man, exp = mpmath.mpf(value).man_exp
-        return Fraction(int(man)) * (Fraction(2) ** int(exp))
+        sign, man, exp, _ = mpmath.mpf(value)._mpf_  # man is unsigned; the sign is separate
+        return (-1) ** sign * Fraction(int(man)) * (Fraction(2) ** int(exp))
     return Fraction(f)
 
 

@@ -49,3 +49,13 @@ def test_scaled():
 def test_bad_staircases(make, param):
     with pytest.raises(ValueError, match=param):
         make()
+
+
+def test_mpmath_parameters_are_kept_exactly():
+    import mpmath
+
+    with mpmath.workdps(40):
+        third = mpmath.mpf(1) / 3
+        s = Staircase([-third, third], [third, third], base=-third)
+        A, g, h = s.mp_params()
+        assert g[0] == -third and g[1] == third and A == -third  # signs and all 40 digits kept
