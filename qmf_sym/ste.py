@@ -105,26 +105,13 @@ def quantize(u, b, omega, kind="endpoints"):
     endpoints (default): Delta = 2 omega/(2^b - 1), Q(u) = -omega + Delta * round((clip(u) + omega)/Delta);
     cells: Delta = 2 omega/2^b, Q(u) = -omega + Delta (floor((clip(u) + omega)/Delta) + 1/2);
     midtread: Delta = omega/(2^(b-1) - 1), Q(u) = Delta * round(clip(u)/Delta).
-    Rounding is half-up (right-continuous, like eq. 13 of paper 1 with H(0) = 1).
+    Rounding is half-up (right-continuous, like eq. 13 of paper 1 with H(0) = 1).  Evaluated as a
+    lookup in :func:`quantizer_grid` (Q(u) = levels[k] for thresholds[k-1] <= u < thresholds[k]), so
+    that the values and the jump points are exactly those of the grid, with no rounding of u/Delta.
     """
-    b = _check_b(b, kind)
-    omega = float(_check_omega(omega))
+    levels, thresholds = quantizer_grid(b, omega, kind)
     u = np.asarray(u, dtype=float)
-    c = np.clip(u, -omega, omega)
-    if kind == "endpoints":
-        n = 2**b - 1
-        D = 2.0 * omega / n
-        k = np.clip(np.floor((c + omega) / D + 0.5), 0, n)
-        return -omega + D * k
-    if kind == "cells":
-        n = 2**b
-        D = 2.0 * omega / n
-        k = np.clip(np.floor((c + omega) / D), 0, n - 1)
-        return -omega + D * (k + 0.5)
-    K = 2 ** (b - 1) - 1
-    D = omega / K
-    k = np.clip(np.floor(c / D + 0.5), -K, K)
-    return D * k
+    return levels[np.searchsorted(thresholds, u, side="right")]
 
 
 def ste_grad(u, omega, ste="clipped"):
