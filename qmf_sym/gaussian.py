@@ -77,9 +77,9 @@ def cdf(x, dps=None):
 
 
 # ----------------------------------------------------------------------------- helpers
-def _rho_delta(rho, deficit):
+def _rho_delta(rho, deficit, name="rho"):
     """Return (rho, delta = 1 - rho) as floats/arrays without forming 1 - rho from a rounded rho."""
-    rho, deficit = V.correlation(rho, deficit, name="rho")
+    rho, deficit = V.correlation(rho, deficit, name=name)
     if deficit is not None:
         d = np.asarray(deficit, dtype=float)
         return 1.0 - d, d
@@ -108,10 +108,11 @@ def bvn_pdf(x, y, rho=None, dps=None, deficit=None):
     return np.exp(-quad / (2 * one_m_r2)) / (2 * np.pi * np.sqrt(one_m_r2))
 
 
-def _mp_rho_delta(rho, deficit):
+def _mp_rho_delta(rho, deficit, name="rho"):
+    """mpmath version of :func:`_rho_delta` (at the current working precision)."""
     import mpmath
 
-    V.correlation(rho, deficit, name="rho")
+    V.correlation(rho, deficit, name=name)
     if deficit is not None:
         d = mpmath.mpf(deficit)
         return 1 - d, d

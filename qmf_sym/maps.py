@@ -31,7 +31,7 @@ from scipy import optimize, special
 
 from . import _validate as V
 from .activations import as_staircase
-from .gaussian import _SWITCH, _excess_f64, _excess_mp
+from .gaussian import _SWITCH, _excess_f64, _excess_mp, _mp_rho_delta, _rho_delta
 from .gaussian import cdf as _cdf64
 
 # ============================================================================ float64 kernels
@@ -245,21 +245,11 @@ def _corr_args(C, deficit):
 
 
 def _corr_f64(C, deficit):
-    if deficit is not None:
-        d = np.asarray(deficit, dtype=float)
-        return 1.0 - d, d
-    c = np.asarray(C, dtype=float)
-    return c, 1.0 - c
+    return _rho_delta(C, deficit, name="C")
 
 
 def _corr_mp(C, deficit):
-    import mpmath
-
-    if deficit is not None:
-        d = mpmath.mpf(deficit)
-        return 1 - d, d
-    c = mpmath.mpf(C)
-    return c, 1 - c
+    return _mp_rho_delta(C, deficit, name="C")
 
 
 def _check_common(act, Q, sigma_w, sigma_b, dps):
