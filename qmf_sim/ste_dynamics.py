@@ -207,8 +207,10 @@ def _kernels():
     global _NB
     if _NB is not None:
         return _NB
-    import numba as nb
+    import numba as nb  # noqa: F401
     from numba import njit, prange
+
+    from qmf_sim._ste_passes import rpass, wpass, xpass
 
     KI, WI, FI = _ZIG_KI, _ZIG_WI, _ZIG_FI
     ZR = float(_ZIG_R)
@@ -351,13 +353,15 @@ def _kernels():
         return ay, ayh, am, aq, aqq, s0, s1, s2_, s3
 
     @njit(parallel=True, **jit)
-    def micro(states, W, WS, slot_cfg, wtab, wmeta, xtab, xmeta, clip, omega, eta, lam, sig,
-              temp, kappa, s2, rho_emp, rec_steps, snap_steps, eps_bound, q_bound,
+    def micro(states, W, WS, slot_cfg, wtab, wmeta, xtab, xmeta, wgl, wgt, wgm, xgl, xgt, xgm, clip, omega,
+              eta, lam, sig, temp, kappa, s2, rho_emp, rec_steps, snap_steps, eps_bound, q_bound,
               out_eps, out_q, out_m, out_qpsi, out_snap, div_step):
         """W, WS: (n_groups, G, d) latent and teacher weights; slot_cfg: (n_groups, G) config index;
         the slots of a group share one stream of inputs.  Each step: draw x (d normals) and the label
         noise, then one fused pass per slot (previous update, quantize, new residual, order parameters).
-        wtab/xtab: (C, 3, nb) bucket tables (cut, lo, hi); wmeta/xmeta: (C, 4) = (on, start, inv, nb-1)."""
+        wtab/xtab: (C, 3, nb) bucket tables (cut, lo, hi); wmeta/xmeta: (C, 4) = (on, start, inv, nb-1)
+        (the scalar pass, used only for slots with T > 0).  wgl/wgt (C, n): padded levels/thresholds and
+        wgm (C, 5) = (code, t0, inv, top, clip bound) of the vectorised passes of _ste_passes (T = 0)."""
         n_groups, G, d = W.shape
         n_steps = rec_steps[-1]
         sqd = math.sqrt(d)
@@ -370,6 +374,7 @@ def _kernels():
         for g in prange(n_groups):
             s0, s1, s2_, s3 = states[g, 0], states[g, 1], states[g, 2], states[g, 3]
             X = np.zeros(d)
+            PS = np.zeros(d)
             PX = np.zeros((G, d))
             coef = np.zeros(G)  # eta e / sqrt(d) of the previous step
             decay = np.zeros(G)
@@ -393,12 +398,19 @@ def _kernels():
                     if not active[j]:
                         continue
                     c = slot_cfg[g, j]
-                    ay, ayh, am, aq, aqq, s0, s1, s2_, s3 = slot_pass(
-                        W[g, j], WS[g, j], PX[j], X, d, coef[j], decay[j], tnoise[j],
-                        wmeta[c, 0] > 0.0, clip[c], omega[c], wcut[c], wlh[c],
-                        wmeta[c, 1], wmeta[c, 2], wmeta[c, 3],
-                        xmeta[c, 0] > 0.0, xcut[c], xlh[c], xmeta[c, 1], xmeta[c, 2],
-                        xmeta[c, 3], s0, s1, s2_, s3)
+                    if tnoise[j] == 0.0:
+                        # vectorised passes: update + psi(w), phi(x), then the five sums
+                        wpass(np.int64(wgm[c, 0]), W[g, j], PX[j], PS, d, coef[j], decay[j], wgm[c, 4],
+                              wgl[c], wgt[c], wgm[c, 1], wgm[c, 2], wgm[c, 3])
+                        xpass(np.int64(xgm[c, 0]), X, PX[j], d, xgl[c], xgt[c], xgm[c, 1], xgm[c, 2], xgm[c, 3])
+                        ay, ayh, am, aq, aqq = rpass(W[g, j], WS[g, j], PS, PX[j], X, d)
+                    else:  # Langevin noise drawn inside the pass (scalar)
+                        ay, ayh, am, aq, aqq, s0, s1, s2_, s3 = slot_pass(
+                            W[g, j], WS[g, j], PX[j], X, d, coef[j], decay[j], tnoise[j],
+                            wmeta[c, 0] > 0.0, clip[c], omega[c], wcut[c], wlh[c],
+                            wmeta[c, 1], wmeta[c, 2], wmeta[c, 3],
+                            xmeta[c, 0] > 0.0, xcut[c], xlh[c], xmeta[c, 1], xmeta[c, 2],
+                            xmeta[c, 3], s0, s1, s2_, s3)
                     mpsi = am / d
                     qpsi = aq / d
                     qlat = aqq / d
@@ -692,12 +704,45 @@ def _tables(grids):
     return tab, meta
 
 
+_CHAINS = (1, 3, 7, 15)
+
+
+def _chain_tables(grids, bounds):
+    """Tables of the vectorised passes (qmf_sim._ste_passes) for a list of (levels, thresholds):
+    levels / thresholds padded to a common length (thresholds with +inf, never crossed; levels with the
+    last level) and meta (C, 5) = (code, t0, inv, top, clip bound).  code = 0: psi = id; 1, 3, 7, 15:
+    select chain of that length (>= the number of thresholds; exact: psi(u) = lev[#{thr <= u}]);
+    -1: bucket formula for larger grids (thresholds evenly spaced: nearest threshold
+    j = floor((u - thr[0]) / Delta + 1/2) clipped to [0, n - 1], then psi = lev[j + (u >= thr[j])], exact
+    because rounding can move j only when u is ~Delta/2 away from both candidate thresholds)."""
+    n = max([len(g[0]) for g in grids] + [_CHAINS[-1] + 1])
+    lev = np.zeros((len(grids), n))
+    thr = np.full((len(grids), n), np.inf)
+    meta = np.zeros((len(grids), 5))
+    for c, ((lv, th), bound) in enumerate(zip(grids, bounds)):
+        meta[c, 4] = bound
+        if len(lv) == 0:
+            continue
+        lev[c, : len(lv)] = lv
+        lev[c, len(lv):] = lv[-1]
+        thr[c, : len(th)] = th
+        nt = len(th)
+        code = next((k for k in _CHAINS if k >= nt), -1)
+        delta = (th[-1] - th[0]) / (nt - 1) if nt > 1 else 1.0
+        if nt > 1 and np.max(np.abs(th - (th[0] + delta * np.arange(nt)))) > 0.25 * delta:  # pragma: no cover
+            raise AssertionError("quantizer thresholds are not evenly spaced")
+        meta[c, :4] = (code, th[0] if nt else 0.0, 1.0 / delta, float(max(nt - 1, 0)))
+    return lev, thr, meta
+
+
 def _config_arrays(plist):
     f = lambda x: np.asarray(x, dtype=np.float64)  # noqa: E731
     wtab, wmeta = _tables([p.weight_grid() for p in plist])
     xtab, xmeta = _tables([p.input_grid() for p in plist])
+    wgl, wgt, wgm = _chain_tables([p.weight_grid() for p in plist], [p.omega if p.clipped else np.inf for p in plist])
+    xgl, xgt, xgm = _chain_tables([p.input_grid() for p in plist], [np.inf] * len(plist))
     mom = [p.input_moments() for p in plist]
-    return dict(wtab=wtab, wmeta=wmeta, xtab=xtab, xmeta=xmeta, clip=np.asarray([p.clipped for p in plist]),
+    return dict(wtab=wtab, wmeta=wmeta, xtab=xtab, xmeta=xmeta, wgl=wgl, wgt=wgt, wgm=wgm, xgl=xgl, xgt=xgt, xgm=xgm, clip=np.asarray([p.clipped for p in plist]),
                 omega=f([p.omega for p in plist]), eta=f([p.eta for p in plist]), lam=f([p.lam for p in plist]),
                 sig=f([math.sqrt(p.sigma2) for p in plist]), temp=f([p.T for p in plist]),
                 kappa=f([m[0] for m in mom]), s2=f([m[1] for m in mom]))
@@ -829,7 +874,8 @@ def simulate_many(plist: Sequence[STEParams], d, tau_max=None, runs=5, seed=0, t
     out_snap = np.zeros((n_groups, G, max(snap.size, 0), d)) if snap.size else np.zeros((n_groups, G, 0, 1))
     div = np.full((n_groups, G), -1, dtype=np.int64)
     K = _kernels()
-    K["micro"](states, W, WS, slot, cfg["wtab"], cfg["wmeta"], cfg["xtab"], cfg["xmeta"], cfg["clip"],
+    K["micro"](states, W, WS, slot, cfg["wtab"], cfg["wmeta"], cfg["xtab"], cfg["xmeta"], cfg["wgl"], cfg["wgt"],
+               cfg["wgm"], cfg["xgl"], cfg["xgt"], cfg["xgm"], cfg["clip"],
                cfg["omega"], cfg["eta"], cfg["lam"], cfg["sig"], cfg["temp"],
                cfg["kappa"], cfg["s2"], rho_emp, rec, snap if snap.size else np.full(1, -1, np.int64),
                float(eps_bound), float(q_bound), out["eps"], out["q"], out["m"], out["qpsi"], out_snap, div)
