@@ -57,10 +57,14 @@ def _eps_panel(ax, plist, labels, d, runs, tau, seed, theory="pde", title=""):
         ax.plot(tt, th, "-", color=c, lw=1.5)
         m, sd = r.mean(), r.std()
         ok = np.isfinite(m)
-        ax.errorbar(r.tau[ok], m[ok], yerr=sd[ok], fmt="o", ms=3.5, color=c, capsize=2, label=lab)
+        # distinct hollow markers: sets whose curves coincide (e.g. b = 4, 5 in Fig. 2, b_x in Fig. 4) stay visible
+        mk = "os^Dv<>"[k % 7]
+        ax.errorbar(r.tau[ok], m[ok], yerr=sd[ok], fmt=mk, ms=5 - 0.4 * k, mfc="none", mew=1.0, color=c, capsize=2,
+                    label=f"{lab} (sim)" if k == 0 else lab)
         cols[lab] = dict(tau=r.tau, mean=m, std=sd, theory_tau=tt, theory=th, diverged=r.diverged)
     ax.set_xlabel(r"$\tau$")
     ax.set_ylabel(r"$\varepsilon_g$")
+    ax.plot([], [], "-", color="gray", lw=1.5, label="theory (PDE / closed ODE)")
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8)
     return cols
