@@ -72,13 +72,15 @@ def run_fig1(out_dir, N=16, depth=100, width=1000, r=500, factors=FIG1_FACTORS, 
         fig.savefig(p, dpi=130)
     plt.close(fig)
     # --- heat maps
-    fig, axes = plt.subplots(1, len(runs), figsize=(3.2 * len(runs), 3.0), squeeze=False)
+    fig, axes = plt.subplots(1, len(runs), figsize=(3.0 * len(runs) + 1.2, 3.4), squeeze=False, sharey=True,
+                             layout="constrained")
     for ax, run in zip(axes[0], runs):
         im = ax.imshow(run["corr"][:, half], aspect="auto", origin="lower", cmap="RdBu_r", vmin=-1, vmax=1,
                        extent=[0, np.pi, -0.5, depth + 0.5])
         ax.set_title(f"$\\sigma_w$={run['sigma_w']:.3f}", fontsize=9)
         ax.set_xlabel("$\\Delta\\theta$")
     axes[0][0].set_ylabel("layer l")
+    fig.suptitle("empirical correlation per layer and input angle", fontsize=10)
     fig.colorbar(im, ax=axes[0].tolist(), label="empirical correlation $C^{(l)}$")
     hp = out_dir / f"{tag}_heatmap.png"
     fig.savefig(hp, dpi=130)
