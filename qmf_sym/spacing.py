@@ -682,7 +682,9 @@ def write_table(rows, path):
         rec = {}
         for c in cols:
             v = getattr(r, c)
-            if c in ("D_opt", "chi_max", "xi") and digits:
+            if c == "D_opt" and r.N == 2:
+                rec[c] = None  # N = 2: chi = 2/pi for every spacing, D_opt is undefined (empty / null)
+            elif c in ("D_opt", "chi_max", "xi") and digits:
                 rec[c] = _mp().nstr(v, digits)
             elif c in ("residual", "curvature") and digits:
                 rec[c] = _mp().nstr(v, 6)
@@ -699,7 +701,7 @@ def write_table(rows, path):
             w = csv.DictWriter(fh, fieldnames=cols)
             w.writeheader()
             for rec in recs:
-                w.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in rec.items()})
+                w.writerow({k: ("" if v is None else repr(v) if isinstance(v, float) else v) for k, v in rec.items()})
     else:
         def enc(v):
             if isinstance(v, float) and not math.isfinite(v):
@@ -727,7 +729,7 @@ def read_table(path):
             elif k == "dps":
                 r[k] = None if v in ("float64", None, "") else int(v)
             else:
-                r[k] = float(v)
+                r[k] = float("nan") if v in (None, "") else float(v)
         out.append(r)
     return out
 
