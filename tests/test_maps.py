@@ -236,3 +236,16 @@ def test_bad_input(call, param):
 def test_nan_rejected():
     with pytest.raises(ValueError, match="Q"):
         M.variance_map(Staircase.sign(), float("nan"), 1.0)
+
+
+@settings(max_examples=12)
+@given(staircases(max_steps=3), Q, st.floats(1e-12, 1e-3), sigma_w)
+def test_near_minus_one_float64_vs_dps(act, Q_, e, sw):
+    """C within 1e-12 of -1 (passed as C = -1 + e; 1 + C is then formed exactly): M and chi,
+    float64 vs dps=30."""
+    C_ = -1.0 + e
+    scale = sw ** 2 * float(np.max(act.levels ** 2)) / Q_
+    m64, mmp = M.correlation_map(act, Q_, C_, sw), M.correlation_map(act, Q_, C_, sw, dps=30)
+    assert abs(m64 - float(mmp)) <= 1e-14 * scale
+    c64, cmp_ = M.chi(act, Q_, C_, sw), M.chi(act, Q_, C_, sw, dps=30)
+    assert abs(c64 - float(cmp_)) <= 1e-12 * float(cmp_) + 1e-300
