@@ -704,18 +704,19 @@ def _tables(grids):
     return tab, meta
 
 
-_CHAINS = (1, 3, 7, 15)
 
 
 def _chain_tables(grids, bounds):
     """Tables of the vectorised passes (qmf_sim._ste_passes) for a list of (levels, thresholds):
     levels / thresholds padded to a common length (thresholds with +inf, never crossed; levels with the
-    last level) and meta (C, 5) = (code, t0, inv, top, clip bound).  code = 0: psi = id; 1, 3, 7, 15:
-    select chain of that length (>= the number of thresholds; exact: psi(u) = lev[#{thr <= u}]);
+    last level) and meta (C, 5) = (code, t0, inv, top, clip bound).  code = 0: psi = id; k in CHAINS
+    (1, 3, 7, 15): select chain of that length (>= the number of thresholds; exact: psi(u) = lev[#{thr <= u}]);
     -1: bucket formula for larger grids (thresholds evenly spaced: nearest threshold
     j = floor((u - thr[0]) / Delta + 1/2) clipped to [0, n - 1], then psi = lev[j + (u >= thr[j])], exact
     because rounding can move j only when u is ~Delta/2 away from both candidate thresholds)."""
-    n = max([len(g[0]) for g in grids] + [_CHAINS[-1] + 1])
+    from qmf_sim._ste_passes import CHAINS
+
+    n = max([len(g[0]) for g in grids] + [CHAINS[-1] + 1])
     lev = np.zeros((len(grids), n))
     thr = np.full((len(grids), n), np.inf)
     meta = np.zeros((len(grids), 5))
@@ -727,7 +728,7 @@ def _chain_tables(grids, bounds):
         lev[c, len(lv):] = lv[-1]
         thr[c, : len(th)] = th
         nt = len(th)
-        code = next((k for k in _CHAINS if k >= nt), -1)
+        code = next((k for k in CHAINS if k >= nt), -1)
         delta = (th[-1] - th[0]) / (nt - 1) if nt > 1 else 1.0
         if nt > 1 and np.max(np.abs(th - (th[0] + delta * np.arange(nt)))) > 0.25 * delta:  # pragma: no cover
             raise AssertionError("quantizer thresholds are not evenly spaced")
