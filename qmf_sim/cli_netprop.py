@@ -12,6 +12,8 @@ import math
 import time
 from pathlib import Path
 
+from qmf_sim.results import write_json
+
 import numpy as np
 
 FIG1_LAYERS = (0, 25, 50, 75, 100)
@@ -101,7 +103,7 @@ def run_fig1(out_dir, N=16, depth=100, width=1000, r=500, factors=FIG1_FACTORS, 
     jp = out_dir / f"{tag}.json"
     layer_samples = depth * r * n_draws * len(runs)  # one input through one layer of `width` units
     net_s = sum(run["seconds_network"] for run in runs)
-    jp.write_text(json.dumps({
+    write_json(jp, {
         "N": N, "depth": depth, "width": width, "r": r, "sigma_b": sigma_b, "n_draws": n_draws, "dtype": dtype,
         "device": str(device or "cpu"), "sigma_w_opt": s_opt, "wall_seconds": wall, "network_seconds": net_s,
         "layer_samples_per_second": layer_samples / net_s,
@@ -111,7 +113,7 @@ def run_fig1(out_dir, N=16, depth=100, width=1000, r=500, factors=FIG1_FACTORS, 
                             "in log; layer 1 = first hidden layer",
         "runs": [{k: run[k] for k in ("sigma_w", "Q_star", "C_star", "chi", "xi", "dtheta_decay", "decay_emp",
                                       "decay_mf", "input_scale", "seconds_network")} for run in runs],
-    }, indent=1))
+    })
     paths.append(jp)
     return paths
 
@@ -169,12 +171,12 @@ def run_finite_width(out_dir, N=16, widths=(64, 128, 256, 512, 1024, 2048, 4096)
                                                                 "C_bias_se")])
     paths.append(cp)
     jp = out_dir / f"{tag}.json"
-    jp.write_text(json.dumps({"N": N, "depth": depth, "widths": list(widths), "n_draws": n_draws,
+    write_json(jp, {"N": N, "depth": depth, "widths": list(widths), "n_draws": n_draws,
                               "method": results[0]["method"],
                               "fits": [{"sigma_w": res["sigma_w"], "xi": res["xi"],
                                         "exponents": {k: v[0] for k, v in res["fit"].items()},
                                         "bias_fit_points": {k: res["fit"][k][1] for k in ("Q_bias", "C_bias")}}
-                                       for res in results]}, indent=1))
+                                       for res in results]})
     paths.append(jp)
     return paths
 

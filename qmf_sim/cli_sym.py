@@ -2,10 +2,11 @@
 ``spacing`` (paper 1, Fig. 2 and the chi_max / D_opt table) and ``sign`` (sign-map figure)."""
 from __future__ import annotations
 
-import json
 import math
 import sys
 from pathlib import Path
+
+from qmf_sim.results import write_json
 
 
 def _cmd_table(args):
@@ -71,7 +72,7 @@ def reproduce_spacing(out_dir: Path, quick: bool = False) -> list:
                  "optimal uniform quantizer of N(0,1) (see qmf_sym.quantization).",
     }
     p = out_dir / "spacing_fit.json"
-    p.write_text(json.dumps(summary, indent=1, default=float))
+    write_json(p, summary)
     written.append(p)
 
     fig = plt.figure(figsize=(11, 6.5))

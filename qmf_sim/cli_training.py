@@ -21,6 +21,8 @@ import math
 import time
 from pathlib import Path
 
+from qmf_sim.results import write_json
+
 SIGMA_PANEL = "sigma"
 LEVELS_PANEL = "levels"
 
@@ -226,7 +228,7 @@ def write_outputs(plan, results: dict, out: Path) -> list[Path]:
             w.writerows(rows)
         written.append(p)
     p = out / "fit.json"
-    p.write_text(json.dumps(fits, indent=1, default=float))
+    write_json(p, fits)
     written.append(p)
     return written
 
@@ -258,10 +260,15 @@ def format_grid(analysis) -> str:
     for i, d in enumerate(depths):
         lines.append(f"{d:>5} " + " ".join(f"{A[i][j]:7.3f}" for j in range(len(cols))))
     lines.append("xi    " + " ".join(f"{x:7.2f}" for x in analysis["xi"]))
-    lines.append("L_b   " + " ".join(f"{b:7.2f}" if math.isfinite(b) else f"{f:>7}"
+    # values come back from fit.json, where a boundary outside the depth range is null
+    lines.append("L_b   " + " ".join(f"{b:7.2f}" if b is not None and math.isfinite(b) else f"{f:>7}"
                                      for b, f in zip(analysis["boundary"], analysis["boundary_flag"])))
-    lines.append(f"c = {analysis['c']:.3f} (SE {analysis['se']:.3f}, bootstrap SE {analysis['se_boot']:.3f}, "
-                 f"{analysis['n_used']} columns)")
+    if analysis["c"] is None or not math.isfinite(analysis["c"]):
+        lines.append(f"c: no fit ({analysis['n_used']} columns with a boundary inside the depth range)")
+    else:
+        num = lambda v: "n/a" if v is None or not math.isfinite(v) else f"{v:.3f}"
+        lines.append(f"c = {num(analysis['c'])} (SE {num(analysis['se'])}, bootstrap SE {num(analysis['se_boot'])}, "
+                     f"{analysis['n_used']} columns)")
     return "\n".join(lines)
 
 

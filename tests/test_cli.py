@@ -32,3 +32,17 @@ def test_console_help_is_fast_and_works():
     # run as a fresh process: the help must not need torch/numba imports to succeed
     r = subprocess.run([sys.executable, "-m", "qmf_sim.cli", "--help"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "qmf" in r.stdout
+
+
+def test_write_json_is_strict(tmp_path):
+    import json
+    import math
+
+    import numpy as np
+
+    from qmf_sim.results import write_json
+
+    p = write_json(tmp_path / "r.json", {"a": float("nan"), "b": [np.float64(1.5), math.inf], "c": np.arange(2)})
+    text = p.read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text) == {"a": None, "b": [1.5, None], "c": [0, 1]}
