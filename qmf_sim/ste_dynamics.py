@@ -19,6 +19,12 @@ Reference: Ichikawa, Kashiwamura & Sakata, arXiv:2510.10693; the model as recons
 (§4.4 iii, from :mod:`qmf_sym.ste`) or the exact moment equations §4.4 (ii), i.e. eps_g computed
 from mu_tau of the PDE or of the particles.
 
+Speed: per step, the d normals are drawn (scalar ziggurat) into a buffer; each parameter set then makes
+three vectorised passes over it (qmf_sim/_ste_passes.py): finish the previous update and quantize the
+weights, quantize the inputs, and the five sums (reassociated, so they differ from a serial sum by
+rounding only).  The quantizer lookup is a select chain over thresholds held in registers (<= 15
+thresholds; exact), or the bucket formula of :func:`_chain_tables` for larger grids.  Draws stay float64.
+
 Random numbers: every replica (or group of replicas sharing inputs) owns a xoshiro256++ stream
 seeded from ``numpy.random.SeedSequence(seed, spawn_key=(run,))``; Gaussians come from an exact
 256-layer ziggurat (Marsaglia & Tsang 2000) written here in Numba.  Results therefore depend only on
