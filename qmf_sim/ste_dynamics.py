@@ -20,7 +20,7 @@ Reference: Ichikawa, Kashiwamura & Sakata, arXiv:2510.10693; the model as recons
 from mu_tau of the PDE or of the particles.
 
 Speed: per step, the d normals are drawn (scalar ziggurat) into a buffer; each parameter set then makes
-three vectorised passes over it (qmf_sim/_ste_passes.py): finish the previous update and quantize the
+three vectorised passes over it (qmf_sim/_ste_kernels.py): finish the previous update and quantize the
 weights, quantize the inputs, and the five sums (reassociated, so they differ from a serial sum by
 rounding only).  The quantizer lookup is a select chain over thresholds held in registers (<= 15
 thresholds; exact), or the bucket formula of :func:`_chain_tables` for larger grids.  Draws stay float64.
@@ -312,21 +312,44 @@ def _tables(grids):
 
 
 
-def _chain_tables(grids, bounds):
-    """Tables of the vectorised passes (qmf_sim._ste_passes) for a list of (levels, thresholds):
+def _arith_grid(lev, thr, omega):
+    """Integers (a_t, b_t, D_t, a_l, b_l, D_l) with thr[j] = omega ((a_t j + b_t) / D_t) and
+    lev[c] = omega ((a_l c + b_l) / D_l) bit for bit in float64 (the operations of
+    qmf_sym.ste._unit_grid_float for the three grid kinds), or None if no candidate reproduces the grid."""
+    L = len(lev)
+    cands = [(2, 1 - (L - 1), L - 1, 2, -(L - 1), L - 1),  # endpoints
+             (2, 2 - L, L, 2, 1 - L, L)]  # cells
+    if L % 2 == 1 and L >= 3:
+        K = (L - 1) // 2
+        cands.append((2, 1 - 2 * K, 2 * K, 1, -K, K))  # midtread
+    j = np.arange(L - 1, dtype=float)
+    c = np.arange(L, dtype=float)
+    for at, bt, dt, al, bl, dl in cands:
+        if (np.array_equal(omega * ((at * j + bt) / dt), thr)
+                and np.array_equal(omega * ((al * c + bl) / dl), lev)):
+            return at, bt, dt, al, bl, dl
+    return None
+
+
+def _chain_tables(grids, bounds, scales=None):
+    """Tables of the vectorised passes (qmf_sim._ste_kernels) for a list of (levels, thresholds):
     levels / thresholds padded to a common length (thresholds with +inf, never crossed; levels with the
     last level) and meta (C, 5) = (code, t0, inv, top, clip bound).  code = 0: psi = id; k in CHAINS
     (1, 3, 7, 15): select chain of that length (>= the number of thresholds; exact: psi(u) = lev[#{thr <= u}]);
-    -1: bucket formula for larger grids (thresholds evenly spaced: nearest threshold
+    -2 / -1: bucket formula for larger grids (thresholds evenly spaced: nearest threshold
     j = floor((u - thr[0]) / Delta + 1/2) clipped to [0, n - 1], then psi = lev[j + (u >= thr[j])], exact
-    because rounding can move j only when u is ~Delta/2 away from both candidate thresholds)."""
-    from qmf_sim._ste_passes import CHAINS
+    because rounding can move j only when u is ~Delta/2 away from both candidate thresholds); -2 recomputes
+    thr[j] and the level arithmetically (:func:`_arith_grid`, checked bit for bit here; the lev row then
+    holds (a_t, b_t, D_t, a_l, b_l, D_l, omega)), -1 gathers them from the padded rows.
+    ``scales``: omega of each grid (needed for -2)."""
+    from qmf_sim._ste_kernels import CHAINS
 
     n = max([len(g[0]) for g in grids] + [CHAINS[-1] + 1])
     lev = np.zeros((len(grids), n))
     thr = np.full((len(grids), n), np.inf)
     meta = np.zeros((len(grids), 5))
-    for c, ((lv, th), bound) in enumerate(zip(grids, bounds)):
+    scales = [None] * len(grids) if scales is None else scales
+    for c, ((lv, th), bound, om) in enumerate(zip(grids, bounds, scales)):
         meta[c, 4] = bound
         if len(lv) == 0:
             continue
@@ -338,6 +361,12 @@ def _chain_tables(grids, bounds):
         delta = (th[-1] - th[0]) / (nt - 1) if nt > 1 else 1.0
         if nt > 1 and np.max(np.abs(th - (th[0] + delta * np.arange(nt)))) > 0.25 * delta:  # pragma: no cover
             raise AssertionError("quantizer thresholds are not evenly spaced")
+        if code == -1 and om is not None:
+            ar = _arith_grid(np.asarray(lv, dtype=float), np.asarray(th, dtype=float), float(om))
+            if ar is not None:
+                code = -2
+                lev[c, :] = 0.0
+                lev[c, :7] = ar + (float(om),)
         meta[c, :4] = (code, th[0] if nt else 0.0, 1.0 / delta, float(max(nt - 1, 0)))
     return lev, thr, meta
 
@@ -346,8 +375,9 @@ def _config_arrays(plist):
     f = lambda x: np.asarray(x, dtype=np.float64)  # noqa: E731
     wtab, wmeta = _tables([p.weight_grid() for p in plist])
     xtab, xmeta = _tables([p.input_grid() for p in plist])
-    wgl, wgt, wgm = _chain_tables([p.weight_grid() for p in plist], [p.omega if p.clipped else np.inf for p in plist])
-    xgl, xgt, xgm = _chain_tables([p.input_grid() for p in plist], [np.inf] * len(plist))
+    wgl, wgt, wgm = _chain_tables([p.weight_grid() for p in plist], [p.omega if p.clipped else np.inf for p in plist],
+                                  [p.omega for p in plist])
+    xgl, xgt, xgm = _chain_tables([p.input_grid() for p in plist], [np.inf] * len(plist), [p.omega_x for p in plist])
     mom = [p.input_moments() for p in plist]
     return dict(wtab=wtab, wmeta=wmeta, xtab=xtab, xmeta=xmeta, wgl=wgl, wgt=wgt, wgm=wgm, xgl=xgl, xgt=xgt, xgm=xgm, clip=np.asarray([p.clipped for p in plist]),
                 omega=f([p.omega for p in plist]), eta=f([p.eta for p in plist]), lam=f([p.lam for p in plist]),

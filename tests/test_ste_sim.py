@@ -254,14 +254,15 @@ def test_fig2_setting_large_d(b):
 @settings(max_examples=25)
 @given(b=st.integers(1, 7), omega=st.floats(0.1, 4.0), kind=st.sampled_from(S.GRIDS))
 def test_chain_tables_equal_quantize(b, omega, kind):
-    """The vectorised passes (select chains for <= 15 thresholds, bucket formula above) give exactly
+    """The vectorised passes (select chains for <= 15 thresholds, arithmetic bucket formula above) give exactly
     the documented lookup of quantizer_grid, at and just below every threshold too."""
-    from qmf_sim._ste_passes import xpass
+    from qmf_sim._ste_kernels import xpass
 
     if kind == "midtread" and b < 2:
         return
     lev, thr = ste.quantizer_grid(b, omega, kind)
-    gl, gt, gm = S._chain_tables([(lev, thr)], [np.inf])
+    gl, gt, gm = S._chain_tables([(lev, thr)], [np.inf], [omega])
+    assert gm[0, 0] in (1, 3, 7, 15, -2)  # large grids take the arithmetic (gather-free) path
     rng = np.random.default_rng(b)
     u = np.concatenate([rng.uniform(-2 * omega, 2 * omega, 2000), thr, np.nextafter(thr, -np.inf),
                         np.nextafter(thr, np.inf), [-1e9, 1e9, -np.inf, np.inf]])
