@@ -19,6 +19,9 @@ U1 = np.uint64(1)
 S8, S9, S11, S12 = np.uint64(8), np.uint64(9), np.uint64(11), np.uint64(12)
 S17, S45, S23, S41 = np.uint64(17), np.uint64(45), np.uint64(23), np.uint64(41)
 TWO53I = 1.0 / 9007199254740992.0
+M9 = np.uint64(511)
+WIS = np.concatenate([WI, -WI])  # signed layer widths, index u & 511
+KIS = KI.astype(np.int64)  # < 2^52: exact
 jit = dict(nogil=True, cache=True, fastmath=False, error_model="numpy")
 
 
@@ -373,13 +376,14 @@ def _normal_slow(u, idx, xx, s0, s1, s2, s3):
 
 @njit(inline="always", **jit)
 def normal(s0, s1, s2, s3):
+    # fast path without branches on the sign: the signed layer width WIS[u & 511] (bit 8 = sign), and a
+    # signed int64 -> float conversion (rabs < 2^52; a uint64 conversion needs a branchy sequence).
+    # Bit-identical to float(rabs) * WI[idx] negated when bit 8 is set.
     u, s0, s1, s2, s3 = nxt(s0, s1, s2, s3)
     idx = u & M8
-    rabs = u >> S12
-    xx = float(rabs) * WI[idx]
-    if (u >> S8) & U1:
-        xx = -xx
-    if rabs < KI[idx]:
+    rabs = np.int64(u >> S12)
+    xx = float(rabs) * WIS[u & M9]
+    if rabs < KIS[idx]:
         return xx, s0, s1, s2, s3
     return _normal_slow(u, idx, xx, s0, s1, s2, s3)
 
