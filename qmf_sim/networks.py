@@ -489,17 +489,19 @@ def empirical_chi(act, sigma_w, sigma_b=0.0, Q=None, C=None, eps=0.05, n_prev=40
 
 # ----------------------------------------------------------------------------- paper 1, sec. 5 / Fig. 1
 def sigma_w_optimal(act, sigma_b=0.0):
-    """sigma_w maximising chi at the fixed point: ``qmf_sym.init.sigma_w_opt`` when available (and
-    sigma_b = 0), else a bounded scalar maximisation of ``maps.fixed_point(act, s, sigma_b).chi``."""
+    """sigma_w maximising chi at the fixed point: ``qmf_sym.init.sigma_w_opt`` for a uniform staircase
+    at sigma_b = 0 (the paper's recipe, sec. 5), else a bounded scalar maximisation of
+    ``maps.fixed_point(act, s, sigma_b).chi``."""
     from qmf_sym import maps
+    from qmf_sym.init import sigma_w_opt, uniform_spacing
 
     if sigma_b == 0:
         try:
-            from qmf_sym.init import sigma_w_opt
-
+            uniform_spacing(act)
+        except ValueError:
+            pass  # not of the eq. 17 family: maximise chi numerically below
+        else:
             return float(sigma_w_opt(act))
-        except (ImportError, AttributeError):
-            pass
     from scipy.optimize import minimize_scalar
 
     grid = np.geomspace(0.05, 50, 61)

@@ -179,15 +179,19 @@ def sigma_w_opt(levels: int) -> float:
 
 
 def theory(levels: int, sigma_w: float, sigma_b: float = 0.0) -> dict:
-    """Mean-field predictions for the run (Q*, chi, xi of eq. 7), or the error if unavailable."""
-    try:
-        from qmf_sym.activations import Staircase
-        from qmf_sym.maps import fixed_point
+    """Mean-field predictions for the run (Q*, C*, chi, xi of eq. 7).
 
+    Where the mean field has no non-trivial fixed point (``fixed_point`` raises ValueError: the
+    signal dies out), the record says so instead of stopping the training run.
+    """
+    from qmf_sym.activations import Staircase
+    from qmf_sym.maps import fixed_point
+
+    try:
         fp = fixed_point(Staircase.uniform(int(levels)), float(sigma_w), float(sigma_b))
-        return {"Q": float(fp.Q), "C": float(fp.C), "chi": float(fp.chi), "xi": float(fp.xi)}
-    except Exception as exc:  # theory is informative only; never stop a training run for it
-        return {"error": f"{type(exc).__name__}: {exc}"}
+    except ValueError as exc:
+        return {"error": str(exc)}
+    return {"Q": float(fp.Q), "C": float(fp.C), "chi": float(fp.chi), "xi": float(fp.xi)}
 
 
 # ---------------------------------------------------------------------------------- one run
