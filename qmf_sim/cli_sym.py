@@ -163,15 +163,4 @@ def reproduce_sign(out_dir: Path, quick: bool = False) -> list:
     return out
 
 
-def _sign_available():
-    try:
-        import qmf_sym.sign  # noqa: F401
-
-        return True
-    except ImportError:  # pragma: no cover
-        return False
-
-
-REPRODUCE = {"spacing": reproduce_spacing}
-if _sign_available():
-    REPRODUCE["sign"] = reproduce_sign
+REPRODUCE = {"spacing": reproduce_spacing, "sign": reproduce_sign}

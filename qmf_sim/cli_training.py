@@ -106,30 +106,25 @@ def xi_sigma_curve(levels, sigma_ws):
 
     from qmf_sym.activations import Staircase
 
+    from qmf_sym.maps import fixed_point
+
+    act = Staircase.uniform(int(levels))
     out = []
     for s in sigma_ws:
         try:
-            from qmf_sym.maps import fixed_point
-
-            out.append(float(fixed_point(Staircase.uniform(int(levels)), float(s)).xi))
-        except Exception:
+            out.append(float(fixed_point(act, float(s)).xi))
+        except ValueError:  # no non-trivial fixed point (signal dies out): no curve there
             out.append(np.nan)
     return np.array(out)
 
 
 def xi_levels_curve(levels):
-    """xi(N) at the optimal spacing (qmf_sym.spacing.optimal_spacing(N).xi; nan where unavailable)."""
+    """xi(N) at the optimal spacing (qmf_sym.spacing.optimal_spacing(N).xi)."""
     import numpy as np
 
-    out = []
-    for n in levels:
-        try:
-            from qmf_sym.spacing import optimal_spacing
+    from qmf_sym.spacing import optimal_spacing
 
-            out.append(float(optimal_spacing(int(n)).xi))
-        except Exception:
-            out.append(np.nan)
-    return np.array(out)
+    return np.array([float(optimal_spacing(int(n)).xi) for n in levels])
 
 
 def analyse_panel(records, panel):

@@ -19,6 +19,8 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
+import numpy as np
+
 from . import _validate as V
 from .activations import Staircase, as_staircase
 
@@ -26,15 +28,8 @@ __all__ = ["uniform_spacing", "sigma_w_opt", "init_for", "Init"]
 
 
 def _as_act(act):
-    if isinstance(act, (int,)) and not isinstance(act, bool):
-        return Staircase.uniform(V.integer("N", act, 2))
-    try:
-        import numpy as np
-
-        if isinstance(act, np.integer):
-            return Staircase.uniform(V.integer("N", int(act), 2))
-    except ImportError:  # pragma: no cover
-        pass
+    if isinstance(act, (int, np.integer)) and not isinstance(act, bool):
+        return Staircase.uniform(V.integer("N", int(act), 2))
     return as_staircase(act)
 
 
