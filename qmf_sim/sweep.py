@@ -181,7 +181,10 @@ def run_sweep(configs, results_path, scheduler=None, progress: bool = True, max_
 
 
 def _run_dask(todo, results_path, scheduler, bar, on_record, threads):
-    from dask.distributed import Client, as_completed
+    try:
+        from dask.distributed import Client, as_completed
+    except ImportError as exc:  # optional dependency
+        raise ImportError("--scheduler needs dask.distributed: pip install 'qmf[cluster]'") from exc
 
     own = not hasattr(scheduler, "submit")
     client = Client(scheduler) if own else scheduler
