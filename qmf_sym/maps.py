@@ -410,7 +410,7 @@ def layer_map(act, Q, C, sigma_w, sigma_b=0):
 def iterate(act, Q1, C1, sigma_w, sigma_b=0, n_layers=1):
     """Iterate :func:`layer_map` from the first hidden layer's (Q1, C1).
 
-    Returns arrays Q, C of shape (n_layers, *shape(C1)) for layers l = 1..n_layers (row 0 = input).
+    Returns arrays Q, C of shape (n_layers, *shape(C1)); row k holds layer l = k + 1 (row 0 = (Q1, C1)).
     """
     n_layers = V.integer("n_layers", n_layers, 1)
     C1 = np.asarray(C1, dtype=float)
