@@ -211,7 +211,10 @@ def test_table_mp_rows_and_writer(tmp_path):
     p = S.write_table(rows, tmp_path / "t.csv")
     txt = p.read_text().splitlines()
     assert txt[0].startswith("N,D_opt,chi_max,xi,residual,curvature")
-    assert "0.490777987900998" in txt[3]  # D_opt(10) written with 30 digits
+    field = txt[3].split(",")[1]  # D_opt(10) written with all 30 digits of the row
+    assert len(field.replace("0.", "", 1)) >= 29
+    with mpmath.workdps(40):
+        assert abs(mpmath.mpf(field) - rows[2].D_opt) < mpmath.mpf(10) ** -29
 
 
 def test_fit_recovers_paper_numbers():

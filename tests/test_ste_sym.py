@@ -225,12 +225,26 @@ def test_unquantized_limit_classical():
     assert ste.stability_boundary(20, 12.0) == pytest.approx(2.0, rel=1e-6)
 
 
-def test_known_numbers():
-    # eta_c = 2/sigma_phi^2 at omega_x = 1, endpoints grid (report numbers)
-    expect = {1: 2.0, 2: 3.5715131817445, 3: 3.8166593860459, 4: 3.8625846144470, 5: 3.8724922238245}
-    for b, v in expect.items():
-        assert ste.stability_boundary(b, 1.0) == pytest.approx(v, rel=1e-12)
-    assert ste.steady_state_error(0.5, 3, 1.0) == pytest.approx(0.061150896310031, rel=1e-12)
+def test_eta_c_and_steady_state_against_quadrature_of_the_spec_quantizer():
+    """eta_c = 2/sigma_phi^2 and eps_g* = (1 - kappa^2/sigma^2)/(2 - eta sigma^2) (spec §5.1, lambda = 0,
+    sigma^2 = 0) with kappa, sigma^2 from scipy quadrature of the spec's rounding formula
+    Q(u) = -omega + Delta round((clip(u) + omega)/Delta): independent of the grid code and of sympy."""
+    from scipy import integrate
+    from scipy.stats import norm
+
+    omega = 1.0
+    for b in range(1, 6):
+        n = 2 ** b - 1
+        D = 2 * omega / n
+        spec_q = lambda u: -omega + D * np.floor((np.clip(u, -omega, omega) + omega) / D + 0.5)
+        cuts = list(-omega + D * (np.arange(n) + 0.5))
+        pts = [-np.inf] + cuts + [np.inf]
+        quad = lambda f: sum(integrate.quad(f, a, c, epsabs=1e-15, epsrel=1e-13)[0] for a, c in zip(pts[:-1], pts[1:]))
+        s2 = quad(lambda z: spec_q(z) ** 2 * norm.pdf(z))
+        kap = quad(lambda z: z * spec_q(z) * norm.pdf(z))
+        assert ste.stability_boundary(b, omega) == pytest.approx(2 / s2, rel=1e-10)
+        for eta in (0.05, 0.5, 1.0):
+            assert ste.steady_state_error(eta, b, omega) == pytest.approx((1 - kap ** 2 / s2) / (2 - eta * s2), rel=1e-9)
 
 
 @given(b=st.integers(1, 8), omega=st.floats(0.2, 4.0), frac=st.floats(0.01, 0.99), lam=st.floats(0.0, 2.0),
