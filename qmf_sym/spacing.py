@@ -535,20 +535,25 @@ def optimal_spacing(N, dps=None, check=True):
     if N == 2:
         return _row_N2(d)
     D, chi, d1, d2, steps = _opt_f64_block([N])
-    D, chi, d1, d2, steps = float(D[0]), float(chi[0]), float(d1[0]), float(d2[0]), int(steps[0])
+    f64 = (float(D[0]), float(chi[0]), float(d1[0]), float(d2[0]), int(steps[0]))
+    return _certified_row(N, f64, d, check)
+
+
+def _certified_row(N, f64, d, check):
+    """The :class:`OptimalSpacing` row of N from its float64 optimum ``f64 = (D, chi, chi', chi'',
+    steps)``: as is for ``d=None`` (``check``: re-run at 20 digits), else refined by Newton at
+    ``d`` digits (``check``: the refinement repeated at d + 15 digits)."""
+    D, chi, d1, d2, steps = f64
+    rd = rc = float("nan")
+    cd = 0
     if d is None:
-        xi = -1.0 / math.log(chi)
-        rd = rc = float("nan")
-        cd = 0
         if check:
             cd = 20
             Dh, ch, *_ = _opt_mp(N, D, cd)
             rd, rc = abs(D / float(Dh) - 1), abs(chi / float(ch) - 1)
-        return OptimalSpacing(N, D, chi, xi, abs(d1), d2, None, cd, rd, rc, steps)
+        return OptimalSpacing(N, D, chi, -1.0 / math.log(chi), abs(d1), d2, None, cd, rd, rc, steps)
     mpmath = _mp()
     Dm, chim, d1m, d2m, xim, st = _opt_mp(N, D, d)
-    rd = rc = float("nan")
-    cd = 0
     if check:
         cd = d + 15
         Dh, ch, *_ = _opt_mp(N, Dm, cd)
@@ -627,31 +632,13 @@ def table(levels, dps=None, progress=False, check=True, block=256):
         for i, n in enumerate(blk):
             f64[int(n)] = (float(D[i]), float(chi[i]), float(d1_[i]), float(d2_[i]), int(st[i]))
         if d is None:
-            for i, n in enumerate(blk):
-                Dn, cn, g1, g2, stn = f64[int(n)]
-                rd = rc = float("nan")
-                cd = 0
-                if check:
-                    cd = 20
-                    Dh, ch, *_ = _opt_mp(int(n), Dn, cd)
-                    rd, rc = abs(Dn / float(Dh) - 1), abs(cn / float(ch) - 1)
-                rows.append(OptimalSpacing(int(n), Dn, cn, -1.0 / math.log(cn), abs(g1), g2, None, cd, rd, rc, stn))
+            for n in blk:
+                rows.append(_certified_row(int(n), f64[int(n)], None, check))
                 if bar:
                     bar.update(1)
     if d is not None:
-        mpmath = _mp()
         for n in Ns:
-            Dn, _, _, _, stn = f64[n]
-            Dm, chim, d1m, d2m, xim, st = _opt_mp(n, Dn, d)
-            rd = rc = float("nan")
-            cd = 0
-            if check:
-                cd = d + 15
-                Dh, ch, *_ = _opt_mp(n, Dm, cd)
-                with mpmath.workdps(V.guard_digits(cd)):
-                    rd = float(abs(Dm / Dh - 1))
-                    rc = float(abs(chim / ch - 1))
-            rows.append(OptimalSpacing(n, Dm, chim, xim, abs(d1m), d2m, d, cd, rd, rc, stn + st))
+            rows.append(_certified_row(n, f64[n], d, check))
             if bar:
                 bar.update(1)
     if bar:
