@@ -6,7 +6,7 @@ import math
 import sys
 from pathlib import Path
 
-from qmf_sim.results import write_json
+from qmf_sim.results import save_figure, write_json
 
 
 def _cmd_table(args):
@@ -112,12 +112,7 @@ def reproduce_spacing(out_dir: Path, quick: bool = False) -> list:
     axb.legend(fontsize=7)
     fig.suptitle("Paper 1, Fig. 2 (recomputed)")
     fig.tight_layout()
-    for ext in ("png", "pdf"):
-        p = out_dir / f"fig2_spacing.{ext}"
-        fig.savefig(p, dpi=130)
-        written.append(p)
-    plt.close(fig)
-    return written
+    return written + save_figure(fig, out_dir, "fig2_spacing")
 
 
 def reproduce_sign(out_dir: Path, quick: bool = False) -> list:
@@ -154,13 +149,7 @@ def reproduce_sign(out_dir: Path, quick: bool = False) -> list:
     a2.legend(fontsize=8)
     fig.suptitle("Sign activation (paper 1, eq. 11-12)")
     fig.tight_layout()
-    out = []
-    for ext in ("png", "pdf"):
-        p = out_dir / f"sign_map.{ext}"
-        fig.savefig(p, dpi=130)
-        out.append(p)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out_dir, "sign_map")
 
 
 REPRODUCE = {"spacing": reproduce_spacing, "sign": reproduce_sign}

@@ -33,3 +33,18 @@ def write_json(path, obj, indent=1) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(_clean(obj), indent=indent, allow_nan=False))
     return path
+
+
+def save_figure(fig, out_dir, stem, formats=("png", "pdf"), dpi=130) -> list:
+    """Save a matplotlib figure as ``out_dir/stem.<fmt>`` for each format, close it, return the paths."""
+    import matplotlib.pyplot as plt
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in formats:
+        p = out_dir / f"{stem}.{fmt}"
+        fig.savefig(p, dpi=dpi)
+        paths.append(p)
+    plt.close(fig)
+    return paths
