@@ -12,7 +12,7 @@ import math
 import time
 from pathlib import Path
 
-from qmf_sim.results import write_json
+from qmf_sim.results import save_figure, write_json
 
 import numpy as np
 
@@ -69,10 +69,7 @@ def run_fig1(out_dir, N=16, depth=100, width=1000, r=500, factors=FIG1_FACTORS, 
     fig.suptitle(f"N={N}, L={depth}, n={width}, r={r}, $\\sigma_b$={sigma_b:g}: dots = network, lines = mean field",
                  fontsize=9)
     fig.tight_layout()
-    paths = [out_dir / f"{tag}.png", out_dir / f"{tag}.pdf"]
-    for p in paths:
-        fig.savefig(p, dpi=130)
-    plt.close(fig)
+    paths = save_figure(fig, out_dir, tag)
     # --- heat maps
     fig, axes = plt.subplots(1, len(runs), figsize=(3.0 * len(runs) + 1.2, 3.4), squeeze=False, sharey=True,
                              layout="constrained")
@@ -84,10 +81,7 @@ def run_fig1(out_dir, N=16, depth=100, width=1000, r=500, factors=FIG1_FACTORS, 
     axes[0][0].set_ylabel("layer l")
     fig.suptitle("empirical correlation per layer and input angle", fontsize=10)
     fig.colorbar(im, ax=axes[0].tolist(), label="empirical correlation $C^{(l)}$")
-    hp = out_dir / f"{tag}_heatmap.png"
-    fig.savefig(hp, dpi=130)
-    plt.close(fig)
-    paths.append(hp)
+    paths += save_figure(fig, out_dir, f"{tag}_heatmap", formats=("png",))
     # --- decay table
     cp = out_dir / f"{tag}_decay.csv"
     with open(cp, "w", newline="") as fh:
@@ -155,9 +149,7 @@ def run_finite_width(out_dir, N=16, widths=(64, 128, 256, 512, 1024, 2048, 4096)
     axes[2].set_xlabel("layer l")
     axes[2].legend(fontsize=6, ncol=2)
     fig.tight_layout()
-    paths = [out_dir / f"{tag}.png"]
-    fig.savefig(paths[0], dpi=130)
-    plt.close(fig)
+    paths = save_figure(fig, out_dir, tag, formats=("png",))
     cp = out_dir / f"{tag}.csv"
     with open(cp, "w", newline="") as fh:
         w = csv.writer(fh)

@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from qmf_sim.results import save_figure
+
 import numpy as np
 
 
@@ -84,12 +86,8 @@ def _save_eps_csv(out_dir, name, cols):
 
 
 def _finish(fig, out_dir, name):
-    out_dir.mkdir(parents=True, exist_ok=True)
-    png = out_dir / f"{name}.png"
     fig.tight_layout()
-    fig.savefig(png, dpi=130)
-    _plt().close(fig)
-    return png
+    return save_figure(fig, out_dir, name, formats=("png",))[0]
 
 
 def fig2(out_dir: Path, quick: bool = False, seed: int = 0):

@@ -21,7 +21,7 @@ import math
 import time
 from pathlib import Path
 
-from qmf_sim.results import write_json
+from qmf_sim.results import save_figure, write_json
 
 SIGMA_PANEL = "sigma"
 LEVELS_PANEL = "levels"
@@ -191,11 +191,7 @@ def plot_panel(records, panel, out_base: Path, analysis=None) -> list[Path]:
     ax.set_title(f"{records[0]['data']['name']}, width {c0['width']}, {c0['steps']} steps", fontsize=10)
     ax.legend(fontsize=7, loc="upper right", framealpha=0.6)
     fig.tight_layout()
-    paths = [out_base.with_suffix(".png"), out_base.with_suffix(".pdf")]
-    for p in paths:
-        fig.savefig(p, dpi=120)
-    plt.close(fig)
-    return paths
+    return save_figure(fig, out_base.parent, out_base.name, dpi=120)
 
 
 def write_outputs(plan, results: dict, out: Path) -> list[Path]:
