@@ -1,14 +1,13 @@
-"""Paper 2 (STE dynamics), Fig. 4: PNG + CSV into --out (default results/).  See qmf_sim.cli_ste.fig4."""
-import argparse
-from pathlib import Path
+#!/usr/bin/env python
+"""Paper 2 (STE dynamics), Fig. 4: PNG + CSV into --out (default results/).
 
-from qmf_sim.cli_ste import fig4
+Thin wrapper of ``qmf ste figure 4`` (qmf_sim.cli_ste); its options work here:
+
+    python scripts/ste_fig4_joint.py --out results [--quick] [--seed 0]
+"""
+import sys
+
+from qmf_sim.cli import main
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=fig4.__doc__)
-    ap.add_argument("--out", default="results")
-    ap.add_argument("--quick", action="store_true", help="smaller d / fewer runs")
-    ap.add_argument("--seed", type=int, default=0)
-    a = ap.parse_args()
-    for p in fig4(Path(a.out), a.quick, seed=a.seed):
-        print(f"wrote {p}")
+    sys.exit(main(["ste", "figure", "4", *sys.argv[1:]]))

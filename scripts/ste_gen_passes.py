@@ -23,6 +23,26 @@ def chain(CL, u, dst, p='', ind='        '):
     s += f'{ind}{dst} = q\n'
     return s
 
+def clipped_bucket(u, ind='        '):
+    """s = (u - t0)/Delta + 1/2 clipped to [0, top]: the nearest-threshold bucket of a uniform grid."""
+    return (f'{ind}s = ({u} - t0) * inv + 0.5\n'
+            f'{ind}s = s if s > 0.0 else 0.0\n'
+            f'{ind}s = s if s < top else top\n')
+
+def gather(u, dst, ind='        '):
+    """psi(u) by the bucket and one comparison with the stored threshold (memory gather)."""
+    return clipped_bucket(u, ind) + (f'{ind}j = np.intp(s)\n'
+                                     f'{ind}{dst} = lev[j + np.intp({u} >= thr[j])]\n')
+
+def arith(u, dst, ind='        '):
+    """psi(u) by the bucket with threshold and level recomputed in float64 (no gather)."""
+    return clipped_bucket(u, ind) + (f'{ind}jf = np.floor(s)\n'
+                                     f'{ind}th = sc * ((at * jf + bt) / dt)\n'
+                                     f'{ind}cf = jf + 1.0 if {u} >= th else jf\n'
+                                     f'{ind}{dst} = sc * ((al * cf + bl) / dl)\n')
+
+ARITH_HOIST = '    at = lev[0]; bt = lev[1]; dt = lev[2]; al = lev[3]; bl = lev[4]; dl = lev[5]; sc = lev[6]\n'
+
 UPD = '''        wi = w[i]
         gi = coef * px[i]
         gi = gi if abs(wi) <= om else 0.0
@@ -49,26 +69,13 @@ out.append('''
 @njit(**J)
 def wpass_g(w, px, ps, d, coef, decay, om, lev, thr, t0, inv, top):
     for i in range(d):
-''' + UPD + '''        s = (wi - t0) * inv + 0.5
-        s = s if s > 0.0 else 0.0
-        s = s if s < top else top
-        j = np.intp(s)
-        ps[i] = lev[j + np.intp(wi >= thr[j])]
-''')
+''' + UPD + gather('wi', 'ps[i]'))
 out.append('''
 
 @njit(**J)
 def wpass_a(w, px, ps, d, coef, decay, om, lev, thr, t0, inv, top):
-    at = lev[0]; bt = lev[1]; dt = lev[2]; al = lev[3]; bl = lev[4]; dl = lev[5]; sc = lev[6]
-    for i in range(d):
-''' + UPD + '''        s = (wi - t0) * inv + 0.5
-        s = s if s > 0.0 else 0.0
-        s = s if s < top else top
-        jf = np.floor(s)
-        th = sc * ((at * jf + bt) / dt)
-        cf = jf + 1.0 if wi >= th else jf
-        ps[i] = sc * ((al * cf + bl) / dl)
-''')
+''' + ARITH_HOIST + '''    for i in range(d):
+''' + UPD + arith('wi', 'ps[i]'))
 # input passes
 out.append('''
 
@@ -91,26 +98,13 @@ out.append('''
 def xpass_g(X, px, d, lev, thr, t0, inv, top):
     for i in range(d):
         u = X[i]
-        s = (u - t0) * inv + 0.5
-        s = s if s > 0.0 else 0.0
-        s = s if s < top else top
-        j = np.intp(s)
-        px[i] = lev[j + np.intp(u >= thr[j])]
-
+''' + gather('u', 'px[i]') + '''
 
 @njit(**J)
 def xpass_a(X, px, d, lev, thr, t0, inv, top):
-    at = lev[0]; bt = lev[1]; dt = lev[2]; al = lev[3]; bl = lev[4]; dl = lev[5]; sc = lev[6]
-    for i in range(d):
+''' + ARITH_HOIST + '''    for i in range(d):
         u = X[i]
-        s = (u - t0) * inv + 0.5
-        s = s if s > 0.0 else 0.0
-        s = s if s < top else top
-        jf = np.floor(s)
-        th = sc * ((at * jf + bt) / dt)
-        cf = jf + 1.0 if u >= th else jf
-        px[i] = sc * ((al * cf + bl) / dl)
-
+''' + arith('u', 'px[i]') + '''
 
 @njit(fastmath={"reassoc", "nsz", "contract"}, **J)
 def rpass(w, ws, ps, px, X, d):
