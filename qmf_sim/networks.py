@@ -125,13 +125,7 @@ class StaircaseSTE(torch.autograd.Function):
 def _check_ste(ste, slope):
     if not callable(ste):
         V.choice("ste", ste, _STE_NAMES)
-    try:
-        slope = float(slope)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"slope must be a finite real number, got {slope!r}") from exc
-    if not math.isfinite(slope):
-        raise ValueError(f"slope must be a finite real number, got {slope!r}")
-    return ste, slope
+    return ste, V.finite("slope", slope)
 
 
 def staircase_ste(x: torch.Tensor, act, ste="clipped", slope: float = 1.0) -> torch.Tensor:

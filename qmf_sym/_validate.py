@@ -15,10 +15,18 @@ def _finite_array(name, value):
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as exc:  # pragma: no cover - message path
-        raise ValueError(f"{name} must be a real number or array of real numbers, got {value!r}") from exc
+        raise ValueError(f"{name} must be a finite real number or array of them, got {value!r}") from exc
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite, got {value!r}")
     return arr
+
+
+def finite(name, value):
+    """Require a finite real scalar; returns it as a float."""
+    arr = _finite_array(name, value)
+    if arr.ndim:
+        raise ValueError(f"{name} must be a finite real number, got {value!r}")
+    return float(arr)
 
 
 def _is_mp(value):

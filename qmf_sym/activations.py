@@ -24,12 +24,7 @@ from . import _validate as V
 def _exact(name, value):
     if isinstance(value, (Fraction, int, np.integer)):
         return Fraction(int(value)) if not isinstance(value, Fraction) else value
-    try:
-        f = float(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be real numbers, got {value!r}") from exc
-    if not np.isfinite(f):
-        raise ValueError(f"{name} must be finite, got {value!r}")
+    f = V.finite(name, value)
     # mpmath numbers carry more digits than a float: keep them via their exact binary value
     if type(value).__module__.startswith("mpmath"):
         import mpmath
