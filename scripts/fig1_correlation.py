@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Paper 1, Fig. 1 (sec. 5): correlation propagation in random quantized networks.
 
-Thin wrapper of ``qmf fig1`` (qmf_sim.cli_netprop); every option of that command works here:
+Thin wrapper of ``qmf fig1`` (qmf_sim.cli.netprop); every option of that command works here:
 
     python scripts/fig1_correlation.py --out results [--width 1000 --depth 100 --r 500]
 """

@@ -5,7 +5,7 @@ Usage: python scripts/fig2_spacing.py [OUT_DIR] [--quick]
 import sys
 from pathlib import Path
 
-from qmf_sim.cli_sym import reproduce_spacing
+from qmf_sim.cli.theory import reproduce_spacing
 
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]

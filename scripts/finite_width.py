@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Finite width vs mean field: error of Q^(l), C^(l) against width n = 64 ... 4096 and its scaling.
 
-Thin wrapper of ``qmf finite-width`` (qmf_sim.cli_netprop); every option of that command works here:
+Thin wrapper of ``qmf finite-width`` (qmf_sim.cli.netprop); every option of that command works here:
 
     python scripts/finite_width.py --out results
 """

@@ -5,7 +5,7 @@ Usage: python scripts/sign_map.py [OUT_DIR] [--quick]
 import sys
 from pathlib import Path
 
-from qmf_sim.cli_sym import reproduce_sign
+from qmf_sim.cli.theory import reproduce_sign
 
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Paper 2 (STE dynamics), Fig. 2: PNG + CSV into --out (default results/).
 
-Thin wrapper of ``qmf ste figure 2`` (qmf_sim.cli_ste); its options work here:
+Thin wrapper of ``qmf ste figure 2`` (qmf_sim.cli.ste); its options work here:
 
     python scripts/ste_fig2_bits.py --out results [--quick] [--seed 0]
 """

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from qmf_sim import sweep as S
-from qmf_sim.cli_training import build_plan
+from qmf_sim.cli.training import build_plan
 from qmf_sim.training import TrainConfig
 
 TINY = dict(width=16, steps=30, eval_steps=(15,), lr=0.05, batch_size=16, train_eval_size=100, device="cpu")
@@ -176,7 +176,7 @@ def test_levels_grid_uses_optimal_sigma_w_and_panels_share_runs():
 
 @pytest.mark.slow
 def test_reproduce_quick(tmp_path):
-    from qmf_sim.cli_training import REPRODUCE
+    from qmf_sim.cli.training import REPRODUCE
 
     written = REPRODUCE["trainable_depth"](tmp_path, True)
     names = {p.name for p in written}

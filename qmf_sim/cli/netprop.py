@@ -38,7 +38,7 @@ def run_fig1(out_dir, N=16, depth=100, width=1000, r=500, factors=FIG1_FACTORS, 
 
     from qmf_sym.activations import Staircase
 
-    from . import networks as NW
+    from qmf_sim import networks as NW
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -118,7 +118,7 @@ def run_finite_width(out_dir, N=16, widths=(64, 128, 256, 512, 1024, 2048, 4096)
     ``<tag>.json`` (fitted exponents)."""
     from qmf_sym.activations import Staircase
 
-    from . import networks as NW
+    from qmf_sim import networks as NW
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """The ``qmf`` command line.
 
 Sub-commands come from plugin modules, one per area of the project, so that each area owns its
-own commands.  A plugin module ``qmf_sim.cli_<area>`` defines
+own commands.  A plugin module ``qmf_sim.cli.<domain>`` defines
 
 * ``add_commands(subparsers)`` -- adds its sub-commands (each sets ``func`` via ``set_defaults``);
 * ``REPRODUCE`` -- an ordered dict ``{part_name: callable(out_dir: Path, quick: bool) -> list[Path]}``
@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-PLUGINS = ("qmf_sim.cli_sym", "qmf_sim.cli_netprop", "qmf_sim.cli_training", "qmf_sim.cli_ste")
+PLUGINS = ("qmf_sim.cli.theory", "qmf_sim.cli.netprop", "qmf_sim.cli.training", "qmf_sim.cli.ste")
 
 
 def _plugins():

@@ -53,9 +53,9 @@ def build_plan(preset_name="smoke", depths=None, sigma_w=None, levels=None, widt
     """The runs of a sweep: ``{"sigma": [TrainConfig...], "levels": [...]}``; validates everything first."""
     from qmf_sym import _validate as V
 
-    from .data import load_dataset
-    from .sweep import levels_grid, preset, sigma_grid
-    from .training import TrainConfig, sigma_w_opt
+    from qmf_sim.data import load_dataset
+    from qmf_sim.sweep import levels_grid, preset, sigma_grid
+    from qmf_sim.training import TrainConfig, sigma_w_opt
 
     p = preset(preset_name)
     depths = p["depths"] if depths is None else list(depths)
@@ -131,7 +131,7 @@ def analyse_panel(records, panel):
     """Heat-map table, per-column boundaries and xi, and the fit of L_b = c xi for one panel."""
     import numpy as np
 
-    from .sweep import boundary_depths, fit_boundary_constant, grid_table
+    from qmf_sim.sweep import boundary_depths, fit_boundary_constant, grid_table
 
     field = "sigma_w" if panel == SIGMA_PANEL else "levels"
     cols, depths, A = grid_table(records, field)
@@ -196,7 +196,7 @@ def plot_panel(records, panel, out_base: Path, analysis=None) -> list[Path]:
 
 def write_outputs(plan, results: dict, out: Path) -> list[Path]:
     """summary.csv, fit.json and the heat maps for the panels of ``plan``."""
-    from .training import summarize
+    from qmf_sim.training import summarize
 
     out = Path(out)
     written = []
@@ -226,12 +226,12 @@ def write_outputs(plan, results: dict, out: Path) -> list[Path]:
 
 def run(preset_name="smoke", out="results/trainable_depth", scheduler=None, progress=True, threads=None, **kw):
     """Plan, run (resumably) and write the outputs; returns (written paths, results, plan)."""
-    from .sweep import run_sweep
+    from qmf_sim.sweep import run_sweep
 
     out = Path(out)
     plan = build_plan(preset_name, **kw)
     if threads is None:
-        from .sweep import preset
+        from qmf_sim.sweep import preset
 
         threads = preset(preset_name).get("threads")
     out.mkdir(parents=True, exist_ok=True)
@@ -289,7 +289,7 @@ def _cmd_train_depth(args):
 
 
 def add_commands(subparsers):
-    from .sweep import PRESETS
+    from qmf_sim.sweep import PRESETS
 
     p = subparsers.add_parser(
         "train-depth",
