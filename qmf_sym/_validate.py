@@ -2,6 +2,14 @@
 
 Every public function checks its arguments with these helpers, so bad input raises a
 ``ValueError`` that names the parameter and its allowed range instead of returning NaN.
+
+Rules (issue 8, item 10):
+
+* a ``bool`` is not a number: ``True``/``False`` (Python or numpy) are rejected wherever an integer
+  or a real is expected (``dps=True``, ``b=True``, ``seed=True`` ...);
+* NaN is not a number: it is rejected by every check here (``real`` admits +-inf, nothing admits NaN);
+* ``dps`` is bounded: an integer in ``[1, DPS_MAX]`` (mpmath's cost grows faster than linearly in
+  the digits; ``dps = 10**5`` would run for hours inside quadratures).
 """
 from __future__ import annotations
 
@@ -10,12 +18,36 @@ from numbers import Real
 
 import numpy as np
 
+DPS_MAX = 1000
+"""The largest ``dps`` accepted (digits); the mean-field quadratures take minutes near this bound."""
 
-def _finite_array(name, value):
+
+def _is_bool(value):
+    if isinstance(value, (bool, np.bool_)):
+        return True
+    return isinstance(value, np.ndarray) and value.dtype == bool
+
+
+def _is_mp(value):
+    return type(value).__module__.startswith("mpmath")
+
+
+def _real_array(name, value, what):
+    if _is_bool(value):
+        raise ValueError(f"{name} must be {what}, got a bool {value!r}")
     try:
         arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError) as exc:  # pragma: no cover - message path
-        raise ValueError(f"{name} must be a finite real number or array of them, got {value!r}") from exc
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"{name} must be {what}, got {value!r}") from exc
+    if arr.dtype == object:  # pragma: no cover - asarray(dtype=float) never returns object
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    if isinstance(value, (list, tuple)) and any(_is_bool(v) for v in np.ravel(np.asarray(value, dtype=object))):
+        raise ValueError(f"{name} must be {what}, got bools in {value!r}")
+    return arr
+
+
+def _finite_array(name, value):
+    arr = _real_array(name, value, "a finite real number or array of them")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite, got {value!r}")
     return arr
@@ -23,14 +55,30 @@ def _finite_array(name, value):
 
 def finite(name, value):
     """Require a finite real scalar; returns it as a float."""
+    if _is_mp(value):
+        import mpmath
+
+        if not mpmath.isfinite(value):
+            raise ValueError(f"{name} must be finite, got {value}")
+        return float(value)
     arr = _finite_array(name, value)
     if arr.ndim:
         raise ValueError(f"{name} must be a finite real number, got {value!r}")
     return float(arr)
 
 
-def _is_mp(value):
-    return type(value).__module__.startswith("mpmath")
+def real(name, value):
+    """Require a real scalar or array that is not NaN (+-inf allowed); returns ``value`` unchanged."""
+    if _is_mp(value):
+        import mpmath
+
+        if mpmath.isnan(value) or isinstance(value, mpmath.mpc):
+            raise ValueError(f"{name} must be a real number (not NaN), got {value}")
+        return value
+    arr = _real_array(name, value, "a real number or array of them (not NaN)")
+    if np.any(np.isnan(arr)):
+        raise ValueError(f"{name} must be a real number (NaN is not a number), got {value!r}")
+    return value
 
 
 def _check(name, value, ok, rng):
@@ -47,12 +95,12 @@ def _check(name, value, ok, rng):
 
 
 def positive(name, value):
-    """Require ``value > 0`` (scalar or array)."""
+    """Require finite ``value > 0`` (scalar or array)."""
     return _check(name, value, lambda v: v > 0, "(0, inf)")
 
 
 def nonnegative(name, value):
-    """Require ``value >= 0`` (scalar or array)."""
+    """Require finite ``value >= 0`` (scalar or array)."""
     return _check(name, value, lambda v: v >= 0, "[0, inf)")
 
 
@@ -61,11 +109,19 @@ def in_closed(name, value, lo, hi):
     return _check(name, value, lambda v: (v >= lo) & (v <= hi), f"[{lo}, {hi}]")
 
 
+def in_open(name, value, lo, hi):
+    """Require ``lo < value < hi`` (scalar or array)."""
+    return _check(name, value, lambda v: (v > lo) & (v < hi), f"({lo}, {hi})")
+
+
 def integer(name, value, lo, hi=None):
-    """Require an integer ``lo <= value (<= hi)``; returns it as ``int``."""
+    """Require an integer ``lo <= value (<= hi)``; returns it as ``int``.  Bools are rejected;
+    integral floats (``3.0``) are accepted."""
     rng = f"[{lo}, {'inf' if hi is None else hi}] (integers)"
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        if isinstance(value, Real) and float(value).is_integer():
+    if _is_bool(value):
+        raise ValueError(f"{name} must be an integer in {rng}, got a bool {value!r}")
+    if not isinstance(value, (int, np.integer)):
+        if isinstance(value, Real) and math.isfinite(float(value)) and float(value).is_integer():
             value = int(value)
         else:
             raise ValueError(f"{name} must be an integer in {rng}, got {value!r}")
@@ -76,33 +132,45 @@ def integer(name, value, lo, hi=None):
 
 
 def dps(value):
-    """Validate a ``dps`` argument: ``None`` (float64) or an integer >= 1 (mpmath digits)."""
+    """Validate a ``dps`` argument: ``None`` (float64) or an integer in [1, DPS_MAX] (mpmath digits)."""
     if value is None:
         return None
-    return integer("dps", value, 1)
+    return integer("dps", value, 1, DPS_MAX)
 
 
 def choice(name, value, options):
     """Require ``value`` to be one of ``options``."""
-    if value not in options:
+    try:
+        ok = value in options
+    except TypeError:
+        ok = False
+    if not ok:
         raise ValueError(f"{name} must be one of {sorted(options)!r}, got {value!r}")
     return value
 
 
-def correlation(C=None, deficit=None, name="C"):
-    """Validate a correlation given either as ``C`` in [-1, 1] or as ``deficit = 1 - C`` in [0, 2].
+def correlation(C=None, deficit=None, name="C", one_plus=None):
+    """Validate a correlation given as ``C`` in [-1, 1], as ``deficit = 1 - C`` in [0, 2] (accurate
+    near C = 1) or as ``one_plus = 1 + C`` in [0, 2] (accurate near C = -1).
 
-    Returns ``(C, deficit)`` with exactly one of them possibly ``None``.
+    Exactly one must be given.  Returns ``(C, deficit)`` when ``one_plus`` is not used (the
+    historical two-value form), else ``(C, deficit, one_plus)`` with the unused ones ``None``.
     """
-    if C is None and deficit is None:
-        raise ValueError(f"give either {name} in [-1, 1] or deficit = 1 - {name} in [0, 2]")
-    if C is not None and deficit is not None:
-        raise ValueError(f"give only one of {name} and deficit (= 1 - {name})")
+    given = [v is not None for v in (C, deficit, one_plus)]
+    if sum(given) == 0:
+        raise ValueError(f"give either {name} in [-1, 1], deficit = 1 - {name} in [0, 2] "
+                         f"or one_plus = 1 + {name} in [0, 2]")
+    if sum(given) > 1:
+        raise ValueError(f"give only one of {name}, deficit (= 1 - {name}) and one_plus (= 1 + {name})")
     if deficit is not None:
         in_closed("deficit", deficit, 0, 2)
+    elif one_plus is not None:
+        in_closed("one_plus", one_plus, 0, 2)
     else:
         in_closed(name, C, -1, 1)
-    return C, deficit
+    if one_plus is None:
+        return C, deficit
+    return C, deficit, one_plus
 
 
 def guard_digits(d):

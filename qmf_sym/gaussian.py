@@ -1,26 +1,32 @@
-"""Gaussian building blocks at any precision.
+"""Gaussian building blocks at any precision: the one home of the normal pdf, cdf, cell
+probabilities, the bivariate density, Phi_2 and its excess.
 
-Standard normal pdf/cdf, the bivariate normal density and CDF Phi_2(h, k; rho), and the
-"excess" Phi_2(h, k; rho) - Phi(h) Phi(k) = Cov(1{X <= h}, 1{Y <= k}), from which every mean-field
-map of a staircase is assembled (paper 1, eq. 4-6, 14-15).
+Standard normal pdf/cdf (and log cdf), cell probabilities P(a < z <= b), the bivariate normal
+density and CDF Phi_2(h, k; rho), orthants, and the "excess" Phi_2(h, k; rho) - Phi(h) Phi(k) =
+Cov(1{X <= h}, 1{Y <= k}), from which every mean-field map of a staircase is assembled (paper 1,
+eq. 4-6, 14-15).  Every public function is a :class:`qmf_sym._faces.ClosedForm`: ``dps=None`` gives
+float64 (vectorised), ``dps=k`` mpmath at k digits; internal kernels call the raw faces
+``cdf.f64(x)`` / ``cdf.mp(x)`` without re-validation.
 
-Accuracy near rho -> +-1.  The correlation may be given as ``deficit = 1 - rho``.  All formulas
-are written in terms of the deficit so that nothing of the form 1 - rho is ever formed by
-subtraction:
+Accuracy near rho -> +-1.  The correlation may be given as ``deficit = 1 - rho`` (near +1) or
+``one_plus = 1 + rho`` (near -1), so that nothing of the form 1 -+ rho is formed by subtraction:
 
 * density: 1 - rho^2 = delta (2 - delta) and h^2 - 2 rho h k + k^2 = (h - k)^2 + 2 delta h k;
-* excess: for |rho| <= 1/sqrt(2) the Sheppard/Plackett integral over theta in [0, arcsin rho]
-      (1/2pi) int exp(-(h^2 - 2 h k sin t + k^2) / (2 cos^2 t)) dt,
-  for rho > 1/sqrt(2) the complementary form from rho = 1 (where the excess is
-  Phi(min) Phi(-max)) over v in [0, arccos rho], arccos rho = 2 arcsin(sqrt(delta / 2)):
-      Phi(min(h,k)) Phi(-max(h,k)) - (1/2pi) int exp(-((h-k)^2 + 4 h k sin^2(v/2)) / (2 sin^2 v)) dv,
-  and for rho < -1/sqrt(2) the reflection excess(h, k; rho) = -excess(h, -k; -rho).
-  Both integrands are smooth on the open interval; their only endpoint feature is an
-  exp(-c / v^2) layer, which tanh-sinh quadrature resolves.
+* excess, for rho >= 0 (v = arccos of the correlation, beta = arccos rho = 2 arcsin(sqrt(delta/2))):
+      excess(h, k; rho)      = (1/2pi) int_beta^{pi/2} g(v) dv,
+      complement(h, k; delta) = Phi(min) Phi(-max) - excess = (1/2pi) int_0^beta g(v) dv,
+      g(v) = exp(-E(v)),  E(v) = ((h - k)^2 + 4 h k sin^2(v/2)) / (2 sin^2 v)
+  (Sheppard/Plackett's formula with t = pi/2 - v); for rho < 0 the reflection
+  excess(h, k; rho) = -excess(h, -k; -rho).  Both integrands are positive: no cancellation.  E has
+  its only interior critical point at cos v = min(|h|,|k|)/max(|h|,|k|) (when h k > 0); the ``dps``
+  face factors out exp(-min E) and puts that point on the quadrature's break list, so the
+  tanh-sinh rule keeps *relative* accuracy however far in the tails the offsets lie (issue 8, 11:
+  the previous version, integrating the unscaled integrand, lost all digits past ~12-16 sigma
+  because mpmath's stopping rule is absolute).
 
-The float64 face evaluates the same quantity through Owen's T function (scipy, absolute error
-~1e-16); the ``dps`` face integrates the formulas above with ``mpmath.quad`` (tanh-sinh) at guard
-precision.  The two faces are independent algorithms.
+The float64 face evaluates the excess through Owen's T function (scipy, absolute error ~1e-16);
+the ``dps`` face integrates the formulas above with ``mpmath.quad`` at guard precision.  The two
+faces are independent algorithms.
 """
 from __future__ import annotations
 
@@ -30,14 +36,23 @@ import numpy as np
 from scipy import special
 
 from . import _validate as V
+from ._faces import ClosedForm
 
 SQRT2PI = math.sqrt(2 * math.pi)
-_SWITCH = 1 / math.sqrt(2)  # |rho| above which the complementary form is used
+_SWITCH = 1 / math.sqrt(2)  # kept for importers; the excess no longer switches formulas
+
+__all__ = ["pdf", "cdf", "logcdf", "cell_probability", "bvn_pdf", "bvn_excess", "bvn_complement",
+           "bvn_cdf", "orthant", "SQRT2PI"]
 
 
 # ----------------------------------------------------------------------------- univariate
 def _exp_half_square(x):
-    """exp(-x^2/2) to a few ulp for any x: x^2 is split exactly (Dekker) before exponentiating."""
+    """exp(-x^2/2) to a few ulp for any x: x^2 is split exactly (Dekker) before exponentiating.
+
+    |x| > 40 (where the result underflows to 0 anyway) is clipped first: the split of a large x
+    overflows its rounding term and gave NaN for |x| in [4.3e9, 1e150] (issue 8, 1).  NaN propagates.
+    """
+    x = np.clip(x, -40.0, 40.0)
     c = 134217729.0 * x  # 2^27 + 1
     xh = c - (c - x)
     xl = x - xh
@@ -46,121 +61,274 @@ def _exp_half_square(x):
     return np.exp(-0.5 * hi) * np.exp(-0.5 * lo)
 
 
-def pdf(x, dps=None):
-    """Standard normal density n(x) = exp(-x^2/2)/sqrt(2 pi) (relative accuracy a few ulp)."""
-    dps = V.dps(dps)
-    if dps is None:
-        x = np.asarray(x, dtype=float)
-        with np.errstate(invalid="ignore", over="ignore"):
-            return np.where(np.abs(x) < 1e150, _exp_half_square(x), 0.0) / SQRT2PI
+def _check_x(x):
+    return (V.real("x", x),), {}
+
+
+def _mpf(x):
     import mpmath
 
-    with mpmath.workdps(V.guard_digits(dps)):
-        return +mpmath.npdf(mpmath.mpf(x))
+    return mpmath.mpf(x)
 
 
-def cdf(x, dps=None):
-    """Standard normal CDF Phi(x) (accurate in both tails: relative error, not absolute)."""
-    dps = V.dps(dps)
-    if dps is None:
-        x = np.asarray(x, dtype=float)
-        # lower tail: Phi(x) = erfcx(-x/sqrt2) exp(-x^2/2) / 2 keeps relative accuracy (ndtr loses
-        # ~x^2 ulp there through the rounding of x/sqrt2 inside erfc)
-        with np.errstate(invalid="ignore", over="ignore"):
-            tail = 0.5 * special.erfcx(-x / math.sqrt(2)) * np.where(x > -1e150, _exp_half_square(x), 0.0)
-        return np.where(x < -1, tail, special.ndtr(x))[()]
+def _pdf_f64(x):
+    """Standard normal density n(x) = exp(-x^2/2)/sqrt(2 pi), relative accuracy a few ulp."""
+    return (_exp_half_square(np.asarray(x, dtype=float)) / SQRT2PI)[()]
+
+
+def _pdf_mp(x):
     import mpmath
 
-    with mpmath.workdps(V.guard_digits(dps)):
-        x = mpmath.mpf(x)
-        return mpmath.erfc(-x / mpmath.sqrt(2)) / 2
+    return mpmath.npdf(_mpf(x))
 
 
-# ----------------------------------------------------------------------------- helpers
-def _rho_delta(rho, deficit, name="rho"):
-    """Return (rho, delta = 1 - rho) as floats/arrays without forming 1 - rho from a rounded rho."""
-    rho, deficit = V.correlation(rho, deficit, name=name)
+def _pdf_oracle(x):
+    import mpmath
+
+    x = _mpf(x)
+    return mpmath.exp(-x * x / 2) / mpmath.sqrt(2 * mpmath.pi)
+
+
+_MAGS = [0.0, 1e-300, 1e-8, 0.5, 1.0, 3.0, 8.0, 20.0, 37.0, 38.5, 1e3, 4.3e9, 1e10, 3e12, 1e100, 1e150, 1e300]
+
+pdf = ClosedForm(
+    "qmf_sym.gaussian.pdf", "standard normal density n(x) (paper 1 notation)",
+    f64=_pdf_f64, mp=_pdf_mp, check=_check_x, oracle=_pdf_oracle,
+    cases=lambda: [((s * m,), {}) for m in _MAGS for s in (1, -1)], rtol=4e-16, atol=1e-320,
+    doc="""Standard normal density n(x) = exp(-x^2/2)/sqrt(2 pi); ``pdf(x, dps=None)``.
+
+    float64: relative accuracy a few ulp for every finite x (0 beyond |x| ~ 38.6, where it
+    underflows; +-inf -> 0).  NaN raises ``ValueError`` (the raw face ``pdf.f64`` propagates it).""")
+
+
+def _cdf_f64(x):
+    """Phi(x) with relative accuracy in both tails (float64)."""
+    x = np.asarray(x, dtype=float)
+    # lower tail: Phi(x) = erfcx(-x/sqrt2) exp(-x^2/2) / 2 keeps relative accuracy (ndtr loses
+    # ~x^2 ulp there through the rounding of x/sqrt2 inside erfc)
+    with np.errstate(invalid="ignore", over="ignore"):
+        tail = 0.5 * special.erfcx(-x / math.sqrt(2)) * _exp_half_square(x)
+    return np.where(x < -1, tail, special.ndtr(x))[()]
+
+
+def _cdf_mp(x):
+    import mpmath
+
+    x = _mpf(x)
+    return mpmath.erfc(-x / mpmath.sqrt(2)) / 2
+
+
+def _cdf_oracle(x):
+    import mpmath
+
+    x = _mpf(x)
+    if x < 0:
+        return mpmath.quad(lambda t: mpmath.exp(-t * t / 2), [-mpmath.inf, x]) / mpmath.sqrt(2 * mpmath.pi)
+    return 1 - _cdf_oracle(-x)
+
+
+cdf = ClosedForm(
+    "qmf_sym.gaussian.cdf", "standard normal CDF Phi(x) (paper 1 notation)",
+    f64=_cdf_f64, mp=_cdf_mp, check=_check_x, oracle=_cdf_oracle,
+    cases=lambda: [((s * m,), {}) for m in _MAGS if m < 1e200 for s in (1, -1)], rtol=2e-15, atol=1e-320,
+    doc="""Standard normal CDF Phi(x); ``cdf(x, dps=None)``.
+
+    Accurate in both tails (relative error, not absolute): use ``cdf(-x)`` for the upper tail
+    1 - Phi(x).  +-inf give 0 and 1; NaN raises ``ValueError`` (``cdf.f64`` propagates it).""")
+
+
+def _logcdf_mp(x):
+    import mpmath
+
+    return mpmath.log(_cdf_mp(x))
+
+
+logcdf = ClosedForm(
+    "qmf_sym.gaussian.logcdf", "log Phi(x)",
+    f64=lambda x: special.log_ndtr(np.asarray(x, dtype=float))[()], mp=_logcdf_mp, check=_check_x,
+    cases=lambda: [((s * m,), {}) for m in [0.0, 0.1, 1.0, 5.0, 40.0, 1e3, 1e8, 1e100] for s in (1, -1)],
+    rtol=1e-14, atol=1e-300,
+    doc="""log Phi(x), finite far into the lower tail (x = -1e100 gives -5e199); ``logcdf(x, dps=None)``.""")
+
+
+def _check_cell(a, b):
+    V.real("a", a)
+    V.real("b", b)
+    if np.any(np.asarray(a, dtype=float) > np.asarray(b, dtype=float)):
+        raise ValueError(f"cell_probability needs a <= b (the cell (a, b]), got a={a!r}, b={b!r}")
+    return (a, b), {}
+
+
+def _cell_f64(a, b):
+    """P(a < z <= b), z ~ N(0, 1), as a difference of the tails on the side away from 0."""
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+    upper = _cdf_f64(-a) - _cdf_f64(-b)  # a >= 0: both upper tails
+    lower = _cdf_f64(b) - _cdf_f64(a)  # b <= 0: both lower tails
+    mid = 1.0 - _cdf_f64(a) - _cdf_f64(-b)  # a < 0 < b: two small tails subtracted from 1
+    return np.where(a >= 0, upper, np.where(b <= 0, lower, mid))[()]
+
+
+def _cell_mp(a, b):
+    import mpmath
+
+    a, b = _mpf(a), _mpf(b)
+    if a >= 0:
+        return _cdf_mp(-a) - _cdf_mp(-b)
+    if b <= 0:
+        return _cdf_mp(b) - _cdf_mp(a)
+    return 1 - _cdf_mp(a) - _cdf_mp(-b)
+
+
+def _cell_oracle(a, b):
+    import mpmath
+
+    a, b = _mpf(a), _mpf(b)
+    pts = [a] + ([mpmath.mpf(0)] if a < 0 < b else []) + [b]
+    return mpmath.quad(lambda t: mpmath.exp(-t * t / 2), pts) / mpmath.sqrt(2 * mpmath.pi)
+
+
+cell_probability = ClosedForm(
+    "qmf_sym.gaussian.cell_probability", "P(a < z <= b), the cell weights of eq. 14 (paper 1)",
+    f64=_cell_f64, mp=_cell_mp, check=_check_cell, oracle=_cell_oracle,
+    cases=lambda: [((a, b), {}) for a, b in [(-np.inf, -30.0), (-np.inf, 0.0), (-1.0, 1.0), (-1e-8, 2e-8),
+                                             (0.0, 0.5), (2.0, 3.0), (8.0, 9.0), (30.0, 31.0), (-12.0, -11.0),
+                                             (5.0, np.inf), (-0.3, np.inf), (-5.0, 1e-3)]],
+    rtol=1e-14, atol=1e-320,
+    doc="""P(a < z <= b) for z ~ N(0, 1); ``cell_probability(a, b, dps=None)``, vectorised, a <= b.
+
+    Computed as a difference of the two tails on the side of the cell away from 0 (or 1 minus both
+    tails when the cell contains 0), so a cell far in either tail keeps its relative accuracy
+    (relative error ~ eps P(z > a) / P(a < z <= b) for a cell [a, b] in the upper tail).""")
+
+
+# ----------------------------------------------------------------------------- correlation helpers
+def _rho_delta(rho, deficit, name="rho", one_plus=None):
+    """Return (rho, delta = 1 - rho) as floats/arrays without forming 1 - rho from a rounded rho.
+
+    With ``one_plus = 1 + rho`` given, rho = one_plus - 1 (delta = 2 - one_plus is exact enough:
+    delta is >= 1 there); use :func:`_rho_delta_e` to also get 1 + rho exactly.
+    """
+    r, d, _ = _rho_delta_e(rho, deficit, name, one_plus)
+    return r, d
+
+
+def _rho_delta_e(rho, deficit, name="rho", one_plus=None):
+    """(rho, 1 - rho, 1 + rho) as float arrays, each from the argument that keeps it exact."""
+    V.correlation(rho, deficit, name=name, one_plus=one_plus)
     if deficit is not None:
         d = np.asarray(deficit, dtype=float)
-        return 1.0 - d, d
+        return 1.0 - d, d, 2.0 - d
+    if one_plus is not None:
+        e = np.asarray(one_plus, dtype=float)
+        return e - 1.0, 2.0 - e, e
     r = np.asarray(rho, dtype=float)
-    return r, 1.0 - r
+    return r, 1.0 - r, 1.0 + r
+
+
+def _mp_rho_delta(rho, deficit, name="rho", one_plus=None):
+    """mpmath version of :func:`_rho_delta` (at the current working precision); no validation."""
+    r, d, _ = _mp_rho_delta_e(rho, deficit, one_plus)
+    return r, d
+
+
+def _mp_rho_delta_e(rho, deficit, one_plus=None):
+    import mpmath
+
+    if deficit is not None:
+        d = mpmath.mpf(deficit)
+        return 1 - d, d, 2 - d
+    if one_plus is not None:
+        e = mpmath.mpf(one_plus)
+        return e - 1, 2 - e, e
+    r = mpmath.mpf(rho)
+    return r, 1 - r, 1 + r
+
+
+def _check_corr(*args, rho=None, deficit=None, one_plus=None, names=("x", "y"), open_=False):
+    for n, a in zip(names, args):
+        V.real(n, a)
+    V.correlation(rho, deficit, name="rho", one_plus=one_plus)
+    if open_:
+        r, d, e = _rho_delta_e(rho, deficit, "rho", one_plus)
+        if np.any(d <= 0) or np.any(e <= 0):
+            raise ValueError("rho must be in (-1, 1) for the bivariate density (deficit, one_plus in (0, 2))")
+    return args, {"rho": rho, "deficit": deficit, "one_plus": one_plus}
 
 
 # ----------------------------------------------------------------------------- bivariate density
-def bvn_pdf(x, y, rho=None, dps=None, deficit=None):
-    """Standard bivariate normal density with correlation rho (or deficit = 1 - rho).
-
-    n_2(x, y; rho) = exp(-(x^2 - 2 rho x y + y^2) / (2 (1 - rho^2))) / (2 pi sqrt(1 - rho^2)).
-    Requires |rho| < 1 (the density is singular at |rho| = 1).
-    """
-    dps = V.dps(dps)
-    if dps is not None:
-        return _bvn_pdf_mp(x, y, rho, deficit, dps)
-    r, d = _rho_delta(rho, deficit)
+def _bvn_pdf_f64(x, y, rho=None, deficit=None, one_plus=None):
+    r, d, e = _rho_delta_e(rho, deficit, "rho", one_plus)
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
-    if np.any(d <= 0) or np.any(r <= -1):
-        raise ValueError("rho must be in (-1, 1) for the bivariate density (deficit in (0, 2))")
-    e = 1.0 + r  # 1 + rho
     one_m_r2 = np.where(r >= 0, d * (2 - d), e * (2 - e))
     quad = np.where(r >= 0, (x - y) ** 2 + 2 * d * x * y, (x + y) ** 2 - 2 * e * x * y)
-    return np.exp(-quad / (2 * one_m_r2)) / (2 * np.pi * np.sqrt(one_m_r2))
+    return (np.exp(-quad / (2 * one_m_r2)) / (2 * np.pi * np.sqrt(one_m_r2)))[()]
 
 
-def _mp_rho_delta(rho, deficit, name="rho"):
-    """mpmath version of :func:`_rho_delta` (at the current working precision)."""
+def _bvn_pdf_mp(x, y, rho=None, deficit=None, one_plus=None):
     import mpmath
 
-    V.correlation(rho, deficit, name=name)
-    if deficit is not None:
-        d = mpmath.mpf(deficit)
-        return 1 - d, d
-    r = mpmath.mpf(rho)
-    return r, 1 - r
+    r, d, e = _mp_rho_delta_e(rho, deficit, one_plus)
+    x, y = mpmath.mpf(x), mpmath.mpf(y)
+    if r >= 0:
+        one_m_r2, quad = d * (2 - d), (x - y) ** 2 + 2 * d * x * y
+    else:
+        one_m_r2, quad = e * (2 - e), (x + y) ** 2 - 2 * e * x * y
+    return mpmath.exp(-quad / (2 * one_m_r2)) / (2 * mpmath.pi * mpmath.sqrt(one_m_r2))
 
 
-def _bvn_pdf_mp(x, y, rho, deficit, dps):
+def _bvn_pdf_oracle(x, y, rho=None, deficit=None, one_plus=None):
+    """n(x) times the conditional density of y given x (an independent factorisation)."""
     import mpmath
 
-    with mpmath.workdps(V.guard_digits(dps)):
-        r, d = _mp_rho_delta(rho, deficit)
-        if d <= 0 or r <= -1:
-            raise ValueError("rho must be in (-1, 1) for the bivariate density (deficit in (0, 2))")
-        x, y = mpmath.mpf(x), mpmath.mpf(y)
-        if r >= 0:
-            one_m_r2, quad = d * (2 - d), (x - y) ** 2 + 2 * d * x * y
-        else:
-            e = 1 + r
-            one_m_r2, quad = e * (2 - e), (x + y) ** 2 - 2 * e * x * y
-        return mpmath.exp(-quad / (2 * one_m_r2)) / (2 * mpmath.pi * mpmath.sqrt(one_m_r2))
+    r, d, e = _mp_rho_delta_e(rho, deficit, one_plus)
+    s = mpmath.sqrt(d * e)
+    return mpmath.npdf(mpmath.mpf(x)) * mpmath.npdf((mpmath.mpf(y) - r * x) / s) / s
+
+
+_BVN_CASES = [(0.0, 0.0), (0.3, -1.2), (2.0, 2.0), (-3.0, 1.0), (8.0, 7.0), (15.0, 15.0), (-14.0, -13.0), (1e-5, 2e-5)]
+_RHOS = [dict(rho=0.0), dict(rho=0.5), dict(rho=-0.5), dict(rho=0.9), dict(rho=-0.95),
+         dict(deficit=1e-6), dict(deficit=1e-12), dict(one_plus=1e-6), dict(one_plus=1e-12)]
+
+bvn_pdf = ClosedForm(
+    "qmf_sym.gaussian.bvn_pdf", "bivariate normal density n_2 (paper 1, eq. 15)",
+    f64=_bvn_pdf_f64, mp=_bvn_pdf_mp, oracle=_bvn_pdf_oracle,
+    check=lambda x, y, rho=None, deficit=None, one_plus=None: _check_corr(x, y, rho=rho, deficit=deficit,
+                                                                           one_plus=one_plus, open_=True),
+    cases=lambda: [((x, y), kw) for x, y in _BVN_CASES[:4] + _BVN_CASES[-1:] for kw in _RHOS],
+    rtol=5e-13, atol=1e-300,
+    doc="""Standard bivariate normal density with correlation rho (or ``deficit = 1 - rho``, or
+    ``one_plus = 1 + rho``); ``bvn_pdf(x, y, rho=None, dps=None, deficit=None, one_plus=None)``.
+
+    n_2(x, y; rho) = exp(-(x^2 - 2 rho x y + y^2) / (2 (1 - rho^2))) / (2 pi sqrt(1 - rho^2)).
+    Requires |rho| < 1 (the density is singular at |rho| = 1).""")
 
 
 # ----------------------------------------------------------------------------- excess / CDF
-def _excess_f64(h, k, r, d):
+def _excess_f64(h, k, r, d, e=None):
     """Vectorised excess Phi_2(h,k;r) - Phi(h)Phi(k) via Owen's T function (float64 face).
 
     Owen (1956): Phi_2(h, k; r) = [Phi(h) + Phi(k)]/2 - T(h, a_h) - T(k, a_k) - beta with
     a_h = (k - r h) / (h sqrt(1 - r^2)), a_k = (h - r k) / (k sqrt(1 - r^2)), beta = 1/2 if
     h k < 0 or (h k = 0 and h + k < 0), else 0; for h = 0: Phi_2 = Phi(k)/2 - T(k, -r/sqrt(1-r^2)).
-    k - r h is formed as (k - h) + delta h (delta = 1 - r) so that nothing cancels near r = 1.
-    scipy's owens_t (Patefield-Tandy) is accurate to ~1e-16 absolute.  This is an algorithm
-    independent of the quadrature used by the ``dps`` face, so the two faces check each other.
+    k - r h is formed as (k - h) + delta h (delta = 1 - r) so that nothing cancels near r = 1, and
+    with e = 1 + r near r = -1.  scipy's owens_t (Patefield-Tandy) is accurate to ~1e-16 absolute.
     """
-    h, k, r, d = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (h, k, r, d)))
-    e = 1.0 + r
+    if e is None:
+        e = 1.0 + np.asarray(r, dtype=float)
+    h, k, r, d, e = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (h, k, r, d, e)))
     pos = r >= 0
     omr2 = np.where(pos, d * (2 - d), e * (2 - e))
     sq = np.sqrt(omr2)
     kmrh = np.where(pos, (k - h) + d * h, (k + h) - e * h)
     hmrk = np.where(pos, (h - k) + d * k, (h + k) - e * k)
-    Ph, Pk = cdf(h), cdf(k)
+    Ph, Pk = _cdf_f64(h), _cdf_f64(k)
     hz, kz = h == 0, k == 0
     ok = sq > 0
     hs = np.where(hz | ~ok, 1.0, h)
     ks = np.where(kz | ~ok, 1.0, k)
     sqs = np.where(ok, sq, 1.0)
-    with np.errstate(over="ignore", divide="ignore"):
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         Th = special.owens_t(hs, kmrh / (hs * sqs))
         Tk = special.owens_t(ks, hmrk / (ks * sqs))
     sh, sk = np.sign(h), np.sign(k)  # signs, not the product h k (which can underflow)
@@ -176,69 +344,205 @@ def _excess_f64(h, k, r, d):
     return p2 - Ph * Pk
 
 
-def _excess_mp(h, k, r, d):
-    """mpmath excess at the current working precision (r, d mpf with d = 1 - r)."""
+def _E_v(h, k):
+    """The exponent E(v) = ((h-k)^2 + 4 h k sin^2(v/2)) / (2 sin^2 v) and its minimiser data (mpmath)."""
     import mpmath
 
+    def E(v):
+        s = mpmath.sin(v)
+        if s == 0:
+            return h * h / 2 if h == k else mpmath.inf
+        return ((h - k) ** 2 + 4 * h * k * mpmath.sin(v / 2) ** 2) / (2 * s * s)
+
+    return E
+
+
+def _vstar(h, k):
+    """Interior critical point of E on (0, pi/2): cos v = min(|h|,|k|)/max(|h|,|k|) when h k > 0."""
+    import mpmath
+
+    if h * k <= 0 or h == k:
+        return None
+    return mpmath.acos(min(abs(h), abs(k)) / max(abs(h), abs(k)))
+
+
+def _scaled_integral(terms, lo, hi):
+    """(1/2pi) int_lo^hi sum_j w_j exp(-E_j(v)) dv over [lo, hi] subset [0, pi/2], computed as
+    exp(-Emin) (1/2pi) int sum_j w_j exp(-(E_j - Emin)): the peak of the scaled integrand is O(1),
+    so mpmath's absolute stopping rule gives relative accuracy.  ``terms``: list of (w, h, k)."""
+    import mpmath
+
+    if hi <= lo:
+        return mpmath.mpf(0)
+    Es, cands, breaks = [], [], set()
+    for w, h, k in terms:
+        E = _E_v(h, k)
+        Es.append((w, E))
+        vals = [E(lo), E(hi)]
+        vs = _vstar(h, k)
+        if vs is not None and lo < vs < hi:
+            vals.append(E(vs))
+            breaks.add(vs)
+        cands.append(min(vals))
+    Emin = min(cands)
+    if not mpmath.isfinite(Emin):
+        return mpmath.mpf(0)
+
+    def f(v):
+        return mpmath.fsum(w * mpmath.exp(-(E(v) - Emin)) for w, E in Es if E(v) != mpmath.inf)
+
+    pts = [lo] + sorted(breaks) + [hi]
+    return mpmath.exp(-Emin) * mpmath.quad(f, pts) / (2 * mpmath.pi)
+
+
+def _excess_mp(h, k, r, d, e=None):
+    """mpmath excess at the current working precision (r, d = 1 - r, e = 1 + r mpf)."""
+    import mpmath
+
+    h, k = mpmath.mpf(h), mpmath.mpf(k)
+    if e is None:
+        e = 1 + r
     sgn = 1
-    if r < -_SWITCH:
-        sgn, k, d, r = -1, -k, 1 + r, -r
-    twopi = 2 * mpmath.pi
-    if abs(r) <= _SWITCH:
-        a = mpmath.asin(r)
-        f = lambda t: mpmath.exp(-(h * h - 2 * h * k * mpmath.sin(t) + k * k) / (2 * mpmath.cos(t) ** 2))
-        val = mpmath.quad(f, [0, a]) / twopi
+    if r < 0:  # reflection: excess(h, k; r) = -excess(h, -k; -r); 1 - (-r) = e
+        sgn, k, d = -1, -k, e
+    beta = 2 * mpmath.asin(mpmath.sqrt(d / 2))  # arccos of the (reflected) correlation
+    return sgn * _scaled_integral([(1, h, k)], beta, mpmath.pi / 2)
+
+
+def _complement_mp(h, k, d):
+    """Phi(min) Phi(-max) - excess(h, k; 1 - d) = (1/2pi) int_0^beta g(v) dv (mpmath, d in [0, 1])."""
+    import mpmath
+
+    beta = 2 * mpmath.asin(mpmath.sqrt(mpmath.mpf(d) / 2))
+    return _scaled_integral([(1, mpmath.mpf(h), mpmath.mpf(k))], mpmath.mpf(0), beta)
+
+
+def _excess_oracle(h, k, rho=None, deficit=None, one_plus=None):
+    """The defining 1-D integral of Phi_2 minus Phi(h)Phi(k), written on the side of h away from
+    the bulk: int_{-inf}^h n(x) [Phi((k - r x)/s) - Phi(k)] dx for h < 0, and
+    int_h^inf n(x) [Phi((r x - k)/s) - Phi(-k)] dx for h >= 0 (s = sqrt(1 - r^2))."""
+    import mpmath
+
+    r, d, e = _mp_rho_delta_e(rho, deficit, one_plus)
+    h, k = mpmath.mpf(h), mpmath.mpf(k)
+    s = mpmath.sqrt(d * e)
+    if h < 0:
+        f = lambda x: mpmath.npdf(x) * (mpmath.ncdf((k - r * x) / s) - mpmath.ncdf(k))
+        pts = [-mpmath.inf, h - 8, h - 1, h - mpmath.mpf(1) / 16, h]
     else:
-        b = 2 * mpmath.asin(mpmath.sqrt(d / 2))
-
-        def f(v):
-            if v == 0:
-                return mpmath.mpf(0) if h != k else mpmath.exp(-h * h / 2)
-            return mpmath.exp(-((h - k) ** 2 + 4 * h * k * mpmath.sin(v / 2) ** 2) / (2 * mpmath.sin(v) ** 2))
-
-        lo, hi = min(h, k), max(h, k)
-        ncdf = lambda z: mpmath.erfc(-z / mpmath.sqrt(2)) / 2
-        val = ncdf(lo) * ncdf(-hi) - mpmath.quad(f, [0, b]) / twopi
-    return sgn * val
+        f = lambda x: mpmath.npdf(x) * (mpmath.ncdf((r * x - k) / s) - mpmath.ncdf(-k))
+        pts = [h, h + mpmath.mpf(1) / 16, h + 1, h + 8, mpmath.inf]
+    # mpmath.quad stops on an absolute error estimate: scale the integrand to O(1) at x = h
+    # (where it peaks for the tail offsets this oracle is used for)
+    scale = abs(f(h)) or mpmath.npdf(h)
+    if scale == 0:
+        return mpmath.mpf(0)
+    return scale * mpmath.quad(lambda x: f(x) / scale, pts)
 
 
-def bvn_excess(h, k, rho=None, dps=None, deficit=None):
-    """Phi_2(h, k; rho) - Phi(h) Phi(k) = Cov(1{X <= h}, 1{Y <= k}) for a standard bivariate normal.
+def _check_bvn(h, k, rho=None, deficit=None, one_plus=None):
+    return _check_corr(h, k, rho=rho, deficit=deficit, one_plus=one_plus, names=("h", "k"))
 
-    This is the building block of the correlation map (paper 1, eq. 5): it carries no
-    cancellation at small rho (it is O(rho)) and is written through the deficit near rho = 1.
-    """
-    dps = V.dps(dps)
-    if dps is None:
-        r, d = _rho_delta(rho, deficit)
-        return _excess_f64(h, k, r, d)
+
+def _bvn_excess_f64(h, k, rho=None, deficit=None, one_plus=None):
+    r, d, e = _rho_delta_e(rho, deficit, "rho", one_plus)
+    return _excess_f64(h, k, r, d, e)[()]
+
+
+def _bvn_excess_mp(h, k, rho=None, deficit=None, one_plus=None):
+    r, d, e = _mp_rho_delta_e(rho, deficit, one_plus)
+    return _excess_mp(h, k, r, d, e)
+
+
+_EXC_CASES = [(0.0, 0.0), (0.3, -1.2), (1.0, 2.0), (-2.0, -1.0), (3.0, 3.0), (12.0, 12.0), (14.0, 13.0),
+              (16.0, 16.0), (-14.0, -14.0), (15.0, -15.0), (25.0, 24.0)]
+
+bvn_excess = ClosedForm(
+    "qmf_sym.gaussian.bvn_excess", "Phi_2(h,k;rho) - Phi(h)Phi(k), the summand of eq. 5 (paper 1)",
+    f64=_bvn_excess_f64, mp=_bvn_excess_mp, check=_check_bvn, oracle=_excess_oracle,
+    cases=lambda: [((h, k), kw) for h, k in _EXC_CASES for kw in _RHOS[:5] + [dict(deficit=1e-6), dict(one_plus=1e-6)]],
+    rtol=1e-9, atol=2e-16,
+    doc="""Phi_2(h, k; rho) - Phi(h) Phi(k) = Cov(1{X <= h}, 1{Y <= k}) for a standard bivariate normal;
+    ``bvn_excess(h, k, rho=None, dps=None, deficit=None, one_plus=None)``.
+
+    This is the building block of the correlation map (paper 1, eq. 5): it carries no cancellation
+    at small rho (it is O(rho)) and is written through the deficit near rho = 1 (or 1 + rho near
+    -1).  float64: absolute accuracy ~1e-16 (Owen's T); ``dps``: relative accuracy at every offset.""")
+
+
+def _bvn_complement_f64(h, k, deficit):
+    d = np.asarray(deficit, dtype=float)
+    h, k = np.asarray(h, dtype=float), np.asarray(k, dtype=float)
+    lo, hi = np.minimum(h, k), np.maximum(h, k)
+    diag = 2 * special.owens_t(h, np.sqrt(d / (2 - d)))
+    off = _cdf_f64(lo) * _cdf_f64(-hi) - _excess_f64(h, k, 1.0 - d, d)
+    return np.where(h == k, diag, off)[()]
+
+
+def _check_complement(h, k, deficit):
+    V.real("h", h)
+    V.real("k", k)
+    V.in_closed("deficit", deficit, 0, 1)
+    return (h, k, deficit), {}
+
+
+bvn_complement = ClosedForm(
+    "qmf_sym.gaussian.bvn_complement", "Phi_2(h,k;1) - Phi_2(h,k;1-delta), the deficit of eq. 5 near C = 1",
+    f64=_bvn_complement_f64, mp=_complement_mp, check=_check_complement,
+    oracle=lambda h, k, deficit: (_cdf_mp(min(h, k)) * _cdf_mp(-max(h, k))
+                                  - _excess_oracle(h, k, deficit=deficit)),
+    cases=lambda: [((h, k, dd), {}) for h, k in [(0.0, 0.0), (1.0, 1.0), (0.5, -0.5), (3.0, 3.5), (-2.0, -2.0)]
+                   for dd in (0.5, 1e-3, 1e-8)],
+    rtol=1e-9, atol=2e-16, oracle_dps=40,
+    doc="""Phi_2(h, k; 1) - Phi_2(h, k; 1 - delta) = Phi(min) Phi(-max) - excess(h, k; 1 - delta),
+    delta in [0, 1]; ``bvn_complement(h, k, deficit, dps=None)``.  Diagonal h = k:
+    2 T(h, sqrt(delta/(2 - delta))) (Owen's T, relative accuracy); off-diagonal float64 terms have
+    absolute accuracy ~1e-16.  The ``dps`` face integrates (1/2pi) int_0^beta g(v) dv (no cancellation).""")
+
+
+def _bvn_cdf_f64(h, k, rho=None, deficit=None, one_plus=None):
+    return (_cdf_f64(h) * _cdf_f64(k) + _bvn_excess_f64(h, k, rho, deficit, one_plus))[()]
+
+
+def _bvn_cdf_mp(h, k, rho=None, deficit=None, one_plus=None):
+    return _cdf_mp(h) * _cdf_mp(k) + _bvn_excess_mp(h, k, rho, deficit, one_plus)
+
+
+bvn_cdf = ClosedForm(
+    "qmf_sym.gaussian.bvn_cdf", "bivariate normal CDF Phi_2(h, k; rho) (paper 1, eq. 5, 12)",
+    f64=_bvn_cdf_f64, mp=_bvn_cdf_mp, check=_check_bvn,
+    oracle=lambda h, k, **kw: _cdf_mp(h) * _cdf_mp(k) + _excess_oracle(h, k, **kw),
+    cases=lambda: [((h, k), kw) for h, k in _EXC_CASES[:6] for kw in _RHOS[:5]],
+    rtol=1e-12, atol=2e-16,
+    doc="""Bivariate normal CDF Phi_2(h, k; rho) = P(X <= h, Y <= k), corr(X, Y) = rho (or 1 - deficit,
+    or one_plus - 1); ``bvn_cdf(h, k, rho=None, dps=None, deficit=None, one_plus=None)``.
+
+    Orthant probabilities follow as P(X > a, Y > b) = bvn_cdf(-a, -b, rho) (:func:`orthant`).""")
+
+
+def _orthant_f64(a, b, rho=None, deficit=None, one_plus=None):
+    return _bvn_cdf_f64(-np.asarray(a, dtype=float), -np.asarray(b, dtype=float), rho, deficit, one_plus)
+
+
+def _orthant_mp(a, b, rho=None, deficit=None, one_plus=None):
+    return _bvn_cdf_mp(-_mpf(a), -_mpf(b), rho, deficit, one_plus)
+
+
+def _orthant_oracle(a, b, rho=None, deficit=None, one_plus=None):
     import mpmath
 
-    with mpmath.workdps(V.guard_digits(dps)):
-        r, d = _mp_rho_delta(rho, deficit)
-        return _excess_mp(mpmath.mpf(h), mpmath.mpf(k), r, d)
+    r, d, e = _mp_rho_delta_e(rho, deficit, one_plus)
+    if a == 0 and b == 0:  # Sheppard (1899)
+        return mpmath.mpf(1) / 4 + mpmath.asin(r) / (2 * mpmath.pi)
+    return _cdf_mp(-a) * _cdf_mp(-b) + _excess_oracle(-_mpf(a), -_mpf(b), rho, deficit, one_plus)
 
 
-def bvn_cdf(h, k, rho=None, dps=None, deficit=None):
-    """Bivariate normal CDF Phi_2(h, k; rho) = P(X <= h, Y <= k), corr(X, Y) = rho (or 1 - deficit).
-
-    Orthant probabilities follow as P(X > a, Y > b) = bvn_cdf(-a, -b, rho).
-    """
-    dps = V.dps(dps)
-    if dps is None:
-        return cdf(h) * cdf(k) + bvn_excess(h, k, rho, deficit=deficit)
-    import mpmath
-
-    with mpmath.workdps(V.guard_digits(dps)):
-        return cdf(h, dps=dps) * cdf(k, dps=dps) + bvn_excess(h, k, rho, dps=dps, deficit=deficit)
-
-
-def orthant(a, b, rho=None, dps=None, deficit=None):
-    """P(X > a, Y > b) for a standard bivariate normal with correlation rho (or 1 - deficit)."""
-    dps = V.dps(dps)
-    if dps is None:
-        return bvn_cdf(-np.asarray(a, dtype=float), -np.asarray(b, dtype=float), rho, deficit=deficit)
-    import mpmath
-
-    with mpmath.workdps(V.guard_digits(dps)):
-        return bvn_cdf(-mpmath.mpf(a), -mpmath.mpf(b), rho, dps=dps, deficit=deficit)
+orthant = ClosedForm(
+    "qmf_sym.gaussian.orthant", "orthant probability P(X > a, Y > b) (paper 1, sec. 4.1)",
+    f64=_orthant_f64, mp=_orthant_mp, check=lambda a, b, rho=None, deficit=None, one_plus=None: _check_corr(
+        a, b, rho=rho, deficit=deficit, one_plus=one_plus, names=("a", "b")),
+    oracle=_orthant_oracle,
+    cases=lambda: [((0.0, 0.0), kw) for kw in _RHOS] + [((1.0, -0.5), kw) for kw in _RHOS[:5]],
+    rtol=1e-14, atol=2e-16,
+    doc="""P(X > a, Y > b) for a standard bivariate normal with correlation rho (or 1 - deficit, or
+    one_plus - 1); ``orthant(a, b, rho=None, dps=None, deficit=None, one_plus=None)``.""")
