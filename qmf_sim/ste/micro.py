@@ -1,0 +1,136 @@
+"""The d-dimensional online STE-SGD of spec §3 ("micro"), many replicas in parallel.
+
+Scheme: the exact microscopic process, no discretisation: per step a fresh x ~ N(0, I_d) and label noise,
+forward pass with psi(w) and phi(x), STE backward g(w) = 1{|w| <= omega} (or 1), ridge on the latent
+weights, optional Langevin noise sqrt(2 eta T / d) N(0, I_d); time tau = t/d.  Its error against the
+d -> infinity limit (the McKean--Vlasov SDE) is O(1/d) in the mean of eps_g plus O(d^-1/2) fluctuations;
+it is stable as long as the dynamics is (eta s2 < 2 without weight quantization, spec §5.1) -- beyond,
+runs diverge and are reported by the one divergence rule (:mod:`qmf_sim.ste.trajectory`).
+
+Speed: per step, the d normals are drawn (scalar ziggurat) into a buffer; each parameter set then makes
+vectorised passes over it (``_kernels``): finish the previous update, the one quantizer lookup for weights
+and for inputs (:mod:`qmf_sim.ste.quantizer`), the five sums (reassociated, so they differ from a serial
+sum by rounding only).  Replicas run in parallel (``numba.prange``); every replica (or group sharing
+inputs) owns its xoshiro256++ stream (:mod:`qmf_sim.ste.rng`), so results are bit-identical between calls
+and independent of the number of threads.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from qmf_sym import _validate as V
+from qmf_sim.ste.params import as_params
+from qmf_sim.ste.quantizer import lookup_tables
+from qmf_sim.ste.rng import check_seed, draw_init, draw_teacher, init_rng, stream_state
+from qmf_sim.ste.trajectory import EPS_BOUND, Q_BOUND, Schedule, Trajectory, check_bounds, mask_after
+
+
+def _config_arrays(plist):
+    f = lambda x: np.asarray(x, dtype=np.float64)  # noqa: E731
+    wgl, wgt, wgm = lookup_tables([p.weight_grid() for p in plist],
+                                  [p.omega if p.clipped else np.inf for p in plist], [p.omega for p in plist])
+    xgl, xgt, xgm = lookup_tables([p.input_grid() for p in plist], None, [p.omega_x for p in plist])
+    mom = [p.input_moments() for p in plist]
+    return dict(wgl=wgl, wgt=wgt, wgm=wgm, xgl=xgl, xgt=xgt, xgm=xgm,
+                eta=f([p.eta for p in plist]), lam=f([p.lam for p in plist]),
+                sig=f([math.sqrt(p.sigma2) for p in plist]), temp=f([p.T for p in plist]),
+                kappa=f([m[0] for m in mom]), s2=f([m[1] for m in mom]))
+
+
+def simulate_many(plist: Sequence, d, tau_max=None, runs=5, seed=0, tau=None, share_inputs=True,
+                  snapshot_tau=(), eps_bound=EPS_BOUND, q_bound=Q_BOUND, keep_teacher=False):
+    """Run the spec §3 online SGD for several parameter sets, ``runs`` replicas each; a list of
+    :class:`~qmf_sim.ste.trajectory.Trajectory` (method 'micro').
+
+    Replica r of every parameter set starts from the same draws of (w*, w^0) and, with
+    ``share_inputs=True`` (common random numbers), sees the same stream of inputs x_t and label noise
+    as replica r of the other sets: this is exactly ``simulate(p, ..., seed)`` replica r for each p
+    (bit-identical when T = 0), at the price of one Gaussian draw per coordinate for all sets.  Sound
+    for per-set means and error bars (the R replicas of a set stay independent); the sets are then
+    positively correlated, which only sharpens differences between sets.  ``share_inputs=False`` runs
+    the sets in separate groups (same results, more draws; for benchmarks).  Recording at the steps
+    round(tau d) (``tau`` or the log grid up to ``tau_max``); ``snapshot_tau``: keep the latent weights.
+    """
+    plist = [as_params(p) for p in plist]
+    if not plist:
+        raise ValueError("plist must contain at least one STEParams")
+    d = V.integer("d", d, 1)
+    runs = V.integer("runs", runs, 1)
+    seed = check_seed(seed)
+    eps_bound, q_bound = check_bounds(eps_bound, q_bound)
+    if tau is None:
+        if tau_max is None:
+            raise ValueError("give tau_max or tau")
+        V.positive("tau_max", tau_max)
+    sched = Schedule(tau, snapshot_tau, tau_max=tau_max)
+    rec = sched.steps(d)
+    snap = np.unique(np.round(sched.snapshot_tau * d).astype(np.int64))
+    if snap.size and snap.max() > rec[-1]:
+        raise ValueError(f"snapshot_tau must lie in [0, {rec[-1] / d}], got {snapshot_tau!r}")
+    C = len(plist)
+    cfg = _config_arrays(plist)
+    if share_inputs:
+        n_groups, G = runs, C
+        slot = np.tile(np.arange(C, dtype=np.int64), (runs, 1))
+        run_of = np.repeat(np.arange(runs)[:, None], C, axis=1)
+    else:
+        n_groups, G = runs * C, 1
+        slot = np.repeat(np.arange(C, dtype=np.int64), runs)[:, None]
+        run_of = np.tile(np.arange(runs), C)[:, None]
+    states = np.stack([stream_state(seed, (int(run_of[g, 0]),)) for g in range(n_groups)])
+    W = np.empty((n_groups, G, d))
+    WS = np.empty((n_groups, G, d))
+    for g in range(n_groups):
+        for j in range(G):
+            p = plist[slot[g, j]]
+            rng = init_rng(seed, (int(run_of[g, j]),))
+            WS[g, j] = draw_teacher(rng, p.teacher, d)
+            W[g, j] = draw_init(rng, p.init, p.init_scale, d)
+    WS0 = WS.copy() if keep_teacher or snap.size else None
+    rho_emp = (WS**2).mean(-1)
+    n_rec = rec.size
+    out = {k: np.full((n_groups, G, n_rec), np.nan) for k in ("eps", "q", "m", "qpsi")}
+    out_snap = np.full((n_groups, G, snap.size, d), np.nan) if snap.size else np.zeros((n_groups, G, 0, 1))
+    div = np.full((n_groups, G), -1, dtype=np.int64)
+    from qmf_sim.ste import _kernels as K
+
+    K.micro(states, W, WS, slot, cfg["wgl"], cfg["wgt"], cfg["wgm"], cfg["xgl"], cfg["xgt"], cfg["xgm"],
+            cfg["eta"], cfg["lam"], cfg["sig"], cfg["temp"], cfg["kappa"], cfg["s2"], rho_emp, rec,
+            snap if snap.size else np.full(1, -1, np.int64), eps_bound, q_bound,
+            out["eps"], out["q"], out["m"], out["qpsi"], out_snap, div)
+    results = []
+    for c, p in enumerate(plist):
+        idx = [(g, j) for g in range(n_groups) for j in range(G) if slot[g, j] == c]
+        idx.sort(key=lambda gj: run_of[gj])
+        get = lambda a: np.stack([a[g, j] for g, j in idx])  # noqa: E731
+        dv = np.array([div[g, j] for g, j in idx])
+        diverged = dv >= 0
+        arrs = {k: get(v) for k, v in out.items()}
+        valid = np.ones((runs, n_rec), dtype=bool)
+        tdiv = np.full(runs, np.inf)
+        for r in np.nonzero(diverged)[0]:
+            tdiv[r] = dv[r] / d
+            valid[r] = mask_after([arrs[k][r] for k in arrs], rec, dv[r])
+        snaps = get(out_snap) if snap.size else None
+        if snaps is not None:
+            for r in np.nonzero(diverged)[0]:
+                snaps[r, snap >= dv[r]] = np.nan
+        results.append(Trajectory(
+            params=p, method="micro", tau=rec / d, eps=arrs["eps"], q=arrs["q"], m_psi=arrs["m"],
+            q_psi=arrs["qpsi"], valid=valid, diverged=diverged, tau_diverged=tdiv, eps_bound=eps_bound,
+            q_bound=q_bound, info=dict(d=d, seed=seed), snapshot_tau=snap / d, snapshots=snaps,
+            w_star=get(WS0) if WS0 is not None else None))
+    return results
+
+
+def simulate(params=None, d=900, tau_max=None, runs=5, seed=0, tau=None, snapshot_tau=(),
+             eps_bound=EPS_BOUND, q_bound=Q_BOUND, **kw) -> Trajectory:
+    """The d-dimensional online STE-SGD of spec §3 for one parameter set (``params`` or keywords of
+    :class:`~qmf_sim.ste.params.STEParams`), ``runs`` independent replicas in parallel."""
+    p = as_params(params, **kw)
+    snapshot_tau = Schedule._times("snapshot_tau", snapshot_tau)
+    return simulate_many([p], d, tau_max=tau_max, runs=runs, seed=seed, tau=tau, snapshot_tau=snapshot_tau,
+                         eps_bound=eps_bound, q_bound=q_bound, keep_teacher=bool(snapshot_tau.size))[0]

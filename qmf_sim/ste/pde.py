@@ -1,0 +1,114 @@
+"""Fokker--Planck solver of spec §4.3 for p_tau(w_hat | w*), the law of the McKean--Vlasov SDE.
+
+Equation (Ito form): d_tau p = -d_w [A p] + 1/2 d_w^2 [B p], A = eta g (kappa w* - s2 psi) - eta lam w,
+B = eta^2 g^2 s2 (2 eps_g + sigma^2) + 2 eta T, eps_g from p itself (nonlinear).
+
+Scheme: finite volumes on [-L, L] with M cells of width h; donor-cell (upwind) drift flux and a central
+diffusive flux, F_{i+1/2} = A_i^+ p_i + A_{i+1}^- p_{i+1} - (B_{i+1} p_{i+1} - B_i p_i) / (2h), zero flux at
+the walls (mass conserved to rounding); explicit Euler in time.  Order: first order in h (the upwind
+drift; measured in tests/ste/test_pde.py), first order in dt.  Stability limit (explicit Euler):
+dt <= h / max|A| (CFL) and dt <= h^2 / max B (diffusion); the solver takes 0.4 of the smaller one, so
+the cost grows like h^-2 once diffusion dominates.  psi, g are replaced by their cell averages.
+Divergence: the one rule of :mod:`qmf_sim.ste.trajectory`, and the walls (the mass reaching the outer
+cells means the solution has left the domain).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from qmf_sym import _validate as V
+from qmf_sim.ste.params import as_params
+from qmf_sim.ste.quantizer import quantize
+from qmf_sim.ste.trajectory import EPS_BOUND, Q_BOUND, WALL_MASS, Schedule, Trajectory, check_bounds
+
+
+def teacher_nodes(law, n):
+    """Teacher values and probabilities: exact for 'ones' / 'rademacher', Gauss--Hermite for 'gaussian'."""
+    if law == "ones":
+        return np.ones(1), np.ones(1)
+    if law == "rademacher":
+        return np.array([-1.0, 1.0]), np.array([0.5, 0.5])
+    x, w = np.polynomial.hermite_e.hermegauss(n)
+    return x, w / w.sum()
+
+
+def cell_averages(p, x, h, n_sub=64):
+    """(1/h) int over each cell of psi, psi^2, g, g^2, g psi (midpoint rule with n_sub points per cell):
+    exact to O(h/n_sub) in the cells cut by a threshold, exact elsewhere."""
+    off = (np.arange(n_sub) + 0.5) / n_sub - 0.5
+    u = x[:, None] + h * off[None, :]
+    if p.b is None:
+        psi = u
+        g = np.ones_like(u)
+    else:
+        from qmf_sym.ste import ste_grad
+
+        psi = quantize(u, p.b, p.omega, kind=p.kind)
+        g = np.asarray(ste_grad(u, p.omega, ste=p.ste), dtype=float)
+    return psi.mean(1), (psi**2).mean(1), g.mean(1), (g**2).mean(1), (g * psi).mean(1)
+
+
+def initial_density(p, edges, h):
+    """Cell densities of mu_0 (the law of w_hat^0) on the cells with the given edges."""
+    from scipy.special import ndtr
+
+    M = edges.size - 1
+    s = p.init_scale
+    if p.init == "gaussian" and s > 0:
+        p0 = np.diff(ndtr(edges / s)) / h
+    elif p.init == "uniform" and s > 0:
+        a = s * math.sqrt(3.0)
+        p0 = np.clip(np.minimum(edges[1:], a) - np.maximum(edges[:-1], -a), 0, None) / (2 * a * h)
+    else:
+        pts = [0.0] if (p.init == "zeros" or s == 0) else [-s, s]
+        p0 = np.zeros(M)
+        for z in pts:
+            p0[min(max(np.searchsorted(edges, z, side="right") - 1, 0), M - 1)] += 1.0 / (len(pts) * h)
+    return p0 / (p0.sum() * h)
+
+
+def solve_pde(params=None, tau=None, h=0.005, L=None, n_teacher=24, snapshot_tau=(), eps_bound=EPS_BOUND,
+              q_bound=Q_BOUND, wall_mass=WALL_MASS, **kw) -> Trajectory:
+    """Fokker--Planck equation of spec §4.3 for p_tau(w_hat | w*) on [-L, L] (default
+    L = max(6, omega + 4, 4 init_scale) so the start and the whole quantizer range fit), cell width h.
+    Continuous teacher laws are discretised (Gauss--Hermite, ``n_teacher`` nodes).  eps_g is recomputed
+    from the densities before every step.  ``snapshot_tau``: keep the densities at those times."""
+    p = as_params(params, **kw)
+    V.positive("h", h)
+    n_teacher = V.integer("n_teacher", n_teacher, 1)
+    eps_bound, q_bound = check_bounds(eps_bound, q_bound)
+    V.in_closed("wall_mass", wall_mass, 0.0, 1.0)
+    sched = Schedule(tau, snapshot_tau)
+    if L is None:
+        L = max(6.0, (p.omega if p.b is not None else 0.0) + 4.0, 4.0 * p.init_scale)
+    V.positive("L", L)
+    M = int(round(2 * L / h))
+    if M < 8:
+        raise ValueError(f"h must be <= L/4, got h={h}, L={L}")
+    h = 2 * L / M
+    edges = np.linspace(-L, L, M + 1)
+    x = 0.5 * (edges[1:] + edges[:-1])
+    wst, pw = teacher_nodes(p.teacher, n_teacher)
+    P = np.tile(initial_density(p, edges, h), (len(wst), 1))
+    psi_a, psi2_a, g_a, g2_a, gpsi_a = cell_averages(p, x, h)
+    kappa, s2 = p.input_moments()
+    A = p.eta * (kappa * wst[:, None] * g_a[None, :] - s2 * gpsi_a[None, :]) - p.eta * p.lam * x[None, :]
+    tau, snap_rec = sched.with_snapshots()
+    out = [np.full(tau.size, np.nan) for _ in range(4)]
+    out_snap = np.full((sched.snapshot_tau.size, len(wst), M), np.nan)
+    status = np.zeros(2, dtype=np.int64)
+    tau_div = np.full(1, np.inf)
+    rho = float((pw * wst**2).sum())
+    wall_cells = max(4, int(round(0.25 / h)))  # the outer 0.25 of the domain (at least 4 cells)
+    from qmf_sim.ste import _kernels as K
+
+    K.pde(P, wst, pw, A, g2_a, psi_a, psi2_a, x, h, p.eta, s2, kappa, p.sigma2, p.T, rho, tau, snap_rec,
+          eps_bound, q_bound, wall_cells, float(wall_mass), *out, out_snap, status, tau_div)
+    valid = np.isfinite(out[0])
+    return Trajectory(params=p, method="pde", tau=tau, eps=out[0][None], m_psi=out[1][None], q_psi=out[2][None],
+                      q=out[3][None], valid=valid[None], diverged=np.array([bool(status[0])]),
+                      tau_diverged=tau_div.copy(), eps_bound=eps_bound, q_bound=q_bound,
+                      info=dict(h=h, L=float(L), steps=int(status[1]), weights=pw),
+                      snapshot_tau=sched.snapshot_tau, density=out_snap, w_star=wst, x=x)

@@ -1,0 +1,40 @@
+"""Theory curves eps_g(tau) of spec §4.4: the closed input-only ODE (§4.4 iii, from :mod:`qmf_sym.ste`)
+or the exact moment equations (§4.4 ii), i.e. eps_g from mu_tau of the PDE or of the particles."""
+from __future__ import annotations
+
+import numpy as np
+
+from qmf_sym import _validate as V
+from qmf_sim.ste.params import as_params
+
+
+def closed_curve(params, tau):
+    """eps_g(tau) of the closed input-only ODE (spec §4.4 iii), via :func:`qmf_sym.ste.solve_input_only_ode`."""
+    from qmf_sym import ste
+
+    p = as_params(params)
+    if not p.input_only:
+        raise ValueError("method='closed' needs unquantized weights (b=None, spec §4.4 iii)")
+    kappa, s2 = p.input_moments()
+    tau = np.asarray(tau, dtype=float)
+    q0 = 0.0 if p.init == "zeros" else p.init_scale**2
+    _, _, eps = ste.solve_input_only_ode(tau, p.eta, p.lam, p.sigma2, kappa, s2, rho=p.rho, T=p.T, m0=0.0, q0=q0)
+    return np.asarray(eps, dtype=float)
+
+
+def theory_curve(params, tau, method="pde", **kw):
+    """The "ODE" prediction eps_g(tau) of spec §4.4: ``closed`` (input-only, §4.4 iii), or the exact
+    moment equations §4.4 (ii), i.e. eps_g = 1/2 (rho - 2 kappa m_psi + s2 q_psi) from mu_tau of
+    the PDE (``pde``) or of the particle solver (``particles``); ``kw`` go to the solver.  NaN from the
+    time the solver's run diverged."""
+    V.choice("method", method, ("pde", "particles", "closed"))
+    p = as_params(params)
+    tau = np.asarray(tau, dtype=float)
+    if method == "closed":
+        return closed_curve(p, tau)
+    from qmf_sim.ste.particles import solve_particles
+    from qmf_sim.ste.pde import solve_pde
+
+    solver = solve_pde if method == "pde" else solve_particles
+    res = solver(p, tau=tau, **kw)
+    return np.interp(tau, res.tau, res.eps[0])

@@ -1,0 +1,176 @@
+"""What the three STE solvers share: the recording :class:`Schedule`, the divergence rule
+(:func:`check_bounds`; compiled as ``_kernels.out_of_bounds``) and the result type :class:`Trajectory`.
+
+Divergence rule (all solvers, spec §5.1/§5.3): a run diverges at the first step where eps_g > eps_bound
+or the latent second moment q = E[w_hat^2] > q_bound, or either is not a number; the Fokker--Planck
+solver also stops when the density reaches the walls of its domain (more than ``WALL_MASS`` of the mass
+in the outer cells: the solution has left [-L, L]).  The run stops there; ``diverged`` is True,
+``tau_diverged`` the time, and every recorded value from that time on is NaN with ``valid`` False.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from qmf_sym import _validate as V
+
+#: default divergence bounds: far above any stationary value of the model with rho = O(1)
+#: (eps_g* <= rho / (2 - eta s2) and |psi| <= omega), spec §5.1
+EPS_BOUND = 1.0e4
+Q_BOUND = 1.0e8
+#: Fokker--Planck: largest mass allowed in the outer cells before the run counts as diverged
+WALL_MASS = 1.0e-3
+
+
+def check_bounds(eps_bound, q_bound):
+    """Validate the divergence bounds (finite and > 0); returns them as floats."""
+    for name, v in (("eps_bound", eps_bound), ("q_bound", q_bound)):
+        if isinstance(v, bool):
+            raise ValueError(f"{name} must be a positive real number, got {v!r}")
+        V.positive(name, v)
+    return V.finite("eps_bound", eps_bound), V.finite("q_bound", q_bound)
+
+
+def tau_grid(tau_max, n=60, tau_min=None):
+    """Log-spaced tau grid on [tau_min, tau_max] with tau = 0 prepended (the default recording grid)."""
+    V.positive("tau_max", tau_max)
+    n = V.integer("n", n, 2)
+    tau_min = min(0.1, tau_max / 10) if tau_min is None else tau_min
+    V.in_closed("tau_min", tau_min, 1e-12, tau_max)
+    return np.concatenate([[0.0], np.geomspace(tau_min, tau_max, n)])
+
+
+class Schedule:
+    """The recording times of a solver: tau = 0 and the sorted distinct finite times given (>= 0),
+    plus optional snapshot times (finite, >= 0).  Each solver maps them onto its own clock:
+    :meth:`steps` (SGD steps t = round(tau d)), :meth:`euler` (time steps landing on the grid)."""
+
+    def __init__(self, tau=None, snapshot_tau=(), tau_max=None):
+        if tau is None:
+            if tau_max is None:
+                tau_max = 100.0
+            tau = tau_grid(tau_max)
+        tau = self._times("tau", tau)
+        self.snapshot_tau = np.unique(self._times("snapshot_tau", snapshot_tau))
+        self.tau = np.unique(np.concatenate([[0.0], tau]))
+
+    @staticmethod
+    def _times(name, t):
+        try:
+            t = np.asarray(t, dtype=float).reshape(-1)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name} must be an array of finite times >= 0, got {t!r}") from exc
+        if t.size:
+            V.nonnegative(name, t)
+        return t
+
+    def with_snapshots(self):
+        """tau with the snapshot times merged in, and the snapshot index of each entry (-1: none)."""
+        tau = np.unique(np.concatenate([self.tau, self.snapshot_tau]))
+        idx = np.full(tau.size, -1, dtype=np.int64)
+        for k, st in enumerate(self.snapshot_tau):
+            idx[np.searchsorted(tau, st)] = k
+        return tau, idx
+
+    def steps(self, d):
+        """SGD step numbers round(tau d) (distinct; at least one step)."""
+        steps = np.unique(np.round(self.tau * d).astype(np.int64))
+        if steps[-1] < 1:
+            steps = np.array([0, 1], dtype=np.int64)
+        return steps
+
+    def euler(self, dt, tau=None):
+        """Steps of at most ``dt`` that land exactly on every recording time: (dts, rec_at), rec_at[k] =
+        the number of steps before recording time k."""
+        tau = self.tau if tau is None else tau
+        dts, rec_at = [], [0]
+        for a, b in zip(tau[:-1], tau[1:]):
+            n = max(1, int(math.ceil((b - a) / dt - 1e-9)))
+            dts.extend([(b - a) / n] * n)
+            rec_at.append(len(dts))
+        return np.asarray(dts, dtype=np.float64), np.asarray(rec_at, dtype=np.int64)
+
+
+@dataclass
+class Trajectory:
+    """The result of every STE solver (``method`` = 'micro', 'particles' or 'pde'), R runs (R = 1 for the
+    particle and PDE solvers).
+
+    tau (n,) recording times; eps, m_psi, q_psi, q (R, n): eps_g = 1/2 (rho - 2 kappa m_psi + s2 q_psi),
+    m_psi = E w* psi(w), q_psi = E psi(w)^2, the latent q = E w^2.  ``valid`` (R, n) is False, and the
+    values NaN, from a run's divergence on (module docstring); ``diverged`` (R,), ``tau_diverged`` (R,)
+    (+inf for runs that never diverged).  ``snapshot_tau`` / ``snapshots``: latent weights at those
+    times (micro: (R, n_snap, d); particles: (1, n_snap, N)); ``density`` (pde): (n_snap, n_teacher, M)
+    cell densities p_tau(w_hat | w*) on the cell centres ``x``.  ``info``: solver facts (d, seed,
+    n_particles, dt, h, steps, ...).
+    """
+
+    params: object
+    method: str
+    tau: np.ndarray
+    eps: np.ndarray
+    m_psi: np.ndarray
+    q_psi: np.ndarray
+    q: np.ndarray
+    valid: np.ndarray
+    diverged: np.ndarray
+    tau_diverged: np.ndarray
+    eps_bound: float
+    q_bound: float
+    info: dict = field(default_factory=dict)
+    snapshot_tau: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    snapshots: np.ndarray | None = None
+    w_star: np.ndarray | None = None  # micro: (R, d) teacher weights; pde: teacher nodes
+    x: np.ndarray | None = None  # pde cell centres
+    density: np.ndarray | None = None  # pde
+
+    def __getattr__(self, name):  # solver facts as attributes (r.d, r.seed, r.h, r.n_particles, ...)
+        info = self.__dict__.get("info", {})
+        if name in info:
+            return info[name]
+        raise AttributeError(name)
+
+    @property
+    def runs(self):
+        return self.eps.shape[0]
+
+    def mean(self):
+        """Mean of eps_g over the runs that have not diverged (NaN where none is left)."""
+        with np.errstate(invalid="ignore"):
+            n = self.valid.sum(0)
+            s = np.where(self.valid, self.eps, 0.0).sum(0)
+            return np.where(n > 0, s / np.maximum(n, 1), np.nan)
+
+    def std(self):
+        """Sample standard deviation (ddof = 1) over the valid runs (NaN with fewer than 2)."""
+        n = self.valid.sum(0)
+        m = self.mean()
+        dev = np.where(self.valid, self.eps - np.where(np.isfinite(m), m, 0.0), 0.0)
+        return np.where(n > 1, np.sqrt((dev**2).sum(0) / np.maximum(n - 1, 1)), np.nan)
+
+    def stderr(self):
+        n = self.valid.sum(0)
+        return self.std() / np.sqrt(np.maximum(n, 1))
+
+    def density_given(self, w_star=1.0):
+        """(n_snap, M) densities for the teacher node nearest ``w_star`` (pde)."""
+        if self.density is None:
+            raise ValueError("density_given needs a PDE trajectory with snapshot_tau")
+        j = int(np.argmin(np.abs(self.w_star - w_star)))
+        return self.density[:, j, :]
+
+    def to_dict(self):
+        """Plain data (for qmf_sim.io.write_json): parameters, tau, mean/std, divergence."""
+        return dict(params=self.params.as_dict(), method=self.method, tau=self.tau, eps_mean=self.mean(),
+                    eps_std=self.std(), diverged=self.diverged, tau_diverged=self.tau_diverged,
+                    runs=self.runs, **{k: v for k, v in self.info.items() if np.isscalar(v)})
+
+
+def mask_after(values, rec_index, first_bad):
+    """Set entries with rec_index >= first_bad to NaN; returns the valid mask (rec_index < first_bad)."""
+    valid = rec_index < first_bad
+    for a in values:
+        a[~valid] = np.nan
+    return valid
