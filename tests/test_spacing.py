@@ -191,34 +191,22 @@ def test_known_values():
 
 
 # ------------------------------------------------------------------------- tables and fits
-def test_table_float64_blocks_match_single(tmp_path):
-    rows = S.table("2-40,64", check=False, block=7)
+def test_table_float64_blocks_match_single():
+    rows = S.table(list(range(2, 41)) + [64], check=False, block=7)
     assert [r.N for r in rows] == list(range(2, 41)) + [64]
     for r in rows[1:]:
         s = S.optimal_spacing(r.N, check=False)
         assert abs(r.D_opt / s.D_opt - 1) < 1e-12 and abs(r.chi_max - s.chi_max) < 1e-15
         assert r.curvature < 0
-    for ext in ("csv", "json"):
-        p = S.write_table(rows, tmp_path / f"t.{ext}")
-        back = S.read_table(p)
-        assert [b["N"] for b in back] == [r.N for r in rows]
-        assert all(abs(b["chi_max"] - r.chi_max) < 1e-16 for b, r in zip(back, rows))
 
 
-def test_table_mp_rows_and_writer(tmp_path):
+def test_table_mp_rows():
     rows = S.table([2, 3, 10], dps=30)
     assert rows[0].N == 2 and rows[2].agree_digits >= 25
-    p = S.write_table(rows, tmp_path / "t.csv")
-    txt = p.read_text().splitlines()
-    assert txt[0].startswith("N,D_opt,chi_max,xi,residual,curvature")
-    field = txt[3].split(",")[1]  # D_opt(10) written with all 30 digits of the row
-    assert len(field.replace("0.", "", 1)) >= 29
-    with mpmath.workdps(40):
-        assert abs(mpmath.mpf(field) - rows[2].D_opt) < mpmath.mpf(10) ** -29
 
 
 def test_fit_recovers_paper_numbers():
-    rows = S.table("3-100", check=False)
+    rows = S.table(range(3, 101), check=False)
     fit = S.fit_power_laws(rows, 3, 100)
     a, b = fit["one_minus_chi"]["a"], fit["one_minus_chi"]["b"]
     # the paper: a = 0.71, b = -1.82 (2 printed digits)

@@ -1,0 +1,213 @@
+"""Eq. 17 of paper 1 (sec. 4.2): chi(D~; N) of the uniform N-level staircase, and its derivatives.
+
+*Uniform family.*  g~_i = D~ (i - N/2), i = 1..N-1, equal heights, i.e. thresholds D~ t for t in
+K = {k - N/2 : k = 1..N-1} (integers for even N, half-integers for odd N; K = -K).  Writing
+phi_c = (count of thresholds below z) - (N-1)/2 (odd, centred) and summing by parts over the
+positive half-line, every sum of eq. 16 becomes a sum of *positive* terms over t in K, t > 0.  With
+the four moments
+
+    s0 = sum_t p(t D~),  s2 = sum_t t^2 p(t D~),  s4 = sum_t t^4 p(t D~),  sG = sum_t t Phi(-t D~)
+
+(t in K, t > 0; p, Phi the standard normal pdf, cdf):
+
+    A  = 2 s0 + a0            (a0 = p(0) = 1/sqrt(2 pi) for even N: the step at t = 0; 0 for odd N)
+    B  = Var phi = cN + 4 sG  (cN = 1/4 for even N, 0 for odd N)
+    chi(D~; N) = A^2 / B,     A' = -2 D~ s2,  A'' = 2 (D~^2 s4 - s2),  B' = -4 s2,  B'' = 4 D~ s4.
+
+(The 1/(2 pi) of eq. 17 is p(x) p(y) = exp(-(x^2 + y^2)/2) / (2 pi).)  Derivation:
+derivations/spacing_eq16_17.md.
+
+*One formula, two number types.*  :func:`eq17_sums` (the lines above) is written once and runs
+unchanged on numpy arrays and on mpmath numbers; only the evaluation of the four moments has two
+faces: :func:`moments_f64` (vectorised over D~ and over a padded matrix of thresholds, i.e. over
+many N at once) and :func:`moments_mp` (a loop at the current mpmath precision).
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+from scipy import special as _sp
+
+from .. import _validate as V
+from ._numbers import mp as _mp
+from ._numbers import to_mpf as _to_mpf
+
+__all__ = ["chi_uniform", "chi_eq17", "chi_uniform_derivatives", "eq17_sums", "chi_derivatives_from_sums",
+           "Thresholds", "moments_f64", "moments_mp"]
+
+_SQRT2 = math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_PAD = 1e10  # a padding threshold whose terms underflow to exactly 0 (p = Phi(-t D) = t^4 p = 0)
+
+
+# ----------------------------------------------------------------------------- the formula, once
+def eq17_sums(D, s0, s2, s4, sG, a0, cN):
+    """(A, A', A'', B, B', B'') of eq. 17 from the four moments (module docstring).
+
+    Plain arithmetic: the same lines serve numpy arrays (float64 face) and mpmath numbers (``dps``
+    face).  chi = A^2 / B."""
+    return 2 * s0 + a0, -2 * D * s2, 2 * (D * D * s4 - s2), cN + 4 * sG, -4 * s2, 4 * D * s4
+
+
+def chi_derivatives_from_sums(A, A1, A2, B, B1, B2):
+    """(chi, chi', chi'') from (A, A', A'', B, B', B''), chi = A^2 / B (any number type)."""
+    chi = A * A / B
+    d1 = (2 * A * A1 * B - A * A * B1) / (B * B)
+    # chi = A^2 B^-1: chi'' = 2 A1^2/B + 2 A A2/B - 4 A A1 B1/B^2 - A^2 B2/B^2 + 2 A^2 B1^2/B^3
+    d2 = (2 * A1 * A1 + 2 * A * A2) / B - (4 * A * A1 * B1 + A * A * B2) / (B * B) + 2 * A * A * B1 * B1 / (B * B * B)
+    return chi, d1, d2
+
+
+# ----------------------------------------------------------------------------- float64 face
+class Thresholds:
+    """The positive thresholds t of K for several N as a padded matrix (one row per N).
+
+    ``T`` (n, M), rows padded with a huge threshold whose terms vanish exactly; ``a0``, ``cN`` (n,)
+    the constants of eq. 17 for each N.  ``row(i)`` views one N (1-D arrays, broadcasting against D
+    of any shape); ``take(mask)`` keeps some rows."""
+
+    def __init__(self, Ns=None, _arrays=None):
+        if _arrays is not None:
+            self.T, self.T2, self.T4, self.Ts, self.a0, self.cN = _arrays
+            return
+        Ns = np.atleast_1d(np.asarray(Ns, dtype=int))
+        even = Ns % 2 == 0
+        j = np.arange(int(max(1, (Ns.max() - 1) // 2 + 1)), dtype=float)
+        T = np.where(even[:, None], j + 1.0, j + 0.5)
+        self.T = np.where(T < (Ns[:, None] / 2.0 - 0.1), T, _PAD)
+        self.T2 = self.T * self.T
+        self.T4 = self.T2 * self.T2
+        self.Ts = self.T / _SQRT2
+        self.a0 = np.where(even, _INV_SQRT_2PI, 0.0)
+        self.cN = np.where(even, 0.25, 0.0)
+
+    def take(self, keep):
+        return Thresholds(_arrays=tuple(x[keep] for x in (self.T, self.T2, self.T4, self.Ts, self.a0, self.cN)))
+
+    def row(self, i=0):
+        return Thresholds(_arrays=tuple(x[i] for x in (self.T, self.T2, self.T4, self.Ts, self.a0, self.cN)))
+
+
+def moments_f64(D, th):
+    """(s0, s2, s4, sG) in float64 for D of shape (n,) against ``th`` with n rows, or D of any shape
+    against one row ``th.row(i)``."""
+    D = np.asarray(D, dtype=float)
+    p = np.exp(th.T2 * (-0.5 * D * D)[..., None])
+    s0 = _INV_SQRT_2PI * p.sum(-1)
+    s2 = _INV_SQRT_2PI * np.einsum("...j,...j->...", p, th.T2)
+    s4 = _INV_SQRT_2PI * np.einsum("...j,...j->...", p, th.T4)
+    del p
+    E = _sp.erfc(th.Ts * D[..., None])  # 2 Phi(-t D)
+    sG = 0.5 * np.einsum("...j,...j->...", E, th.T)
+    return s0, s2, s4, sG
+
+
+def sums_f64(D, th):
+    """(A, A', A'', B, B', B'') in float64 (see :func:`moments_f64` for the shapes)."""
+    return eq17_sums(D, *moments_f64(D, th), th.a0, th.cN)
+
+
+# ----------------------------------------------------------------------------- mpmath face
+def moments_mp(D, N):
+    """(s0, s2, s4, sG) at the current mpmath precision for one N at one D (an mpf).
+
+    The densities p(t D) on the uniform grid t = t0, t0 + 1, ... are generated by the exact
+    recurrence p_{t+1} = p_t * r * q^(t - t0) (r = exp(-(2 t0 + 1) D^2 / 2), q = exp(-D^2)), so
+    the cost is one erfc per threshold."""
+    mpmath = _mp()
+    even = N % 2 == 0
+    M = N // 2 - 1 if even else (N - 1) // 2
+    t0 = mpmath.mpf(1) if even else mpmath.mpf(1) / 2
+    s0 = s2 = s4 = sG = mpmath.mpf(0)
+    if M > 0:
+        D2 = D * D
+        p = (1 / mpmath.sqrt(2 * mpmath.pi)) * mpmath.exp(-t0 * t0 * D2 / 2)
+        r = mpmath.exp(-(2 * t0 + 1) * D2 / 2)
+        q = mpmath.exp(-D2)
+        x_scale = D / mpmath.sqrt(2)
+        erfc = mpmath.erfc
+        t = t0
+        for _ in range(M):
+            tt = t * t
+            s0 += p
+            s2 += tt * p
+            s4 += tt * tt * p
+            sG += t * erfc(t * x_scale)
+            p *= r
+            r *= q
+            t += 1
+        sG /= 2
+    return s0, s2, s4, sG
+
+
+def _constants_mp(N):
+    mpmath = _mp()
+    if N % 2 == 0:
+        return 1 / mpmath.sqrt(2 * mpmath.pi), mpmath.mpf(1) / 4
+    return mpmath.mpf(0), mpmath.mpf(0)
+
+
+def sums_mp(D, N):
+    """(A, A', A'', B, B', B'') at the current mpmath precision for one N at one D."""
+    return eq17_sums(D, *moments_mp(D, N), *_constants_mp(N))
+
+
+# ----------------------------------------------------------------------------- public
+def check_N(N):
+    return V.integer("N", N, 2)
+
+
+@lru_cache(maxsize=64)
+def _thresholds_of(N):
+    """The thresholds row of one N (cached: the scalar calls of the figures reuse a few N)."""
+    th = Thresholds([N]).row(0)
+    for x in (th.T, th.T2, th.T4, th.Ts):
+        x.flags.writeable = False
+    return th
+
+
+def _sums(D, N, d):
+    if d is None:
+        V.positive("D", D)
+        return sums_f64(D, _thresholds_of(N))
+    D = _to_mpf(D)
+    V.positive("D", D)
+    return sums_mp(D, N)
+
+
+def chi_uniform(D, N, dps=None):
+    """chi(D~; N) of eq. 17 of paper 1: the fixed-point slope (sigma_b = 0, C* = 0) of the uniform
+    N-level staircase with normalized spacing D~ = D / sqrt(Q*), offsets D~ (i - N/2), i = 1..N-1.
+
+    ``dps=None``: float64, vectorised over ``D`` (O(N) per value).  ``dps=k``: mpmath, k digits.
+    Limits: chi -> 2/pi as D~ -> 0 (all steps merge into a sign activation); as D~ -> inf,
+    chi -> 2/pi for even N (the step at t = 0 remains, the others go to the tails) and chi -> 0 for
+    odd N (no step at 0).
+    """
+    N = check_N(N)
+    d = V.dps(dps)
+    if d is None:
+        A, _, _, B, _, _ = _sums(D, N, d)
+        return A * A / B
+    mpmath = _mp()
+    with mpmath.workdps(V.guard_digits(d)):
+        A, _, _, B, _, _ = _sums(D, N, d)
+        r = A * A / B
+    return r
+
+
+chi_eq17 = chi_uniform
+
+
+def chi_uniform_derivatives(D, N, dps=None):
+    """(chi, dchi/dD~, d^2chi/dD~^2) of eq. 17 of paper 1, analytic (chi = A^2 / B)."""
+    N = check_N(N)
+    d = V.dps(dps)
+    if d is None:
+        return chi_derivatives_from_sums(*_sums(D, N, d))
+    mpmath = _mp()
+    with mpmath.workdps(V.guard_digits(d)):
+        c, d1, d2 = chi_derivatives_from_sums(*_sums(D, N, d))
+        return +c, +d1, +d2
