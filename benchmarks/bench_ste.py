@@ -1,4 +1,4 @@
-"""Speed of qmf_sim.ste_dynamics (paper 2), as ratios against baselines measured in the same run.
+"""Speed of qmf_sim.ste (paper 2), as ratios against baselines measured in the same run.
 
     .venv/bin/python benchmarks/bench_ste.py [--quick] [--no-fig2]
 
@@ -21,6 +21,9 @@ bit and a uint64 -> float conversion: 2.0e8 normals/s per core; without them (sa
 b_x=3) of the old draw rate; vectorised (select chains in registers, reassociated sums) they reached 0.81
 and 0.76 of that old rate, i.e. 1.6e8 and 1.5e8 updates/s; with the faster generator, 2.9e8 and 2.5e8
 updates/s = ~0.6 and ~0.5 of the new draw rate (the draws are now ~2 ns of the ~3.3 ns per update).
+Re-housing (qmf_sim.ste package, issue 8): the quantizer lookup became one pass (weights and inputs
+alike) after a separate update pass, instead of an update fused with the weight lookup; measured with
+--quick --no-fig2 in the same session on the shared machine, before/after in the commit message and report.
 """
 from __future__ import annotations
 
@@ -30,7 +33,9 @@ import time
 import numba
 import numpy as np
 
-from qmf_sim import ste_dynamics as S
+from qmf_sim import ste as S
+from qmf_sim.ste import _kernels as KM
+from qmf_sim.ste.rng import stream_state
 
 
 def best(fn, k=3):
@@ -47,13 +52,13 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-fig2", action="store_true")
     a = ap.parse_args()
-    K = S._kernels()
+    K = {"draw_normals": KM.draw_normals, "draw_normals_numba": KM.draw_normals_numba}
     d = 900
     tau = 4.0 if a.quick else 10.0
     n = int(tau * d * d)
     k = 3 if a.quick else 5
-    st1 = np.stack([S._stream_state(0, (0,))])
-    st2 = np.stack([S._stream_state(0, (r,)) for r in range(2)])
+    st1 = np.stack([stream_state(0, (0,))])
+    st2 = np.stack([stream_state(0, (r,)) for r in range(2)])
     # warm-up / compile
     K["draw_normals"](st1.copy(), 10)
     K["draw_normals_numba"](1, 10)

@@ -1,299 +1,64 @@
-"""``qmf ste`` commands and the paper-2 figures (STE learning dynamics, spec ``ste_dynamics.md``).
+"""``qmf ste`` commands (argparse only): ``qmf ste simulate`` and ``qmf ste figure N``.
 
-Figures (PNG + CSV of every curve) written by the ``REPRODUCE`` parts ste_fig1 .. ste_fig5 and by
-``qmf ste figure N``; the scripts in ``scripts/ste_fig*.py`` call the same functions.
+The figures are :mod:`qmf_sim.experiments.ste_figures` (also the ``REPRODUCE`` parts ste_fig1 ..
+ste_fig5); the solvers :mod:`qmf_sim.ste`; every file is written through :mod:`qmf_sim.io`.
 """
 from __future__ import annotations
 
-import argparse
-import csv
-import json
-import sys
 import time
 from pathlib import Path
 
-from qmf_sim.results import save_figure
+from qmf_sim.experiments.ste_figures import FIGURES
 
-import numpy as np
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _write_csv(path: Path, header, rows):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        for r in rows:
-            w.writerow([f"{v:.10g}" if isinstance(v, (float, np.floating)) else v for v in r])
-    return path
-
-
-def _log(msg):
-    print(f"[ste] {msg}", file=sys.stderr, flush=True)
-
-
-# ------------------------------------------------------------------------------------ eps_g(tau) figures
-def _eps_panel(ax, plist, labels, d, runs, tau, seed, theory="pde", title=""):
-    """Simulate all parameter sets (common inputs), compute the theory curves; plot; return CSV columns."""
-    from qmf_sim import ste_dynamics as S
-
-    t0 = time.perf_counter()
-    res = S.simulate_many(plist, d, tau=tau, runs=runs, seed=seed)
-    _log(f"{title}: simulation of {len(plist)} sets x {runs} runs at d={d} in {time.perf_counter() - t0:.1f} s")
-    tt = np.linspace(0.0, float(np.max(tau)), 321)
-    cols = {}
-    colors = _plt().rcParams["axes.prop_cycle"].by_key()["color"]
-    for k, (p, lab, r) in enumerate(zip(plist, labels, res)):
-        t1 = time.perf_counter()
-        th = S.theory_curve(p, tt, "closed" if p.input_only else theory)
-        _log(f"  theory ({'closed' if p.input_only else theory}) {lab}: {time.perf_counter() - t1:.1f} s")
-        c = colors[k % len(colors)]
-        ax.plot(tt, th, "-", color=c, lw=1.5)
-        m, sd = r.mean(), r.std()
-        ok = np.isfinite(m)
-        # distinct hollow markers: sets whose curves coincide (e.g. b = 4, 5 in Fig. 2, b_x in Fig. 4) stay visible
-        mk = "os^Dv<>"[k % 7]
-        ax.errorbar(r.tau[ok], m[ok], yerr=sd[ok], fmt=mk, ms=5 - 0.4 * k, mfc="none", mew=1.0, color=c, capsize=2,
-                    label=f"{lab} (sim)" if k == 0 else lab)
-        cols[lab] = dict(tau=r.tau, mean=m, std=sd, theory_tau=tt, theory=th, diverged=r.diverged)
-    ax.set_xlabel(r"$\tau$")
-    ax.set_ylabel(r"$\varepsilon_g$")
-    ax.plot([], [], "-", color="gray", lw=1.5, label="theory (PDE / closed ODE)")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=8)
-    return cols
-
-
-def _save_eps_csv(out_dir, name, cols):
-    paths = []
-    labels = list(cols)
-    t = cols[labels[0]]["tau"]
-    rows = [[t[i]] + sum([[cols[lab]["mean"][i], cols[lab]["std"][i]] for lab in labels], []) for i in range(t.size)]
-    head = ["tau"] + sum([[f"sim_mean[{lab}]", f"sim_std[{lab}]"] for lab in labels], [])
-    paths.append(_write_csv(out_dir / f"{name}_sim.csv", head, rows))
-    tt = cols[labels[0]]["theory_tau"]
-    rows = [[tt[i]] + [cols[lab]["theory"][i] for lab in labels] for i in range(tt.size)]
-    paths.append(_write_csv(out_dir / f"{name}_theory.csv", ["tau"] + [f"theory[{lab}]" for lab in labels], rows))
-    return paths
-
-
-def _finish(fig, out_dir, name):
-    fig.tight_layout()
-    return save_figure(fig, out_dir, name, formats=("png",))[0]
-
-
-def fig2(out_dir: Path, quick: bool = False, seed: int = 0):
-    """Fig. 2: eps_g(tau) for b in {2,3,4,5}, eta = 0.04, lam = 1, omega = 1, d = 900, 5 runs."""
-    from qmf_sim.ste_dynamics import STEParams
-
-    d, runs, tmax = (300, 3, 80.0) if quick else (900, 5, 160.0)
-    bits = (2, 3, 4, 5)
-    plist = [STEParams(b=b, omega=1.0, eta=0.04, lam=1.0) for b in bits]
-    fig, ax = _plt().subplots(figsize=(5.5, 4))
-    cols = _eps_panel(ax, plist, [f"b={b}" for b in bits], d, runs, np.linspace(0, tmax, 41), seed,
-                      title=f"Fig. 2: d={d}, {runs} runs, eta=0.04, lam=1, omega=1")
-    return [_finish(fig, out_dir, "ste_fig2")] + _save_eps_csv(out_dir, "ste_fig2", cols)
-
-
-def fig3(out_dir: Path, quick: bool = False, seed: int = 0):
-    """Fig. 3: eps_g(tau) at b = 3 for omega in {0.25, 0.5, 1.0, 1.25, 1.5}."""
-    from qmf_sim.ste_dynamics import STEParams
-
-    d, runs, tmax = (300, 3, 80.0) if quick else (900, 5, 160.0)
-    oms = (0.25, 0.5, 1.0, 1.25, 1.5)
-    plist = [STEParams(b=3, omega=w, eta=0.04, lam=1.0) for w in oms]
-    fig, ax = _plt().subplots(figsize=(5.5, 4))
-    cols = _eps_panel(ax, plist, [f"omega={w}" for w in oms], d, runs, np.linspace(0, tmax, 41), seed,
-                      title=f"Fig. 3: b=3, d={d}, {runs} runs, eta=0.04, lam=1")
-    return [_finish(fig, out_dir, "ste_fig3")] + _save_eps_csv(out_dir, "ste_fig3", cols)
-
-
-def fig4(out_dir: Path, quick: bool = False, seed: int = 0):
-    """Fig. 4: joint quantization, omega = omega_x = 1, d = 500, eta = 0.05, lam = 1, b in {3,4},
-    b_x in {3,4,5} and unquantized inputs."""
-    from qmf_sim.ste_dynamics import STEParams
-
-    d, runs, tmax = (250, 3, 60.0) if quick else (500, 5, 100.0)
-    fig, axes = _plt().subplots(2, 1, figsize=(5.5, 7))
-    paths = []
-    for ax, b in zip(axes, (3, 4)):
-        bxs = (3, 4, 5, None)
-        plist = [STEParams(b=b, omega=1.0, b_x=bx, omega_x=1.0, eta=0.05, lam=1.0) for bx in bxs]
-        labels = [f"b_x={bx}" if bx else "no quant." for bx in bxs]
-        cols = _eps_panel(ax, plist, labels, d, runs, np.linspace(0, tmax, 31), seed,
-                          title=f"Fig. 4: b={b}, omega=omega_x=1, d={d}, eta=0.05, lam=1, T=0")
-        paths += _save_eps_csv(out_dir, f"ste_fig4_b{b}", cols)
-    return [_finish(fig, out_dir, "ste_fig4")] + paths
-
-
-def fig1(out_dir: Path, quick: bool = False, seed: int = 0):
-    """Fig. 1: density of w_hat | w* = 1 at tau in {10, 25, 50, 100}: d = 3000 simulation histogram vs PDE.
-    b = 2, omega = 2, inputs b_x = 2, omega_x = 2, eta = 0.04, lam = 1 (spec §6, switch 9)."""
-    from qmf_sim import ste_dynamics as S
-
-    d, runs = (1000, 1) if quick else (3000, 1)
-    taus = (10.0, 25.0, 50.0, 100.0)
-    p = S.STEParams(b=2, omega=2.0, b_x=2, omega_x=2.0, eta=0.04, lam=1.0)
-    t0 = time.perf_counter()
-    r = S.simulate(p, d=d, tau=np.array(taus), runs=runs, seed=seed, snapshot_tau=taus)
-    _log(f"Fig. 1 simulation d={d}: {time.perf_counter() - t0:.1f} s")
-    pde = S.solve_pde(p, tau=np.array(taus), snapshot_tau=taus)
-    plt = _plt()
-    fig, axes = plt.subplots(1, 4, figsize=(13, 3.2), sharey=False)
-    bins = np.linspace(-2.6, 2.6, 105)
-    centers = 0.5 * (bins[1:] + bins[:-1])
-    hist_rows, pde_cols = [], []
-    for k, (ax, t) in enumerate(zip(axes, taus)):
-        w = r.snapshots[:, k, :].reshape(-1)
-        hist, _ = np.histogram(w, bins=bins, density=True)
-        dens = pde.density_given(1.0)[k]
-        ax.bar(centers, hist, width=bins[1] - bins[0], color="tab:red", alpha=0.5, label=f"STE sim (d={d})")
-        ax.plot(pde.x, dens, color="tab:blue", lw=1.2, label="PDE")
-        ax.set_xlim(bins[0], bins[-1])
-        ax.set_title(rf"$\tau$={t:g}", fontsize=9)
-        ax.set_xlabel(r"$\hat w$")
-        hist_rows.append(hist)
-        pde_cols.append(dens)
-    axes[0].set_ylabel(r"$\mu_\tau(\hat w\,|\,w^*=1)$")
-    axes[0].legend(fontsize=7)
-    paths = [_finish(fig, out_dir, "ste_fig1")]
-    paths.append(_write_csv(out_dir / "ste_fig1_hist.csv", ["w_center"] + [f"sim_density[tau={t:g}]" for t in taus],
-                            [[centers[i]] + [h[i] for h in hist_rows] for i in range(centers.size)]))
-    paths.append(_write_csv(out_dir / "ste_fig1_pde.csv", ["w"] + [f"pde_density[tau={t:g}]" for t in taus],
-                            [[pde.x[i]] + [c[i] for c in pde_cols] for i in range(pde.x.size)]))
-    return paths
-
-
-def fig5(out_dir: Path, quick: bool = False, seed: int = 0):
-    """Fig. 5: input-only quantization, lam = 0, sigma^2 = 0.  Left: eta_c = 2/sigma_phi^2 against b_x for
-    several omega_x (dashed: unquantized, 2), with simulations at 0.85 eta_c (expected to converge) and
-    1.15 eta_c (expected to diverge).  Right: eps_g*(eta) from the closed form, with long-time simulation
-    averages (mean of eps_g over tau in [tau_max/2, tau_max])."""
-    from qmf_sym import ste
-    from qmf_sim import ste_dynamics as S
-
-    d, runs, tmax = (200, 2, 40.0) if quick else (500, 3, 80.0)
-    cur = ste.fig5_curves(b_x=tuple(range(1, 9)), omegas=(0.5, 1.0, 2.0, 3.0), b_right=(1, 2, 3, 4))
-    plt = _plt()
-    fig, (axl, axr) = plt.subplots(1, 2, figsize=(11, 4))
-    for k, w in enumerate(cur["omega"]):
-        axl.plot(cur["b_x"], cur["eta_c"][k], "-", lw=1.2, label=rf"$\omega_x$={w:g}")
-    axl.axhline(cur["eta_c_unquantized"], ls="--", color="k", lw=1, label="unquantized")
-    # simulation points: omega_x = 1, b_x = 1..4, just below / above the boundary
-    sim_rows = []
-    om_sim = 1.0
-    plist, meta = [], []
-    for bx in (1, 2, 3, 4):
-        ec = float(ste.stability_boundary(bx, om_sim))
-        for f in (0.85, 1.15):
-            plist.append(S.STEParams(b=None, b_x=bx, omega_x=om_sim, eta=f * ec, lam=0.0, sigma2=0.0))
-            meta.append((bx, f, ec))
-    t0 = time.perf_counter()
-    res = S.simulate_many(plist, d, tau=np.linspace(0, tmax, 41), runs=runs, seed=seed)
-    _log(f"Fig. 5 left: {len(plist)} sets x {runs} runs, d={d}: {time.perf_counter() - t0:.1f} s")
-    for (bx, f, ec), r in zip(meta, res):
-        div = bool(r.diverged.all())
-        conv = not r.diverged.any()
-        mk = "x" if div else ("o" if conv else "s")
-        axl.plot([bx], [f * ec], mk, color="tab:red" if div else "tab:green", ms=7, mfc="none" if conv else None)
-        sim_rows.append([bx, om_sim, f * ec, ec, int(r.diverged.sum()), runs,
-                         float(np.mean(r.tau_diverged[r.diverged])) if r.diverged.any() else np.inf])
-    axl.set_xlabel("input bit width $b_x$")
-    axl.set_ylabel(r"$\eta_c = 2/\sigma_\psi^2$")
-    axl.set_title("stability boundary (o: converged, x: diverged, sims at $\\omega_x$=1)", fontsize=9)
-    axl.legend(fontsize=7)
-    # right panel
-    for k, b in enumerate(cur["b_right"]):
-        e = cur["eps_g"][k]
-        ok = np.isfinite(e)
-        axr.plot(cur["eta"][ok], e[ok], "-", lw=1.2, label=f"b_x={b}")
-    axr.plot(cur["eta"], cur["eps_g_unquantized"], "--", color="k", lw=1.5,
-             label=r"unquantized ($\varepsilon_g^*=0$ at $\sigma^2=0$, $\eta<2$)")
-    plist, meta = [], []
-    for b in cur["b_right"]:
-        ec = float(ste.stability_boundary(int(b), 1.0))
-        for f in (0.2, 0.5, 0.8):
-            plist.append(S.STEParams(b=None, b_x=int(b), omega_x=1.0, eta=f * ec, lam=0.0, sigma2=0.0))
-            meta.append((int(b), f * ec))
-    res = S.simulate_many(plist, d, tau=np.linspace(0, tmax, 41), runs=runs, seed=seed + 1)
-    right_rows = []
-    for (b, eta), r in zip(meta, res):
-        late = r.tau >= tmax / 2
-        v = r.eps[:, late][r.valid[:, late]]
-        m, se = float(v.mean()), float(v.std() / np.sqrt(max(v.size, 1)))
-        th = float(ste.steady_state_error(eta, b, 1.0))
-        axr.errorbar([eta], [m], yerr=[se], fmt="o", color="k", ms=3)
-        right_rows.append([b, eta, m, th, d])
-    axr.set_ylim(-0.015, 0.6)  # the unquantized baseline is 0: keep it off the frame
-    axr.set_xlabel(r"$\eta$")
-    axr.set_ylabel(r"$\varepsilon_g^*$")
-    axr.set_title(r"steady state ($\omega_x$=1, $\lambda$=0, $\sigma^2$=0); dots: simulation", fontsize=9)
-    axr.legend(fontsize=7)
-    paths = [_finish(fig, out_dir, "ste_fig5")]
-    paths.append(_write_csv(out_dir / "ste_fig5_boundary.csv", ["b_x"] + [f"eta_c[omega_x={w:g}]" for w in cur["omega"]]
-                            + ["eta_c_unquantized"],
-                            [[b] + list(cur["eta_c"][:, i]) + [cur["eta_c_unquantized"]] for i, b in enumerate(cur["b_x"])]))
-    paths.append(_write_csv(out_dir / "ste_fig5_steady.csv", ["eta"] + [f"eps_g*[b_x={b}]" for b in cur["b_right"]]
-                            + ["eps_g*_unquantized"],
-                            [[cur["eta"][i]] + list(cur["eps_g"][:, i]) + [cur["eps_g_unquantized"][i]]
-                             for i in range(cur["eta"].size)]))
-    paths.append(_write_csv(out_dir / "ste_fig5_sim_boundary.csv",
-                            ["b_x", "omega_x", "eta", "eta_c", "n_diverged", "runs", "mean_tau_diverged"], sim_rows))
-    paths.append(_write_csv(out_dir / "ste_fig5_sim_steady.csv", ["b_x", "eta", "sim_eps_g*", "theory_eps_g*", "d"],
-                            right_rows))
-    return paths
-
-
-FIGURES = {1: fig1, 2: fig2, 3: fig3, 4: fig4, 5: fig5}
 REPRODUCE = {f"ste_fig{k}": fn for k, fn in FIGURES.items()}
 
 
 # ------------------------------------------------------------------------------------ commands
-def _bits(s):
-    return None if s in (None, "none", "None", "") else int(s)
+def _bits(flag, s):
+    if s in (None, "none", "None", ""):
+        return None
+    try:
+        return int(s)
+    except ValueError:
+        raise ValueError(f"{flag} must be an integer number of bits or 'none', got {s!r}") from None
 
 
 def _params_from_args(a):
-    from qmf_sim.ste_dynamics import STEParams
+    from qmf_sim.ste import STEParams
 
-    return STEParams(b=_bits(a.b), omega=a.omega, b_x=_bits(a.b_x), omega_x=a.omega_x, kind=a.kind,
+    return STEParams(b=_bits("--b", a.b), omega=a.omega, b_x=_bits("--b-x", a.b_x), omega_x=a.omega_x, kind=a.kind,
                      kind_x=a.kind_x, ste=a.ste, eta=a.eta, lam=a.lam, sigma2=a.sigma2, T=a.T,
                      teacher=a.teacher, init=a.init, init_scale=a.init_scale)
 
 
 def _cmd_simulate(a):
-    from qmf_sim import ste_dynamics as S
+    from qmf_sim import io
+    from qmf_sim import ste as S
 
+    path = Path(a.out) if a.out else None
+    if path is not None and path.suffix not in (".csv", ".json"):
+        raise ValueError(f"--out must end in .csv or .json, got {a.out!r}")
     p = _params_from_args(a)
     tau = S.tau_grid(a.tau_max, a.n_tau)
     t0 = time.perf_counter()
-    out = {"params": {k: getattr(p, k) for k in p.__dataclass_fields__}, "method": a.method}
+    out = {"params": p.as_dict(), "method": a.method}
     if a.method == "micro":
         r = S.simulate(p, d=a.d, tau=tau, runs=a.runs, seed=a.seed)
-        out.update(tau=r.tau.tolist(), eps_mean=r.mean().tolist(), eps_std=r.std().tolist(),
-                   diverged=r.diverged.tolist(), tau_diverged=[float(x) for x in r.tau_diverged], d=a.d, runs=a.runs)
+        # NaN/inf (no replica left, std of fewer than 2) are written as null by qmf_sim.io
+        out.update(tau=r.tau, eps_mean=r.mean(), eps_std=r.std(), diverged=r.diverged,
+                   tau_diverged=r.tau_diverged, d=a.d, runs=a.runs)
         tau_out, eps_out = r.tau, r.mean()
     else:
         kw = {"particles": dict(n_particles=a.particles, seed=a.seed), "pde": {}, "closed": {}}[a.method]
         eps_out = S.theory_curve(p, tau, a.method, **kw)
         tau_out = tau
-        out.update(tau=tau.tolist(), eps=list(map(float, eps_out)))
+        out.update(tau=tau, eps=eps_out)
     out["seconds"] = time.perf_counter() - t0
-    if a.out:
-        path = Path(a.out)
+    if path is not None:
         if path.suffix == ".csv":
-            _write_csv(path, ["tau", "eps_g"], zip(tau_out, eps_out))
+            io.write_csv(path, ["tau", "eps_g"], zip(tau_out, eps_out))
         else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(out, indent=1, default=str))
+            io.write_json(path, out)
         print(f"wrote {path}")
     else:
         for t, e in zip(tau_out, eps_out):
