@@ -1,6 +1,6 @@
 """Batched random-network propagation vs a straightforward loop, in the same run.
 
-Batched: ``qmf_sim.networks.propagate`` -- all r inputs of a draw go through each layer as one
+Batched: ``qmf_sim.netprop.propagate`` -- all r inputs of a draw go through each layer as one
 (r x n) @ (n x n) matmul, several independent draws stacked in one bmm, the per-layer covariance
 reduced on the fly.  Baseline: the obvious loop -- for every input, for every layer, a
 matrix-vector product with the same weights (weights drawn once per layer, shared by the inputs,
@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from qmf_sim import networks as NW  # noqa: E402
+from qmf_sim import netprop as NP  # noqa: E402
+from qmf_sim import nn as NN  # noqa: E402
 from qmf_sym.activations import Staircase  # noqa: E402
 
 
@@ -36,7 +37,7 @@ def loop_baseline(act, X, sw, depth, width, n_draws, dtype, device, seed):
             for l in range(depth):
                 a = Ws[l] @ h
                 per_layer[l][i] = a
-                h = NW.staircase_ste(a, act)
+                h = NN.staircase_ste(a, act)
         for l in range(depth):
             A = torch.stack(per_layer[l])
             Ks.append(A @ A.T / width)
@@ -49,25 +50,25 @@ def main(argv=None):
     ap.add_argument("--depth", type=int, default=20)
     ap.add_argument("--r", type=int, default=200)
     ap.add_argument("--draws", type=int, default=2)
-    ap.add_argument("--device", default=str(NW.default_device()))
+    ap.add_argument("--device", default=str(NN.default_device()))
     ap.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     a = ap.parse_args(argv)
     dtype = getattr(torch, a.dtype)
     act = Staircase.uniform(16)
-    sw = NW.sigma_w_optimal(act)
+    sw = NP.sigma_w_optimal(act)
     Qs = 0.158
-    X, _ = NW.circle_inputs(a.r, a.width, Qs, sw, seed=0, dtype=dtype)
+    X, _ = NP.circle_inputs(a.r, a.width, Qs, sw, seed=0, dtype=dtype)
     samples = a.depth * a.r * a.draws
 
     def sync():
         if a.device.startswith("cuda"):
             torch.cuda.synchronize()
 
-    NW.propagate(act, X[:4], sw, 0.0, 2, a.width, n_draws=1, dtype=dtype, device=a.device, seed=0)  # warm-up
+    NP.propagate(act, X[:4], sw, 0.0, 2, a.width, n_draws=1, dtype=dtype, device=a.device, seed=0)  # warm-up
     sync()
     t0 = time.perf_counter()
-    NW.propagate(act, X, sw, 0.0, a.depth, a.width, n_draws=a.draws, dtype=dtype, device=a.device, seed=1,
-                 reduce=lambda K, l: NW.circulant_profile(K))
+    NP.propagate(act, X, sw, 0.0, a.depth, a.width, n_draws=a.draws, dtype=dtype, device=a.device, seed=1,
+                 reduce=lambda K, l: NP.circulant_profile(K))
     sync()
     t_b = time.perf_counter() - t0
     t0 = time.perf_counter()

@@ -15,9 +15,7 @@
 """
 from __future__ import annotations
 
-import json
 import math
-import os
 import sys
 import time
 import warnings
@@ -25,6 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from qmf_sym import _validate as V
+
+from . import io
 from .training import TrainConfig, accuracy_for_plot, run_training
 
 # ---------------------------------------------------------------------------------- presets
@@ -83,40 +84,81 @@ def levels_grid(depths, levels, **base) -> list[TrainConfig]:
 
 
 # ---------------------------------------------------------------------------------- results file
+# the fields every record of run_training has; a line without them is damaged and its run redone
+RECORD_FIELDS = ("key", "config", "data", "theory", "status", "checkpoints", "final_test_acc",
+                 "final_train_acc", "chance", "run")
+
+
+def _damage(rec) -> str | None:
+    """Why a parsed JSON object is not a usable run record (``None`` if it is)."""
+    if not isinstance(rec["key"], str) or not rec["key"]:
+        return "key is not a non-empty string"
+    if not isinstance(rec["config"], dict) or not {"depth", "levels", "sigma_w", "steps", "width"} <= set(rec["config"]):
+        return "config is not a run configuration"
+    if not isinstance(rec["run"], dict) or not isinstance(rec["data"], dict) or not isinstance(rec["checkpoints"], list):
+        return "run, data or checkpoints has the wrong type"
+    if rec["status"] not in ("ok", "diverged"):
+        return f"status {rec['status']!r} is not ok/diverged"
+    acc = rec["final_test_acc"]
+    if acc is not None and (isinstance(acc, bool) or not isinstance(acc, (int, float))):
+        return "final_test_acc is not a number"
+    return None
+
+
 def load_results(path) -> dict:
-    """``{key: record}`` from a JSONL results file (missing file: empty).  A line that does not parse
-    (e.g. cut by a crash while it was written) is skipped with a warning; its run is redone."""
-    path = Path(path)
+    """``{key: record}`` from a JSONL results file (missing file: empty).
+
+    Damaged lines -- not UTF-8, not JSON (e.g. cut by a crash), or a JSON value that is not a
+    complete run record (:data:`RECORD_FIELDS`, right types) -- are skipped with one warning each
+    (:func:`qmf_sim.io.read_jsonl`), so they never shadow a good record nor mark a pending run done;
+    their runs are redone."""
     out = {}
-    if not path.exists():
-        return out
-    with open(path, "r", encoding="utf-8") as fh:
-        for i, line in enumerate(fh, 1):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                rec = json.loads(line)
-                out[rec["key"]] = rec
-            except (json.JSONDecodeError, KeyError, TypeError):
-                warnings.warn(f"{path}:{i}: skipping an unreadable results line (the run will be redone)")
+    for rec in io.read_jsonl(path, required=RECORD_FIELDS):
+        why = _damage(rec)
+        if why is not None:
+            warnings.warn(f"{path}: skipping a damaged record ({why}); its run will be redone", stacklevel=2)
+            continue
+        out[rec["key"]] = rec
     return out
 
 
 def append_record(path, record: dict) -> None:
-    """Append one record as a JSON line, durably (flush + fsync); repairs a missing final newline."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(record, sort_keys=True, allow_nan=False, default=float)
-    with open(path, "a+b") as fh:
-        fh.seek(0, os.SEEK_END)
-        if fh.tell() > 0:
-            fh.seek(-1, os.SEEK_END)
-            if fh.read(1) != b"\n":
-                fh.write(b"\n")
-        fh.write(line.encode() + b"\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+    """Append one record as a strict JSON line, durably (:func:`qmf_sim.io.append_jsonl`), under the
+    file's append lock so that two sweeps never interleave their lines."""
+    with _locked(_lock_path(path, "append")):
+        io.append_jsonl(path, record)
+
+
+# ---------------------------------------------------------------------------------- sharing a file
+def _lock_path(results_path, name) -> Path:
+    results_path = Path(results_path)
+    d = results_path.with_name(results_path.name + ".locks")
+    d.mkdir(parents=True, exist_ok=True)
+    return d / f"{name}.lock"
+
+
+class _locked:
+    """An exclusive ``fcntl.flock`` on a lock file (blocking, or ``try_only``: ``.held`` says)."""
+
+    def __init__(self, path, try_only=False):
+        self.path, self.try_only, self.fh, self.held = Path(path), try_only, None, False
+
+    def __enter__(self):
+        import fcntl
+
+        self.fh = open(self.path, "a")
+        try:
+            fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX | (fcntl.LOCK_NB if self.try_only else 0))
+            self.held = True
+        except BlockingIOError:
+            self.fh.close()
+            self.fh = None
+        return self
+
+    def __exit__(self, *exc):
+        if self.fh is not None:
+            self.fh.close()  # closing releases the lock
+        return False
 
 
 # ---------------------------------------------------------------------------------- running
@@ -137,6 +179,23 @@ def pending(configs, results_path):
     return todo
 
 
+def connect(scheduler, name="scheduler"):
+    """A ``dask.distributed.Client`` for the address ``scheduler`` (``tcp://host:port``).
+
+    Raises ``ValueError`` naming ``name`` when dask is not installed or the scheduler cannot be
+    reached (within 10 s)."""
+    if not isinstance(scheduler, str) or "://" not in scheduler:
+        raise ValueError(f"{name} must be an address such as tcp://host:8786, got {scheduler!r}")
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise ValueError(f"{name} needs dask.distributed: pip install 'qmf[cluster]'") from None
+    try:
+        return Client(scheduler, timeout=10)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ValueError(f"{name}: cannot connect to {scheduler!r} ({type(exc).__name__}: {exc})") from None
+
+
 def run_sweep(configs, results_path, scheduler=None, progress: bool = True, max_runs: int | None = None,
               on_record=None, threads: int | None = None, step_progress: bool | None = None) -> dict:
     """Train every config without a record in ``results_path``; return ``{key: record}`` for all configs.
@@ -146,10 +205,18 @@ def run_sweep(configs, results_path, scheduler=None, progress: bool = True, max_
     pending for the next call).  ``on_record(record)`` is called after each record is saved (raising
     from it, e.g. ``KeyboardInterrupt``, stops the sweep; everything saved so far stays).
     ``threads``: torch threads per run (``None``: leave torch's default).
+
+    Several sweeps may share one results file (two terminals, two cluster jobs): each run is
+    *claimed* by an ``fcntl`` lock on ``<results>.locks/<key>.lock`` while it trains, and the file is
+    re-read under the claim, so every run is trained once; a run claimed by another sweep is waited
+    for at the end (and trained here if that sweep died without recording it).  Locks vanish with
+    their process, so a crash leaves nothing stale.
     """
     configs = [c.resolved() for c in configs]
     if not configs:
         raise ValueError("configs must hold at least one run")
+    if threads is not None:
+        threads = V.integer("threads", threads, 1)
     from .data import load_dataset
 
     for d in {c.data for c in configs}:  # unreadable data fails here, before any training
@@ -163,41 +230,63 @@ def run_sweep(configs, results_path, scheduler=None, progress: bool = True, max_
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(todo), desc="runs", unit="run", disable=not progress or not todo, file=sys.stderr)
+
+    def saved(rec):
+        append_record(results_path, rec)
+        bar.update(1)
+        bar.set_postfix_str(f"L={rec['config']['depth']} N={rec['config']['levels']} acc={rec['final_test_acc']}")
+        if on_record is not None:
+            on_record(rec)
+
     try:
         if scheduler is None:
-            for c in todo:
-                rec = run_training(c, progress=step_progress, threads=threads)
-                append_record(results_path, rec)
-                bar.update(1)
-                bar.set_postfix_str(f"L={c.depth} N={c.levels} acc={rec['final_test_acc']}")
-                if on_record is not None:
-                    on_record(rec)
+            _run_local(todo, results_path, saved, step_progress, threads)
         elif todo:
-            _run_dask(todo, results_path, scheduler, bar, on_record, threads)
+            _run_dask(todo, results_path, scheduler, saved, threads)
     finally:
         bar.close()
     done = load_results(results_path)
     return {c.key(): done[c.key()] for c in configs if c.key() in done}
 
 
-def _run_dask(todo, results_path, scheduler, bar, on_record, threads):
-    try:
-        from dask.distributed import Client, as_completed
-    except ImportError as exc:  # optional dependency
-        raise ImportError("--scheduler needs dask.distributed: pip install 'qmf[cluster]'") from exc
+def _run_local(todo, results_path, saved, step_progress, threads):
+    later = []
+    for c in todo:
+        with _locked(_lock_path(results_path, c.key()), try_only=True) as claim:
+            if not claim.held:  # another sweep is training it now
+                later.append(c)
+                continue
+            if c.key() not in load_results(results_path):  # done by another sweep since we looked
+                saved(run_training(c, progress=step_progress, threads=threads))
+    for c in later:  # wait for the other sweep; redo the run if it stopped without recording it
+        with _locked(_lock_path(results_path, c.key())):
+            if c.key() not in load_results(results_path):
+                saved(run_training(c, progress=step_progress, threads=threads))
+
+
+def _run_dask(todo, results_path, scheduler, saved, threads):
+    from contextlib import ExitStack
 
     own = not hasattr(scheduler, "submit")
-    client = Client(scheduler) if own else scheduler
+    client = connect(scheduler) if own else scheduler
+    from dask.distributed import as_completed
+
     futures = []
     try:
-        futures = [client.submit(_remote_run, c.to_dict(), threads, key=f"qmf-train-{c.key()}", pure=False)
-                   for c in todo]
-        for fut in as_completed(futures):
-            rec = fut.result()
-            append_record(results_path, rec)
-            bar.update(1)
-            if on_record is not None:
-                on_record(rec)
+        with ExitStack() as claims:
+            mine, later = [], []
+            for c in todo:
+                claim = claims.enter_context(_locked(_lock_path(results_path, c.key()), try_only=True))
+                (mine if claim.held else later).append(c)
+            done = load_results(results_path)
+            futures = [client.submit(_remote_run, c.to_dict(), threads, key=f"qmf-train-{c.key()}", pure=False)
+                       for c in mine if c.key() not in done]
+            for fut in as_completed(futures):
+                saved(fut.result())
+        for c in later:  # claimed by another sweep: wait, then redo it here if it was not recorded
+            with _locked(_lock_path(results_path, c.key())):
+                if c.key() not in load_results(results_path):
+                    saved(client.submit(_remote_run, c.to_dict(), threads, pure=False).result())
     finally:
         for f in futures:
             if not f.done():

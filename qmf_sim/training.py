@@ -2,7 +2,7 @@
 
 The protocol of the paper is the default (:class:`TrainConfig`):
 
-* network: :class:`qmf_sim.networks.QuantizedMLP` (eq. 1), ``depth`` hidden layers of width 2048,
+* network: :class:`qmf_sim.nn.QuantizedMLP` (eq. 1), ``depth`` hidden layers of width 2048,
   the evenly spaced N-level staircase ``Staircase.uniform(N)`` (sec. 5; N = 10), sigma_b = 0 and
   sigma_w from :func:`qmf_sym.init.sigma_w_opt` (the optimal normalized spacing, eq. 16-17);
 * gradients through the activation by the clipped straight-through estimator of eq. 19
@@ -25,7 +25,7 @@ each run states all of them):
   test set;
 * biases are trainable (initialised to 0 since sigma_b = 0); weights N(0, sigma_w^2 / fan_in) for
   every layer including the readout (the network's initialisation, sec. 3.1);
-* float32 on the device from :func:`qmf_sim.networks.default_device` (CUDA when present).
+* float32 on the device from :func:`qmf_sim.nn.default_device` (CUDA when present).
 
 Divergence: if the loss (or the logits) at a step is NaN or infinite, the run stops and is recorded
 with ``status = "diverged"`` and ``diverged_step``; it never raises.
@@ -178,20 +178,32 @@ def sigma_w_opt(levels: int) -> float:
     return float(_opt(Staircase.uniform(int(levels))))
 
 
-def theory(levels: int, sigma_w: float, sigma_b: float = 0.0) -> dict:
-    """Mean-field predictions for the run (Q*, C*, chi, xi of eq. 7).
+THEORY_FIELDS = ("Q", "C", "chi", "xi")
 
-    Where the mean field has no non-trivial fixed point (``fixed_point`` raises ValueError: the
-    signal dies out), the record says so instead of stopping the training run.
+
+def theory(levels: int, sigma_w: float, sigma_b: float = 0.0) -> dict:
+    """Mean-field predictions for the run: Q*, C*, chi and xi (eq. 7) at the fixed point, and a status.
+
+    ``status``: ``"ok"``; ``"non_finite"`` when some of them are not finite numbers in float64 (e.g.
+    chi = inf at C* = 1 for sigma_b >> sigma_w) -- those fields are ``None``, the finite ones stay;
+    ``"unavailable"`` when ``fixed_point`` has no answer (no non-trivial fixed point, or its
+    arithmetic overflows for a huge sigma_w) -- every field ``None`` and ``error`` says why.
+    A training run is never lost to its theory: the record is written in every case.
     """
     from qmf_sym.activations import Staircase
     from qmf_sym.maps import fixed_point
 
     try:
         fp = fixed_point(Staircase.uniform(int(levels)), float(sigma_w), float(sigma_b))
-    except ValueError as exc:
-        return {"error": str(exc)}
-    return {"Q": float(fp.Q), "C": float(fp.C), "chi": float(fp.chi), "xi": float(fp.xi)}
+        vals = {k: float(getattr(fp, k)) for k in THEORY_FIELDS}
+    except (ValueError, ArithmeticError) as exc:
+        return {**dict.fromkeys(THEORY_FIELDS), "status": "unavailable", "error": f"{type(exc).__name__}: {exc}"}
+    bad = [k for k, v in vals.items() if not math.isfinite(v)]
+    if bad:
+        out = {k: (None if k in bad else v) for k, v in vals.items()}
+        return {**out, "status": "non_finite", "error": "not finite in float64: " + ", ".join(
+            f"{k} = {vals[k]}" for k in bad)}
+    return {**vals, "status": "ok"}
 
 
 # ---------------------------------------------------------------------------------- one run
@@ -253,7 +265,7 @@ def _run_training(config, dataset, progress, device):
     from qmf_sym.activations import Staircase
 
     from .data import load_dataset
-    from .networks import QuantizedMLP, default_device
+    from .nn import QuantizedMLP, default_device
 
     cfg = config.resolved()
     if dataset is None:

@@ -23,9 +23,11 @@ def test_every_plugin_loads_and_registers_parts():
     assert "spacing" in parts and all(callable(f) for f in parts.values())
 
 
-def test_reproduce_unknown_part():
-    with pytest.raises(SystemExit, match="--only"):
-        cli.main(["reproduce", "--out", "unused", "--only", "no_such_part"])
+def test_reproduce_unknown_part(tmp_path, capsys):
+    assert cli.main(["reproduce", "--out", str(tmp_path / "unused"), "--only", "no_such_part"]) == 2
+    err = capsys.readouterr().err
+    assert "--only" in err and "no_such_part" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "unused").exists()  # nothing created for a bad command line
 
 
 def test_console_help_is_fast_and_works():
@@ -40,7 +42,7 @@ def test_write_json_is_strict(tmp_path):
 
     import numpy as np
 
-    from qmf_sim.results import write_json
+    from qmf_sim.io import write_json
 
     p = write_json(tmp_path / "r.json", {"a": float("nan"), "b": [np.float64(1.5), math.inf], "c": np.arange(2)})
     text = p.read_text()

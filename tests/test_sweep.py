@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from qmf_sim import sweep as S
-from qmf_sim.cli.training import build_plan
+from qmf_sim.experiments.trainable_depth import build_plan
 from qmf_sim.training import TrainConfig
 
 TINY = dict(width=16, steps=30, eval_steps=(15,), lr=0.05, batch_size=16, train_eval_size=100, device="cpu")
@@ -68,7 +68,7 @@ def test_cut_last_line_is_redone(tmp_path):
     S.run_sweep(cfgs, path, progress=False, threads=1)
     text = path.read_text().splitlines()
     path.write_text(text[0] + "\n" + text[1][: len(text[1]) // 2])  # a crash while writing run 2
-    with pytest.warns(UserWarning, match="unreadable"):
+    with pytest.warns(UserWarning, match="damaged"):
         assert len(S.pending(cfgs, path)) == 1
     with pytest.warns(UserWarning):
         S.run_sweep(cfgs, path, progress=False, threads=1)
@@ -176,9 +176,9 @@ def test_levels_grid_uses_optimal_sigma_w_and_panels_share_runs():
 
 @pytest.mark.slow
 def test_reproduce_quick(tmp_path):
-    from qmf_sim.cli.training import REPRODUCE
+    from qmf_sim.experiments import resolve
 
-    written = REPRODUCE["trainable_depth"](tmp_path, True)
+    written = resolve("trainable_depth")(tmp_path, True)
     names = {p.name for p in written}
     assert {"runs.jsonl", "summary.csv", "fit.json", "trainable_depth_sigma.png", "trainable_depth_levels.png"} <= names
     fit = json.loads((tmp_path / "trainable_depth" / "fit.json").read_text())

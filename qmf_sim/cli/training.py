@@ -1,287 +1,66 @@
-"""``qmf train-depth``: the trainable-depth sweep of paper 1 (sec. 5, Fig. 3), and its figures.
+"""``qmf train-depth``: argument parsing for the trainable-depth sweep of paper 1 (sec. 5, Fig. 3).
 
     qmf train-depth --preset smoke                 # CPU, digits set, a few minutes
     qmf train-depth --preset paper --data ~/mnist  # the full Fig. 3 protocol (GPU)
-    qmf train-depth --preset smoke --depths 2,8,32 --sigma-w 0.5,1.2 --levels 2,4 --steps 400
+    qmf train-depth --preset smoke --depths 2-32:10 --sigma-w 0.5,1.2 --levels 2,4 --steps 400
     qmf train-depth --preset paper --scheduler tcp://host:8786 --out runs/   # on a Dask cluster
 
-Writes into ``--out``: ``runs.jsonl`` (one record per run, appended as each finishes; re-running
-resumes), ``summary.csv``, ``fit.json`` (boundary constants) and the heat maps
-``trainable_depth_sigma.png/.pdf`` (depth x sigma_w, N fixed) and ``trainable_depth_levels.png/.pdf``
-(depth x N, sigma_w optimal) with the curves xi, 4 xi and 6 xi of the mean-field theory.
-
-Presets (``qmf_sim.sweep.PRESETS``): sigma_w columns are given as multiples of sigma_w_opt(N)
-unless ``--sigma-w`` gives absolute values.
+The sweep, its analysis and figures are in :mod:`qmf_sim.experiments.trainable_depth` (what it
+writes is described there); the ``qmf reproduce`` part ``trainable_depth`` is registered in
+:mod:`qmf_sim.experiments`.  Presets (``qmf_sim.sweep.PRESETS``): sigma_w columns are multiples of
+sigma_w_opt(N) unless ``--sigma-w`` gives absolute values.
 """
 from __future__ import annotations
 
-import csv
+import argparse
 import json
-import math
-import time
-from pathlib import Path
 
-from qmf_sim.results import save_figure, write_json
+from qmf_sim.cli import _vocab as A
 
-SIGMA_PANEL = "sigma"
-LEVELS_PANEL = "levels"
+PANELS = ("sigma", "levels")
 
 
-def _floats(s):
-    return [float(v) for v in str(s).split(",") if v.strip()]
+def _panels(text):
+    ps = [p.strip() for p in str(text).split(",")]
+    bad = [p for p in ps if p not in PANELS]
+    if bad or not ps:
+        raise argparse.ArgumentTypeError(f"expected a list of {', '.join(PANELS)}, got {text!r}")
+    return tuple(ps)
 
 
-def _ints(s):
-    out = []
-    for v in str(s).split(","):
-        v = v.strip()
-        if not v:
-            continue
-        if ":" in v:  # a:b:step
-            a, b, *st = (int(t) for t in v.split(":"))
-            out.extend(range(a, b + 1, st[0] if st else 1))
-        else:
-            f = float(v)
-            if not f.is_integer():
-                raise ValueError(f"depths/levels must be integers, got {v!r}")
-            out.append(int(f))
-    return out
-
-
-def build_plan(preset_name="smoke", depths=None, sigma_w=None, levels=None, width=None, steps=None, lr=None,
-               data=None, device=None, sigma_levels=None, seed=0, panels=(SIGMA_PANEL, LEVELS_PANEL)):
-    """The runs of a sweep: ``{"sigma": [TrainConfig...], "levels": [...]}``; validates everything first."""
-    from qmf_sym import _validate as V
-
+def _check_data(data):
+    """Load the data set now: a missing or corrupt ``--data`` is a user error before any training."""
     from qmf_sim.data import load_dataset
-    from qmf_sim.sweep import levels_grid, preset, sigma_grid
-    from qmf_sim.training import TrainConfig, sigma_w_opt
 
-    p = preset(preset_name)
-    depths = p["depths"] if depths is None else list(depths)
-    levels = p["levels"] if levels is None else list(levels)
-    width = p["width"] if width is None else width
-    steps = p["steps"] if steps is None else steps
-    lr = p["lr"] if lr is None else lr
-    n_sig = p["sigma_levels"] if sigma_levels is None else sigma_levels
-    for d in depths:
-        V.integer("depth", d, 2)
-    for n in levels:
-        V.integer("levels", n, 2)
-    V.integer("width", width, 1)
-    V.integer("steps", steps, 1)
-    if lr is not None:
-        V.positive("lr", lr)
-    if sigma_w is not None:
-        for s in sigma_w:
-            V.positive("sigma_w", s)
-    base = dict(width=width, steps=steps, lr=lr, data=data, device=device, seed=seed)
-    TrainConfig(depth=max(depths), levels=n_sig, sigma_w=1.0, **base).validate()
-    load_dataset(data)  # unreadable data: clear error now, before any training
-    plan = {}
-    if SIGMA_PANEL in panels:
-        sws = sigma_w if sigma_w is not None else [f * sigma_w_opt(n_sig) for f in p["sigma_w_factors"]]
-        plan[SIGMA_PANEL] = sigma_grid(depths, sws, levels=n_sig, **base)
-    if LEVELS_PANEL in panels:
-        plan[LEVELS_PANEL] = levels_grid(depths, levels, **base)
-    return plan
+    try:
+        load_dataset(data)
+    except (OSError, ValueError, EOFError) as exc:
+        raise ValueError(f"argument --data: {exc}") from None
 
 
-# ---------------------------------------------------------------------------------- figures
-def _edges(v, log=False):
-    import numpy as np
-
-    v = np.asarray(v, float)
-    if len(v) == 1:
-        return np.array([v[0] * 0.8, v[0] * 1.25]) if log else np.array([v[0] - 0.5, v[0] + 0.5])
-    t = np.log(v) if log else v
-    mid = (t[1:] + t[:-1]) / 2
-    e = np.concatenate([[t[0] - (mid[0] - t[0])], mid, [t[-1] + (t[-1] - mid[-1])]])
-    return np.exp(e) if log else e
-
-
-def xi_sigma_curve(levels, sigma_ws):
-    """xi(sigma_w) for Staircase.uniform(levels) (qmf_sym.maps.fixed_point; nan where unavailable)."""
-    import numpy as np
-
-    from qmf_sym.activations import Staircase
-
-    from qmf_sym.maps import fixed_point
-
-    act = Staircase.uniform(int(levels))
-    out = []
-    for s in sigma_ws:
-        try:
-            out.append(float(fixed_point(act, float(s)).xi))
-        except ValueError:  # no non-trivial fixed point (signal dies out): no curve there
-            out.append(np.nan)
-    return np.array(out)
-
-
-def xi_levels_curve(levels):
-    """xi(N) at the optimal spacing (qmf_sym.spacing.optimal_spacing(N).xi)."""
-    import numpy as np
-
-    from qmf_sym.spacing import optimal_spacing
-
-    return np.array([float(optimal_spacing(int(n)).xi) for n in levels])
-
-
-def analyse_panel(records, panel):
-    """Heat-map table, per-column boundaries and xi, and the fit of L_b = c xi for one panel."""
-    import numpy as np
-
-    from qmf_sim.sweep import boundary_depths, fit_boundary_constant, grid_table
-
-    field = "sigma_w" if panel == SIGMA_PANEL else "levels"
-    cols, depths, A = grid_table(records, field)
-    chance = records[0].get("chance", 0.1)
-    best = float(np.nanmax(A))
-    if panel == SIGMA_PANEL:
-        xi = xi_sigma_curve(records[0]["config"]["levels"], cols)
-    else:
-        xi = xi_levels_curve(cols)
-    bounds = [boundary_depths(depths, A[:, j], chance, best) for j in range(len(cols))]
-    fit = fit_boundary_constant(xi, [b[0] for b in bounds])
-    fit.update({"panel": panel, "columns": cols, "xi": xi.tolist(), "boundary": [b[0] for b in bounds],
-                "boundary_flag": [b[1] for b in bounds], "chance": chance, "best": best,
-                "midpoint": 0.5 * (chance + best), "depths": depths, "acc": A.tolist()})
-    return fit
-
-
-def plot_panel(records, panel, out_base: Path, analysis=None) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    an = analysis or analyse_panel(records, panel)
-    cols, depths, A = an["columns"], an["depths"], np.array(an["acc"])
-    fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    if panel == SIGMA_PANEL:
-        xe = _edges(cols, log=True)
-        fine = np.geomspace(xe[0], xe[-1], 60)
-        xi_fine = xi_sigma_curve(records[0]["config"]["levels"], fine)
-        ax.set_xscale("log")
-        ax.set_xlabel(r"$\sigma_w$  (N = %d)" % records[0]["config"]["levels"])
-    else:
-        xe = _edges(cols)
-        fine = np.arange(min(cols), max(cols) + 1)
-        xi_fine = xi_levels_curve(fine)
-        ax.set_xlabel(r"N (levels), $\sigma_w = \sigma_w^{opt}(N)$")
-    ye = _edges(depths)
-    m = ax.pcolormesh(xe, ye, A, cmap="viridis", vmin=an["chance"], vmax=max(an["best"], an["chance"] + 1e-3),
-                      shading="flat")
-    fig.colorbar(m, ax=ax, label=f"test accuracy (step {records[0]['config']['steps']})")
-    for k, ls in ((1, ":"), (4, "-"), (6, "--")):
-        ax.plot(fine, k * xi_fine, "w" if k != 1 else "r", ls=ls, lw=1.5, label=(r"$\xi$" if k == 1 else rf"${k}\xi$"))
-    b = np.array(an["boundary"], float)
-    ax.plot(cols, b, "o", color="orange", ms=5, label="boundary (midpoint)")
-    above = [c for c, f in zip(cols, an["boundary_flag"]) if f == "above"]
-    if above:
-        ax.plot(above, [depths[-1]] * len(above), "^", color="orange", ms=7, label="boundary beyond range")
-    if math.isfinite(an["c"]):
-        ax.plot(fine, an["c"] * xi_fine, color="orange", lw=1,
-                label=rf"fit $L = {an['c']:.2f}\,\xi$ (SE {an['se_boot']:.2f})")
-    ax.set_ylim(ye[0], ye[-1])
-    ax.set_xlim(xe[0], xe[-1])
-    ax.set_ylabel("depth L (hidden layers)")
-    c0 = records[0]["config"]
-    ax.set_title(f"{records[0]['data']['name']}, width {c0['width']}, {c0['steps']} steps", fontsize=10)
-    ax.legend(fontsize=7, loc="upper right", framealpha=0.6)
-    fig.tight_layout()
-    return save_figure(fig, out_base.parent, out_base.name, dpi=120)
-
-
-def write_outputs(plan, results: dict, out: Path) -> list[Path]:
-    """summary.csv, fit.json and the heat maps for the panels of ``plan``."""
-    from qmf_sim.training import summarize
-
-    out = Path(out)
-    written = []
-    rows = []
-    fits = {}
-    for panel, cfgs in plan.items():
-        recs = [results[c.key()] for c in cfgs if c.key() in results]
-        for r in recs:
-            rows.append({"panel": panel, **summarize(r)})
-        if not recs:
-            continue
-        an = analyse_panel(recs, panel)
-        fits[panel] = an
-        written += plot_panel(recs, panel, out / f"trainable_depth_{panel}", an)
-    if rows:
-        p = out / "summary.csv"
-        with open(p, "w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
-        written.append(p)
-    p = out / "fit.json"
-    write_json(p, fits)
-    written.append(p)
-    return written
-
-
-def run(preset_name="smoke", out="results/trainable_depth", scheduler=None, progress=True, threads=None, **kw):
-    """Plan, run (resumably) and write the outputs; returns (written paths, results, plan)."""
-    from qmf_sim.sweep import run_sweep
-
-    out = Path(out)
-    plan = build_plan(preset_name, **kw)
-    if threads is None:
-        from qmf_sim.sweep import preset
-
-        threads = preset(preset_name).get("threads")
-    out.mkdir(parents=True, exist_ok=True)
-    allc = [c for cfgs in plan.values() for c in cfgs]
-    t0 = time.perf_counter()
-    results = run_sweep(allc, out / "runs.jsonl", scheduler=scheduler, progress=progress, threads=threads)
-    elapsed = time.perf_counter() - t0
-    written = [out / "runs.jsonl"] + write_outputs(plan, results, out)
-    return written, results, plan, elapsed
-
-
-def format_grid(analysis) -> str:
-    """A text table of an analysed panel (depth rows, column heads), for the terminal."""
-    cols, depths, A = analysis["columns"], analysis["depths"], analysis["acc"]
-    head = "depth " + " ".join(f"{c:>7.3g}" for c in cols)
-    lines = [head]
-    for i, d in enumerate(depths):
-        lines.append(f"{d:>5} " + " ".join(f"{A[i][j]:7.3f}" for j in range(len(cols))))
-    lines.append("xi    " + " ".join(f"{x:7.2f}" for x in analysis["xi"]))
-    # values come back from fit.json, where a boundary outside the depth range is null
-    lines.append("L_b   " + " ".join(f"{b:7.2f}" if b is not None and math.isfinite(b) else f"{f:>7}"
-                                     for b, f in zip(analysis["boundary"], analysis["boundary_flag"])))
-    if analysis["c"] is None or not math.isfinite(analysis["c"]):
-        lines.append(f"c: no fit ({analysis['n_used']} columns with a boundary inside the depth range)")
-    else:
-        num = lambda v: "n/a" if v is None or not math.isfinite(v) else f"{v:.3f}"
-        lines.append(f"c = {num(analysis['c'])} (SE {num(analysis['se'])}, bootstrap SE {num(analysis['se_boot'])}, "
-                     f"{analysis['n_used']} columns)")
-    return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------------------- CLI
 def _cmd_train_depth(args):
-    kw = dict(
-        depths=_ints(args.depths) if args.depths else None,
-        sigma_w=_floats(args.sigma_w) if args.sigma_w else None,
-        levels=_ints(args.levels) if args.levels else None,
-        width=args.width, steps=args.steps, lr=args.lr, data=args.data, device=args.device, seed=args.seed,
-        sigma_levels=args.sigma_levels,
-        panels=tuple(p.strip() for p in args.panels.split(",")),
-    )
-    for p in kw["panels"]:
-        if p not in (SIGMA_PANEL, LEVELS_PANEL):
-            raise ValueError(f"panels must be among '{SIGMA_PANEL}', '{LEVELS_PANEL}', got {p!r}")
-    written, results, plan, elapsed = run(args.preset, args.out, scheduler=args.scheduler,
-                                          progress=not args.no_progress, threads=args.threads, **kw)
-    fits = json.loads((Path(args.out) / "fit.json").read_text())
+    from qmf_sim.experiments import trainable_depth as E
+
+    out = A.out_dir(args.out)
+    _check_data(args.data)
+    kw = dict(depths=args.depths, sigma_w=args.sigma_w, levels=args.levels, width=args.width, steps=args.steps,
+              lr=args.lr, data=args.data, device=args.device, seed=args.seed, sigma_levels=args.sigma_levels,
+              panels=args.panels)
+    scheduler = None
+    if args.scheduler is not None:
+        from qmf_sim.sweep import connect
+
+        scheduler = connect(args.scheduler, name="argument --scheduler")  # unreachable: error before training
+    try:
+        written, results, plan, elapsed = E.run(args.preset, out, scheduler=scheduler,
+                                                progress=not args.no_progress, threads=args.threads, **kw)
+    finally:
+        if scheduler is not None:
+            scheduler.close()
+    fits = json.loads((out / "fit.json").read_text())
     for panel, an in fits.items():
         print(f"[{panel}] test accuracy (rows: depth)")
-        print(format_grid(an))
+        print(E.format_grid(an))
     print(f"sweep time {elapsed:.1f} s")
     for p in written:
         print(f"wrote {p}")
@@ -295,32 +74,27 @@ def add_commands(subparsers):
         "train-depth",
         help="trainable depth vs sigma_w and N (paper 1, Fig. 3): resumable STE training sweep",
         description=__doc__.split("\n\n")[0] + " Presets: " + ", ".join(PRESETS)
-        + ". The JSONL results file makes the sweep resumable: re-running trains only missing runs.",
+        + ". The JSONL results file makes the sweep resumable: re-running trains only missing runs; two "
+        "sweeps on one --out share the work. Lists: ITEM[,ITEM...], ITEM = VALUE or START-STOP[:STEP] "
+        "(inclusive).",
     )
-    p.add_argument("--preset", default="smoke", help=f"one of {list(PRESETS)} (default: smoke)")
-    p.add_argument("--depths", help="comma list of depths (hidden layers >= 2), ranges a:b:step allowed")
-    p.add_argument("--sigma-w", help="comma list of absolute sigma_w for the depth x sigma_w panel")
-    p.add_argument("--levels", help="comma list of N for the depth x N panel")
-    p.add_argument("--sigma-levels", type=int, dest="sigma_levels", default=None,
+    p.add_argument("--preset", default="smoke", choices=list(PRESETS), help="preset (default: smoke)")
+    p.add_argument("--depths", type=A.int_list(2), help="list of depths (hidden layers >= 2), e.g. 2,4,10-40:10")
+    p.add_argument("--sigma-w", type=A.float_list(0, lo_open=True), dest="sigma_w",
+                   help="list of absolute sigma_w for the depth x sigma_w panel")
+    p.add_argument("--levels", type=A.int_list(2), help="list of N for the depth x N panel, e.g. 2-6,8,10")
+    p.add_argument("--sigma-levels", type=A.integer(2), dest="sigma_levels", default=None,
                    help="N of the depth x sigma_w panel (default 10)")
-    p.add_argument("--width", type=int, help="hidden width")
-    p.add_argument("--steps", type=int, help="SGD steps")
-    p.add_argument("--lr", type=float, help="learning rate (paper preset default: 1e-3 / 5e-4 by depth)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--panels", default=f"{SIGMA_PANEL},{LEVELS_PANEL}", help="which grids to run")
+    p.add_argument("--width", type=A.integer(1), help="hidden width")
+    p.add_argument("--steps", type=A.integer(1), help="SGD steps")
+    p.add_argument("--lr", type=A.number(0, lo_open=True),
+                   help="learning rate (paper preset default: 1e-3 / 5e-4 by depth)")
+    p.add_argument("--seed", type=A.integer(0), default=0, help="random seed (default 0)")
+    p.add_argument("--panels", type=_panels, default=PANELS, help="which grids to run (default sigma,levels)")
     p.add_argument("--out", default="results/trainable_depth", help="output directory (results file inside)")
     p.add_argument("--data", default=None, help="MNIST IDX directory (default: $QMF_MNIST_DIR, else sklearn digits)")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address tcp://host:port (default: in-process)")
-    p.add_argument("--device", default=None, help="torch device (default: cuda if present, else cpu)")
-    p.add_argument("--threads", type=int, default=None, help="torch threads per run")
+    p.add_argument("--device", type=A.device, default=None, help="torch device (default: cuda if present, else cpu)")
+    p.add_argument("--threads", type=A.integer(1), default=None, help="torch threads per run (>= 1)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_train_depth)
-
-
-def _reproduce(out_dir: Path, quick: bool) -> list[Path]:
-    written, results, plan, elapsed = run("quick" if quick else "smoke", Path(out_dir) / "trainable_depth",
-                                          progress=True)
-    return written
-
-
-REPRODUCE = {"trainable_depth": _reproduce}

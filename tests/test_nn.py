@@ -1,5 +1,5 @@
-"""qmf_sim.networks against qmf_sym: exact staircase forward, explicit STE backward, and finite
-random layers against the mean-field maps (paper 1, eq. 1-6, 13, 19).
+"""qmf_sim.nn against qmf_sym: exact staircase forward (eq. 13), explicit STE backward (eq. 19) and
+the network of eq. 1 (paper 1); moved from test_networks.py.
 
 Statistical tolerances.  Every Monte-Carlo comparison uses k = 5 standard errors, the SE estimated
 from D independent weight draws (per-draw statistics are means over >= 500 neurons, hence close
@@ -15,9 +15,8 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from qmf_sim import networks as NW
+from qmf_sim import nn as NW
 from qmf_sym import backward as B
-from qmf_sym import maps
 from qmf_sym.activations import Staircase
 
 K_SE = 5.0
@@ -136,42 +135,6 @@ def test_mlp_bad_input(kw):
         NW.QuantizedMLP(**args)
 
 
-def test_experiment_bad_input():
-    act = Staircase.uniform(4)
-    with pytest.raises(ValueError, match="r"):
-        NW.circle_inputs(1, 10, 1.0, 1.0)
-    with pytest.raises(ValueError, match="r"):
-        NW.correlation_propagation(act, [1.0], depth=2, width=8, r=1)
-    with pytest.raises(ValueError, match="width"):
-        NW.propagate(act, torch.randn(3, 5), 1.0, depth=1, width=0)
-    with pytest.raises(ValueError, match="depth"):
-        NW.propagate(act, torch.randn(3, 5), 1.0, depth=0, width=4)
-    with pytest.raises(ValueError, match="sigma_w"):
-        NW.propagate(act, torch.randn(3, 5), 0.0, depth=1, width=4)
-    with pytest.raises(ValueError, match="act"):
-        NW.propagate(np.sign, torch.randn(3, 5), 1.0, depth=1, width=4)
-    with pytest.raises(ValueError, match="act"):
-        NW.staircase_ste(torch.randn(3), "sign")
-
-
-# ----------------------------------------------------------------------------- one layer vs mean field
-@settings(max_examples=20)
-@given(act=staircases(), sw=st.floats(0.3, 3.0), sb=st.floats(0.0, 1.0), Q=st.floats(0.05, 4.0),
-       C=st.floats(-0.95, 0.95), seed=st.integers(0, 2 ** 20))
-def test_one_layer_matches_maps(act, sw, sb, Q, C, seed):
-    # a wide layer (400 -> 400 neurons, real weight matrices), D = 32 independent draws, float64
-    n = 400
-    r = NW.one_layer_statistics(act, Q, C, sw, sb, n_prev=n, n_next=n, n_draws=D, seed=seed)
-    q_mf, c_mf = maps.layer_map(act, Q, C, sw, sb)
-    assert float(maps.variance_map(act, Q, sw, sb)) == pytest.approx(float(q_mf), rel=1e-12)
-    assert abs(r["Q"] - q_mf) <= K_SE * r["Q_se"] + 1e-12
-    # the covariance K12 is unbiased for Q_next C_next (layer_map's C is K12 / Q_next)
-    assert abs(r["K12"] - q_mf * c_mf) <= K_SE * r["K12_se"] + 1e-12
-    # the correlation ratio K12 / sqrt(K11 K22) has an O(1/n) bias (delta method: |bias| <~ 4/n for
-    # |C| <= 1 with normalised 4th moments <= 3 + a few); allow 5 SE + 10/n
-    assert abs(r["C"] - c_mf) <= K_SE * r["C_se"] + 10 / n
-
-
 @settings(max_examples=10)
 @given(Q=st.floats(0.05, 5.0), sw=st.floats(0.3, 3.0), slope=st.floats(0.2, 2.0),
        ste=st.sampled_from(["clipped", "identity"]), seed=st.integers(0, 2 ** 20))
@@ -199,57 +162,3 @@ def test_ste_backward_gain_matches_closed_form(Q, sw, slope, ste, seed):
     # SE is 0 when p ~ 1)
     p = e2 / slope ** 2
     assert abs(g2.mean() - e2) <= K_SE * slope ** 2 * math.sqrt(p * (1 - p) / (n * draws)) + 1e-12
-
-
-def test_empirical_chi_matches_finite_difference():
-    act = Staircase.uniform(6)
-    for sw in (1.5, 3.0):
-        r = NW.empirical_chi(act, sw, 0.0, eps=0.1, n_prev=2000, n_next=1000, n_draws=D, seed=11)
-        assert abs(r["chi"] - r["chi_fd"]) <= K_SE * r["chi_se"]
-        # odd phi, C* = 0: the central difference is O(eps^2) from chi (3rd derivative only)
-        assert r["chi_fd"] == pytest.approx(r["chi_theory"], rel=0.05)
-
-
-def test_gram_method_matches_weights():
-    # the "gram" sampler has the same law as real weights: per-layer mean Q of both agree within
-    # k = 5 combined SE
-    act = Staircase.uniform(4)
-    X, _ = NW.circle_inputs(4, 64, 1.0, 1.7, 0.1, seed=2)
-    a = NW.layer_statistics(act, X, 1.7, 0.1, depth=4, width=256, n_draws=D, method="weights", seed=5,
-                            dtype=torch.float64)
-    b = NW.layer_statistics(act, X, 1.7, 0.1, depth=4, width=256, n_draws=D, method="gram", seed=6,
-                            dtype=torch.float64)
-    se = np.hypot(a["Qbar_se"], b["Qbar_se"])
-    assert np.all(np.abs(a["Qbar"] - b["Qbar"]) <= K_SE * se)
-    se = np.hypot(a["C_se"], b["C_se"])[:, 0, 1]
-    assert np.all(np.abs(a["C"][:, 0, 1] - b["C"][:, 0, 1]) <= K_SE * se + 1e-12)
-
-
-def test_circle_inputs_scaling_and_first_layer():
-    sw, sb, Q1 = 1.3, 0.2, 0.9
-    X, th = NW.circle_inputs(10, 50, Q1, sw, sb, seed=0)
-    K = sw ** 2 * (X @ X.T) / 50 + sb ** 2
-    assert np.allclose(np.diag(K.numpy()), Q1, atol=1e-12)  # Q^(1) = Q1 in the mean field
-    assert np.allclose(K[0].numpy(), sw ** 2 * (Q1 - sb ** 2) / sw ** 2 * np.cos(th) + sb ** 2, atol=1e-12)
-    prof = NW.circulant_profile(K)
-    assert np.allclose(prof.numpy(), K[0].numpy(), atol=1e-12)
-
-
-def test_decay_layer():
-    l = np.arange(1, 60)
-    v = 0.2 + 0.5 * np.exp(-(l - 1) / 7.3)
-    assert NW.decay_layer(v, 1, 0.2) == pytest.approx(8.3, abs=0.05)
-    assert math.isnan(NW.decay_layer(np.ones(5), 1, 0.0))
-
-
-def test_correlation_propagation_small():
-    # a small end-to-end run: empirical correlation at layer 1 = mean field within noise (n = 400)
-    act = Staircase.uniform(16)
-    s = NW.sigma_w_optimal(act)
-    res = NW.correlation_propagation(act, [s], depth=3, width=400, r=24, n_draws=4, n_theory=13,
-                                     dtype=torch.float64)
-    run = res["runs"][0]
-    assert run["cov"].shape == (4, 24)
-    assert run["chi"] == pytest.approx(float(maps.fixed_point(act, s).chi))
-    C1 = np.cos(res["theta"])
-    assert np.all(np.abs(run["corr"][1] - C1) <= K_SE * run["corr_se"][1] + 10 / 400)

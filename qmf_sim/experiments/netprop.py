@@ -1,0 +1,207 @@
+"""Paper 1, sec. 5: finite random networks against the mean field (Fig. 1 and the finite-width scaling).
+
+Notebook use::
+
+    from qmf_sim.experiments import netprop as E
+    res = E.run_fig1(depth=40, width=300, r=120)      # numbers only (dicts of arrays)
+    E.write_fig1(res, "out/")                          # fig1.png/.pdf, heat map, decay CSV, JSON
+
+``reproduce_fig1`` / ``reproduce_finite_width`` are the ``qmf reproduce`` parts.  The experiments
+themselves live in :mod:`qmf_sim.netprop`; here they are run with the papers' sizes, tabulated
+and plotted.  Files are written only through :mod:`qmf_sim.io`.
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from qmf_sim import io
+
+FIG1_LAYERS = (0, 25, 50, 75, 100)
+FIG1_FACTORS = (0.7, 0.85, 1.0, 1.2, 1.5)  # sigma_w / sigma_w_opt
+FW_WIDTHS = (64, 128, 256, 512, 1024, 2048, 4096)
+
+
+def _fmt(v, spec):
+    """A number formatted for a CSV cell; non-finite -> None (an empty cell, the io convention)."""
+    v = float(v)
+    return format(v, spec) if math.isfinite(v) else None
+
+
+# ----------------------------------------------------------------------------- Fig. 1
+def run_fig1(levels=16, depth=100, width=1000, r=500, factors=FIG1_FACTORS, sigma_b=0.0, runs=1,
+             dtheta_decay=math.pi / 3, dtype="float32", device=None, seed=0, progress=False) -> dict:
+    """The correlation-propagation experiment (:func:`qmf_sim.netprop.correlation_propagation`) for
+    sigma_w = factor x sigma_w_opt of ``Staircase.uniform(levels)``; ``runs`` independent networks.
+    Returns its result dict plus ``levels``, ``factors``, ``sigma_w_opt``, ``dtype``, ``device``,
+    ``wall_seconds``."""
+    import torch
+
+    from qmf_sym.activations import Staircase
+
+    from qmf_sim import netprop as NP
+
+    act = Staircase.uniform(levels)
+    t0 = time.perf_counter()
+    s_opt = NP.sigma_w_optimal(act, sigma_b)
+    res = NP.correlation_propagation(act, [f * s_opt for f in factors], sigma_b, depth, width, r, n_draws=runs,
+                                     dtheta_decay=dtheta_decay, dtype=getattr(torch, dtype), device=device,
+                                     seed=seed, progress=progress)
+    res.update(levels=levels, factors=tuple(factors), sigma_w_opt=s_opt, sigma_b=sigma_b, dtype=dtype,
+               device=str(device or "cpu"), wall_seconds=time.perf_counter() - t0)
+    return res
+
+
+def fig1_summary(res) -> dict:
+    """The JSON summary of :func:`run_fig1` (what ``fig1.json`` holds); non-finite values stay NaN
+    here and become null in the file."""
+    runs = res["runs"]
+    layer_samples = res["depth"] * res["r"] * res["n_draws"] * len(runs)  # one input through one layer
+    net_s = sum(run["seconds_network"] for run in runs)
+    return {
+        "N": res["levels"], "depth": res["depth"], "width": res["width"], "r": res["r"], "sigma_b": res["sigma_b"],
+        "n_draws": res["n_draws"], "dtype": res["dtype"], "device": res["device"], "sigma_w_opt": res["sigma_w_opt"],
+        "wall_seconds": res["wall_seconds"], "network_seconds": net_s,
+        "layer_samples_per_second": layer_samples / net_s if net_s > 0 else math.nan,
+        "neuron_samples_per_second": layer_samples * res["width"] / net_s if net_s > 0 else math.nan,
+        "input_scaling": "x = s (u0 cos t + u1 sin t), s^2 = n0 (Q* - sigma_b^2) / sigma_w^2, so Q^(1) = Q*",
+        "decay_definition": "first layer where (C(l) - C*) / (C(1) - C*) <= 1/e at dtheta, linear interpolation "
+                            "in log; layer 1 = first hidden layer; null when it does not decay that far within "
+                            "the depth",
+        "runs": [{k: run[k] for k in ("sigma_w", "Q_star", "C_star", "chi", "xi", "dtheta_decay", "decay_emp",
+                                      "decay_mf", "input_scale", "seconds_network")} for run in runs],
+    }
+
+
+def plot_fig1(res, out_dir, tag="fig1") -> list[Path]:
+    """``<tag>.png/.pdf`` (covariance vs Delta theta, mean field over it) and ``<tag>_heatmap.png``."""
+    plt = io.plt()
+    runs, theta, depth = res["runs"], res["theta"], res["depth"]
+    factors = res["factors"]
+    half = theta <= np.pi + 1e-12
+    layers = [l for l in FIG1_LAYERS if l <= depth] or [0, depth]
+    fig, axes = plt.subplots(1, len(runs), figsize=(3.2 * len(runs), 3.2), sharey=False, squeeze=False)
+    cmap = plt.get_cmap("viridis")
+    for ax, run, f in zip(axes[0], runs, factors):
+        for i, l in enumerate(layers):
+            c = cmap(i / max(len(layers) - 1, 1))
+            ax.plot(theta[half], run["cov"][l][half], ".", ms=2, color=c, label=f"l={l}")
+            ax.plot(run["theta_theory"], run["cov_theory"][l], "-", lw=1, color=c)
+        ax.set_title(f"$\\sigma_w$={run['sigma_w']:.3f} ({f:g}x opt)\n$\\xi$={run['xi']:.1f}", fontsize=9)
+        ax.set_xlabel("$\\Delta\\theta$")
+    axes[0][0].set_ylabel("covariance $q^{(l)}(\\Delta\\theta)$")
+    axes[0][-1].legend(fontsize=7, markerscale=3)
+    fig.suptitle(f"N={res['levels']}, L={depth}, n={res['width']}, r={res['r']}, $\\sigma_b$={res['sigma_b']:g}: "
+                 "dots = network, lines = mean field", fontsize=9)
+    fig.tight_layout()
+    paths = io.save_figure(fig, out_dir, tag)
+    fig, axes = plt.subplots(1, len(runs), figsize=(3.0 * len(runs) + 1.2, 3.4), squeeze=False, sharey=True,
+                             layout="constrained")
+    for ax, run in zip(axes[0], runs):
+        im = ax.imshow(run["corr"][:, half], aspect="auto", origin="lower", cmap="RdBu_r", vmin=-1, vmax=1,
+                       extent=[0, np.pi, -0.5, depth + 0.5])
+        ax.set_title(f"$\\sigma_w$={run['sigma_w']:.3f}", fontsize=9)
+        ax.set_xlabel("$\\Delta\\theta$")
+    axes[0][0].set_ylabel("layer l")
+    fig.suptitle("empirical correlation per layer and input angle", fontsize=10)
+    fig.colorbar(im, ax=axes[0].tolist(), label="empirical correlation $C^{(l)}$")
+    paths += io.save_figure(fig, out_dir, f"{tag}_heatmap", formats=("png",))
+    return paths
+
+
+def write_fig1(res, out_dir, tag="fig1") -> list[Path]:
+    """Figures, ``<tag>_decay.csv`` (1/e decay layer of C - C* at the decay angle: empirical,
+    mean-field, xi; an empty cell where C - C* never decays to 1/e within the depth) and ``<tag>.json``."""
+    out_dir = Path(out_dir)
+    paths = plot_fig1(res, out_dir, tag)
+    header = ["sigma_w", "sigma_w_over_opt", "sigma_b", "Q_star", "C_star", "chi", "xi", "dtheta", "C1",
+              "decay_layer_empirical", "decay_layer_meanfield", "network_seconds"]
+    rows = [[_fmt(run["sigma_w"], ".6g"), f"{f:g}", run["sigma_b"], _fmt(run["Q_star"], ".6g"),
+             _fmt(run["C_star"], ".6g"), _fmt(run["chi"], ".6g"), _fmt(run["xi"], ".4g"),
+             _fmt(run["dtheta_decay"], ".6g"), _fmt(run["corr"][1, run["k_decay"]], ".4f"),
+             _fmt(run["decay_emp"], ".4g"), _fmt(run["decay_mf"], ".4g"), _fmt(run["seconds_network"], ".2f")]
+            for run, f in zip(res["runs"], res["factors"])]
+    paths.append(io.write_csv(out_dir / f"{tag}_decay.csv", header, rows))
+    paths.append(io.write_json(out_dir / f"{tag}.json", fig1_summary(res)))
+    return paths
+
+
+def reproduce_fig1(out_dir: Path, quick: bool = False) -> list[Path]:
+    if quick:
+        return write_fig1(run_fig1(depth=40, width=300, r=120, factors=(0.85, 1.0, 1.2)), out_dir)
+    return write_fig1(run_fig1(), out_dir)
+
+
+# ----------------------------------------------------------------------------- finite width
+def run_finite_width(levels=16, widths=FW_WIDTHS, depth=30, factors=(1.0, 1.5), runs=128, seed=0) -> dict:
+    """:func:`qmf_sim.netprop.finite_width_errors` at sigma_w = factor x sigma_w_opt, ``runs``
+    independent networks per width.  Returns ``{"levels", "widths", "depth", "factors", "runs",
+    "results": [per factor]}``."""
+    from qmf_sym.activations import Staircase
+
+    from qmf_sim import netprop as NP
+
+    act = Staircase.uniform(levels)
+    s_opt = NP.sigma_w_optimal(act)
+    results = [NP.finite_width_errors(act, f * s_opt, 0.0, widths, depth, n_draws=runs, seed=seed + i)
+               for i, f in enumerate(factors)]
+    return {"levels": levels, "widths": tuple(widths), "depth": depth, "factors": tuple(factors), "runs": runs,
+            "results": results}
+
+
+def finite_width_summary(res) -> dict:
+    rs = res["results"]
+    return {"N": res["levels"], "depth": res["depth"], "widths": list(res["widths"]), "n_draws": res["runs"],
+            "method": rs[0]["method"],
+            "fits": [{"sigma_w": r["sigma_w"], "xi": r["xi"], "exponents": {k: v[0] for k, v in r["fit"].items()},
+                      "bias_fit_points": {k: r["fit"][k][1] for k in ("Q_bias", "C_bias")}} for r in rs]}
+
+
+def plot_finite_width(res, out_dir, tag="finite_width") -> list[Path]:
+    plt = io.plt()
+    widths, factors = res["widths"], res["factors"]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    nn = np.array(widths, dtype=float)
+    for r, f, mk in zip(res["results"], factors, "os^v"):
+        for name, ax in (("Q_rel_rms", axes[0]), ("C_rms", axes[1])):
+            y = r[name].mean(axis=1)
+            p, a = r["fit"][name]
+            ax.loglog(nn, y, mk, label=f"$\\sigma_w$={f:g}x opt: slope {p:.3f}")
+            ax.loglog(nn, np.exp(a) * nn ** p, "-", lw=0.8)
+        cmap = plt.get_cmap("plasma")
+        if f == factors[0]:
+            for i, n in enumerate(widths):
+                axes[2].semilogy(r["layers"], r["C_rms"][i] * math.sqrt(n), color=cmap(i / len(widths)),
+                                 label=f"n={n}")
+    axes[0].set_title("RMS |Q_emp - Q_mf| / Q_mf (mean over layers)", fontsize=9)
+    axes[1].set_title("RMS |C_emp - C_mf| (mean over layers, pairs)", fontsize=9)
+    axes[2].set_title(f"$\\sqrt{{n}}$ x RMS C error per layer ($\\sigma_w$={factors[0]:g}x opt)", fontsize=9)
+    for ax in axes[:2]:
+        ax.set_xlabel("width n")
+        ax.legend(fontsize=7)
+    axes[2].set_xlabel("layer l")
+    axes[2].legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    return io.save_figure(fig, out_dir, tag, formats=("png",))
+
+
+def write_finite_width(res, out_dir, tag="finite_width") -> list[Path]:
+    """``<tag>.png``, ``<tag>.csv`` (per sigma_w, width, layer) and ``<tag>.json`` (fitted exponents)."""
+    out_dir = Path(out_dir)
+    paths = plot_finite_width(res, out_dir, tag)
+    keys = ("Q_rms", "Q_bias", "Q_bias_se", "C_rms", "C_bias", "C_bias_se")
+    rows = [[_fmt(r["sigma_w"], ".6g"), n, l, _fmt(r["Q_mf"][j], ".6g")] + [_fmt(r[k][i, j], ".4g") for k in keys]
+            for r in res["results"] for i, n in enumerate(res["widths"]) for j, l in enumerate(r["layers"])]
+    paths.append(io.write_csv(out_dir / f"{tag}.csv", ["sigma_w", "width", "layer", "Q_mf", *keys], rows))
+    paths.append(io.write_json(out_dir / f"{tag}.json", finite_width_summary(res)))
+    return paths
+
+
+def reproduce_finite_width(out_dir: Path, quick: bool = False) -> list[Path]:
+    if quick:
+        return write_finite_width(run_finite_width(widths=(64, 256, 1024), depth=10, factors=(1.0,), runs=32),
+                                  out_dir)
+    return write_finite_width(run_finite_width(), out_dir)

@@ -1,0 +1,248 @@
+"""Paper 1, sec. 5, Fig. 3: the trainable-depth sweep (depth x sigma_w and depth x N) and its heat maps.
+
+Notebook use::
+
+    from qmf_sim.experiments import trainable_depth as E
+    written, results, plan, seconds = E.run("quick", out="out/td")      # resumable
+    an = E.analyse_panel([results[c.key()] for c in plan["sigma"]], "sigma")
+
+Writes into ``out``: ``runs.jsonl`` (one record per run, appended as each finishes; re-running
+resumes; two sweeps on one file share the work), ``summary.csv``, ``fit.json`` (boundary constants)
+and the heat maps ``trainable_depth_sigma.png/.pdf`` (depth x sigma_w, N fixed) and
+``trainable_depth_levels.png/.pdf`` (depth x N, sigma_w optimal) with the curves xi, 4 xi and 6 xi of
+the mean-field theory.  Presets: ``qmf_sim.sweep.PRESETS``.  Files only through :mod:`qmf_sim.io`.
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+from qmf_sim import io
+
+SIGMA_PANEL = "sigma"
+LEVELS_PANEL = "levels"
+PANELS = (SIGMA_PANEL, LEVELS_PANEL)
+
+
+def build_plan(preset_name="smoke", depths=None, sigma_w=None, levels=None, width=None, steps=None, lr=None,
+               data=None, device=None, sigma_levels=None, seed=0, panels=(SIGMA_PANEL, LEVELS_PANEL)):
+    """The runs of a sweep: ``{"sigma": [TrainConfig...], "levels": [...]}``; validates everything first."""
+    from qmf_sym import _validate as V
+
+    from qmf_sim.data import load_dataset
+    from qmf_sim.sweep import levels_grid, preset, sigma_grid
+    from qmf_sim.training import TrainConfig, sigma_w_opt
+
+    p = preset(preset_name)
+    panels = tuple(panels)
+    if not panels or any(x not in PANELS for x in panels):
+        raise ValueError(f"panels must be a non-empty subset of {list(PANELS)}, got {list(panels)}")
+    depths = p["depths"] if depths is None else list(depths)
+    levels = p["levels"] if levels is None else list(levels)
+    if not depths or not levels or (sigma_w is not None and not len(sigma_w)):
+        raise ValueError("depths, levels and sigma_w must each hold at least one value")
+    width = p["width"] if width is None else width
+    steps = p["steps"] if steps is None else steps
+    lr = p["lr"] if lr is None else lr
+    n_sig = p["sigma_levels"] if sigma_levels is None else sigma_levels
+    for d in depths:
+        V.integer("depth", d, 2)
+    for n in levels:
+        V.integer("levels", n, 2)
+    V.integer("width", width, 1)
+    V.integer("steps", steps, 1)
+    if lr is not None:
+        V.positive("lr", lr)
+    if sigma_w is not None:
+        for s in sigma_w:
+            V.positive("sigma_w", s)
+    base = dict(width=width, steps=steps, lr=lr, data=data, device=device, seed=seed)
+    TrainConfig(depth=max(depths), levels=n_sig, sigma_w=1.0, **base).validate()
+    load_dataset(data)  # unreadable data: clear error now, before any training
+    plan = {}
+    if SIGMA_PANEL in panels:
+        sws = sigma_w if sigma_w is not None else [f * sigma_w_opt(n_sig) for f in p["sigma_w_factors"]]
+        plan[SIGMA_PANEL] = sigma_grid(depths, sws, levels=n_sig, **base)
+    if LEVELS_PANEL in panels:
+        plan[LEVELS_PANEL] = levels_grid(depths, levels, **base)
+    return plan
+
+
+# ---------------------------------------------------------------------------------- figures
+def _edges(v, log=False):
+    import numpy as np
+
+    v = np.asarray(v, float)
+    if len(v) == 1:
+        return np.array([v[0] * 0.8, v[0] * 1.25]) if log else np.array([v[0] - 0.5, v[0] + 0.5])
+    t = np.log(v) if log else v
+    mid = (t[1:] + t[:-1]) / 2
+    e = np.concatenate([[t[0] - (mid[0] - t[0])], mid, [t[-1] + (t[-1] - mid[-1])]])
+    return np.exp(e) if log else e
+
+
+def xi_sigma_curve(levels, sigma_ws):
+    """xi(sigma_w) for Staircase.uniform(levels) (qmf_sym.maps.fixed_point; nan where unavailable)."""
+    import numpy as np
+
+    from qmf_sym.activations import Staircase
+
+    from qmf_sym.maps import fixed_point
+
+    act = Staircase.uniform(int(levels))
+    out = []
+    for s in sigma_ws:
+        try:
+            out.append(float(fixed_point(act, float(s)).xi))
+        except (ValueError, ArithmeticError):  # no non-trivial fixed point, or none in float64: no curve
+            out.append(np.nan)
+    return np.array(out)
+
+
+def xi_levels_curve(levels):
+    """xi(N) at the optimal spacing (qmf_sym.spacing.optimal_spacing(N).xi)."""
+    import numpy as np
+
+    from qmf_sym.spacing import optimal_spacing
+
+    return np.array([float(optimal_spacing(int(n)).xi) for n in levels])
+
+
+def analyse_panel(records, panel):
+    """Heat-map table, per-column boundaries and xi, and the fit of L_b = c xi for one panel."""
+    import numpy as np
+
+    from qmf_sim.sweep import boundary_depths, fit_boundary_constant, grid_table
+
+    field = "sigma_w" if panel == SIGMA_PANEL else "levels"
+    cols, depths, A = grid_table(records, field)
+    chance = records[0].get("chance", 0.1)
+    best = float(np.nanmax(A))
+    if panel == SIGMA_PANEL:
+        xi = xi_sigma_curve(records[0]["config"]["levels"], cols)
+    else:
+        xi = xi_levels_curve(cols)
+    bounds = [boundary_depths(depths, A[:, j], chance, best) for j in range(len(cols))]
+    fit = fit_boundary_constant(xi, [b[0] for b in bounds])
+    fit.update({"panel": panel, "columns": cols, "xi": xi.tolist(), "boundary": [b[0] for b in bounds],
+                "boundary_flag": [b[1] for b in bounds], "chance": chance, "best": best,
+                "midpoint": 0.5 * (chance + best), "depths": depths, "acc": A.tolist()})
+    return fit
+
+
+def plot_panel(records, panel, out_base: Path, analysis=None) -> list[Path]:
+    import numpy as np
+
+    plt = io.plt()
+    an = analysis or analyse_panel(records, panel)
+    cols, depths, A = an["columns"], an["depths"], np.array(an["acc"])
+    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    if panel == SIGMA_PANEL:
+        xe = _edges(cols, log=True)
+        fine = np.geomspace(xe[0], xe[-1], 60)
+        xi_fine = xi_sigma_curve(records[0]["config"]["levels"], fine)
+        ax.set_xscale("log")
+        ax.set_xlabel(r"$\sigma_w$  (N = %d)" % records[0]["config"]["levels"])
+    else:
+        xe = _edges(cols)
+        fine = np.arange(min(cols), max(cols) + 1)
+        xi_fine = xi_levels_curve(fine)
+        ax.set_xlabel(r"N (levels), $\sigma_w = \sigma_w^{opt}(N)$")
+    ye = _edges(depths)
+    m = ax.pcolormesh(xe, ye, A, cmap="viridis", vmin=an["chance"], vmax=max(an["best"], an["chance"] + 1e-3),
+                      shading="flat")
+    fig.colorbar(m, ax=ax, label=f"test accuracy (step {records[0]['config']['steps']})")
+    for k, ls in ((1, ":"), (4, "-"), (6, "--")):
+        ax.plot(fine, k * xi_fine, "w" if k != 1 else "r", ls=ls, lw=1.5, label=(r"$\xi$" if k == 1 else rf"${k}\xi$"))
+    b = np.array(an["boundary"], float)
+    ax.plot(cols, b, "o", color="orange", ms=5, label="boundary (midpoint)")
+    above = [c for c, f in zip(cols, an["boundary_flag"]) if f == "above"]
+    if above:
+        ax.plot(above, [depths[-1]] * len(above), "^", color="orange", ms=7, label="boundary beyond range")
+    if math.isfinite(an["c"]):
+        ax.plot(fine, an["c"] * xi_fine, color="orange", lw=1,
+                label=rf"fit $L = {an['c']:.2f}\,\xi$ (SE {an['se_boot']:.2f})")
+    ax.set_ylim(ye[0], ye[-1])
+    ax.set_xlim(xe[0], xe[-1])
+    ax.set_ylabel("depth L (hidden layers)")
+    c0 = records[0]["config"]
+    ax.set_title(f"{records[0]['data']['name']}, width {c0['width']}, {c0['steps']} steps", fontsize=10)
+    ax.legend(fontsize=7, loc="upper right", framealpha=0.6)
+    fig.tight_layout()
+    return io.save_figure(fig, out_base.parent, out_base.name, dpi=120)
+
+
+def write_outputs(plan, results: dict, out: Path) -> list[Path]:
+    """summary.csv, fit.json and the heat maps for the panels of ``plan``."""
+    from qmf_sim.training import summarize
+
+    out = Path(out)
+    written = []
+    rows = []
+    fits = {}
+    for panel, cfgs in plan.items():
+        recs = [results[c.key()] for c in cfgs if c.key() in results]
+        for r in recs:
+            rows.append({"panel": panel, **summarize(r)})
+        if not recs:
+            continue
+        an = analyse_panel(recs, panel)
+        fits[panel] = an
+        written += plot_panel(recs, panel, out / f"trainable_depth_{panel}", an)
+    if rows:
+        written.append(io.write_csv(out / "summary.csv", list(rows[0]), rows))
+    written.append(io.write_json(out / "fit.json", fits))
+    return written
+
+
+def run(preset_name="smoke", out="results/trainable_depth", scheduler=None, progress=True, threads=None, **kw):
+    """Plan, run (resumably) and write the outputs; returns (written paths, results, plan)."""
+    from qmf_sim.sweep import run_sweep
+
+    from qmf_sym import _validate as V
+
+    out = Path(out)
+    plan = build_plan(preset_name, **kw)
+    if threads is None:
+        from qmf_sim.sweep import preset
+
+        threads = preset(preset_name).get("threads")
+    if threads is not None:
+        threads = V.integer("threads", threads, 1)
+    out.mkdir(parents=True, exist_ok=True)
+    allc = [c for cfgs in plan.values() for c in cfgs]
+    t0 = time.perf_counter()
+    results = run_sweep(allc, out / "runs.jsonl", scheduler=scheduler, progress=progress, threads=threads)
+    elapsed = time.perf_counter() - t0
+    written = [out / "runs.jsonl"] + write_outputs(plan, results, out)
+    return written, results, plan, elapsed
+
+
+def _cell(v, spec, width=7):
+    """A number for the terminal table; ``n/a`` for a missing (JSON null) or non-finite value."""
+    return f"{'n/a':>{width}}" if v is None or not math.isfinite(v) else format(v, f"{width}{spec}")
+
+
+def format_grid(analysis) -> str:
+    """A text table of an analysed panel (depth rows, column heads), for the terminal.  Works on the
+    analysis dict or on it read back from ``fit.json`` (non-finite values there are null)."""
+    cols, depths, A = analysis["columns"], analysis["depths"], analysis["acc"]
+    lines = ["depth " + " ".join(_cell(c, ".3g") for c in cols)]
+    for i, d in enumerate(depths):
+        lines.append(f"{d:>5} " + " ".join(_cell(A[i][j], ".3f") for j in range(len(cols))))
+    lines.append("xi    " + " ".join(_cell(x, ".2f") for x in analysis["xi"]))
+    lines.append("L_b   " + " ".join(_cell(b, ".2f") if b is not None and math.isfinite(b) else f"{f:>7}"
+                                     for b, f in zip(analysis["boundary"], analysis["boundary_flag"])))
+    if analysis["c"] is None or not math.isfinite(analysis["c"]):
+        lines.append(f"c: no fit ({analysis['n_used']} columns with a boundary inside the depth range)")
+    else:
+        lines.append(f"c = {_cell(analysis['c'], '.3f', 0)} (SE {_cell(analysis['se'], '.3f', 0)}, bootstrap SE "
+                     f"{_cell(analysis['se_boot'], '.3f', 0)}, {analysis['n_used']} columns)")
+    return "\n".join(lines)
+
+
+def reproduce(out_dir: Path, quick: bool = False) -> list[Path]:
+    written, results, plan, elapsed = run("quick" if quick else "smoke", Path(out_dir) / "trainable_depth",
+                                          progress=True)
+    return written
