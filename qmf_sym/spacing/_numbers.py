@@ -25,22 +25,3 @@ def to_mpf(x):
         return mpmath.mpf(x.numerator) / x.denominator
     return mpmath.mpf(float(x))
 
-
-def _gaussian():
-    """qmf_sym.gaussian with its raw faces (``pdf.f64``, ``cdf.mp`` ...).  TRANSITIONAL: until
-    qmf_sym.gaussian exposes raw faces, thin adapters over its public functions stand in."""
-    from .. import gaussian
-
-    if hasattr(gaussian.cdf, "f64"):
-        return gaussian
-    from types import SimpleNamespace
-
-    def _mp_cdf(x):
-        mpmath = mp()
-        return mpmath.erfc(-x / mpmath.sqrt(2)) / 2
-
-    return SimpleNamespace(pdf=SimpleNamespace(f64=gaussian.pdf, mp=lambda x: mp().npdf(x)),
-                           cdf=SimpleNamespace(f64=gaussian.cdf, mp=_mp_cdf))
-
-
-G = _gaussian()

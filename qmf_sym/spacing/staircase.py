@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate as V
-from ._numbers import G
+from .. import gaussian as G
 from ._numbers import mp as _mp
 from ._numbers import to_mpf as _to_mpf
 

@@ -1,0 +1,22 @@
+"""Closed forms of the STE learning-dynamics model of paper 2 (Ichikawa, Kashiwamura & Sakata,
+arXiv:2510.10693), as reconstructed in ``shared/specs/ste_dynamics.md`` ("spec").  One concept per
+module:
+
+* :mod:`.quantizers`  -- the uniform b-bit quantizers (spec §2.2), the STE derivative (§2.3), the
+  Gaussian input moments kappa, sigma_phi^2 (§4.1);
+* :mod:`.input_only`  -- input-only quantization: the closed ODE, its sympy derivation, fixed point,
+  stability boundary eta_c, steady-state error (§4.4(iii), §5.1, Fig. 5);
+* :mod:`.stationary`  -- weight quantization: the stationary density and self-consistent state (§5.2).
+"""
+from .input_only import (FixedPoint, baseline_deviation, fig5_curves, input_only_eps_g, input_only_fixed_point,
+                         input_only_ode_rhs, input_only_symbolic, solve_input_only_ode, stability_boundary,
+                         steady_state_error)
+from .quantizers import (B_MAX, KINDS, STES, input_moments, quantize, quantizer_grid, quantizer_staircase,
+                         ste_grad)
+from .stationary import StationaryState, stationary_density, stationary_state
+
+__all__ = ["KINDS", "STES", "B_MAX", "quantizer_grid", "quantize", "ste_grad", "quantizer_staircase",
+           "input_moments", "input_only_symbolic", "input_only_eps_g", "input_only_ode_rhs",
+           "solve_input_only_ode", "FixedPoint", "input_only_fixed_point", "stability_boundary",
+           "steady_state_error", "baseline_deviation", "fig5_curves", "stationary_density", "StationaryState",
+           "stationary_state"]
