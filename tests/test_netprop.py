@@ -111,3 +111,27 @@ def test_correlation_propagation_small():
     assert run["chi"] == pytest.approx(float(maps.fixed_point(act, s).chi))
     C1 = np.cos(res["theta"])
     assert np.all(np.abs(run["corr"][1] - C1) <= K_SE * run["corr_se"][1] + 10 / 400)
+
+
+# ----------------------------------------------------------------------------- issue 8, item 10
+@pytest.mark.parametrize("kw, match", [(dict(seed=True), "seed"), (dict(seed=-1), "seed"), (dict(seed=1.5), "seed"),
+                                       (dict(dtheta_decay=float("nan")), "dtheta_decay"),
+                                       (dict(sigma_b=float("nan")), "sigma_b"), (dict(n_draws=0), "n_draws")])
+def test_bool_seeds_and_nan_flags_rejected(kw, match):
+    act = Staircase.uniform(4)
+    with pytest.raises(ValueError, match=match):
+        NW.correlation_propagation(act, [1.0], **{"depth": 2, "width": 8, "r": 4, **kw})
+
+
+def test_bool_seed_rejected_everywhere():
+    act = Staircase.uniform(4)
+    with pytest.raises(ValueError, match="seed"):
+        NW.circle_inputs(4, 8, 1.0, 1.0, seed=True)
+    with pytest.raises(ValueError, match="seed"):
+        NW.propagate(act, torch.randn(3, 5), 1.0, depth=1, width=4, seed=False)
+    with pytest.raises(ValueError, match="seed"):
+        NW.finite_width_errors(act, 1.0, widths=(8,), depth=1, n_draws=2, seed=True)
+    with pytest.raises(ValueError, match="n_draws"):
+        NW.finite_width_errors(act, 1.0, widths=(8,), depth=1, n_draws=1)  # no standard error from one draw
+    with pytest.raises(ValueError, match="seed"):
+        nn.QuantizedMLP(3, 4, 2, 2, act, 1.0, seed=True)

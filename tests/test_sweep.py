@@ -186,3 +186,77 @@ def test_reproduce_quick(tmp_path):
     acc = np.array(fit["sigma"]["acc"])
     j_opt = int(np.argmax(fit["sigma"]["xi"]))
     assert acc[-1, j_opt] > max(acc[-1, j] for j in range(acc.shape[1]) if j != j_opt)
+
+
+# ---------------------------------------------------------------------------------- issue 8, items 5 and 6
+def test_nonfinite_theory_is_recorded_not_lost(tmp_path):
+    # sigma_b >> sigma_w: C* = 1 and chi = inf in float64; before, the record could not be written
+    # (strict JSON) and the trained run was lost on every resume
+    from qmf_sim.training import theory
+
+    th = theory(4, 0.01, 100.0)
+    assert th["status"] in ("non_finite", "unavailable") and th["chi"] is None and th["xi"] is None
+    th = theory(4, 1e300)  # overflow inside the fixed-point search
+    assert th["status"] in ("non_finite", "unavailable") and th["xi"] is None
+    assert theory(4, 1.0)["status"] == "ok"
+    path = tmp_path / "runs.jsonl"
+    cfgs = [TrainConfig(depth=2, levels=4, sigma_w=0.01, sigma_b=100.0, **TINY).resolved(),
+            TrainConfig(depth=2, levels=4, sigma_w=1e300, **TINY).resolved()]
+    res = S.run_sweep(cfgs, path, progress=False, threads=1)
+    assert set(res) == {c.key() for c in cfgs} and len(lines(path)) == 2
+    for r in res.values():
+        assert r["theory"]["status"] != "ok" and r["theory"]["xi"] is None
+    again = []
+    S.run_sweep(cfgs, path, progress=False, threads=1, on_record=again.append)
+    assert again == []  # resumed: nothing lost, nothing redone
+
+
+def test_damaged_lines_are_skipped_and_redone(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    cfgs = tiny_grid()[:2]
+    good = S.run_sweep(cfgs, path, progress=False, threads=1)
+    k0, k1 = cfgs[0].key(), cfgs[1].key()
+    keep = path.read_text().splitlines()
+    rec0 = next(json.loads(l) for l in keep if json.loads(l)["key"] == k0)
+    # six damaged lines after the good record of run 0 (run 1's good line removed): not JSON, a bare
+    # key that would shadow run 0, an incomplete record that would mark run 1 done, a complete one
+    # with a nonsense config, a JSON array, and a line that is not UTF-8
+    text = [l for l in keep if json.loads(l)["key"] == k0]
+    text += ["garbage", json.dumps({"key": k0}), json.dumps({"key": k1, "status": "ok"}),
+             json.dumps({**rec0, "key": k1, "config": "nonsense"}), "[1, 2]"]
+    path.write_bytes("\n".join(text).encode() + b"\n\xff\xfe{}\n")
+    with pytest.warns(UserWarning) as w:
+        done = S.load_results(path)
+    assert set(done) == {k0} and done[k0] == good[k0]
+    assert len([x for x in w if "damaged" in str(x.message)]) == 6  # one warning per damaged line
+    redone = []
+    with pytest.warns(UserWarning):
+        res = S.run_sweep(cfgs, path, progress=False, threads=1, on_record=lambda r: redone.append(r["key"]))
+    assert redone == [k1] and strip(res[k1]) == strip(good[k1]) and strip(res[k0]) == strip(good[k0])
+
+
+_TWO_SWEEPS = """
+import sys
+from qmf_sim import sweep as S
+cfgs = S.sigma_grid([2, 3], [1.0, 2.0], levels=4, width=16, steps=60, eval_steps=(30,), lr=0.05, batch_size=16,
+                    train_eval_size=100, device="cpu")
+S.run_sweep(cfgs, sys.argv[1], progress=False, threads=1,
+            on_record=lambda r: print("trained", r["key"], flush=True))
+"""
+
+
+def test_two_sweeps_on_one_file_train_each_run_once(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "runs.jsonl"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(p) for p in sys.path if p]))
+    procs = [subprocess.Popen([sys.executable, "-c", _TWO_SWEEPS, str(path)], stdout=subprocess.PIPE, text=True,
+                              env=env) for _ in range(2)]
+    outs = [p.communicate(timeout=600)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    trained = [l.split()[1] for o in outs for l in o.splitlines() if l.startswith("trained")]
+    keys = [r["key"] for r in lines(path)]
+    assert len(keys) == 4 and sorted(keys) == sorted(set(keys))  # every run recorded exactly once
+    assert sorted(trained) == sorted(keys)  # and trained exactly once, by one of the two sweeps
