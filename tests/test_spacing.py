@@ -238,6 +238,19 @@ def test_parse_levels():
     (lambda: S.chi_staircase([0.5, 0.1]), "offsets"),
     (lambda: S.chi_staircase([0.1, 0.5], [1.0, -1.0]), "heights"),
     (lambda: S.chi_staircase([0.1, 0.5], dps=-3), "dps"),
+    # issue 8 §2 item 10: bools are not integers, NaN is not a number, tolerances are validated
+    (lambda: S.chi_uniform(0.5, True), "N"),
+    (lambda: S.chi_uniform(0.5, 5, dps=True), "dps"),
+    (lambda: S.chi_uniform(float("nan"), 5), "D"),
+    (lambda: S.optimal_spacing(True), "N"),
+    (lambda: S.optimal_spacing(5, check="yes"), "check"),
+    (lambda: S.table([2, True]), "levels"),
+    (lambda: S.table([3], block=0), "block"),
+    (lambda: S.table([3], on_row=3), "on_row"),
+    (lambda: S.chi_staircase([0.1, float("nan")]), "offsets"),
+    (lambda: S.centring_base([0.1, float("nan")]), "offsets"),
+    (lambda: S.optimum._opt_f64_block([5], tol=0.0), "tol"),
+    (lambda: S.optimum._opt_f64_block([5], tol=float("nan")), "tol"),
 ])
 def test_bad_input(call, name):
     with pytest.raises(ValueError, match=name):

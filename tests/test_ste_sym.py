@@ -392,7 +392,34 @@ def test_stationary_errors():
     (lambda: ste.stationary_state(0.0, 1.0, 3, 1.0), "eta"),
     (lambda: ste.stationary_density(1.0, 0.04, 1.0, 0, 1.0), "b"),
     (lambda: ste.fig5_curves(b_x=(0,)), "b_x"),
+    # issue 8 §2 item 10: bools are not integers, NaN is not a number, tolerances are validated
+    (lambda: ste.quantize(0.3, True, 1.0), "b"),
+    (lambda: ste.quantizer_grid(True, 1.0), "b"),
+    (lambda: ste.input_moments(True, 1.0), "b"),
+    (lambda: ste.input_moments(2, 1.0, dps=True), "dps"),
+    (lambda: ste.steady_state_error(0.5, 2, 1.0, dps=True), "dps"),
+    (lambda: ste.quantize(True, 2, 1.0), "u"),
+    (lambda: ste.quantize(0.3, 2, float("nan")), "omega"),
+    (lambda: ste.steady_state_error(float("nan"), 2, 1.0), "eta"),
+    (lambda: ste.stationary_state(0.04, 1.0, 3, 1.0, xtol=0.0), "xtol"),
+    (lambda: ste.stationary_state(0.04, 1.0, 3, 1.0, xtol=float("nan")), "xtol"),
+    (lambda: ste.stationary_state(0.04, 1.0, 3, 1.0, xtol=True), "xtol"),
 ])
 def test_bad_input(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_nan_input_propagates_never_a_level():
+    """issue 8 §2 item 10: quantize(nan) was 1.0 (searchsorted puts NaN past every threshold).
+    Decision: NaN propagates (a NaN is never mapped to a level); +-inf are valid (outer levels)."""
+    for kind, b in KIND_B:
+        lv, _ = ste.quantizer_grid(b, 1.5, kind)
+        assert np.isnan(ste.quantize(np.nan, b, 1.5, kind))
+        out = ste.quantize(np.array([-np.inf, np.nan, 0.2, np.inf]), b, 1.5, kind)
+        assert out[0] == lv[0] and np.isnan(out[1]) and out[3] == lv[-1]
+        assert out[2] == ste.quantize(0.2, b, 1.5, kind)
+    for name in ste.STES:
+        g = ste.ste_grad(np.array([np.nan, 0.1, 5.0]), 1.0, name)
+        assert np.isnan(g[0]) and g[1] == 1.0 and g[2] == (1.0 if name == "identity" else 0.0)
+        assert np.isnan(ste.ste_grad(np.nan, 1.0, name))

@@ -234,6 +234,8 @@ def stationary_state(eta, lam, b, omega, kind="endpoints", ste="clipped", kappa=
     from scipy.optimize import brentq
 
     _check_weight_model(eta, lam, b, omega, kind, ste, kappa, s2, sigma2, T)
+    if not (0 < V.positive("xtol", xtol) < 1):
+        raise ValueError(f"xtol must be in (0, 1) (an absolute tolerance on eps_g), got {xtol!r}")
     if teacher is None:
         pts, wts = np.array([1.0]), np.array([1.0])
     else:
