@@ -39,9 +39,9 @@ __all__ = [
 ]
 
 for _name, _eq, _what in [
-    ("pdf_ball", "paper 1, eq. 12", "standard normal density"),
-    ("cdf_ball", "paper 1, eq. 12", "standard normal CDF"),
-    ("cell_probability_ball", "paper 1, eq. 14", "P(a < z <= b)"),
+    ("pdf_ball", "standard normal density n(x) (paper 1 notation)", "exp(-x^2/2)/sqrt(2 pi)"),
+    ("cdf_ball", "standard normal CDF Phi(x) (paper 1 notation)", "erfc(-x/sqrt 2)/2"),
+    ("cell_probability_ball", "P(a < z <= b), the cell weights of eq. 14 (paper 1)", "P(a < z <= b)"),
     ("bvn_excess_ball", "paper 1, eq. 5", "Phi_2(h, k; rho) - Phi(h) Phi(k)"),
     ("variance_map_ball", "paper 1, eq. 4", "sigma_w^2 E phi(u)^2 + sigma_b^2"),
     ("correlation_map_ball", "paper 1, eq. 5", "correlation map"),
