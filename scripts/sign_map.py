@@ -5,9 +5,9 @@ Usage: python scripts/sign_map.py [OUT_DIR] [--quick]
 import sys
 from pathlib import Path
 
-from qmf_sim.cli.theory import reproduce_sign
+from qmf_sim.experiments import resolve
 
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    for p in reproduce_sign(Path(args[0] if args else "results"), quick="--quick" in sys.argv):
+    for p in resolve("sign")(Path(args[0] if args else "results"), quick="--quick" in sys.argv):
         print(p)

@@ -102,3 +102,14 @@ def test_fig1_without_decay_within_depth(tmp_path, capsys):
     assert run["decay_mf"] is None and "n/a" in out
     row = io.read_csv(tmp_path / "fig1_decay.csv")[0]
     assert row["decay_layer_meanfield"] is None and float(row["xi"]) > 2  # the mean field decays over xi >> 2 layers
+
+
+def test_every_registered_part_resolves():
+    # the registry imports lazily; here every part must resolve (an import error is never swallowed)
+    from qmf_sim import experiments
+
+    assert experiments.parts()[:2] == ["spacing", "sign"] and "trainable_depth" in experiments.parts()
+    for part in experiments.parts():
+        assert callable(experiments.resolve(part)), part
+    with pytest.raises(KeyError):
+        experiments.resolve("no_such_part")

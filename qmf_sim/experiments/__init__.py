@@ -5,7 +5,7 @@ Modules (no argparse here; files are written only through :mod:`qmf_sim.io`):
 * ``netprop`` -- paper 1 Fig. 1 (correlation propagation) and the finite-width scaling;
 * ``trainable_depth`` -- paper 1 Fig. 3 (the resumable training sweep and its heat maps);
 * ``spacing`` -- paper 1 Fig. 2 and the chi_max / D_opt table; ``sign`` -- the sign-map figure;
-* ``ste_figures`` -- paper 2 Figs. 1-5.
+* ``ste_figures`` -- paper 2 Figs. 1-5; ``appendices`` -- paper 1 appendices (stochastic rounding).
 
 :data:`PARTS` is the registry of ``qmf reproduce``: part name -> where its function lives, as
 ``"module:attribute"`` strings, tried in order (the later ones are the homes of a part before the
@@ -19,12 +19,12 @@ from __future__ import annotations
 import importlib
 
 PARTS: dict[str, tuple[str, ...]] = {
-    "spacing": ("qmf_sim.experiments.spacing:reproduce", "qmf_sim.cli.theory:reproduce_spacing"),
+    "spacing": ("qmf_sim.experiments.spacing:reproduce",),
     "sign": ("qmf_sim.experiments.sign:reproduce", "qmf_sim.cli.theory:reproduce_sign"),
     "fig1": ("qmf_sim.experiments.netprop:reproduce_fig1",),
     "finite_width": ("qmf_sim.experiments.netprop:reproduce_finite_width",),
     "trainable_depth": ("qmf_sim.experiments.trainable_depth:reproduce",),
-    **{f"ste_fig{k}": (f"qmf_sim.experiments.ste_figures:fig{k}", f"qmf_sim.cli.ste:fig{k}") for k in range(1, 6)},
+    **{f"ste_fig{k}": (f"qmf_sim.experiments.ste_figures:fig{k}",) for k in range(1, 6)},
 }
 
 
