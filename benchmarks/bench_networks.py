@@ -7,7 +7,7 @@ matrix-vector product with the same weights (weights drawn once per layer, share
 as in a real network).  Both produce the same per-layer covariances; we print the ratio of wall
 times and layer-samples per second (one layer-sample = one input through one layer of n units).
 
-Usage: python benchmarks/bench_networks.py [--width 1000] [--depth 20] [--r 200] [--draws 2]
+Usage: python benchmarks/bench_networks.py [--width 1000] [--depth 20] [--r 200] [--runs 2]
        [--device cpu|cuda] [--dtype float32]
 """
 import argparse
@@ -49,7 +49,7 @@ def main(argv=None):
     ap.add_argument("--width", type=int, default=1000)
     ap.add_argument("--depth", type=int, default=20)
     ap.add_argument("--r", type=int, default=200)
-    ap.add_argument("--draws", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=2, help="independent networks (draws) stacked in one bmm")
     ap.add_argument("--device", default=str(NN.default_device()))
     ap.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     a = ap.parse_args(argv)
@@ -58,7 +58,7 @@ def main(argv=None):
     sw = NP.sigma_w_optimal(act)
     Qs = 0.158
     X, _ = NP.circle_inputs(a.r, a.width, Qs, sw, seed=0, dtype=dtype)
-    samples = a.depth * a.r * a.draws
+    samples = a.depth * a.r * a.runs
 
     def sync():
         if a.device.startswith("cuda"):
@@ -67,15 +67,15 @@ def main(argv=None):
     NP.propagate(act, X[:4], sw, 0.0, 2, a.width, n_draws=1, dtype=dtype, device=a.device, seed=0)  # warm-up
     sync()
     t0 = time.perf_counter()
-    NP.propagate(act, X, sw, 0.0, a.depth, a.width, n_draws=a.draws, dtype=dtype, device=a.device, seed=1,
+    NP.propagate(act, X, sw, 0.0, a.depth, a.width, n_draws=a.runs, dtype=dtype, device=a.device, seed=1,
                  reduce=lambda K, l: NP.circulant_profile(K))
     sync()
     t_b = time.perf_counter() - t0
     t0 = time.perf_counter()
-    loop_baseline(act, X, sw, a.depth, a.width, a.draws, dtype, a.device, 1)
+    loop_baseline(act, X, sw, a.depth, a.width, a.runs, dtype, a.device, 1)
     sync()
     t_l = time.perf_counter() - t0
-    print(f"device={a.device} dtype={a.dtype} width={a.width} depth={a.depth} r={a.r} draws={a.draws} "
+    print(f"device={a.device} dtype={a.dtype} width={a.width} depth={a.depth} r={a.r} runs={a.runs} "
           f"torch_threads={torch.get_num_threads()}")
     print(f"batched: {t_b:8.3f} s  {samples / t_b:12.4g} layer-samples/s  ({samples * a.width / t_b:.4g} neuron-samples/s)")
     print(f"loop:    {t_l:8.3f} s  {samples / t_l:12.4g} layer-samples/s")
