@@ -74,3 +74,30 @@ def test_pde_first_order_in_h():
     hs = np.array([0.08, 0.04, 0.02])
     errs = [abs(S.solve_pde(p, tau=tau, h=h).eps[0, -1] - exact) for h in hs]
     assert abs(_slope(hs, errs) - 1.0) < 0.3, errs
+
+
+def test_cli_simulate_writes_strict_json(tmp_path):
+    """``qmf ste simulate --out x.json`` wrote Infinity tokens and eps_std 0 with no replica left (issue 8
+    §2 item 9): strict JSON, null where no number exists."""
+    import json
+
+    from qmf_sim.cli import main
+
+    out = tmp_path / "x.json"
+    rc = main(["ste", "simulate", "--b", "none", "--eta", "6", "--d", "50", "--runs", "2", "--tau-max", "10",
+               "--n-tau", "5", "--out", str(out)])
+    assert rc == 0
+
+    def no_constants(name):
+        raise AssertionError(f"non-strict JSON token {name}")
+
+    rec = json.loads(out.read_text(), parse_constant=no_constants)
+    assert all(rec["diverged"])
+    assert rec["eps_mean"][-1] is None and rec["eps_std"][-1] is None
+    assert rec["eps_std"][0] is not None  # two valid runs at tau = 0
+
+
+def test_cli_bad_bits_is_a_value_error():
+    from qmf_sim.cli import main
+
+    assert main(["ste", "simulate", "--b", "two", "--d", "8", "--runs", "1", "--tau-max", "0.1"]) == 2
