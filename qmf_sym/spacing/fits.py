@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from .._faces import register_equation
+
 __all__ = ["PAPER_FIT", "fit_power_laws", "local_slopes"]
 
 #: The paper's regression for 1 - chi_max (eq. 18): 1 - chi_max = exp(a) (N + 1)^b.
@@ -71,3 +73,7 @@ def local_slopes(rows):
 
 def _get(r, k):
     return r[k] if isinstance(r, dict) else getattr(r, k)
+
+
+register_equation("qmf_sym.spacing.fit_power_laws", "paper 1, eq. 18 (power-law fit of 1 - chi_max(N))",
+                  "ordinary least squares on log(N + 1)")

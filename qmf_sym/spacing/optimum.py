@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from .. import _validate as V
+from .._faces import register_equation
 from ..maps import depth_scale
 from ._numbers import mp as _mp
 from ._numbers import to_mpf as _to_mpf
@@ -291,3 +292,9 @@ def table(levels, dps=None, check=True, block=256, on_row=None):
             rows.append(_certified_row(n, f64[n], d, check))
             emit(rows[-1])
     return rows
+
+
+register_equation("qmf_sym.spacing.optimal_spacing", "paper 1, sec. 4.2, Fig. 2 (D~_opt(N), chi_max(N) of eq. 17)",
+                  "bracketed float64 Newton, refined and certified at dps", faces=("f64", "mp"))
+register_equation("qmf_sym.spacing.table", "paper 1, Fig. 2 (the chi_max / D~_opt / xi table)",
+                  "optimal_spacing over many N", faces=("f64", "mp"))

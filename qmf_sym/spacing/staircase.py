@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate as V
+from .._faces import ClosedForm
 from .. import gaussian as G
 from ._numbers import mp as _mp
 from ._numbers import to_mpf as _to_mpf
@@ -40,8 +41,90 @@ def _mp_lists(offsets, heights):
     return offs, hs
 
 
-def chi_staircase(offsets, heights=1.0, dps=None):
-    """chi at C* = 0, sigma_b = 0 of a staircase with *normalized* offsets g~ (eq. 16 of paper 1).
+def _is_mp_values(x):
+    return any(type(v).__module__.startswith("mpmath") for v in np.ravel(np.asarray(x, dtype=object)))
+
+
+def _check_staircase(offsets, heights=1.0):
+    """Offsets: N-1 >= 1 finite values, strictly increasing along the last axis; heights > 0 (one
+    value or one per offset).  mpmath values are checked at their own precision by the mp face."""
+    if _is_mp_values(offsets) or _is_mp_values(heights):
+        _mp_lists(offsets, heights)
+        return (offsets, heights), {}
+    g = np.asarray(V._finite_array("offsets", offsets), dtype=float)
+    if g.ndim == 0:
+        g = g.reshape(1)
+    if g.shape[-1] < 1:
+        raise ValueError("offsets must hold N-1 >= 1 values (N >= 2 levels)")
+    if g.shape[-1] > 1 and not np.all(np.diff(g, axis=-1) > 0):
+        raise ValueError("offsets must be strictly increasing along the last axis (g~_1 < ... < g~_{N-1})")
+    h = np.asarray(V.positive("heights", heights), dtype=float)
+    try:
+        np.broadcast_to(h, g.shape)
+    except ValueError:
+        raise ValueError(f"heights must be one value or N-1 = {g.shape[-1]} values like offsets, "
+                         f"got shape {h.shape}") from None
+    return (offsets, heights), {}
+
+
+def _chi16_f64(offsets, heights=1.0):
+    """Numerator (sum_i h_i p(g~_i))^2; denominator sum_{i,j} h_i h_j Phi(-max) Phi(min)
+    = sum_j h_j Phi(-g~_j) [h_j Phi(g~_j) + 2 sum_{i<j} h_i Phi(g~_i)]  (O(N), positive terms)."""
+    g = np.asarray(offsets, dtype=float)
+    if g.ndim == 0:
+        g = g.reshape(1)
+    h = np.broadcast_to(np.asarray(heights, dtype=float), g.shape)
+    num = np.sum(h * G.pdf.f64(g), axis=-1) ** 2
+    hF = h * G.cdf.f64(g)
+    S = np.cumsum(hF, axis=-1) - hF  # sum_{i<j} h_i F_i
+    den = np.sum(h * G.cdf.f64(-g) * (hF + 2.0 * S), axis=-1)
+    return num / den
+
+
+def _chi16_mp(offsets, heights=1.0):
+    mpmath = _mp()
+    offs, hs = _mp_lists(offsets, heights)
+    g = [_to_mpf(x) for x in offs]
+    h = [_to_mpf(x) for x in hs]
+    for x in g:
+        if not mpmath.isfinite(x):
+            raise ValueError(f"offsets must be finite, got {x}")
+    if any(b <= a for a, b in zip(g, g[1:])):
+        raise ValueError("offsets must be strictly increasing (g~_1 < ... < g~_{N-1})")
+    if any(not (x > 0) for x in h):
+        raise ValueError("heights must be in (0, inf)")
+    num = mpmath.fsum(hi * G.pdf.mp(gi) for hi, gi in zip(h, g)) ** 2
+    den = mpmath.mpf(0)
+    S = mpmath.mpf(0)
+    for hi, gi in zip(h, g):
+        F = G.cdf.mp(gi)
+        den += hi * G.cdf.mp(-gi) * (hi * F + 2 * S)
+        S += hi * F
+    return num / den
+
+
+def _chi16_oracle(offsets, heights=1.0):
+    """Eq. 16 as printed: the O(N^2) double sums (mpmath, current precision)."""
+    mpmath = _mp()
+    offs, hs = _mp_lists(offsets, heights)
+    g = [_to_mpf(x) for x in offs]
+    h = [_to_mpf(x) for x in hs]
+    idx = range(len(g))
+    num = mpmath.fsum(h[i] * h[j] * mpmath.npdf(g[i]) * mpmath.npdf(g[j]) for i in idx for j in idx)
+    den = mpmath.fsum(h[i] * h[j] * mpmath.ncdf(-max(g[i], g[j])) * mpmath.ncdf(min(g[i], g[j]))
+                      for i in idx for j in idx)
+    return num / den
+
+
+chi_staircase = ClosedForm(
+    "qmf_sym.spacing.chi_staircase", "paper 1, eq. 16",
+    f64=_chi16_f64, mp=_chi16_mp, check=_check_staircase, oracle=_chi16_oracle,
+    cases=lambda: [((g, h), {}) for g, h in [([0.0], 1.0), ([-1.3, -0.2, 0.4, 2.0], [0.5, 1.0, 2.0, 0.3]),
+                                             ([-8.0, 0.1, 9.0], [1.0, 3.0, 1.0]), ([1e-9, 2e-9], 1.0),
+                                             ([-30.0, -29.0, 25.0], [1.0, 1.0, 1.0])]],
+    rtol=1e-13,
+    doc="""chi at C* = 0, sigma_b = 0 of a staircase with *normalized* offsets g~ (eq. 16 of paper 1);
+    ``chi_staircase(offsets, heights=1.0, dps=None)``.
 
     Parameters
     ----------
@@ -56,60 +139,29 @@ def chi_staircase(offsets, heights=1.0, dps=None):
     Valid as the fixed-point slope only for a centred staircase (E phi = 0, see
     :func:`centring_base`); the formula itself does not depend on the base A.
     Numerator: (sum_i h_i p(g~_i))^2.  Denominator: sum_{i,j} h_i h_j Phi(-max) Phi(min)
-    = sum_j h_j Phi(-g~_j) [h_j Phi(g~_j) + 2 sum_{i<j} h_i Phi(g~_i)]  (O(N), positive terms).
-    """
-    d = V.dps(dps)
-    if d is None:
-        g = np.asarray(V._finite_array("offsets", offsets), dtype=float)
-        if g.ndim == 0:
-            g = g.reshape(1)
-        if g.shape[-1] < 1:
-            raise ValueError("offsets must hold N-1 >= 1 values (N >= 2 levels)")
-        if g.shape[-1] > 1 and not np.all(np.diff(g, axis=-1) > 0):
-            raise ValueError("offsets must be strictly increasing along the last axis (g~_1 < ... < g~_{N-1})")
-        h = np.broadcast_to(np.asarray(V.positive("heights", heights), dtype=float), g.shape)
-        num = np.sum(h * G.pdf.f64(g), axis=-1) ** 2
-        hF = h * G.cdf.f64(g)
-        S = np.cumsum(hF, axis=-1) - hF  # sum_{i<j} h_i F_i
-        den = np.sum(h * G.cdf.f64(-g) * (hF + 2.0 * S), axis=-1)
-        return num / den
-    mpmath = _mp()
-    offs, hs = _mp_lists(offsets, heights)
-    with mpmath.workdps(V.guard_digits(d)):
-        g = [_to_mpf(x) for x in offs]
-        h = [_to_mpf(x) for x in hs]
-        for x in g:
-            if not mpmath.isfinite(x):
-                raise ValueError(f"offsets must be finite, got {x}")
-        if any(b <= a for a, b in zip(g, g[1:])):
-            raise ValueError("offsets must be strictly increasing (g~_1 < ... < g~_{N-1})")
-        if any(not (x > 0) for x in h):
-            raise ValueError("heights must be in (0, inf)")
-        num = mpmath.fsum(hi * G.pdf.mp(gi) for hi, gi in zip(h, g)) ** 2
-        den = mpmath.mpf(0)
-        S = mpmath.mpf(0)
-        for hi, gi in zip(h, g):
-            F = G.cdf.mp(gi)
-            den += hi * G.cdf.mp(-gi) * (hi * F + 2 * S)
-            S += hi * F
-        res = num / den
-    return res  # keeps the guard precision (unary + here would round to mp.dps)
+    = sum_j h_j Phi(-g~_j) [h_j Phi(g~_j) + 2 sum_{i<j} h_i Phi(g~_i)]  (O(N), positive terms).""")
 
 
 chi_eq16 = chi_staircase
 
 
-def centring_base(offsets, heights=1.0, dps=None):
-    """The base A that makes the staircase centred, E phi(z) = 0 for z ~ N(0, 1) with normalized
-    offsets: A = -sum_i h_i Phi(-g~_i).  Eq. 16 is the slope at the fixed point C* = 0 (sigma_b = 0)
-    only for this A (paper 1, sec. 4.2; derivations/spacing_eq16_17.md)."""
-    d = V.dps(dps)
-    if d is None:
-        g = np.asarray(V._finite_array("offsets", offsets), dtype=float)
-        h = np.broadcast_to(np.asarray(V.positive("heights", heights), dtype=float), g.shape)
-        return -np.sum(h * G.cdf.f64(-g), axis=-1)
-    mpmath = _mp()
+def _centring_f64(offsets, heights=1.0):
+    g = np.asarray(offsets, dtype=float)
+    h = np.broadcast_to(np.asarray(heights, dtype=float), g.shape)
+    return -np.sum(h * G.cdf.f64(-g), axis=-1)
+
+
+def _centring_mp(offsets, heights=1.0):
     offs, hs = _mp_lists(offsets, heights)
-    with mpmath.workdps(V.guard_digits(d)):
-        r = -mpmath.fsum(_to_mpf(hi) * G.cdf.mp(-_to_mpf(gi)) for hi, gi in zip(hs, offs))
-    return r
+    return -_mp().fsum(_to_mpf(hi) * G.cdf.mp(-_to_mpf(gi)) for hi, gi in zip(hs, offs))
+
+
+centring_base = ClosedForm(
+    "qmf_sym.spacing.centring_base", "paper 1, sec. 4.2 (the base A that centres eq. 16's staircase)",
+    f64=_centring_f64, mp=_centring_mp, check=_check_staircase,
+    cases=lambda: [((g, h), {}) for g, h in [([0.0], 1.0), ([-1.3, -0.2, 0.4, 2.0], [0.5, 1.0, 2.0, 0.3])]],
+    rtol=1e-14,
+    doc="""The base A that makes the staircase centred, E phi(z) = 0 for z ~ N(0, 1) with normalized
+    offsets: A = -sum_i h_i Phi(-g~_i); ``centring_base(offsets, heights=1.0, dps=None)``.  Eq. 16
+    is the slope at the fixed point C* = 0 (sigma_b = 0) only for this A (paper 1, sec. 4.2;
+    derivations/spacing_eq16_17.md).""")

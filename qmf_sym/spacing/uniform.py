@@ -31,6 +31,7 @@ import numpy as np
 from scipy import special as _sp
 
 from .. import _validate as V
+from .._faces import ClosedForm
 from ._numbers import mp as _mp
 from ._numbers import to_mpf as _to_mpf
 
@@ -177,25 +178,45 @@ def _sums(D, N, d):
     return sums_mp(D, N)
 
 
-def chi_uniform(D, N, dps=None):
-    """chi(D~; N) of eq. 17 of paper 1: the fixed-point slope (sigma_b = 0, C* = 0) of the uniform
-    N-level staircase with normalized spacing D~ = D / sqrt(Q*), offsets D~ (i - N/2), i = 1..N-1.
+def _check_chi_uniform(D, N):
+    N = check_N(N)
+    V.positive("D", D)
+    return (D, N), {}
+
+
+def _chi_uniform_f64(D, N):
+    A, _, _, B, _, _ = sums_f64(D, _thresholds_of(N))
+    return A * A / B
+
+
+def _chi_uniform_mp(D, N):
+    A, _, _, B, _, _ = sums_mp(_to_mpf(D), N)
+    return A * A / B
+
+
+def _chi_uniform_oracle(D, N):
+    """Eq. 17 exactly as printed: two O(N^2) double sums over K (mpmath, current precision)."""
+    mpmath = _mp()
+    D = _to_mpf(D)
+    K = [mpmath.mpf(2 * k - N) / 2 for k in range(1, N)]
+    num = mpmath.fsum(mpmath.exp(-(i * i + j * j) * D * D / 2) for i in K for j in K) / (2 * mpmath.pi)
+    den = mpmath.fsum(mpmath.ncdf(-max(i, j) * D) * mpmath.ncdf(min(i, j) * D) for i in K for j in K)
+    return num / den
+
+
+chi_uniform = ClosedForm(
+    "qmf_sym.spacing.chi_uniform", "paper 1, eq. 17",
+    f64=_chi_uniform_f64, mp=_chi_uniform_mp, check=_check_chi_uniform, oracle=_chi_uniform_oracle,
+    cases=lambda: [((D, N), {}) for N in (2, 3, 4, 7, 16, 33) for D in (1e-6, 0.01, 0.3, 1.0, 3.0, 12.0)],
+    rtol=1e-13,
+    doc="""chi(D~; N) of eq. 17 of paper 1: the fixed-point slope (sigma_b = 0, C* = 0) of the uniform
+    N-level staircase with normalized spacing D~ = D / sqrt(Q*), offsets D~ (i - N/2), i = 1..N-1;
+    ``chi_uniform(D, N, dps=None)``.
 
     ``dps=None``: float64, vectorised over ``D`` (O(N) per value).  ``dps=k``: mpmath, k digits.
     Limits: chi -> 2/pi as D~ -> 0 (all steps merge into a sign activation); as D~ -> inf,
     chi -> 2/pi for even N (the step at t = 0 remains, the others go to the tails) and chi -> 0 for
-    odd N (no step at 0).
-    """
-    N = check_N(N)
-    d = V.dps(dps)
-    if d is None:
-        A, _, _, B, _, _ = _sums(D, N, d)
-        return A * A / B
-    mpmath = _mp()
-    with mpmath.workdps(V.guard_digits(d)):
-        A, _, _, B, _, _ = _sums(D, N, d)
-        r = A * A / B
-    return r
+    odd N (no step at 0).""")
 
 
 chi_eq17 = chi_uniform

@@ -14,6 +14,7 @@ from functools import lru_cache
 import numpy as np
 
 from .. import _validate as V
+from .._faces import register_equation
 from .quantizers import B_MAX, _check_omega, _mp_exact, input_moments
 
 __all__ = ["input_only_symbolic", "input_only_eps_g", "input_only_ode_rhs", "solve_input_only_ode", "FixedPoint",
@@ -338,3 +339,14 @@ def fig5_curves(b_x=tuple(range(1, 9)), omegas=(0.5, 1.0, 1.5, 2.0, 3.0), etas=N
     return {"b_x": bx, "omega": om, "eta_c": left, "eta_c_unquantized": float(stability_boundary(None, lam=lam)),
             "eta": eta, "b_right": br, "eps_g": right.reshape(len(br), len(eta)), "eta_c_right": ec_right,
             "eps_g_unquantized": np.broadcast_to(base, eta.shape).astype(float)}
+
+
+for _name, _eq, _what in [
+    ("solve_input_only_ode", "paper 2, spec §4.4(iii) (closed input-only ODE for m, q)", "closed-form solution; ivp face"),
+    ("input_only_fixed_point", "paper 2, spec §5.1 (fixed point m*, q*, eps_g* and Jacobian eigenvalues)", ""),
+    ("stability_boundary", "paper 2, spec §5.1 (eta_c = 2 (sigma_phi^2 + lam) / sigma_phi^4)", ""),
+    ("steady_state_error", "paper 2, spec §5.1 (steady-state eps_g*, Fig. 5 right)", ""),
+    ("baseline_deviation", "paper 2, spec §5.1 (Delta eps_g* against unquantized inputs)", ""),
+]:
+    register_equation(f"qmf_sym.ste.{_name}", _eq, (_what + "; " if _what else "") + "derived in sympy by input_only_symbolic",
+                      faces=("f64", "mp", "sympy"))

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import _validate as V
 from .. import gaussian as G
+from .._faces import register_equation
 
 __all__ = ["KINDS", "STES", "B_MAX", "quantizer_grid", "quantize", "ste_grad", "quantizer_staircase",
            "input_moments"]
@@ -218,3 +219,10 @@ def _mp_exact(x):
     if type(x).__module__.startswith("mpmath"):
         return mpmath.mpf(x)
     return mpmath.mpf(float(x)) if not isinstance(x, (int, np.integer)) else mpmath.mpf(int(x))
+
+
+register_equation("qmf_sym.ste.quantize", "paper 2, spec §2.2 (uniform b-bit quantizer Q_{b,omega})",
+                  "lookup in quantizer_grid")
+register_equation("qmf_sym.ste.ste_grad", "paper 2, spec §2.3 (STE surrogate derivative)")
+register_equation("qmf_sym.ste.input_moments", "paper 2, spec §4.1 (kappa = E z phi(z), sigma_phi^2 = E phi(z)^2)",
+                  "closed form over the quantizer grid", faces=("f64", "mp"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate as V
+from .._faces import register_equation
 from .quantizers import _check_b, _check_omega, _check_ste, quantize, quantizer_grid, ste_grad
 
 __all__ = ["stationary_density", "StationaryState", "stationary_state"]
@@ -273,3 +274,9 @@ def stationary_state(eta, lam, b, omega, kind="endpoints", ste="clipped", kappa=
     return StationaryState(eps_g=float(root), m_psi=m_psi, q_psi=q_psi, rho=rho, teacher=(pts, wts),
                            masses=[pc.mass for pc in pcs], levels=[pc.level for pc in pcs],
                            residual=e - root, at_zero=at_zero, _pieces=pcs)
+
+
+register_equation("qmf_sym.ste.stationary_density", "paper 2, spec §5.2 (stationary zero-flux density p*(w; w*))",
+                  "closed form per piece")
+register_equation("qmf_sym.ste.stationary_state", "paper 2, spec §5.2 (self-consistent stationary eps_g*)",
+                  "brentq on eps_g over the closed-form density")
