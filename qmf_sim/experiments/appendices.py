@@ -1,0 +1,146 @@
+"""Paper 1's appendices as computed answers (issue 9): run / analyse / plot functions.
+
+Parts for ``qmf reproduce`` (each ``fn(out_dir: Path, quick: bool) -> list[Path]``):
+
+* :func:`reproduce_stochastic_rounding` -- App. D: best chi over sigma_w at sigma_b = 0 of the
+  stochastic-rounding (SR) and the deterministic uniform staircase for N = 2..64, their ratio
+  (1 - chi_SR) / (1 - chi_det) against its large-N law, and a finite-network check of the SR maps
+  (``stochastic_rounding.csv``, ``stochastic_rounding_network.csv``, figure);
+
+The torch SR activation (:func:`stochastic_round`) lives here until it has a home in
+:mod:`qmf_sim.nn`.  Files are written only through :mod:`qmf_sim.io`.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from qmf_sim import io
+from qmf_sym import _validate as V
+from qmf_sym import rounding as R
+from qmf_sym import spacing as S
+from qmf_sym.activations import Staircase, as_staircase
+
+__all__ = ["stochastic_round", "sr_one_layer_statistics", "stochastic_rounding_table",
+           "plot_stochastic_rounding", "reproduce_stochastic_rounding"]
+
+
+# ============================================================================ App. D: stochastic rounding
+def stochastic_round(u, act, generator=None):
+    """The SR staircase of issue 9 applied elementwise to a torch tensor ``u``: clip to
+    [l_0, l_{N-1}], round up to the next level with probability equal to the fractional position
+    (fresh, independent noise for every element)."""
+    import torch
+
+    act = as_staircase(act)
+    lv = torch.as_tensor(act.levels, dtype=u.dtype, device=u.device)
+    c = u.clamp(lv[0], lv[-1])
+    k = (torch.searchsorted(lv, c.contiguous(), right=True) - 1).clamp(0, len(lv) - 2)
+    lo, hi = lv[k], lv[k + 1]
+    p = (c - lo) / (hi - lo)
+    r = torch.rand(u.shape, generator=generator, dtype=u.dtype, device=u.device)
+    return torch.where(r < p, hi, lo)
+
+
+def sr_one_layer_statistics(act, Q, C, sigma_w, sigma_b=0.0, n_prev=2000, n_next=2000, n_draws=16, seed=0):
+    """One finite layer with SR activations: (u1, u2) ~ N(0, Q [[1, C], [C, 1]]) on ``n_prev``
+    neurons, phi = SR(u) with independent noise per neuron and per input, alpha = W phi + b,
+    W ~ N(0, sigma_w^2 / n_prev), b ~ N(0, sigma_b^2).  Per draw: Q_hat = mean alpha_1^2 (and
+    alpha_2^2), K12_hat = mean alpha_1 alpha_2 over ``n_next`` neurons: unbiased for the SR
+    variance map and Q* x correlation map.  Returns {name: (mean, standard error over draws)}."""
+    import torch
+
+    act = as_staircase(act)
+    V.positive("Q", Q)
+    V.in_closed("C", C, -1, 1)
+    V.positive("sigma_w", sigma_w)
+    V.nonnegative("sigma_b", sigma_b)
+    n_prev, n_next = V.integer("n_prev", n_prev, 1), V.integer("n_next", n_next, 1)
+    n_draws = V.integer("n_draws", n_draws, 2)
+    g = torch.Generator().manual_seed(V.integer("seed", seed, 0))
+    qs, ks = [], []
+    for _ in range(n_draws):
+        z = torch.randn(2, n_prev, generator=g, dtype=torch.float64)
+        u = math.sqrt(Q) * torch.stack([z[0], C * z[0] + math.sqrt(max(0.0, 1 - C * C)) * z[1]])
+        phi = stochastic_round(u, act, g)
+        W = torch.randn(n_next, n_prev, generator=g, dtype=torch.float64) * (sigma_w / math.sqrt(n_prev))
+        b = torch.randn(n_next, 1, generator=g, dtype=torch.float64) * sigma_b
+        a = W @ phi.T + b  # (n_next, 2)
+        qs.append(0.5 * float((a[:, 0] ** 2).mean() + (a[:, 1] ** 2).mean()))
+        ks.append(float((a[:, 0] * a[:, 1]).mean()))
+    out = {}
+    for name, x in (("Q", np.array(qs)), ("K12", np.array(ks))):
+        out[name] = (float(x.mean()), float(x.std(ddof=1) / math.sqrt(len(x))))
+    return out
+
+
+def stochastic_rounding_table(levels=range(2, 65), dps=None):
+    """Rows (N, chi_det, chi_sr, one_minus_det, one_minus_sr, ratio, ratio_asymptotic, s_opt_sr,
+    D_opt_det, sigma_w_sr, xi_det, xi_sr): the best chi over sigma_w at sigma_b = 0 of the
+    deterministic uniform staircase (eq. 17, :func:`qmf_sym.spacing.optimal_spacing`) and of its SR
+    version (:func:`qmf_sym.rounding.optimal_sr`)."""
+    rows = []
+    for N in levels:
+        det = S.optimal_spacing(N, dps=dps, check=False)
+        sr = R.optimal_sr(N, dps=dps)
+        om_det = 1 - det.chi_max
+        rows.append({
+            "N": N, "chi_det": det.chi_max, "chi_sr": sr.chi_max,
+            "one_minus_det": om_det, "one_minus_sr": sr.one_minus_chi,
+            "ratio": sr.one_minus_chi / om_det,
+            "ratio_asymptotic": R.ratio_asymptotic(N) if N >= 3 else None,
+            "s_opt_sr": sr.s_opt, "D_opt_det": det.D_opt if N > 2 else None,
+            "sigma_w_sr": sr.sigma_w if N > 2 else None, "xi_det": det.xi, "xi_sr": sr.xi,
+        })
+    return rows
+
+
+def plot_stochastic_rounding(rows, out_dir, large=None):
+    """Figure: chi_max (det vs SR) and the ratio (1 - chi_SR)/(1 - chi_det) with its large-N law."""
+    plt = io.plt()
+    fig, ax = plt.subplots(1, 2, figsize=(10, 4))
+    N = np.array([r["N"] for r in rows], float)
+    ax[0].loglog(N + 1, [float(r["one_minus_det"]) for r in rows], "o-", ms=3, label="deterministic (eq. 17)")
+    ax[0].loglog(N + 1, [float(r["one_minus_sr"]) for r in rows], "s-", ms=3, label="stochastic rounding")
+    ax[0].set_xlabel("N + 1")
+    ax[0].set_ylabel(r"$1-\chi_{\max}$ (best over $\sigma_w$, $\sigma_b=0$)")
+    ax[0].legend()
+    allrows = list(rows) + list(large or [])
+    Na = np.array([r["N"] for r in allrows], float)
+    ax[1].semilogx(Na, [float(r["ratio"]) for r in allrows], "o", ms=3, label="exact")
+    Nn = np.logspace(np.log10(16), np.log10(max(Na.max(), 1e4)), 200)  # an asymptotic law
+    ax[1].semilogx(Nn, [R.ratio_asymptotic(int(n)) for n in Nn], "-", label="large-N law")
+    ax[1].axhline(2, color="k", lw=0.8, ls=":")
+    ax[1].set_xlabel("N")
+    ax[1].set_ylabel(r"$(1-\chi_{SR})/(1-\chi_{det})$")
+    ax[1].legend()
+    fig.tight_layout()
+    return io.save_figure(fig, out_dir, "stochastic_rounding")
+
+
+def reproduce_stochastic_rounding(out_dir: Path, quick: bool = False) -> list:
+    """``qmf reproduce --only stochastic_rounding``: stochastic_rounding.csv (N, chi_det, chi_sr,
+    ratio, ...), stochastic_rounding_large_n.csv (N up to 1e4), the finite-network check
+    stochastic_rounding_network.csv, and the figure."""
+    out_dir = Path(out_dir)
+    rows = stochastic_rounding_table(range(2, 17) if quick else range(2, 65))
+    cols = list(rows[0])
+    paths = [io.write_csv(out_dir / "stochastic_rounding.csv", cols, [[r[c] for c in cols] for r in rows])]
+    large = stochastic_rounding_table([128, 256, 1024] if quick else [128, 256, 512, 1024, 2048, 4096, 10000])
+    paths.append(io.write_csv(out_dir / "stochastic_rounding_large_n.csv", cols, [[r[c] for c in cols] for r in large]))
+    # finite-network check of the SR maps (CPU, small)
+    net = []
+    act = Staircase.uniform(4)
+    for Q, C, sw, sb in ((0.5, 0.3, 1.2, 0.0), (2.0, -0.4, 1.0, 0.3), (0.2, 0.9, 2.0, 0.1)):
+        st = sr_one_layer_statistics(act, Q, C, sw, sb, n_prev=500 if quick else 2000,
+                                     n_next=500 if quick else 2000, n_draws=8 if quick else 16, seed=11)
+        q_th = float(R.variance_map(act, Q, sw, sb))
+        k_th = float(R.correlation_map(act, Q, C, sw, sb)) * Q
+        net.append([Q, C, sw, sb, q_th, st["Q"][0], st["Q"][1], k_th, st["K12"][0], st["K12"][1]])
+    paths.append(io.write_csv(out_dir / "stochastic_rounding_network.csv",
+                              ["Q", "C", "sigma_w", "sigma_b", "Q_next_theory", "Q_next_net", "Q_next_se",
+                               "K12_theory", "K12_net", "K12_se"], net))
+    paths += plot_stochastic_rounding(rows, out_dir, large)
+    return paths

@@ -1,0 +1,49 @@
+"""qmf_sim.experiments.appendices: finite networks against the appendix maps (CPU, small)."""
+import csv
+
+import pytest
+
+from qmf_sym import rounding as R
+from qmf_sym.activations import Staircase
+from qmf_sim.experiments import appendices as A
+
+
+@pytest.mark.parametrize("act,Q,C,sw,sb", [
+    (Staircase.uniform(4), 0.5, 0.3, 1.2, 0.0),
+    (Staircase.uniform(3), 2.0, -0.4, 1.0, 0.3),
+    (Staircase([-0.3, 0.2, 1.1], [0.5, 1.0, 0.25], base=-0.4), 0.8, 0.7, 1.5, 0.2),
+])
+def test_sr_maps_on_a_finite_layer(act, Q, C, sw, sb):
+    """A finite layer (torch, independent rounding noise per neuron and input): the per-draw
+    estimators are unbiased for the SR variance map and Q* x correlation map (eq. D.1, D.2); the
+    mean over 24 draws must lie within 5 standard errors (false-failure rate ~6e-7 per check, if
+    the draws were Gaussian; the seed is fixed)."""
+    st = A.sr_one_layer_statistics(act, Q, C, sw, sb, n_prev=1000, n_next=1000, n_draws=24, seed=3)
+    q_th = float(R.variance_map(act, Q, sw, sb))
+    k_th = float(R.correlation_map(act, Q, C, sw, sb)) * Q
+    assert abs(st["Q"][0] - q_th) < 5 * st["Q"][1]
+    assert abs(st["K12"][0] - k_th) < 5 * st["K12"][1]
+
+
+def test_sr_noise_is_unbiased_and_on_the_levels():
+    import torch
+
+    act = Staircase.uniform(5)
+    g = torch.Generator().manual_seed(0)
+    u = torch.full((200_000,), 0.3, dtype=torch.float64)
+    y = A.stochastic_round(u, act, g)
+    assert set(torch.unique(y).tolist()) == {0.0, 0.5}
+    se = float(y.std()) / len(y) ** 0.5
+    assert abs(float(y.mean()) - 0.3) < 5 * se
+    assert set(A.stochastic_round(torch.tensor([-7.0, 9.0], dtype=torch.float64), act, g).tolist()) == {-1.0, 1.0}
+
+
+@pytest.mark.slow
+def test_reproduce_stochastic_rounding_quick(tmp_path):
+    paths = A.reproduce_stochastic_rounding(tmp_path, quick=True)
+    rows = list(csv.DictReader(open(tmp_path / "stochastic_rounding.csv")))
+    assert [int(r["N"]) for r in rows] == list(range(2, 17))
+    for r in rows:
+        assert float(r["chi_sr"]) <= float(r["chi_det"]) + 1e-15
+        assert abs(float(r["ratio"]) - (1 - float(r["chi_sr"])) / (1 - float(r["chi_det"]))) < 1e-9
+    assert any(p.suffix == ".pdf" for p in paths) and any(p.suffix == ".png" for p in paths)
