@@ -142,6 +142,9 @@ def _decimal_round(man: int, exp: int, digits: int, up: bool) -> Decimal:
     away = (up and not neg) or (not up and neg)
     if r and away:
         q += 1
+        if q == 10 ** digits:  # rounding up carried into a new digit: 10^digits = 10^(digits-1) * 10
+            q //= 10
+            k -= 1
     return Decimal(f"{'-' if neg else ''}{q}E{-k}")
 
 
