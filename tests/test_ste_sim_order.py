@@ -30,6 +30,7 @@ def test_diverging_run_reported_by_every_solver():
         _check_masked(r)
         assert np.isnan(r.mean()[-1]) and np.isnan(r.std()[-1])
         assert r.tau_diverged.max() < 10.0
+    assert pd.stop in ("walls", "bounds")
     assert np.isnan(S.theory_curve(p, tau, "pde")[-1])
 
 
@@ -37,7 +38,7 @@ def test_stable_pde_not_flagged():
     """Just below eta_c the PDE runs to the end (the wall rule does not fire on a stable spread law)."""
     p = S.STEParams(b=None, eta=0.7 * 4.0, lam=1.0)
     pd = S.solve_pde(p, tau=[0.0, 5.0, 10.0], h=0.02)
-    assert not pd.diverged.any() and pd.valid.all()
+    assert not pd.diverged.any() and pd.valid.all() and pd.stop is None
 
 
 def test_std_null_when_fewer_than_two_runs():

@@ -589,7 +589,7 @@ def pde(P, wst, pw, A, Bshape, psi_avg, psi2_avg, x, h, eta, s2, kappa, sig2, te
     explicit Euler with dt = 0.4 min(h / max|A|, h^2 / max B).  Divergence: :func:`out_of_bounds` (q at
     the recording times only: the domain bounds it by L^2), or
     more than ``wall_mass`` of the mass in the ``wall_cells`` cells next to either wall (the solution
-    has left the domain); status = [diverged, steps], tau_div[0] = the time."""
+    has left the domain); status = [0 / 1 (bounds) / 2 (walls), steps], tau_div[0] = the time."""
     nT, M = P.shape
     amax = 0.0
     for j in range(nT):
@@ -632,10 +632,10 @@ def pde(P, wst, pw, A, Bshape, psi_avg, psi2_avg, x, h, eta, s2, kappa, sig2, te
                 for i in range(M):
                     a3 += x[i] * x[i] * P[j, i]
                 qlat += pw[j] * a3 * h
-        bad = out_of_bounds(eps, qlat, eps_bound, q_bound) or not (edge <= wall_mass)
+        bad = 1 if out_of_bounds(eps, qlat, eps_bound, q_bound) else (2 if not (edge <= wall_mass) else 0)
         if rec_now:
             if bad:
-                status[0] = 1
+                status[0] = bad
                 status[1] = steps
                 tau_div[0] = tau
                 return
@@ -649,7 +649,7 @@ def pde(P, wst, pw, A, Bshape, psi_avg, psi2_avg, x, h, eta, s2, kappa, sig2, te
                         out_snap[snap_rec[ir], j, i] = P[j, i]
             ir += 1
         if bad:
-            status[0] = 1
+            status[0] = bad
             status[1] = steps
             tau_div[0] = tau
             return

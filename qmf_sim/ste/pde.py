@@ -10,7 +10,8 @@ drift; measured in tests/ste/test_pde.py), first order in dt.  Stability limit (
 dt <= h / max|A| (CFL) and dt <= h^2 / max B (diffusion); the solver takes 0.4 of the smaller one, so
 the cost grows like h^-2 once diffusion dominates.  psi, g are replaced by their cell averages.
 Divergence: the one rule of :mod:`qmf_sim.ste.trajectory`, and the walls (the mass reaching the outer
-cells means the solution has left the domain).
+cells means the solution has left the domain; ``info['stop']`` = 'walls' -- a larger L may hold a slowly
+spreading but stable law; a diverging one reaches any wall, within seconds at the default grid).
 """
 from __future__ import annotations
 
@@ -110,5 +111,6 @@ def solve_pde(params=None, tau=None, h=0.005, L=None, n_teacher=24, snapshot_tau
     return Trajectory(params=p, method="pde", tau=tau, eps=out[0][None], m_psi=out[1][None], q_psi=out[2][None],
                       q=out[3][None], valid=valid[None], diverged=np.array([bool(status[0])]),
                       tau_diverged=tau_div.copy(), eps_bound=eps_bound, q_bound=q_bound,
-                      info=dict(h=h, L=float(L), steps=int(status[1]), weights=pw),
+                      info=dict(h=h, L=float(L), steps=int(status[1]), weights=pw,
+                                stop=(None, "bounds", "walls")[int(status[0])]),
                       snapshot_tau=sched.snapshot_tau, density=out_snap, w_star=wst, x=x)
