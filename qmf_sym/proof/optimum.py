@@ -229,7 +229,9 @@ def prove_optimum(N, dps=30, D0=None, _retry=0):
     lemmas = []
     with _arb.precision(bits):
         D0a = _arb.arb(D0)
-        rho = f.arb(2) ** -20
+        # the Taylor window Y = D0 (1 +/- rho) must hold the zero, whose distance from D0 is checked
+        # below against tol_f64: rho >= 4 tol_f64 (and >= 2^-20)
+        rho = f.arb(2) ** int(math.ceil(math.log2(max(2.0 ** -20, 4 * tol_f64))))
         A, B, H = taylor_models(N, D0a, K, rho)
         # Newton on the Taylor polynomial (midpoints): the zero of H near D0
         e = f.arb(0)
