@@ -189,6 +189,19 @@ def test_every_dps30_table_value_lies_in_its_proven_ball(proven_small):
                 assert dec_mpf(p.D_opt_lo) <= t.D_opt <= dec_mpf(p.D_opt_hi)
 
 
+def test_float64_table_lies_within_its_stated_accuracy_of_the_proven_ball(proven_small):
+    """The third face: the float64 table is documented as good to ~1e-16 N^2 (D_opt, Newton on a
+    function with ~2 log10 N digits of cancellation) and a few ulp (chi_max, stationary); we allow
+    10x that."""
+    rows = {r.N: r for r in S.table(SMALL, dps=None, check=False)}
+    with mpmath.workdps(60):
+        for p in proven_small:
+            t = rows[p.N]
+            assert inside(p.chi_max_ball, t.chi_max, rtol=1e-14)
+            if p.N > 2:
+                assert inside(p.D_opt_ball, t.D_opt, rtol=1e-15 * p.N ** 2)
+
+
 def test_proven_ball_against_an_independent_brute_force_optimum():
     """N = 5 by the printed O(N^2) double sums of eq. 17 (mpmath, 40 digits) and findroot on the
     numerical derivative: independent of both the O(N) sums and the Newton of qmf_sym.spacing."""

@@ -24,7 +24,7 @@ definitions (eq. 4-6, 13-16) is made by the derivations and the quadrature oracl
 by this proof.  Rows that cannot be completed say why ("not proven: ...").
 """
 from .._faces import register_equation
-from ._arb import MISSING, available
+from ._arb import MISSING, available, mid_rad
 from .gaussian import bvn_excess_ball, cdf_ball, cell_probability_ball, pdf_ball
 from .maps import (chi_ball, chi_staircase_ball, correlation_map_ball, post_activation_moments_ball,
                    variance_map_ball)
@@ -32,7 +32,7 @@ from .optimum import PROVEN, ProvenRow, prove_optimum, proven_table
 from .uniform import chi_uniform_ball, chi_uniform_derivatives_ball
 
 __all__ = [
-    "available", "MISSING", "pdf_ball", "cdf_ball", "cell_probability_ball", "bvn_excess_ball",
+    "available", "MISSING", "mid_rad", "pdf_ball", "cdf_ball", "cell_probability_ball", "bvn_excess_ball",
     "post_activation_moments_ball", "variance_map_ball", "correlation_map_ball", "chi_ball",
     "chi_staircase_ball", "chi_uniform_ball", "chi_uniform_derivatives_ball", "ProvenRow",
     "prove_optimum", "proven_table", "PROVEN",
