@@ -39,6 +39,12 @@ def test_bad_run_arguments_raise():
         S.solve_pde(p, tau=[0, 1], h=-1.0)
     with pytest.raises(ValueError):
         S.solve_pde(p, tau=[0, 1], eps_bound=0.0)
+    for bad in (dict(dt=True), dict(dt=float("nan")), dict(n_chunks=True)):
+        with pytest.raises(ValueError):
+            S.solve_particles(p, tau=[0, 1], n_particles=10, **bad)
+    for bad in (dict(h=True), dict(L=float("inf")), dict(n_teacher=True), dict(wall_mass=2.0)):
+        with pytest.raises(ValueError):
+            S.solve_pde(p, tau=[0, 1], **bad)
     with pytest.raises(ValueError):
         S.theory_curve(p, [0, 1], method="bogus")
     with pytest.raises(ValueError):
