@@ -128,6 +128,14 @@ def test_chi_uniform_three_faces_overlap(N, D):
     assert inside(ball, S.chi_uniform(D, N), rtol=1e-15 * N + 1e-15)  # N/2 positive float64 terms
 
 
+@given(N=st.integers(2, 400), logD=st.floats(-4, 1))
+def test_chi_uniform_faces_inside_the_ball_random(N, logD):
+    D = 10.0 ** logD
+    ball = P.chi_uniform_ball(D, N)
+    assert inside(ball, S.chi_uniform(D, N, dps=30), rtol=1e-29)
+    assert inside(ball, S.chi_uniform(D, N), rtol=1e-15 * N + 1e-15)
+
+
 @pytest.mark.parametrize("N,D", [(3, 1.0), (8, 0.5), (33, 0.2), (400, 0.02)])
 def test_chi_uniform_derivatives_ball(N, D):
     c, d1, d2 = P.chi_uniform_derivatives_ball(D, N)
