@@ -16,7 +16,8 @@ is the sign of dchi/dD~:
    [5/2, inf) by the large-spacing tail lemma (checked once).  D_m >= D_hi is chosen on a geometric
    grid; each interval check is O(1) (elementary functions), bisected when it fails.
 3. *Cross-face check.*  The proven D* must agree with the independent float64 face to its stated
-   accuracy (1e-13 N^2 relative), else the row is not proven ("faces disagree").
+   accuracy (1e-14 N^2 relative: 100x the documented ~1e-16 N^2), else the row is not proven
+   ("faces disagree"); this is what catches a wrong (mutated) sum in either face.
 4. *chi_max* by the mean-value form chi(D_lo) + chi'([D_lo, D_hi]) [0, D_hi - D_lo] (Taylor models
    of A and B with Lagrange remainders), *xi_max* = -1/log of that ball (monotone).
 
