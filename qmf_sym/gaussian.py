@@ -39,7 +39,7 @@ from . import _validate as V
 from ._faces import ClosedForm
 
 SQRT2PI = math.sqrt(2 * math.pi)
-_SWITCH = 1 / math.sqrt(2)  # kept for importers; the excess no longer switches formulas
+_SWITCH = 1 / math.sqrt(2)  # rho above which the short complementary integral is tried first
 
 __all__ = ["pdf", "cdf", "logcdf", "cell_probability", "bvn_pdf", "bvn_excess", "bvn_complement",
            "bvn_cdf", "orthant", "SQRT2PI"]
@@ -111,11 +111,28 @@ def _cdf_f64(x):
     return np.where(x < -1, tail, special.ndtr(x))[()]
 
 
+_ASYMPTOTIC = 1e30  # |x| beyond which the tail series is used (mpmath's erfc overflows near 1e77)
+
+
 def _cdf_mp(x):
     import mpmath
 
     x = _mpf(x)
-    return mpmath.erfc(-x / mpmath.sqrt(2)) / 2
+    if abs(x) > _ASYMPTOTIC:
+        # Phi(-|x|) = n(x)/|x| sum_k (-1)^k (2k-1)!! / x^(2k); terms shrink by >= 1e60 per step here
+        ax, inv2 = abs(x), 1 / (x * x)
+        term, tot, k = mpmath.mpf(1), mpmath.mpf(1), 1
+        while abs(term) > mpmath.eps and (2 * k - 1) * inv2 < 1:  # stop before the series diverges
+            term = -term * (2 * k - 1) * inv2
+            tot += term
+            k += 1
+        tail = mpmath.npdf(ax) / ax * tot
+        return tail if x < 0 else 1 - tail
+    # x/sqrt2 is rounded to the working precision, which perturbs erfc's exponent x^2/2 by
+    # ~x^2 ulp: add 2 log2|x| bits so that the tail keeps its relative accuracy
+    extra = 2 * max(0, int(mpmath.log(abs(x), 2))) + 4 if abs(x) > 1 else 0
+    with mpmath.extraprec(extra):
+        return mpmath.erfc(-x / mpmath.sqrt(2)) / 2
 
 
 def _cdf_oracle(x):
@@ -258,6 +275,11 @@ def _check_corr(*args, rho=None, deficit=None, one_plus=None, names=("x", "y"), 
 # ----------------------------------------------------------------------------- bivariate density
 def _bvn_pdf_f64(x, y, rho=None, deficit=None, one_plus=None):
     r, d, e = _rho_delta_e(rho, deficit, "rho", one_plus)
+    return _bvn_pdf_rde_f64(x, y, r, d, e)
+
+
+def _bvn_pdf_rde_f64(x, y, r, d, e):
+    """Kernel of :func:`bvn_pdf` from rho, 1 - rho, 1 + rho (float arrays, no validation)."""
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     one_m_r2 = np.where(r >= 0, d * (2 - d), e * (2 - e))
@@ -266,9 +288,14 @@ def _bvn_pdf_f64(x, y, rho=None, deficit=None, one_plus=None):
 
 
 def _bvn_pdf_mp(x, y, rho=None, deficit=None, one_plus=None):
+    r, d, e = _mp_rho_delta_e(rho, deficit, one_plus)
+    return _bvn_pdf_rde_mp(x, y, r, d, e)
+
+
+def _bvn_pdf_rde_mp(x, y, r, d, e):
+    """Kernel of :func:`bvn_pdf` from rho, 1 - rho, 1 + rho (mpmath, current precision)."""
     import mpmath
 
-    r, d, e = _mp_rho_delta_e(rho, deficit, one_plus)
     x, y = mpmath.mpf(x), mpmath.mpf(y)
     if r >= 0:
         one_m_r2, quad = d * (2 - d), (x - y) ** 2 + 2 * d * x * y
@@ -369,30 +396,40 @@ def _vstar(h, k):
 def _scaled_integral(terms, lo, hi):
     """(1/2pi) int_lo^hi sum_j w_j exp(-E_j(v)) dv over [lo, hi] subset [0, pi/2], computed as
     exp(-Emin) (1/2pi) int sum_j w_j exp(-(E_j - Emin)): the peak of the scaled integrand is O(1),
-    so mpmath's absolute stopping rule gives relative accuracy.  ``terms``: list of (w, h, k)."""
+    so mpmath's absolute stopping rule gives relative accuracy.  ``terms``: list of (w, h, k).
+    Interior peaks that are sharp (max(|h|, |k|) > 6, width ~ 1/max) and not negligible at the
+    working precision go on the break list, so that they are interval ends for tanh-sinh."""
     import mpmath
 
     if hi <= lo:
         return mpmath.mpf(0)
-    Es, cands, breaks = [], [], set()
+    mins, peaks = [], []
     for w, h, k in terms:
         E = _E_v(h, k)
-        Es.append((w, E))
         vals = [E(lo), E(hi)]
         vs = _vstar(h, k)
         if vs is not None and lo < vs < hi:
-            vals.append(E(vs))
-            breaks.add(vs)
-        cands.append(min(vals))
-    Emin = min(cands)
+            ev = E(vs)
+            vals.append(ev)
+            if max(abs(h), abs(k)) > 6:
+                peaks.append((ev, vs))
+        mins.append(min(vals))
+    Emin = min(mins)
     if not mpmath.isfinite(Emin):
         return mpmath.mpf(0)
+    cut = (mpmath.mp.dps + 5) * mpmath.log(10)
+    breaks = sorted({vs for ev, vs in peaks if ev - Emin < cut})
+
+    coef = [(w, (h - k) ** 2, 4 * h * k, h * h / 2 if h == k else None) for w, h, k in terms]
 
     def f(v):
-        return mpmath.fsum(w * mpmath.exp(-(E(v) - Emin)) for w, E in Es if E(v) != mpmath.inf)
+        s = mpmath.sin(v)
+        if s == 0:
+            return mpmath.fsum(w * mpmath.exp(Emin - e0) for w, a, b, e0 in coef if e0 is not None)
+        s2, den = mpmath.sin(v / 2) ** 2, 2 * s * s
+        return mpmath.fsum(w * mpmath.exp(Emin - (a + b * s2) / den) for w, a, b, e0 in coef)
 
-    pts = [lo] + sorted(breaks) + [hi]
-    return mpmath.exp(-Emin) * mpmath.quad(f, pts) / (2 * mpmath.pi)
+    return mpmath.exp(-Emin) * mpmath.quad(f, [lo] + breaks + [hi]) / (2 * mpmath.pi)
 
 
 def _excess_mp(h, k, r, d, e=None):
@@ -405,8 +442,25 @@ def _excess_mp(h, k, r, d, e=None):
     sgn = 1
     if r < 0:  # reflection: excess(h, k; r) = -excess(h, -k; -r); 1 - (-r) = e
         sgn, k, d = -1, -k, e
-    beta = 2 * mpmath.asin(mpmath.sqrt(d / 2))  # arccos of the (reflected) correlation
-    return sgn * _scaled_integral([(1, h, k)], beta, mpmath.pi / 2)
+    return sgn * _excess_sum_mp([(1, h, k)], d)
+
+
+def _excess_sum_mp(terms, d):
+    """sum_j w_j excess(h_j, k_j; 1 - d) for d in [0, 1] (w_j > 0), mpmath at the current precision.
+
+    Near rho = 1 (d < 1 - 1/sqrt2) the short complementary integral over [0, beta] is used,
+    excess = Phi(min) Phi(-max) - complement, when that subtraction cancels fewer than 5 digits
+    (the guard digits absorb them); otherwise (and for smaller rho) the direct integral over
+    [beta, pi/2], whose integrand is positive, keeps full relative accuracy in the far tails."""
+    import mpmath
+
+    beta = 2 * mpmath.asin(mpmath.sqrt(d / 2))  # arccos of the correlation
+    if d < 1 - _SWITCH:
+        P = mpmath.fsum(w * _cdf_mp(min(h, k)) * _cdf_mp(-max(h, k)) for w, h, k in terms)
+        val = P - _scaled_integral(terms, mpmath.mpf(0), beta)
+        if val > P * mpmath.mpf(10) ** -5:
+            return val
+    return _scaled_integral(terms, beta, mpmath.pi / 2)
 
 
 def _complement_mp(h, k, d):

@@ -3,13 +3,17 @@
 Notation: u ~ N(0, Q); (u1, u2) ~ N(0, Sigma(Q, C)) with Sigma(Q, C) = Q [[1, C], [C, 1]] (eq. 3);
 phi = A + sum_i h_i H(x - g_i) (eq. 13); normalised offsets g~_i = g_i / sqrt(Q).
 
-Building blocks (derivations/staircase_variance_map.md, derivations/staircase_chi.md):
+Building blocks (derivations/staircase_variance_map.md, derivations/staircase_chi.md), all from
+:mod:`qmf_sym.gaussian` (its raw faces ``.f64``/``.mp``):
 
 * E phi(u)      = A + sum_i h_i Phi(-g~_i)
 * E phi(u)^2    = sum_k l_k^2 P(u in cell k)          (a sum of positive terms)
 * Var phi(u)    = sum_ij h_i h_j Phi(-max(g~_i, g~_j)) Phi(min(g~_i, g~_j))   -- the printed eq. 14
 * E phi(u1) phi(u2) = (E phi)^2 + sum_ij h_i h_j [Phi_2(-g~_i, -g~_j; C) - Phi(-g~_i) Phi(-g~_j)]
 * E phi'(u1) phi'(u2) = (1/Q) sum_ij h_i h_j n_2(g~_i, g~_j; C)                -- eq. 15
+
+Every map is a :class:`qmf_sym._faces.ClosedForm` (``dps=None`` float64 vectorised, ``dps=k``
+mpmath).  Correlations near +1 may be passed as ``deficit = 1 - C``, near -1 as ``one_plus = 1 + C``.
 
 **Slip in eq. 14.**  Eq. 4 defines Q^(l+1) = sigma_w^2 E phi(u)^2 + sigma_b^2, while the double sum
 printed in eq. 14 equals Var phi(u) = E phi^2 - (E phi)^2.  The two agree only for staircases with
@@ -21,23 +25,33 @@ sum for comparison.
 is the covariance divided by Q^(l) (the *new* variance).  Both agree at the fixed point Q = Q*, which
 is the setting of eq. 5-6.  :func:`correlation_map` is eq. 5 (division by its Q argument, = Q*),
 :func:`layer_map` is the exact map of eq. 2-3 for any Q.
+
+**Scale covariance.**  phi(x) and phi_s(x) = phi(x/s) (offsets times s) give
+fixed_point(phi, sigma_w, sigma_b) = (s^2 q*, C*, chi*, xi*) with (q*, C*, chi*, xi*) the fixed point
+of (phi_{1/s}, sigma_w/s, sigma_b/s).  :func:`fixed_point` solves the problem scaled by the power of
+two s nearest max(sigma_w, sigma_b) (an exact rescaling), so sigma_w from 1e-300 to 1e300 gives the
+right answer (issue 8, 1 and 10); a float64 Q* outside the normal float64 range raises ValueError
+(pass ``dps`` to get it as an mpmath number).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special
+from scipy import optimize
 
 from . import _validate as V
-from .activations import as_staircase
-from .gaussian import _SWITCH, _excess_f64, _excess_mp, _mp_rho_delta, _rho_delta
-from .gaussian import cdf as _cdf64
+from . import gaussian as G
+from ._faces import ClosedForm, register_equation
+from .activations import Staircase, as_staircase
+from .gaussian import _excess_f64, _scaled_integral
 
-# ============================================================================ float64 kernels
+_cdf64 = G.cdf.f64
 _CHUNK = 1_000_000  # elements per vectorised block
 
 
+# ============================================================================ float64 kernels
 def _pairs(act):
     """Upper-triangle pair indices and symmetric weights h_i h_j (x2 off the diagonal)."""
     n = len(act.offsets_exact)
@@ -54,26 +68,18 @@ def _mean_f64(act, sq):
 
 
 def _second_moment_f64(act, sq):
-    """E phi(u)^2 as a positive sum over cells: sum_k l_k^2 P(cell k)."""
+    """E phi(u)^2 as a positive sum over cells: sum_k l_k^2 P(cell k) (gaussian.cell_probability)."""
     gt = act.offsets[None, :] / sq[:, None]
-    # P(u >= g_i) computed as Phi(-g~) (accurate upper tail); cell probs as differences of the
-    # accurate tail on each side of 0
-    upper = _cdf64(-gt)  # P(u > g_i)
-    lower = _cdf64(gt)  # P(u < g_i)
-    n = gt.shape[1]
+    edges = np.concatenate([np.full((gt.shape[0], 1), -np.inf), gt, np.full((gt.shape[0], 1), np.inf)], axis=1)
+    probs = G.cell_probability.f64(edges[:, :-1], edges[:, 1:])
     lev = act.levels
-    probs = np.empty((gt.shape[0], n + 1))
-    probs[:, 0] = lower[:, 0]
-    probs[:, -1] = upper[:, -1]
-    if n > 1:
-        # cell (g_i, g_{i+1}): use upper-tail differences where g_i >= 0, lower-tail where g_{i+1} <= 0
-        a, b = gt[:, :-1], gt[:, 1:]
-        probs[:, 1:-1] = np.where(a >= 0, upper[:, :-1] - upper[:, 1:], lower[:, 1:] - lower[:, :-1])
     return probs @ (lev * lev)
 
 
-def _cov_sum_f64(act, sq, r, d):
-    """sum_ij h_i h_j excess(-g~_i, -g~_j; C) for arrays sq (std), r (=C), d (=1-C) of equal length."""
+def _cov_sum_f64(act, sq, r, d, e=None):
+    """sum_ij h_i h_j excess(-g~_i, -g~_j; C) for arrays sq (std), r (=C), d (=1-C), e (=1+C)."""
+    if e is None:
+        e = 1.0 + r
     i, j, w = _pairs(act)
     g = act.offsets
     out = np.empty(sq.shape[0])
@@ -81,51 +87,37 @@ def _cov_sum_f64(act, sq, r, d):
     for s in range(0, sq.shape[0], step):
         sl = slice(s, s + step)
         gt = -g[None, :] / sq[sl, None]
-        h = gt[:, i]
-        k = gt[:, j]
-        rr = np.broadcast_to(r[sl, None], h.shape)
-        dd = np.broadcast_to(d[sl, None], h.shape)
-        out[sl] = _excess_f64(h, k, rr, dd) @ w
+        h, k = gt[:, i], gt[:, j]
+        rr, dd, ee = (np.broadcast_to(a[sl, None], h.shape) for a in (r, d, e))
+        out[sl] = _excess_f64(h, k, rr, dd, ee) @ w
     return out
 
 
 def _comp_sum_f64(act, sq, d):
-    """sum_ij h_i h_j I_ij with I_ij = Phi_2(h,k;1) - Phi_2(h,k;1-delta) (h = -g~_i, k = -g~_j).
-
-    This is E phi^2 - E phi(u1) phi(u2) at C = 1 - delta, written without subtracting two O(1)
-    numbers: diagonal terms use the exact I_ii = 2 T(h, sqrt(delta / (2 - delta))) (Owen's T,
-    relative accuracy); off-diagonal terms Phi(min)Phi(-max) - excess (absolute accuracy ~1e-16;
-    they are exponentially small, ~exp(-(g~_i - g~_j)^2 / (4 delta)), when delta is small).
-    """
+    """sum_ij h_i h_j [Phi_2(h,k;1) - Phi_2(h,k;1-delta)] (h = -g~_i, k = -g~_j) through
+    gaussian.bvn_complement (no subtraction of two O(1) numbers; diagonal terms relative accuracy)."""
     i, j, w = _pairs(act)
     g = act.offsets
     out = np.empty(sq.shape[0])
-    diag = i == j
     step = max(1, _CHUNK // max(1, len(w)))
     for s in range(0, sq.shape[0], step):
         sl = slice(s, s + step)
         gt = -g[None, :] / sq[sl, None]
         h, k = gt[:, i], gt[:, j]
         dd = np.broadcast_to(d[sl, None], h.shape)
-        lo, hi = np.minimum(h, k), np.maximum(h, k)
-        off = _cdf64(lo) * _cdf64(-hi) - _excess_f64(h, k, 1.0 - dd, dd)
-        a = np.sqrt(dd / (2 - dd))
-        on = 2 * special.owens_t(h, a)
-        out[sl] = np.where(diag[None, :], on, off) @ w
+        out[sl] = G.bvn_complement.f64(h, k, dd) @ w
     return out
 
 
-def _dens_sum_f64(act, sq, r, d):
-    """sum_ij h_i h_j n_2(g~_i, g~_j; C) for arrays sq, r (=C), d (=1-C)."""
+def _dens_sum_f64(act, sq, r, d, e=None):
+    """sum_ij h_i h_j n_2(g~_i, g~_j; C) for arrays sq, r (=C), d (=1-C), e (=1+C)."""
+    if e is None:
+        e = 1.0 + r
     i, j, w = _pairs(act)
     g = act.offsets
     gt = g[None, :] / sq[:, None]
     x, y = gt[:, i], gt[:, j]
-    rr, dd = r[:, None], d[:, None]
-    e = 1.0 + rr
-    one_m_r2 = np.where(rr >= 0, dd * (2 - dd), e * (2 - e))
-    quad = np.where(rr >= 0, (x - y) ** 2 + 2 * dd * x * y, (x + y) ** 2 - 2 * e * x * y)
-    dens = np.exp(-quad / (2 * one_m_r2)) / (2 * np.pi * np.sqrt(one_m_r2))
+    dens = G._bvn_pdf_rde_f64(x, y, r[:, None], d[:, None], e[:, None])
     return (dens * w).sum(-1)
 
 
@@ -138,15 +130,9 @@ def _mp_setup(act, Q):
     return A, [x / sq for x in g], h, sq
 
 
-def _ncdf(z):
-    import mpmath
-
-    return mpmath.erfc(-z / mpmath.sqrt(2)) / 2
-
-
 def _mean_mp(act, Q):
     A, gt, h, _ = _mp_setup(act, Q)
-    return A + sum(hi * _ncdf(-x) for hi, x in zip(h, gt))
+    return A + sum(hi * G.cdf.mp(-x) for hi, x in zip(h, gt))
 
 
 def _second_moment_mp(act, Q):
@@ -156,138 +142,121 @@ def _second_moment_mp(act, Q):
     lev = [A]
     for hi in h:
         lev.append(lev[-1] + hi)
-    edges = [None] + gt + [None]
-    tot = mpmath.mpf(0)
-    for k_, l in enumerate(lev):
-        a, b = edges[k_], edges[k_ + 1]
-        if a is None:
-            p = _ncdf(b)
-        elif b is None:
-            p = _ncdf(-a)
-        elif a >= 0:
-            p = _ncdf(-a) - _ncdf(-b)
-        else:
-            p = _ncdf(b) - _ncdf(a)
-        tot += l * l * p
-    return tot
+    edges = [-mpmath.inf] + gt + [mpmath.inf]
+    return mpmath.fsum(l * l * G.cell_probability.mp(edges[k], edges[k + 1]) for k, l in enumerate(lev))
 
 
-def _cov_sum_mp(act, Q, r, d):
-    """sum_ij h_i h_j excess(-g~_i, -g~_j; C) as ONE tanh-sinh integral of the summed integrand."""
-    import mpmath
-
+def _pair_terms(act, Q):
     A, gt, h, _ = _mp_setup(act, Q)
     n = len(gt)
-    if n == 1:
-        return h[0] ** 2 * _excess_mp(-gt[0], -gt[0], r, d)
-    pairs = [(h[a] * h[b] * (1 if a == b else 2), -gt[a], -gt[b]) for a in range(n) for b in range(a, n)]
-    sgn = 1
-    if r < -_SWITCH:  # reflection: excess(x, y; r) = -excess(x, -y; -r)
-        sgn, r, d = -1, -r, 1 + r
-        pairs = [(w, x, -y) for w, x, y in pairs]
-    twopi = 2 * mpmath.pi
-    if abs(r) <= _SWITCH:
-        a = mpmath.asin(r)
-
-        def f(t):
-            st, c2 = mpmath.sin(t), 2 * mpmath.cos(t) ** 2
-            return mpmath.fsum(w * mpmath.exp(-(x * x - 2 * x * y * st + y * y) / c2) for w, x, y in pairs)
-
-        val = mpmath.quad(f, [0, a]) / twopi
-    else:
-        b = 2 * mpmath.asin(mpmath.sqrt(d / 2))
-
-        def f(v):
-            if v == 0:
-                return mpmath.fsum(w * mpmath.exp(-x * x / 2) for w, x, y in pairs if x == y)
-            s2, sh2 = 2 * mpmath.sin(v) ** 2, 4 * mpmath.sin(v / 2) ** 2
-            return mpmath.fsum(w * mpmath.exp(-((x - y) ** 2 + sh2 * x * y) / s2) for w, x, y in pairs)
-
-        var_part = mpmath.fsum(w * _ncdf(min(x, y)) * _ncdf(-max(x, y)) for w, x, y in pairs)
-        val = var_part - mpmath.quad(f, [0, b]) / twopi
-    return sgn * val
+    return [(h[a] * h[b] * (1 if a == b else 2), -gt[a], -gt[b]) for a in range(n) for b in range(a, n)]
 
 
-def _dens_sum_mp(act, Q, r, d):
+def _cov_sum_mp(act, Q, r, d, e=None):
+    """sum_ij h_i h_j excess(-g~_i, -g~_j; C) as ONE scaled tanh-sinh integral of the summed
+    integrand (gaussian._excess_sum_mp: relative accuracy at any offsets)."""
     import mpmath
 
-    A, gt, h, _ = _mp_setup(act, Q)
-    if r >= 0:
-        omr2 = d * (2 - d)
-        qf = lambda x, y: (x - y) ** 2 + 2 * d * x * y
-    else:
+    if e is None:
         e = 1 + r
-        omr2 = e * (2 - e)
-        qf = lambda x, y: (x + y) ** 2 - 2 * e * x * y
-    s = mpmath.fsum(hi * hj * mpmath.exp(-qf(x, y) / (2 * omr2)) for hi, x in zip(h, gt) for hj, y in zip(h, gt))
-    return s / (2 * mpmath.pi * mpmath.sqrt(omr2))
+    pairs = _pair_terms(act, Q)
+    sgn = 1
+    if r < 0:  # reflection: excess(x, y; r) = -excess(x, -y; -r), and 1 - (-r) = 1 + r
+        sgn, d = -1, e
+        pairs = [(w, x, -y) for w, x, y in pairs]
+    return sgn * G._excess_sum_mp(pairs, d)
 
 
-# ============================================================================ dispatch helpers
+def _comp_sum_mp(act, Q, d):
+    """sum_ij h_i h_j [Phi_2(h,k;1) - Phi_2(h,k;1-d)] = (1/2pi) int_0^beta of the summed integrand (d <= 1)."""
+    import mpmath
+
+    beta = 2 * mpmath.asin(mpmath.sqrt(mpmath.mpf(d) / 2))
+    return _scaled_integral(_pair_terms(act, Q), mpmath.mpf(0), beta)
+
+
+def _dens_sum_mp(act, Q, r, d, e=None):
+    import mpmath
+
+    if e is None:
+        e = 1 + r
+    A, gt, h, _ = _mp_setup(act, Q)
+    return mpmath.fsum(hi * hj * G._bvn_pdf_rde_mp(x, y, r, d, e) for hi, x in zip(h, gt) for hj, y in zip(h, gt))
+
+
+# ============================================================================ argument checks
 def _broadcast(*arrays):
     arrs = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in arrays))
     return arrs[0].shape, [a.ravel() for a in arrs]
 
 
-def _mp_run(dps, fn):
-    import mpmath
-
-    # the result keeps the guard precision (mpf values carry their own precision; rounding with
-    # unary + outside the block would cut them to the global mpmath.mp.dps)
-    with mpmath.workdps(V.guard_digits(dps)):
-        val = fn(mpmath)
-        return +val if not isinstance(val, tuple) else tuple(+v for v in val)
-
-
-def _corr_args(C, deficit):
-    V.correlation(C, deficit)
-    return C, deficit
-
-
-def _corr_f64(C, deficit):
-    return _rho_delta(C, deficit, name="C")
-
-
-def _corr_mp(C, deficit):
-    return _mp_rho_delta(C, deficit, name="C")
-
-
-def _check_common(act, Q, sigma_w, sigma_b, dps):
+def _check_common(act, Q, sigma_w=1.0, sigma_b=0):
     act = as_staircase(act)
     V.positive("Q", Q)
     V.positive("sigma_w", sigma_w)
     V.nonnegative("sigma_b", sigma_b)
-    return act, V.dps(dps)
+    return act
 
 
-# ============================================================================ public API
-def post_activation_moments(act, Q, dps=None):
-    """(E phi(u), E phi(u)^2) for u ~ N(0, Q)  (the ingredients of eq. 4 / 14)."""
-    act = as_staircase(act)
-    V.positive("Q", Q)
-    dps = V.dps(dps)
-    if dps is not None:
-        return _mp_run(dps, lambda mp: (_mean_mp(act, Q), _second_moment_mp(act, Q)))
+def _check_corr(C, deficit, one_plus):
+    V.correlation(C, deficit, one_plus=one_plus)
+
+
+def _corr64(C, deficit, one_plus):
+    return G._rho_delta_e(C, deficit, "C", one_plus)
+
+
+def _corr_mp(C, deficit, one_plus):
+    return G._mp_rho_delta_e(C, deficit, one_plus)
+
+
+def _mpf(x):
+    import mpmath
+
+    return mpmath.mpf(x)
+
+
+# ============================================================================ post-activation moments
+def _moments_f64(act, Q):
     shape, (q,) = _broadcast(Q)
     sq = np.sqrt(q)
-    m, s = _mean_f64(act, sq), _second_moment_f64(act, sq)
-    return m.reshape(shape)[()], s.reshape(shape)[()]
+    return _mean_f64(act, sq).reshape(shape)[()], _second_moment_f64(act, sq).reshape(shape)[()]
 
 
-def eq14_hidden_variance(act, Q, dps=None):
-    """The double sum printed in eq. 14: sum_ij h_i h_j Phi(-max(g~_i,g~_j)) Phi(min(g~_i,g~_j)).
+def _moments_mp(act, Q):
+    return _mean_mp(act, Q), _second_moment_mp(act, Q)
 
-    It equals Var phi(u) (not E phi(u)^2; see the module docstring); kept for comparison.
-    """
-    act = as_staircase(act)
-    V.positive("Q", Q)
-    dps = V.dps(dps)
-    if dps is not None:
-        def f(mp):
-            A, gt, h, _ = _mp_setup(act, Q)
-            return mp.fsum(hi * hj * _ncdf(-max(x, y)) * _ncdf(min(x, y))
-                           for hi, x in zip(h, gt) for hj, y in zip(h, gt))
-        return _mp_run(dps, f)
+
+def _quad_phi_mp(act, Q, weight):
+    """int weight(phi(sqrt(Q) z)) n(z) dz split at the jumps (an independent oracle)."""
+    import mpmath
+
+    A, gt, h, _ = _mp_setup(act, Q)
+    lev = [A]
+    for hi in h:
+        lev.append(lev[-1] + hi)
+    edges = [-mpmath.inf] + gt + [mpmath.inf]
+    return mpmath.fsum(weight(l) * mpmath.quad(mpmath.npdf, [edges[k], edges[k + 1]]) for k, l in enumerate(lev))
+
+
+def _act_cases():
+    return [Staircase.uniform(4), Staircase.sign(), Staircase([-0.5, 0.25, 1.0], [0.5, 1.5, 0.25], base=-0.75),
+            Staircase.uniform(9)]
+
+
+_QS = [1e-6, 0.05, 1.0, 30.0]
+
+post_activation_moments = ClosedForm(
+    "qmf_sym.maps.post_activation_moments", "paper 1, eq. 4 (E phi, E phi^2; eq. 14 cells)",
+    f64=_moments_f64, mp=_moments_mp,
+    check=lambda act, Q: ((_check_common(act, Q), Q), {}),
+    oracle=lambda act, Q: (_quad_phi_mp(act, Q, lambda l: l), _quad_phi_mp(act, Q, lambda l: l * l)),
+    cases=lambda: [((a, q), {}) for a in _act_cases() for q in _QS], rtol=1e-14, atol=1e-16,
+    signature=lambda act, Q, dps=None: None,
+    doc="""(E phi(u), E phi(u)^2) for u ~ N(0, Q)  (the ingredients of eq. 4 / 14).""")
+
+
+def _eq14_f64(act, Q):
     shape, (q,) = _broadcast(Q)
     gt = act.offsets[None, :] / np.sqrt(q)[:, None]
     mx = np.maximum(gt[:, :, None], gt[:, None, :])
@@ -296,114 +265,294 @@ def eq14_hidden_variance(act, Q, dps=None):
     return (_cdf64(-mx) * _cdf64(mn) * hh).sum((1, 2)).reshape(shape)[()]
 
 
-def variance_map(act, Q, sigma_w, sigma_b=0, dps=None):
-    """Q^(l+1) = sigma_w^2 E_{u~N(0,Q)} phi(u)^2 + sigma_b^2  (eq. 4, first row; eq. 14).
+def _eq14_mp(act, Q):
+    import mpmath
 
-    Uses E phi^2 as eq. 4 defines it; eq. 14 as printed is the variance of phi (equal for
-    centred staircases), see the module docstring.
-    """
-    act, dps = _check_common(act, Q, sigma_w, sigma_b, dps)
-    if dps is not None:
-        return _mp_run(dps, lambda mp: mp.mpf(sigma_w) ** 2 * _second_moment_mp(act, Q) + mp.mpf(sigma_b) ** 2)
-    _, s2 = post_activation_moments(act, Q)
+    A, gt, h, _ = _mp_setup(act, Q)
+    return mpmath.fsum(hi * hj * G.cdf.mp(-max(x, y)) * G.cdf.mp(min(x, y)) for hi, x in zip(h, gt) for hj, y in zip(h, gt))
+
+
+eq14_hidden_variance = ClosedForm(
+    "qmf_sym.maps.eq14_hidden_variance", "paper 1, eq. 14 (as printed: Var phi)",
+    f64=_eq14_f64, mp=_eq14_mp, check=lambda act, Q: ((_check_common(act, Q), Q), {}),
+    oracle=lambda act, Q: _quad_phi_mp(act, Q, lambda l: l * l) - _quad_phi_mp(act, Q, lambda l: l) ** 2,
+    cases=lambda: [((a, q), {}) for a in _act_cases() for q in _QS], rtol=1e-13, atol=1e-15,
+    signature=lambda act, Q, dps=None: None,
+    doc="""The double sum printed in eq. 14: sum_ij h_i h_j Phi(-max(g~_i,g~_j)) Phi(min(g~_i,g~_j)).
+
+    It equals Var phi(u) (not E phi(u)^2; see the module docstring); kept for comparison.""")
+
+
+# ============================================================================ variance map
+def _variance_f64(act, Q, sigma_w, sigma_b=0):
+    _, s2 = _moments_f64(act, Q)
     return np.asarray(sigma_w, float) ** 2 * s2 + np.asarray(sigma_b, float) ** 2
 
 
-def post_activation_covariance(act, Q, C=None, dps=None, deficit=None):
-    """E phi(u1) phi(u2) for (u1, u2) ~ N(0, Q [[1, C], [C, 1]]); C may be given as deficit = 1 - C."""
-    act = as_staircase(act)
-    V.positive("Q", Q)
-    C, deficit = _corr_args(C, deficit)
-    dps = V.dps(dps)
-    if dps is not None:
-        def f(mp):
-            r, d = _corr_mp(C, deficit)
-            return _mean_mp(act, Q) ** 2 + _cov_sum_mp(act, Q, r, d)
-        return _mp_run(dps, f)
-    r, d = _corr_f64(C, deficit)
-    shape, (q, rr, dd) = _broadcast(Q, r, d)
+def _variance_mp(act, Q, sigma_w, sigma_b=0):
+    return _mpf(sigma_w) ** 2 * _second_moment_mp(act, Q) + _mpf(sigma_b) ** 2
+
+
+variance_map = ClosedForm(
+    "qmf_sym.maps.variance_map", "paper 1, eq. 4 (first row) / eq. 14",
+    f64=_variance_f64, mp=_variance_mp,
+    check=lambda act, Q, sigma_w, sigma_b=0: ((_check_common(act, Q, sigma_w, sigma_b), Q, sigma_w, sigma_b), {}),
+    oracle=lambda act, Q, sigma_w, sigma_b=0: _mpf(sigma_w) ** 2 * _quad_phi_mp(act, Q, lambda l: l * l) + _mpf(sigma_b) ** 2,
+    cases=lambda: [((a, q, sw, sb), {}) for a in _act_cases() for q in _QS for sw, sb in ((1.3, 0.2), (1e-3, 0.0))],
+    rtol=1e-14, atol=1e-300, signature=lambda act, Q, sigma_w, sigma_b=0, dps=None: None,
+    doc="""Q^(l+1) = sigma_w^2 E_{u~N(0,Q)} phi(u)^2 + sigma_b^2  (eq. 4, first row; eq. 14).
+
+    Uses E phi^2 as eq. 4 defines it; eq. 14 as printed is the variance of phi (equal for
+    centred staircases), see the module docstring.""")
+
+
+# ============================================================================ covariance and correlation map
+def _covariance_f64(act, Q, C=None, deficit=None, one_plus=None):
+    r, d, e = _corr64(C, deficit, one_plus)
+    shape, (q, rr, dd, ee) = _broadcast(Q, r, d, e)
     sq = np.sqrt(q)
-    return (_mean_f64(act, sq) ** 2 + _cov_sum_f64(act, sq, rr, dd)).reshape(shape)[()]
+    return (_mean_f64(act, sq) ** 2 + _cov_sum_f64(act, sq, rr, dd, ee)).reshape(shape)[()]
 
 
-def correlation_map(act, Q, C=None, sigma_w=1.0, sigma_b=0, dps=None, deficit=None):
-    """M_Q(C) = [sigma_w^2 E_{Sigma(Q,C)} phi(u1) phi(u2) + sigma_b^2] / Q   (eq. 5).
+def _covariance_mp(act, Q, C=None, deficit=None, one_plus=None):
+    r, d, e = _corr_mp(C, deficit, one_plus)
+    return _mean_mp(act, Q) ** 2 + _cov_sum_mp(act, Q, r, d, e)
 
-    With Q = Q* this is the next layer's correlation; for a general Q use :func:`layer_map`.
-    C may be given as ``deficit = 1 - C`` (accurate for C -> 1).
-    """
-    act, dps = _check_common(act, Q, sigma_w, sigma_b, dps)
-    if dps is not None:
-        def f(mp):
-            r, d = _corr_mp(C, deficit)
-            e = _mean_mp(act, Q) ** 2 + _cov_sum_mp(act, Q, r, d)
-            return (mp.mpf(sigma_w) ** 2 * e + mp.mpf(sigma_b) ** 2) / mp.mpf(Q)
-        _corr_args(C, deficit)
-        return _mp_run(dps, f)
-    e = post_activation_covariance(act, Q, C, deficit=deficit)
+
+def _cross_quad_mp(act, Q, C=None, deficit=None, one_plus=None):
+    """E phi(u1) phi(u2) = int n(z1) phi(sqrt(Q) z1) E[phi(u2) | z1] dz1 (an independent oracle)."""
+    import mpmath
+
+    r, d, e = _corr_mp(C, deficit, one_plus)
+    A, gt, h, sq = _mp_setup(act, Q)
+    s = mpmath.sqrt(d * e)
+    lev = [A]
+    for hi in h:
+        lev.append(lev[-1] + hi)
+    inner = lambda z: A + mpmath.fsum(hi * G.cdf.mp((r * z - x) / s) for x, hi in zip(gt, h))
+    edges = [-mpmath.inf] + gt + [mpmath.inf]
+    return mpmath.fsum(l * mpmath.quad(lambda z: mpmath.npdf(z) * inner(z), [edges[k], edges[k + 1]])
+                       for k, l in enumerate(lev))
+
+
+_CS = [dict(C=0.3), dict(C=-0.6), dict(C=0.95), dict(deficit=1e-4), dict(one_plus=1e-4)]
+
+
+def _check_cov(act, Q, C=None, deficit=None, one_plus=None):
+    _check_common(act, Q)
+    _check_corr(C, deficit, one_plus)
+    return (as_staircase(act), Q), {"C": C, "deficit": deficit, "one_plus": one_plus}
+
+
+post_activation_covariance = ClosedForm(
+    "qmf_sym.maps.post_activation_covariance", "paper 1, eq. 4 (second row, numerator) / eq. 5",
+    f64=_covariance_f64, mp=_covariance_mp, check=_check_cov, oracle=_cross_quad_mp,
+    cases=lambda: [((a, q), c) for a in _act_cases()[:3] for q in (0.05, 1.0) for c in _CS], rtol=1e-13, atol=1e-15,
+    signature=lambda act, Q, C=None, dps=None, deficit=None, one_plus=None: None,
+    doc="""E phi(u1) phi(u2) for (u1, u2) ~ N(0, Q [[1, C], [C, 1]]); C may be given as
+    ``deficit = 1 - C`` or ``one_plus = 1 + C``.""")
+
+
+def _cmap_f64(act, Q, C=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None):
+    e = _covariance_f64(act, Q, C, deficit, one_plus)
     return (np.asarray(sigma_w, float) ** 2 * e + np.asarray(sigma_b, float) ** 2) / np.asarray(Q, float)
 
 
-def correlation_map_deficit(act, Q, deficit, sigma_w=1.0, sigma_b=0, dps=None):
-    """1 - M_Q(C) given deficit = 1 - C, without cancellation near C = 1 (at Q = Q*).
+def _cmap_mp(act, Q, C=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None):
+    e = _covariance_mp(act, Q, C, deficit, one_plus)
+    return (_mpf(sigma_w) ** 2 * e + _mpf(sigma_b) ** 2) / _mpf(Q)
 
-    Uses E phi^2 - E phi phi = sum_ij h_i h_j [Phi(min)Phi(-max) - excess], i.e. the complementary
-    integral of :mod:`qmf_sym.gaussian` directly.  Meaningful at the fixed point Q = Q*, where
-    M_Q(1) = 1.
-    """
-    act, dps = _check_common(act, Q, sigma_w, sigma_b, dps)
-    V.in_closed("deficit", deficit, 0, 2)
-    if dps is not None:
-        def f(mp):
-            r, d = _corr_mp(None, deficit)
-            diff = _cov_sum_mp(act, Q, mp.mpf(1), mp.mpf(0)) - _cov_sum_mp(act, Q, r, d)
-            qn = mp.mpf(sigma_w) ** 2 * _second_moment_mp(act, Q) + mp.mpf(sigma_b) ** 2
-            return (mp.mpf(Q) - qn + mp.mpf(sigma_w) ** 2 * diff) / mp.mpf(Q)
-        return _mp_run(dps, f)
+
+def _check_cmap(act, Q, C=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None):
+    _check_common(act, Q, sigma_w, sigma_b)
+    _check_corr(C, deficit, one_plus)
+    return (act, Q, C, sigma_w, sigma_b), {"deficit": deficit, "one_plus": one_plus}
+
+
+correlation_map = ClosedForm(
+    "qmf_sym.maps.correlation_map", "paper 1, eq. 5",
+    f64=_cmap_f64, mp=_cmap_mp, check=_check_cmap,
+    oracle=lambda act, Q, C=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None: (
+        _mpf(sigma_w) ** 2 * _cross_quad_mp(act, Q, C, deficit, one_plus) + _mpf(sigma_b) ** 2) / _mpf(Q),
+    cases=lambda: [((a, q), dict(c, sigma_w=1.3, sigma_b=0.2)) for a in _act_cases()[:3] for q in (0.05, 1.0) for c in _CS],
+    rtol=1e-13, atol=1e-15, signature=lambda act, Q, C=None, sigma_w=1.0, sigma_b=0, dps=None, deficit=None, one_plus=None: None,
+    doc="""M_Q(C) = [sigma_w^2 E_{Sigma(Q,C)} phi(u1) phi(u2) + sigma_b^2] / Q   (eq. 5).
+
+    With Q = Q* this is the next layer's correlation; for a general Q use :func:`layer_map`.
+    C may be given as ``deficit = 1 - C`` (accurate for C -> 1) or ``one_plus = 1 + C`` (C -> -1).""")
+
+
+# ============================================================================ 1 - M near C = 1
+def _cmd_f64(act, Q, deficit, sigma_w=1.0, sigma_b=0, include_residual=True):
     shape, (q, dd) = _broadcast(Q, deficit)
     sq = np.sqrt(q)
+    sw2 = np.asarray(sigma_w, float) ** 2
     diff = _comp_sum_f64(act, sq, dd)
-    qn = np.asarray(sigma_w, float) ** 2 * _second_moment_f64(act, sq) + np.asarray(sigma_b, float) ** 2
-    return ((q - qn + np.asarray(sigma_w, float) ** 2 * diff) / q).reshape(shape)[()]
+    if not include_residual:
+        return (sw2 * diff / q).reshape(shape)[()]
+    qn = sw2 * _second_moment_f64(act, sq) + np.asarray(sigma_b, float) ** 2
+    return ((q - qn + sw2 * diff) / q).reshape(shape)[()]
 
 
-def chi(act, Q, C=None, sigma_w=1.0, sigma_b=0, dps=None, deficit=None):
-    """chi = dM_Q/dC = sigma_w^2 E_{Sigma(Q,C)} phi'(u1) phi'(u2)   (eq. 6; staircase form eq. 15)
+def _cmd_mp(act, Q, deficit, sigma_w=1.0, sigma_b=0, include_residual=True):
+    sw2, Qm, d = _mpf(sigma_w) ** 2, _mpf(Q), _mpf(deficit)
+    if d <= 1:
+        diff = _comp_sum_mp(act, Q, d)
+    else:  # C < 0: E phi^2 - E phi phi = Var-part minus the (reflected) excess sum; no cancellation issue
+        A, gt, h, _ = _mp_setup(act, Q)
+        var = _fsum([hi * hj * G.cdf.mp(-max(x, y)) * G.cdf.mp(min(x, y))
+                           for hi, x in zip(h, gt) for hj, y in zip(h, gt)])
+        diff = var - _cov_sum_mp(act, Q, 1 - d, d)
+    if not include_residual:
+        return sw2 * diff / Qm
+    qn = sw2 * _second_moment_mp(act, Q) + _mpf(sigma_b) ** 2
+    return (Qm - qn + sw2 * diff) / Qm
+
+
+def _fsum(terms):
+    import mpmath
+
+    return mpmath.fsum(terms)
+
+
+def _check_cmd(act, Q, deficit, sigma_w=1.0, sigma_b=0, include_residual=True):
+    _check_common(act, Q, sigma_w, sigma_b)
+    V.in_closed("deficit", deficit, 0, 2)
+    V.choice("include_residual", include_residual, (True, False))
+    return (act, Q, deficit, sigma_w, sigma_b, include_residual), {}
+
+
+correlation_map_deficit = ClosedForm(
+    "qmf_sym.maps.correlation_map_deficit", "paper 1, eq. 5 (1 - M near C = 1)",
+    f64=_cmd_f64, mp=_cmd_mp, check=_check_cmd,
+    oracle=lambda act, Q, deficit, sigma_w=1.0, sigma_b=0, include_residual=True: (
+        (1 - _mpf(sigma_b) ** 2 / _mpf(Q) if include_residual else _mpf(sigma_w) ** 2 * _quad_phi_mp(act, Q, lambda l: l * l) / _mpf(Q))
+        - _mpf(sigma_w) ** 2 * _cross_quad_mp(act, Q, deficit=deficit) / _mpf(Q)),
+    cases=lambda: [((a, q, dd), dict(sigma_w=1.3, sigma_b=0.2, include_residual=False)) for a in _act_cases()[:3]
+                   for q in (0.05, 1.0) for dd in (0.5, 1e-3)],
+    rtol=1e-12, atol=1e-15, oracle_dps=40,
+    signature=lambda act, Q, deficit, sigma_w=1.0, sigma_b=0, dps=None, include_residual=True: None,
+    doc="""1 - M_Q(C) given ``deficit = 1 - C`` (eq. 5), written near C = 1 without subtracting two
+    O(1) covariances.
+
+        1 - M_Q(1 - delta) = (Q - q(Q)) / Q  +  sigma_w^2 D(delta) / Q,
+        q(Q) = sigma_w^2 E phi^2 + sigma_b^2 (eq. 4),  D(delta) = E phi^2 - E phi(u1) phi(u2) >= 0.
+
+    The first term is the fixed-point residual: 0 at the exact Q*, but at a float64 Q* it is of order
+    1e-16 and, computed in float64, carries an absolute error ~1e-16, while D(delta) ~ sqrt(delta).
+    Hence (what is certified):
+
+    * ``include_residual=True`` (default): the float64 face has *absolute* accuracy ~1e-16 (relative
+      accuracy ~1e-16 / (1 - M), i.e. lost as delta^(-1/2) at the fixed point: 1e-8 relative at
+      delta = 1e-16, none at delta = 1e-30); the ``dps`` face is accurate to ``dps`` digits relative
+      for the Q it is given (it computes the residual of that Q exactly).
+    * ``include_residual=False``: returns sigma_w^2 D(delta) / Q only, i.e. 1 - M of the *exact*
+      fixed point when Q is Q* (to its rounding): relative accuracy ~1e-13 in float64 for every
+      delta in (0, 1], and ``dps`` digits in the ``dps`` face (D through gaussian.bvn_complement).""")
+
+
+# ============================================================================ chi (eq. 6 / 15)
+def _chi_f64(act, Q, C=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None):
+    r, d, e = _corr64(C, deficit, one_plus)
+    shape, (q, rr, dd, ee, sw) = _broadcast(Q, r, d, e, sigma_w)
+    return (sw ** 2 * _dens_sum_f64(act, np.sqrt(q), rr, dd, ee) / q).reshape(shape)[()]
+
+
+def _chi_mp(act, Q, C=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None):
+    r, d, e = _corr_mp(C, deficit, one_plus)
+    return _mpf(sigma_w) ** 2 * _dens_sum_mp(act, Q, r, d, e) / _mpf(Q)
+
+
+def _check_chi(act, Q, C=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None):
+    _check_common(act, Q, sigma_w, sigma_b)
+    _check_corr(C, deficit, one_plus)
+    _, d, e = _corr64(C, deficit, one_plus)
+    if np.any(d <= 0) or np.any(e <= 0):
+        raise ValueError("C must be in (-1, 1) for chi (deficit, one_plus in (0, 2)); chi diverges at |C| = 1")
+    return (act, Q, C, sigma_w, sigma_b), {"deficit": deficit, "one_plus": one_plus}
+
+
+def _chi_oracle(act, Q, C=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None):
+    """sigma_w^2 E delta-pairs by the factorised density n(x) n((y - r x)/s)/s summed over jump pairs."""
+    import mpmath
+
+    r, d, e = _corr_mp(C, deficit, one_plus)
+    A, gt, h, sq = _mp_setup(act, Q)
+    s = mpmath.sqrt(d * e)
+    tot = mpmath.fsum(hi * hj * mpmath.npdf(x) * mpmath.npdf((y - r * x) / s) / s for hi, x in zip(h, gt) for hj, y in zip(h, gt))
+    return _mpf(sigma_w) ** 2 * tot / _mpf(Q)
+
+
+chi = ClosedForm(
+    "qmf_sym.maps.chi", "paper 1, eq. 6 / eq. 15",
+    f64=_chi_f64, mp=_chi_mp, check=_check_chi, oracle=_chi_oracle,
+    cases=lambda: [((a, q), dict(c, sigma_w=1.3)) for a in _act_cases() for q in (1e-4, 0.05, 1.0)
+                   for c in _CS + [dict(deficit=1e-12), dict(one_plus=1e-12)]],
+    rtol=1e-12, atol=1e-300,
+    signature=lambda act, Q, C=None, sigma_w=1.0, sigma_b=0, dps=None, deficit=None, one_plus=None: None,
+    doc="""chi = dM_Q/dC = sigma_w^2 E_{Sigma(Q,C)} phi'(u1) phi'(u2)   (eq. 6; staircase form eq. 15)
 
         = sigma_w^2 / (2 pi Q sqrt(1 - C^2)) sum_ij h_i h_j exp(-(g_i^2 - 2 C g_i g_j + g_j^2) / (2 Q (1 - C^2))).
 
     ``sigma_b`` does not enter (kept for a uniform signature).  Requires |C| < 1 (chi diverges at
-    C = 1); near 1 give ``deficit = 1 - C``.
-    """
-    act, dps = _check_common(act, Q, sigma_w, sigma_b, dps)
-    C, deficit = _corr_args(C, deficit)
-    if dps is not None:
-        def f(mp):
-            r, d = _corr_mp(C, deficit)
-            if d <= 0 or r <= -1:
-                raise ValueError("C must be in (-1, 1) for chi (deficit in (0, 2)); chi diverges at |C| = 1")
-            return mp.mpf(sigma_w) ** 2 * _dens_sum_mp(act, Q, r, d) / mp.mpf(Q)
-        return _mp_run(dps, f)
-    r, d = _corr_f64(C, deficit)
-    if np.any(d <= 0) or np.any(r <= -1):
-        raise ValueError("C must be in (-1, 1) for chi (deficit in (0, 2)); chi diverges at |C| = 1")
-    shape, (q, rr, dd, sw) = _broadcast(Q, r, d, sigma_w)
-    return (sw ** 2 * _dens_sum_f64(act, np.sqrt(q), rr, dd) / q).reshape(shape)[()]
+    |C| = 1); near C = 1 give ``deficit = 1 - C``, near C = -1 ``one_plus = 1 + C`` (passing
+    C = -1 + e as a float rounds 1 + C to the spacing of floats near -1, ~1e-16 absolute).""")
 
 
+# ============================================================================ depth scale (eq. 7)
+def _depth_f64(chi_value):
+    """-1/log(x) for x > 0 (inf at x = 1; negative for x > 1), float64."""
+    c = np.asarray(chi_value, dtype=float)
+    lc = np.log(np.where(c == 1.0, 0.5, c))
+    return np.where(c == 1.0, np.inf, -1.0 / lc)[()]
+
+
+def _depth_mp(chi_value):
+    import mpmath
+
+    c = mpmath.mpf(chi_value)
+    return mpmath.inf if c == 1 else -1 / mpmath.log(c)
+
+
+def _check_depth(chi_value):
+    V.in_closed("chi", chi_value, 0, 1)
+    V.positive("chi", chi_value)
+    return (chi_value,), {}
+
+
+depth_scale = ClosedForm(
+    "qmf_sym.maps.depth_scale", "paper 1, eq. 7",
+    f64=_depth_f64, mp=_depth_mp, check=_check_depth,
+    oracle=lambda c: _neg_log_by_quadrature(c),
+    cases=lambda: [((c,), {}) for c in (1e-300, 1e-5, 0.1, 2 / math.pi, 0.9, 1 - 1e-9, 1.0)],
+    rtol=1e-15, signature=lambda chi_value, dps=None: None,
+    doc="""xi = -1 / log(chi)   (eq. 7); chi in (0, 1]; chi = 1 gives inf.
+
+    The one home of the depth scale: other modules call ``depth_scale`` (or its raw faces
+    ``depth_scale.f64`` / ``.mp``, which accept any x > 0, e.g. the backward moment m > 1).""")
+
+
+def _neg_log_by_quadrature(c):
+    """1 / int_c^1 dt / t (= -1/log c, the oracle of the depth scale; inf at c = 1)."""
+    import mpmath
+
+    c = mpmath.mpf(c)
+    if c == 1:
+        return mpmath.inf
+    return 1 / mpmath.quad(lambda t: 1 / t, [c, mpmath.sqrt(c), 1])
+
+
+# ============================================================================ layer map, iteration
 def layer_map(act, Q, C, sigma_w, sigma_b=0):
     """One layer of the exact two-dimensional map (eq. 2-4 with the normalisation of eq. 3), float64.
 
     Q_next = sigma_w^2 E phi(u)^2 + sigma_b^2,  C_next = [sigma_w^2 E phi(u1)phi(u2) + sigma_b^2] / Q_next.
     Vectorised over Q and C (arrays of equal shape or broadcastable).
     """
-    act = as_staircase(act)
-    V.positive("Q", Q)
-    V.positive("sigma_w", sigma_w)
-    V.nonnegative("sigma_b", sigma_b)
+    act = _check_common(act, Q, sigma_w, sigma_b)
     V.in_closed("C", C, -1, 1)
-    qn = variance_map(act, Q, sigma_w, sigma_b)
-    e = post_activation_covariance(act, Q, C)
+    qn = variance_map.f64(act, Q, sigma_w, sigma_b)
+    e = _covariance_f64(act, Q, C)
     return qn, (sigma_w ** 2 * e + sigma_b ** 2) / qn
 
 
@@ -424,22 +573,13 @@ def iterate(act, Q1, C1, sigma_w, sigma_b=0, n_layers=1):
     return np.array(Qs), np.array(Cs)
 
 
-def depth_scale(chi_value, dps=None):
-    """xi = -1 / log(chi)   (eq. 7); chi in (0, 1]; chi = 1 gives inf."""
-    dps = V.dps(dps)
-    V.in_closed("chi", chi_value, 0, 1)
-    V.positive("chi", chi_value)
-    if dps is not None:
-        import mpmath
-
-        with mpmath.workdps(V.guard_digits(dps)):
-            c = mpmath.mpf(chi_value)
-            return mpmath.inf if c == 1 else +(-1 / mpmath.log(c))
-    c = np.asarray(chi_value, dtype=float)
-    with np.errstate(divide="ignore"):
-        return np.where(c == 1.0, np.inf, -1.0 / np.log(np.where(c == 1.0, 0.5, c)))[()]
+register_equation("qmf_sym.maps.layer_map", "paper 1, eq. 2-4", "the exact 2-D layer map, any Q")
+register_equation("qmf_sym.maps.iterate", "paper 1, eq. 2-4", "iterated layer map")
+register_equation("qmf_sym.maps.fixed_point", "paper 1, eq. 4-7, Lemma 1", "stable fixed point (Q*, C*, chi, xi)",
+                  faces=("f64", "mp"))
 
 
+# ============================================================================ fixed point
 @dataclass(frozen=True)
 class FixedPoint:
     """The stable fixed point (Q*, C*) of eq. 4, with chi (eq. 6) and xi (eq. 7) there."""
@@ -453,7 +593,7 @@ class FixedPoint:
 def _fixed_Q_f64(act, sigma_w, sigma_b):
     qmax = sigma_w ** 2 * float(np.max(act.levels ** 2)) + sigma_b ** 2
     grid = qmax * np.logspace(-12, 0, 241)
-    gvals = variance_map(act, grid, sigma_w, sigma_b) - grid
+    gvals = _variance_f64(act, grid, sigma_w, sigma_b) - grid
     idx = np.nonzero((gvals[:-1] > 0) & (gvals[1:] <= 0))[0]
     if gvals[-1] == 0:
         return grid[-1]
@@ -461,7 +601,7 @@ def _fixed_Q_f64(act, sigma_w, sigma_b):
         raise ValueError("no non-zero fixed point Q*: the signal dies out for these sigma_w, sigma_b; "
                          "increase sigma_w or sigma_b")
     k = idx[-1]
-    f = lambda q: float(variance_map(act, q, sigma_w, sigma_b)) - q
+    f = lambda q: float(_variance_f64(act, q, sigma_w, sigma_b)) - q
     return optimize.brentq(f, grid[k], grid[k + 1], xtol=1e-300, rtol=1e-15, maxiter=500)
 
 
@@ -471,23 +611,33 @@ def _fixed_C_f64(act, Q, sigma_w, sigma_b):
     G(C) = M(C) - C is scanned on a grid of deficits delta = 1 - C (log-spaced towards C = 1,
     where G(1 - delta) = delta - [1 - M(1 - delta)] is evaluated without cancellation).
     """
-    G = lambda c: float(correlation_map(act, Q, c, sigma_w, sigma_b)) - c
-    g0 = G(0.0)
+    G_ = lambda c: float(_cmap_f64(act, Q, c, sigma_w, sigma_b)) - c
+    g0 = G_(0.0)
     if abs(g0) <= 1e-15:
         return 0.0
     if g0 < 0:  # M(0) < 0 is impossible for sigma_b >= 0 unless E phi = 0; guard anyway
-        return optimize.brentq(G, -1.0 + 1e-12, 0.0, xtol=1e-16, rtol=1e-15)
-    Gd = lambda d: d - float(correlation_map_deficit(act, Q, d, sigma_w, sigma_b))
+        return optimize.brentq(G_, -1.0 + 1e-12, 0.0, xtol=1e-16, rtol=1e-15)
+    Gd = lambda d: d - float(_cmd_f64(act, Q, d, sigma_w, sigma_b))
     deltas = np.concatenate([np.linspace(1, 0.1, 19), np.logspace(-1.05, -14, 60)])
     prev_d, prev_g = 1.0, g0
     for d in deltas[1:]:
         g = Gd(d)
         if g <= 0 < prev_g:
-            dstar = optimize.brentq(Gd, d, prev_d, xtol=1e-300, rtol=1e-15)
-            # C = 1 - delta: report via the better-conditioned side
-            return 1.0 - dstar
+            return 1.0 - optimize.brentq(Gd, d, prev_d, xtol=1e-300, rtol=1e-15)
         prev_d, prev_g = d, g
     return 1.0  # no fixed point below 1: correlations collapse to C* = 1
+
+
+def _check_fixed_point(act, sigma_w, sigma_b=0):
+    act = as_staircase(act)
+    V.positive("sigma_w", sigma_w)
+    V.nonnegative("sigma_b", sigma_b)
+    return act, float(sigma_w), float(sigma_b)
+
+
+def _power_of_two_scale(sigma_w, sigma_b):
+    """The power of two nearest max(sigma_w, sigma_b) (an exact float64 rescaling)."""
+    return math.ldexp(1.0, math.frexp(max(sigma_w, sigma_b))[1] - 1)
 
 
 def fixed_point(act, sigma_w, sigma_b=0, dps=None):
@@ -497,31 +647,39 @@ def fixed_point(act, sigma_w, sigma_b=0, dps=None):
     Q* is the largest root of Q = sigma_w^2 E phi^2 + sigma_b^2 crossed from above (the stable one);
     C* is the fixed point of eq. 5 reached from C = 0 (it is 0 for centred staircases at sigma_b = 0).
     ``dps`` refines both roots at that precision from the float64 bracket.
+
+    Solved in the exactly rescaled problem (module docstring, "Scale covariance"), so any finite
+    sigma_w > 0 works; the float64 face raises ValueError when Q* itself is not a normal float64
+    (sigma_w beyond ~1e154 or below ~1e-154 times the level scale): pass ``dps`` to get it.
     """
-    act = as_staircase(act)
-    V.positive("sigma_w", sigma_w)
-    V.nonnegative("sigma_b", sigma_b)
+    act, sigma_w, sigma_b = _check_fixed_point(act, sigma_w, sigma_b)
     dps = V.dps(dps)
-    sigma_w, sigma_b = float(sigma_w), float(sigma_b)
-    Q = _fixed_Q_f64(act, sigma_w, sigma_b)
-    C = _fixed_C_f64(act, Q, sigma_w, sigma_b)
+    s = _power_of_two_scale(sigma_w, sigma_b)
+    act_s = act.scaled(1.0 / s) if s != 1.0 else act
+    a, b = sigma_w / s, sigma_b / s
+    q = _fixed_Q_f64(act_s, a, b)
+    C = _fixed_C_f64(act_s, q, a, b)
     if dps is None:
+        Q = q * s * s
+        if not (np.isfinite(Q) and Q >= np.finfo(float).tiny):
+            raise ValueError(f"Q* = {q!r} * {s!r}^2 is outside the normal float64 range for sigma_w={sigma_w!r}, "
+                             f"sigma_b={sigma_b!r}; pass dps=k for an mpmath Q*")
         if C >= 1.0:
             return FixedPoint(Q, 1.0, np.inf, np.inf)
-        x = float(chi(act, Q, C, sigma_w))
-        return FixedPoint(Q, C, x, float(depth_scale(min(x, 1.0))) if x < 1 else np.inf)
+        x = float(_chi_f64(act_s, q, C, a))
+        return FixedPoint(Q, C, x, float(_depth_f64(x)) if x < 1 else np.inf)
     import mpmath
 
     with mpmath.workdps(V.guard_digits(dps)):
-        sw, sb = mpmath.mpf(sigma_w), mpmath.mpf(sigma_b)
-        fq = lambda q: sw ** 2 * _second_moment_mp(act, q) + sb ** 2 - q
-        Qm = mpmath.findroot(fq, (mpmath.mpf(Q) * (1 - 1e-9), mpmath.mpf(Q) * (1 + 1e-9)), solver="anderson")
+        sw, sb = mpmath.mpf(a), mpmath.mpf(b)
+        fq = lambda qq: sw ** 2 * _second_moment_mp(act_s, qq) + sb ** 2 - qq
+        Qm = mpmath.findroot(fq, (mpmath.mpf(q) * (1 - 1e-9), mpmath.mpf(q) * (1 + 1e-9)), solver="anderson")
         if C == 0.0 and sigma_b == 0.0 and act.is_odd():
             Cm = mpmath.mpf(0)
         else:
             def fc(c):
-                return (sw ** 2 * (_mean_mp(act, Qm) ** 2 + _cov_sum_mp(act, Qm, c, 1 - c)) + sb ** 2) / Qm - c
+                return (sw ** 2 * (_mean_mp(act_s, Qm) ** 2 + _cov_sum_mp(act_s, Qm, c, 1 - c)) + sb ** 2) / Qm - c
             Cm = mpmath.findroot(fc, (mpmath.mpf(C) - 1e-9, mpmath.mpf(C) + 1e-9), solver="anderson")
-        x = sw ** 2 * _dens_sum_mp(act, Qm, Cm, 1 - Cm) / Qm
-        xi = -1 / mpmath.log(x) if x < 1 else mpmath.inf
-        return FixedPoint(+Qm, +Cm, +x, +xi)
+        x = sw ** 2 * _dens_sum_mp(act_s, Qm, Cm, 1 - Cm) / Qm
+        xi = _depth_mp(x) if x < 1 else mpmath.inf
+        return FixedPoint(+(Qm * mpmath.mpf(s) ** 2), +Cm, +x, +xi)

@@ -24,6 +24,8 @@ import numpy as np
 import sympy as sp
 
 from . import _validate as V
+from ._faces import ClosedForm, register_equation
+from .maps import depth_scale
 
 C, sw, sb, Q, t, alpha, s, x = sp.symbols("C sigma_w sigma_b Q t alpha s x", real=True)
 
@@ -75,96 +77,203 @@ def _fn(key, module):
     return sp.lambdify((C, sw, sb), derive()[key], modules=module)
 
 
-def _args(C_, sigma_w, sigma_b, deficit, dps):
+def _check_sw_sb(sigma_w, sigma_b):
     V.positive("sigma_w", sigma_w)
     V.nonnegative("sigma_b", sigma_b)
-    V.correlation(C_, deficit)
-    return V.dps(dps)
 
 
-def q_star(sigma_w, sigma_b=0, dps=None):
-    """Q* = sigma_w^2 + sigma_b^2 (eq. 10)."""
-    V.positive("sigma_w", sigma_w)
-    V.nonnegative("sigma_b", sigma_b)
-    dps = V.dps(dps)
-    if dps is None:
-        return np.asarray(sigma_w, float) ** 2 + np.asarray(sigma_b, float) ** 2
+# ----------------------------------------------------------------------------- eq. 10: Q*
+def _q_star_f64(sigma_w, sigma_b=0):
+    return np.asarray(sigma_w, float) ** 2 + np.asarray(sigma_b, float) ** 2
+
+
+def _q_star_mp(sigma_w, sigma_b=0):
     import mpmath
 
-    with mpmath.workdps(V.guard_digits(dps)):
-        return +(mpmath.mpf(sigma_w) ** 2 + mpmath.mpf(sigma_b) ** 2)
+    return mpmath.mpf(sigma_w) ** 2 + mpmath.mpf(sigma_b) ** 2
 
 
-def correlation_map(C_=None, sigma_w=1.0, sigma_b=0, dps=None, deficit=None):
-    """M(C) = [(2 sigma_w^2/pi) arcsin C + sigma_b^2] / (sigma_w^2 + sigma_b^2)   (eq. 12).
+def _sym_subs(expr, **vals):
+    """A sympy face: substitute exact rationals of the float arguments into a derived expression."""
+    subs = {sym: sp.Rational(v) if not isinstance(v, sp.Basic) else v for sym, v in vals.items()}
+    return expr.subs(subs)
 
-    Near C = 1 pass ``deficit = 1 - C``: arcsin(1 - d) = pi/2 - 2 arcsin(sqrt(d/2)) is used.
-    """
-    dps = _args(C_, sigma_w, sigma_b, deficit, dps)
-    if dps is None:
-        if deficit is not None:
-            d = np.asarray(deficit, float)
-            asin = np.pi / 2 - 2 * np.arcsin(np.sqrt(d / 2))
-            w2, b2 = np.asarray(sigma_w, float) ** 2, np.asarray(sigma_b, float) ** 2
-            return (2 * w2 / np.pi * asin + b2) / (w2 + b2)
+
+def _check_q(sigma_w, sigma_b=0):
+    _check_sw_sb(sigma_w, sigma_b)
+    return (sigma_w, sigma_b), {}
+
+
+q_star = ClosedForm(
+    "qmf_sym.sign.q_star", "paper 1, eq. 10",
+    f64=_q_star_f64, mp=_q_star_mp, check=_check_q,
+    sympy=lambda sigma_w, sigma_b=0: _sym_subs(derive()["Q_star"], **{"sigma_w": sigma_w, "sigma_b": sigma_b}),
+    cases=lambda: [((a, b), {}) for a, b in [(1.0, 0.0), (0.3, 2.0), (1e-100, 1e-100), (1e100, 3.0)]],
+    rtol=4e-16, signature=lambda sigma_w, sigma_b=0, dps=None: None,
+    doc="""Q* = sigma_w^2 + sigma_b^2 (eq. 10).""")
+
+
+# ----------------------------------------------------------------------------- eq. 12: M(C)
+def _asin_f64(C_, deficit, one_plus):
+    """arcsin C from whichever argument keeps it exact (near +1 via the deficit, near -1 via 1 + C)."""
+    if deficit is not None:
+        return np.pi / 2 - 2 * np.arcsin(np.sqrt(np.asarray(deficit, float) / 2))
+    if one_plus is not None:
+        return 2 * np.arcsin(np.sqrt(np.asarray(one_plus, float) / 2)) - np.pi / 2
+    return np.arcsin(np.asarray(C_, float))
+
+
+def _asin_mp(C_, deficit, one_plus):
+    import mpmath
+
+    if deficit is not None:
+        return mpmath.pi / 2 - 2 * mpmath.asin(mpmath.sqrt(mpmath.mpf(deficit) / 2))
+    if one_plus is not None:
+        return 2 * mpmath.asin(mpmath.sqrt(mpmath.mpf(one_plus) / 2)) - mpmath.pi / 2
+    return mpmath.asin(mpmath.mpf(C_))
+
+
+def _cmap_f64(C_=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None):
+    if deficit is None and one_plus is None:
         return _fn("M", "numpy")(np.asarray(C_, float), sigma_w, sigma_b)
+    w2, b2 = np.asarray(sigma_w, float) ** 2, np.asarray(sigma_b, float) ** 2
+    return (2 * w2 / np.pi * _asin_f64(C_, deficit, one_plus) + b2) / (w2 + b2)
+
+
+def _cmap_mp(C_=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None):
     import mpmath
 
-    with mpmath.workdps(V.guard_digits(dps)):
-        if deficit is not None:
-            d = mpmath.mpf(deficit)
-            cc = 1 - d
-            asin = mpmath.pi / 2 - 2 * mpmath.asin(mpmath.sqrt(d / 2))
-            w2, b2 = mpmath.mpf(sigma_w) ** 2, mpmath.mpf(sigma_b) ** 2
-            return +((2 * w2 / mpmath.pi * asin + b2) / (w2 + b2))
-        return +_fn("M", "mpmath")(mpmath.mpf(C_), mpmath.mpf(sigma_w), mpmath.mpf(sigma_b))
+    if deficit is None and one_plus is None:
+        return _fn("M", "mpmath")(mpmath.mpf(C_), mpmath.mpf(sigma_w), mpmath.mpf(sigma_b))
+    w2, b2 = mpmath.mpf(sigma_w) ** 2, mpmath.mpf(sigma_b) ** 2
+    return (2 * w2 / mpmath.pi * _asin_mp(C_, deficit, one_plus) + b2) / (w2 + b2)
 
 
-def chi(C_=None, sigma_w=1.0, sigma_b=0, dps=None, deficit=None):
-    """chi = 2 sigma_w^2 / (pi (sigma_w^2 + sigma_b^2) sqrt(1 - C^2))   (eq. 11); |C| < 1."""
-    dps = _args(C_, sigma_w, sigma_b, deficit, dps)
-    if dps is None:
-        if deficit is not None:
-            d = np.asarray(deficit, float)
-            omc2 = d * (2 - d)
-        else:
-            c = np.asarray(C_, float)
-            omc2 = (1 - c) * (1 + c)
-        if np.any(omc2 <= 0):
-            raise ValueError("C must be in (-1, 1) for chi (eq. 11 diverges at |C| = 1)")
-        w2, b2 = np.asarray(sigma_w, float) ** 2, np.asarray(sigma_b, float) ** 2
-        return 2 * w2 / (np.pi * (w2 + b2) * np.sqrt(omc2))
+def _corr_value(C_, deficit, one_plus):
     import mpmath
 
-    with mpmath.workdps(V.guard_digits(dps)):
-        if deficit is not None:
-            d = mpmath.mpf(deficit)
-            omc2 = d * (2 - d)
-        else:
-            c = mpmath.mpf(C_)
-            omc2 = (1 - c) * (1 + c)
-        if omc2 <= 0:
-            raise ValueError("C must be in (-1, 1) for chi (eq. 11 diverges at |C| = 1)")
-        w2, b2 = mpmath.mpf(sigma_w) ** 2, mpmath.mpf(sigma_b) ** 2
-        return +(2 * w2 / (mpmath.pi * (w2 + b2) * mpmath.sqrt(omc2)))
+    if deficit is not None:
+        return 1 - mpmath.mpf(deficit)
+    if one_plus is not None:
+        return mpmath.mpf(one_plus) - 1
+    return mpmath.mpf(C_)
 
 
+def _cmap_oracle(C_=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None):
+    """E sign(u1) sign(u2) = 4 P(u1 > 0, u2 > 0) - 1 through gaussian.orthant's quadrature."""
+    import mpmath
+
+    from . import gaussian as G
+
+    e = 4 * G.orthant.mp(0, 0, C_, deficit, one_plus) - 1
+    w2, b2 = mpmath.mpf(sigma_w) ** 2, mpmath.mpf(sigma_b) ** 2
+    return (w2 * e + b2) / (w2 + b2)
+
+
+def _check_corr(C_=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None):
+    _check_sw_sb(sigma_w, sigma_b)
+    V.correlation(C_, deficit, one_plus=one_plus)
+    return (C_, sigma_w, sigma_b), {"deficit": deficit, "one_plus": one_plus}
+
+
+_CORR_CASES = [dict(C_=0.42), dict(C_=-0.9), dict(C_=0.0), dict(deficit=1e-12), dict(deficit=1e-300),
+               dict(one_plus=1e-12), dict(one_plus=1e-300)]
+
+correlation_map = ClosedForm(
+    "qmf_sym.sign.correlation_map", "paper 1, eq. 12",
+    f64=_cmap_f64, mp=_cmap_mp, check=_check_corr, oracle=_cmap_oracle,
+    sympy=lambda C_=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None: _sym_subs(
+        derive()["M"], C=sp.Rational(C_) if C_ is not None else (1 - sp.Rational(deficit) if deficit is not None
+                                                                 else sp.Rational(one_plus) - 1),
+        sigma_w=sigma_w, sigma_b=sigma_b),
+    cases=lambda: [((), dict(c, sigma_w=sw, sigma_b=sb)) for c in _CORR_CASES for sw, sb in ((1.0, 0.0), (0.7, 1.3))],
+    rtol=1e-15, atol=3e-16, signature=lambda C_=None, sigma_w=1.0, sigma_b=0, dps=None, deficit=None, one_plus=None: None,
+    doc="""M(C) = [(2 sigma_w^2/pi) arcsin C + sigma_b^2] / (sigma_w^2 + sigma_b^2)   (eq. 12).
+
+    Near C = 1 pass ``deficit = 1 - C``: arcsin(1 - d) = pi/2 - 2 arcsin(sqrt(d/2)) is used; near
+    C = -1 pass ``one_plus = 1 + C``: arcsin(-1 + e) = 2 arcsin(sqrt(e/2)) - pi/2.""")
+
+
+# ----------------------------------------------------------------------------- eq. 11: chi
+def _omc2_f64(C_, deficit, one_plus):
+    if deficit is not None:
+        d = np.asarray(deficit, float)
+        return d * (2 - d)
+    if one_plus is not None:
+        e = np.asarray(one_plus, float)
+        return e * (2 - e)
+    c = np.asarray(C_, float)
+    return (1 - c) * (1 + c)
+
+
+def _chi_f64(C_=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None):
+    w2, b2 = np.asarray(sigma_w, float) ** 2, np.asarray(sigma_b, float) ** 2
+    return 2 * w2 / (np.pi * (w2 + b2) * np.sqrt(_omc2_f64(C_, deficit, one_plus)))
+
+
+def _chi_mp(C_=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None):
+    import mpmath
+
+    if deficit is not None:
+        d = mpmath.mpf(deficit)
+        omc2 = d * (2 - d)
+    elif one_plus is not None:
+        e = mpmath.mpf(one_plus)
+        omc2 = e * (2 - e)
+    else:
+        c = mpmath.mpf(C_)
+        omc2 = (1 - c) * (1 + c)
+    w2, b2 = mpmath.mpf(sigma_w) ** 2, mpmath.mpf(sigma_b) ** 2
+    return 2 * w2 / (mpmath.pi * (w2 + b2) * mpmath.sqrt(omc2))
+
+
+def _check_chi(C_=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None):
+    args, kw = _check_corr(C_, sigma_w, sigma_b, deficit, one_plus)
+    if np.any(_omc2_f64(C_, deficit, one_plus) <= 0):
+        raise ValueError("C must be in (-1, 1) for chi (eq. 11 diverges at |C| = 1)")
+    return args, kw
+
+
+def _chi_oracle(C_=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None):
+    """eq. 10's route: 4 sigma_w^2 n_2(0, 0; Q*, C) = 4 sigma_w^2 bvn_pdf(0, 0; C) / Q*."""
+    from . import gaussian as G
+
+    return 4 * _q_star_mp(sigma_w, 0) * G.bvn_pdf.mp(0, 0, C_, deficit, one_plus) / _q_star_mp(sigma_w, sigma_b)
+
+
+chi = ClosedForm(
+    "qmf_sym.sign.chi", "paper 1, eq. 11",
+    f64=_chi_f64, mp=_chi_mp, check=_check_chi, oracle=_chi_oracle,
+    sympy=lambda C_=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None: _sym_subs(
+        derive()["chi"], C=sp.Rational(C_) if C_ is not None else (1 - sp.Rational(deficit) if deficit is not None
+                                                                   else sp.Rational(one_plus) - 1),
+        sigma_w=sigma_w, sigma_b=sigma_b),
+    cases=lambda: [((), dict(c, sigma_w=sw, sigma_b=sb)) for c in _CORR_CASES[:4] + [dict(one_plus=1e-12)]
+                   for sw, sb in ((1.0, 0.0), (0.7, 1.3))],
+    rtol=2e-15, signature=lambda C_=None, sigma_w=1.0, sigma_b=0, dps=None, deficit=None, one_plus=None: None,
+    doc="""chi = 2 sigma_w^2 / (pi (sigma_w^2 + sigma_b^2) sqrt(1 - C^2))   (eq. 11); |C| < 1.
+
+    Near C = 1 pass ``deficit = 1 - C``, near C = -1 ``one_plus = 1 + C`` (1 - C^2 is then formed
+    without cancellation; a float C = -1 + e carries an absolute error ~1e-16 in 1 + C).""")
+
+
+# ----------------------------------------------------------------------------- fixed point
 def fixed_point(sigma_w, sigma_b=0, dps=None):
     """(C*, chi*) of the sign network: the stable root of C = M(C) in [0, 1) (eq. 12) and eq. 11 there.
 
     Solved in the variable s = arcsin C*: sin s = a (2 s / pi) + 1 - a with a = sigma_w^2 / Q*;
-    chi* = tan(x) / (2x) with x = pi/4 - s/2.
+    chi* = tan(x) / (2x) with x = pi/4 - s/2.  Only the ratio sigma_b / sigma_w enters, so it is
+    formed first (sigma_w = 1e300 works).
     """
-    V.positive("sigma_w", sigma_w)
-    V.nonnegative("sigma_b", sigma_b)
+    _check_sw_sb(sigma_w, sigma_b)
     dps = V.dps(dps)
     import mpmath
 
     prec = 17 if dps is None else V.guard_digits(dps)
     with mpmath.workdps(prec):
-        w2, b2 = mpmath.mpf(sigma_w) ** 2, mpmath.mpf(sigma_b) ** 2
-        a = w2 / (w2 + b2)
-        if b2 == 0:
+        ratio = mpmath.mpf(sigma_b) / mpmath.mpf(sigma_w)
+        a = 1 / (1 + ratio ** 2)  # sigma_w^2 / Q*
+        if ratio == 0:
             s_ = mpmath.mpf(0)
         else:
             f = lambda z: mpmath.sin(z) - a * 2 * z / mpmath.pi - 1 + a
@@ -179,8 +288,11 @@ def fixed_point(sigma_w, sigma_b=0, dps=None):
         return +Cs, +chi_star
 
 
+register_equation("qmf_sym.sign.fixed_point", "paper 1, eq. 11-12, Appendix L.1", "(C*, chi*) of the sign network",
+                  faces=("f64", "mp"))
+
 CHI_MAX = 2 / np.pi
 """The sup of chi* over all sigma_w > 0, sigma_b >= 0, reached at sigma_b = 0 (Appendix L.1)."""
 
-XI_MAX = -1 / np.log(2 / np.pi)
-"""The largest depth scale of a sign network, -1/log(2/pi) = 2.2144... < 3 (sec. 4.1)."""
+XI_MAX = float(depth_scale(CHI_MAX))
+"""The largest depth scale of a sign network, -1/log(2/pi) = 2.2144... < 3 (sec. 4.1; eq. 7)."""
