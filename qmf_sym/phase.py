@@ -1,0 +1,216 @@
+"""The bias sigma_b and the (sigma_w, sigma_b) phase diagram of a staircase network (paper 1, App. F).
+
+Paper 1 (sec. 4.2) sets sigma_b = 0 "for simplicity" and cites empirical evidence (App. F, not in
+our text) that sigma_b > 0 is sub-optimal.  Here chi (eq. 6 / 15) and xi (eq. 7) are computed at the
+*true* fixed point (Q*, C*) of eq. 4-5 for any staircase, on a grid or optimised over sigma_w at
+each sigma_b.  Derivation: derivations/phase_diagram.md.
+
+*Parametrisation by Q*.*  For a given sigma_b and a target Q* > sigma_b^2 there is exactly one
+sigma_w making Q* a fixed point of the variance map:  sigma_w^2 = (Q* - sigma_b^2) / E phi(u)^2,
+u ~ N(0, Q*) (eq. 4, first row).  Then C* solves M(C) = C (eq. 5) and chi = chi(Q*, C*).  This is
+vectorised over Q* (:func:`fixed_point_at_Q`); :func:`best_chi_over_sigma_w` scans it, refines with
+Brent, and confirms the optimum with the independent solver :func:`qmf_sym.maps.fixed_point` (the
+stable, largest Q* for that sigma_w) -- an unstable or non-maximal root of the variance map is
+therefore never reported.
+
+*No chi = 1 boundary.*  For an odd staircase M is convex on [0, 1] with M(1) = 1 and M'(1-) = +inf
+(eq. 15 diverges), so F(C) = M(C) - C has exactly one root in [0, 1) with F' < 0 there: chi < 1 at
+the stable fixed point for every (sigma_w, sigma_b) -- the quantized network has no edge of chaos
+(the paper's "chi = 1 is unattainable", sec. 4.2, holds on the whole plane).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize
+
+from . import _validate as V
+from . import maps
+from ._faces import register_equation
+from .activations import Staircase, as_staircase
+
+__all__ = ["fixed_point_at_Q", "best_chi_over_sigma_w", "BestChi", "phase_diagram", "PhaseDiagram",
+           "bias_study"]
+
+_C_TOP = 1.0 - 1e-13  # C* search stays below 1 (M(1) = 1 is the unstable fixed point)
+
+
+def _as_act(act):
+    if isinstance(act, (int, np.integer)) and not isinstance(act, (bool, np.bool_)):
+        return Staircase.uniform(V.integer("N", int(act), 2))
+    return as_staircase(act)
+
+
+def _solve_C(act, Q, sw, sb):
+    """Vectorised C* in [-1, 1) of M(C) = C reached from C = 0 (the fixed point of Lemma 1):
+    bracketing bisection steps alternated with Newton (M' = chi), ~50 vectorised map calls at most."""
+    Q, sw = np.asarray(Q, float), np.asarray(sw, float)
+    F = lambda c: maps.correlation_map(act, Q, c, sw, sb) - c
+    f0 = F(np.zeros_like(Q))
+    # the root lies on the side of 0 where F points: [0, 1) for F(0) > 0, (-1, 0] for F(0) < 0
+    lo = np.where(f0 >= 0, 0.0, -1.0 + 1e-13)
+    hi = np.where(f0 >= 0, _C_TOP, 0.0)
+    c = np.zeros_like(Q)
+    for _ in range(60):
+        fc = F(c)
+        up = fc > 0  # F > 0 left of the root on [0, 1) (convex F: positive, then negative)
+        lo = np.where(up & (f0 >= 0), c, lo)
+        hi = np.where(~up & (f0 >= 0), c, hi)
+        hi = np.where((f0 < 0) & (fc < 0), c, hi)
+        lo = np.where((f0 < 0) & (fc >= 0), c, lo)
+        slope = maps.chi(act, Q, np.clip(c, -1 + 1e-15, 1 - 1e-15), sw) - 1.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton = c - fc / slope
+        ok = np.isfinite(newton) & (newton > lo) & (newton < hi)
+        nxt = np.where(ok, newton, 0.5 * (lo + hi))
+        if np.all(np.abs(nxt - c) <= 4e-16 * np.maximum(1.0, np.abs(c))) or np.all(f0 == 0):
+            c = nxt
+            break
+        c = nxt
+    return np.where(f0 == 0, 0.0, c)
+
+
+def fixed_point_at_Q(act, Q, sigma_b=0.0):
+    """(sigma_w, C*, chi, xi) for which Q* = ``Q`` is the fixed point of the variance map at bias
+    ``sigma_b`` (vectorised over Q > sigma_b^2): sigma_w^2 = (Q - sigma_b^2) / E phi^2 (eq. 4),
+    C* from eq. 5 (reached from C = 0), chi (eq. 6/15) and xi = -1/log chi (eq. 7)."""
+    act = _as_act(act)
+    V.positive("Q", Q)
+    V.nonnegative("sigma_b", sigma_b)
+    Q = np.asarray(Q, dtype=float)
+    sb = float(sigma_b)
+    if np.any(Q <= sb * sb):
+        raise ValueError(f"Q must exceed sigma_b^2 = {sb * sb!r} (Q* = sigma_w^2 E phi^2 + sigma_b^2)")
+    _, m2 = maps.post_activation_moments(act, Q)
+    with np.errstate(divide="ignore", over="ignore"):
+        sw = np.atleast_1d(np.sqrt((Q - sb * sb) / np.asarray(m2, float)))
+    ok = np.isfinite(sw) & (sw > 0)
+    C, x, xi = (np.full(sw.shape, np.nan) for _ in range(3))
+    if np.any(ok):
+        q = np.atleast_1d(Q)[ok]
+        # odd staircase, no bias: M(0) = 0 exactly (E phi = 0), C* = 0 (stable: chi < 1, eq. 16)
+        C[ok] = 0.0 if (sb == 0 and act.is_odd()) else _solve_C(act, q, sw[ok], sb)
+        x[ok] = maps.chi(act, q, np.minimum(C[ok], 1 - 1e-15), sw[ok])
+        xi[ok] = maps.depth_scale(np.clip(x[ok], 1e-300, 1.0))
+    sw[~ok] = np.inf  # E phi^2 underflows to 0 at this Q: no finite sigma_w reaches it
+    r = lambda a: a.reshape(Q.shape)[()]
+    return r(sw), r(C), r(x), r(xi)
+
+
+@dataclass(frozen=True)
+class BestChi:
+    """The best chi over sigma_w at a fixed sigma_b, at the true fixed point (Q*, C*)."""
+
+    sigma_w: float
+    sigma_b: float
+    Q_star: float
+    C_star: float
+    chi: float
+    xi: float
+    attained: bool = True  # False: chi increases up to sigma_w -> inf (a supremum; values at the scan's end)
+
+
+def _scale(act):
+    """A natural variance scale of the staircase: the squared spread of its offsets (1 if one)."""
+    g = act.offsets
+    s = float(g.max() - g.min()) if len(g) > 1 else float(abs(g[0]))
+    return max(s, 1e-300) ** 2 if s > 0 else 1.0
+
+
+def best_chi_over_sigma_w(act, sigma_b=0.0, n_scan=80):
+    """Maximise chi over sigma_w at fixed ``sigma_b`` (the true fixed point, float64).
+
+    Scan Q* on a log grid above sigma_b^2 (:func:`fixed_point_at_Q`), Brent-refine log Q* around
+    the best point, and confirm with :func:`qmf_sym.maps.fixed_point` at the resulting sigma_w (the
+    stable Q*, C* that a network reaches).  sigma_w is determined to ~1e-8 relative (a flat maximum:
+    chi to ~1e-15).  For the sign staircase (one offset at 0) chi does not depend on sigma_w at
+    sigma_b = 0; sigma_w = 1 is returned.
+    """
+    act = _as_act(act)
+    V.nonnegative("sigma_b", sigma_b)
+    n_scan = V.integer("n_scan", n_scan, 10, 10_000)
+    sb = float(sigma_b)
+    if sb > 1e100:
+        raise ValueError(f"sigma_b must be in [0, 1e100], got {sigma_b!r}")
+    if act.N == 2 and act.offsets_exact[0] == 0 and sb == 0:
+        fp = maps.fixed_point(act, 1.0, 0.0)
+        return BestChi(1.0, 0.0, float(fp.Q), float(fp.C), float(fp.chi), float(fp.xi))
+    s2 = _scale(act)
+    # normalised offsets g / sqrt(Q*) at most ~20 (beyond, E phi^2 and chi underflow: never optimal)
+    lo_q = sb * sb * (1 + 1e-6) + s2 / 400
+    qs = lo_q * np.logspace(0, 9, n_scan)
+    sws, _, x, _ = fixed_point_at_Q(act, qs, sb)
+    # only the stable branch: Q* is stable iff sigma_w(Q*) increases (d/dQ of the variance map < 1);
+    # the other branch holds the unstable roots a network never settles on
+    stable = np.isfinite(sws) & (np.gradient(np.log(np.where(np.isfinite(sws), sws, 1.0))) > 0)
+    x = np.where(stable, x, np.nan)
+    k = int(np.nanargmax(x))
+    if k == len(qs) - 1:
+        # chi still increasing at Q* = 1e9 x the scale: the supremum is the sigma_w -> inf limit
+        # (the staircase acts like sign there; e.g. sign itself at sigma_b > 0, where chi -> 2/pi)
+        fp = maps.fixed_point(act, float(fixed_point_at_Q(act, qs[-1], sb)[0]), sb)
+        return BestChi(math.inf, sb, math.inf, float(fp.C), float(fp.chi), float(fp.xi), attained=False)
+    a, b = math.log(qs[max(k - 1, 0)]), math.log(qs[min(k + 1, len(qs) - 1)])
+    f = lambda lq: -float(fixed_point_at_Q(act, math.exp(lq), sb)[2])
+    res = optimize.minimize_scalar(f, bounds=(a, b), method="bounded", options={"xatol": 1e-11})
+    Q = math.exp(res.x)
+    sw = float(fixed_point_at_Q(act, Q, sb)[0])
+    fp = maps.fixed_point(act, sw, sb)
+    if abs(float(fp.Q) / Q - 1) > 1e-6:
+        raise ValueError(f"the optimum's Q* = {Q!r} is not the stable fixed point reached by the network "
+                         f"(maps.fixed_point gives {float(fp.Q)!r}) for sigma_w = {sw!r}, sigma_b = {sb!r}")
+    return BestChi(sw, sb, float(fp.Q), float(fp.C), float(fp.chi), float(fp.xi))
+
+
+@dataclass(frozen=True)
+class PhaseDiagram:
+    """chi and xi over a sigma_w x sigma_b grid (rows: sigma_b, columns: sigma_w) at the true fixed
+    point, with Q*, C*; ``boundary``: None (no chi = 1 line exists for staircases, module doc);
+    ``optimum``: the grid point of largest chi and the refined :class:`BestChi` at sigma_b = 0."""
+
+    sigma_w: np.ndarray
+    sigma_b: np.ndarray
+    Q: np.ndarray
+    C: np.ndarray
+    chi: np.ndarray
+    xi: np.ndarray
+    grid_optimum: tuple
+    optimum: BestChi
+    boundary: object
+
+
+def phase_diagram(act, sigma_w, sigma_b):
+    """chi (eq. 6/15) and xi (eq. 7) at the stable fixed point (:func:`qmf_sym.maps.fixed_point`)
+    for every (sigma_w, sigma_b) of the grid; NaN where no fixed point Q* > 0 exists (the signal
+    dies out: only for non-centred staircases with sigma_b = 0)."""
+    act = _as_act(act)
+    sw = np.atleast_1d(np.asarray(V.positive("sigma_w", sigma_w), float))
+    sb = np.atleast_1d(np.asarray(V.nonnegative("sigma_b", sigma_b), float))
+    if sw.ndim != 1 or sb.ndim != 1 or sw.size * sb.size > 250_000:
+        raise ValueError("sigma_w and sigma_b must be 1-D grids with at most 250000 points together")
+    shape = (sb.size, sw.size)
+    Q, C, X, XI = (np.full(shape, np.nan) for _ in range(4))
+    for i, b in enumerate(sb):
+        for j, w in enumerate(sw):
+            try:
+                fp = maps.fixed_point(act, float(w), float(b))
+            except ValueError:
+                continue
+            Q[i, j], C[i, j], X[i, j], XI[i, j] = fp.Q, fp.C, fp.chi, fp.xi
+    i, j = np.unravel_index(np.nanargmax(X), shape)
+    best = best_chi_over_sigma_w(act, 0.0)
+    return PhaseDiagram(sw, sb, Q, C, X, XI, (float(sw[j]), float(sb[i]), float(X[i, j])), best, None)
+
+
+def bias_study(act, sigma_bs):
+    """[BestChi at each sigma_b of ``sigma_bs``]: how much sigma_b > 0 loses against sigma_b = 0."""
+    act = _as_act(act)
+    return [best_chi_over_sigma_w(act, float(V.nonnegative("sigma_bs", b))) for b in np.atleast_1d(sigma_bs)]
+
+
+register_equation("qmf_sym.phase.best_chi_over_sigma_w", "paper 1, App. F (best chi over sigma_w at sigma_b)",
+                  "true fixed point (Q*, C*), any staircase")
+register_equation("qmf_sym.phase.phase_diagram", "paper 1, App. F (phase diagram)",
+                  "chi, xi over a sigma_w x sigma_b grid")
