@@ -193,7 +193,7 @@ def test_critical_init_bad_sigma_b(bad, name):
         critical_init(4, bad)
 
 
-@pytest.mark.parametrize("bad,name", [(1, "N"), (True, "N"), ("tanh", "act"), (2.5, "N")])
+@pytest.mark.parametrize("bad,name", [(1, "N"), (True, "act"), ("tanh", "act"), (2.5, "act")])
 def test_critical_init_bad_act(bad, name):
     with pytest.raises(ValueError, match=name):
         critical_init(bad)
