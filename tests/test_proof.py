@@ -153,6 +153,23 @@ def test_chunked_erfc_sum_matches_direct(N):
         assert a.overlaps(b) and a.rad() < 1e-45 * a.mid().abs_upper()
 
 
+@pytest.mark.parametrize("N,D0", [(7, 0.65), (64, 0.05), (301, 0.012)])
+def test_taylor_models_enclose_direct_evaluations_inside_their_window(N, D0):
+    """Low degree and a wide window, so that the Lagrange remainder matters: the models must still
+    enclose A, B, H and A', B' evaluated directly at points of the window."""
+    f = flint
+    with _arb.precision(160):
+        D0a = _arb.arb(D0)
+        rho = f.arb(2) ** -8
+        A, B, H = PU.taylor_models(N, D0a, 2, rho)
+        for frac in (-0.9, -0.3, 0.5, 1.0):
+            e = _arb.arb(frac * D0 / 256)
+            a, b, s2 = PU.uniform_sums(N, D0a + e, bits=160)
+            assert A(e).overlaps(a) and B(e).overlaps(b) and H(e).overlaps(a / (D0a + e) - b)
+            assert A.derivative(e).overlaps(-2 * (D0a + e) * s2) and B.derivative(e).overlaps(-4 * s2)
+        assert H.r.rad() > 0  # the remainder is a genuine enclosure over the window
+
+
 def test_ball_input_encloses_every_spacing_in_it():
     with _arb.precision(120):
         Db = flint.arb("0.3 +/- 1e-6")
