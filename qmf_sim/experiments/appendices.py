@@ -6,6 +6,10 @@ Parts for ``qmf reproduce`` (each ``fn(out_dir: Path, quick: bool) -> list[Path]
   stochastic-rounding (SR) and the deterministic uniform staircase for N = 2..64, their ratio
   (1 - chi_SR) / (1 - chi_det) against its large-N law, and a finite-network check of the SR maps
   (``stochastic_rounding.csv``, ``stochastic_rounding_network.csv``, figure);
+* :func:`reproduce_bias` -- App. F: best chi over sigma_w at each sigma_b of a grid, N = 2..64
+  (``bias.csv``, figure);
+* :func:`reproduce_phase` -- App. F: chi and xi over a sigma_w x sigma_b grid at the true fixed
+  point, optimum marked (``phase_N<N>.csv``, heat map with contours);
 
 The torch SR activation (:func:`stochastic_round`) lives here until it has a home in
 :mod:`qmf_sim.nn`.  Files are written only through :mod:`qmf_sim.io`.
@@ -19,12 +23,14 @@ import numpy as np
 
 from qmf_sim import io
 from qmf_sym import _validate as V
+from qmf_sym import phase as PH
 from qmf_sym import rounding as R
 from qmf_sym import spacing as S
 from qmf_sym.activations import Staircase, as_staircase
 
 __all__ = ["stochastic_round", "sr_one_layer_statistics", "stochastic_rounding_table",
-           "plot_stochastic_rounding", "reproduce_stochastic_rounding"]
+           "plot_stochastic_rounding", "reproduce_stochastic_rounding", "bias_table", "plot_bias",
+           "reproduce_bias", "phase_grid", "plot_phase", "reproduce_phase"]
 
 
 # ============================================================================ App. D: stochastic rounding
@@ -143,4 +149,110 @@ def reproduce_stochastic_rounding(out_dir: Path, quick: bool = False) -> list:
                               ["Q", "C", "sigma_w", "sigma_b", "Q_next_theory", "Q_next_net", "Q_next_se",
                                "K12_theory", "K12_net", "K12_se"], net))
     paths += plot_stochastic_rounding(rows, out_dir, large)
+    return paths
+
+
+# ============================================================================ App. F: the bias
+BIAS_GRID = (0.0, 0.01, 0.03, 0.1, 0.3, 1.0)
+
+
+def bias_table(levels=range(2, 65), sigma_bs=BIAS_GRID):
+    """Rows (N, sigma_b, sigma_w, Q_star, C_star, chi, xi, attained, chi_loss, xi_ratio): the best chi
+    over sigma_w at each sigma_b (:func:`qmf_sym.phase.best_chi_over_sigma_w`, true fixed point) for
+    the uniform N-level staircase (levels -1..1); chi_loss = chi(sigma_b = 0) - chi, xi_ratio =
+    xi / xi(sigma_b = 0)."""
+    rows = []
+    for N in levels:
+        base = None
+        for sb in sigma_bs:
+            b = PH.best_chi_over_sigma_w(N, sb)
+            if base is None:
+                base = b
+            rows.append({"N": N, "sigma_b": sb, "sigma_w": b.sigma_w, "Q_star": b.Q_star, "C_star": b.C_star,
+                         "chi": b.chi, "xi": b.xi, "attained": b.attained, "chi_loss": base.chi - b.chi,
+                         "xi_ratio": b.xi / base.xi})
+    return rows
+
+
+def plot_bias(rows, out_dir):
+    """Figure: xi(sigma_b) / xi(0) of the best sigma_w, one curve per N (a selection)."""
+    plt = io.plt()
+    fig, ax = plt.subplots(1, 2, figsize=(10, 4))
+    Ns = sorted({r["N"] for r in rows})
+    show = [n for n in Ns if n in (2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)] or Ns
+    cmap = plt.get_cmap("viridis")
+    for k, n in enumerate(show):
+        rr = [r for r in rows if r["N"] == n and r["sigma_b"] > 0]
+        ax[0].semilogx([r["sigma_b"] for r in rr], [r["xi_ratio"] for r in rr], "o-", ms=3,
+                       color=cmap(k / max(1, len(show) - 1)), label=f"N={n}")
+    ax[0].set_xlabel(r"$\sigma_b$")
+    ax[0].set_ylabel(r"$\xi(\sigma_b)/\xi(0)$ at the best $\sigma_w$")
+    ax[0].legend(fontsize=7, ncol=2)
+    for sb in sorted({r["sigma_b"] for r in rows}):
+        rr = [r for r in rows if r["sigma_b"] == sb]
+        ax[1].semilogy([r["N"] for r in rr], [max(r["chi_loss"], 1e-17) for r in rr], ".-", label=f"$\\sigma_b$={sb:g}")
+    ax[1].set_xlabel("N")
+    ax[1].set_ylabel(r"$\chi_{\max}(0) - \chi_{\max}(\sigma_b)$")
+    ax[1].legend(fontsize=7)
+    fig.tight_layout()
+    return io.save_figure(fig, out_dir, "bias")
+
+
+def reproduce_bias(out_dir: Path, quick: bool = False) -> list:
+    """``qmf reproduce --only bias``: bias.csv (N = 2..64; quick: N in 2, 3, 4, 8, 16) and figure."""
+    out_dir = Path(out_dir)
+    rows = bias_table([2, 3, 4, 8, 16] if quick else range(2, 65))
+    cols = list(rows[0])
+    paths = [io.write_csv(out_dir / "bias.csv", cols, [[r[c] for c in cols] for r in rows])]
+    return paths + plot_bias(rows, out_dir)
+
+
+# ============================================================================ App. F: the phase diagram
+def phase_grid(act, sigma_w=None, sigma_b=None):
+    """:func:`qmf_sym.phase.phase_diagram` on a default grid (sigma_w 0.3..4, sigma_b 0..1.5)."""
+    sw = np.geomspace(0.3, 4.0, 36) if sigma_w is None else np.asarray(sigma_w, float)
+    sb = np.linspace(0.0, 1.5, 31) if sigma_b is None else np.asarray(sigma_b, float)
+    return PH.phase_diagram(act, sw, sb)
+
+
+def phase_rows(pd):
+    rows = []
+    for i, b in enumerate(pd.sigma_b):
+        for j, w in enumerate(pd.sigma_w):
+            rows.append([float(w), float(b), pd.Q[i, j], pd.C[i, j], pd.chi[i, j], pd.xi[i, j]])
+    return rows
+
+
+def plot_phase(pd, out_dir, stem):
+    """Heat map of chi with contours of xi, the grid optimum and the refined sigma_b = 0 optimum."""
+    plt = io.plt()
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    im = ax.pcolormesh(pd.sigma_w, pd.sigma_b, pd.chi, shading="auto", cmap="magma")
+    fig.colorbar(im, ax=ax, label=r"$\chi$ at $(Q^*, C^*)$")
+    cs = ax.contour(pd.sigma_w, pd.sigma_b, pd.xi, levels=[2, 3, 5, 8, 12, 20, 30, 50], colors="w", linewidths=0.7)
+    ax.clabel(cs, fontsize=7, fmt=lambda v: f"xi={v:g}")
+    ax.plot([pd.grid_optimum[0]], [pd.grid_optimum[1]], "c+", ms=10, label="grid optimum")
+    if math.isfinite(pd.optimum.sigma_w):
+        ax.plot([pd.optimum.sigma_w], [0.0], "g*", ms=12, clip_on=False, label=rf"optimum $\sigma_w$={pd.optimum.sigma_w:.4f}")
+    ax.set_xscale("log")
+    ticks = [t for t in (0.3, 0.5, 1, 2, 3, 4) if pd.sigma_w.min() <= t <= pd.sigma_w.max()]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_formatter(plt.NullFormatter())
+    ax.set_xlabel(r"$\sigma_w$")
+    ax.set_ylabel(r"$\sigma_b$")
+    ax.set_title("no $\\chi=1$ boundary: $\\chi<1$ everywhere" if pd.boundary is None else "")
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return io.save_figure(fig, out_dir, stem)
+
+
+def reproduce_phase(out_dir: Path, quick: bool = False, levels=(4, 16)) -> list:
+    """``qmf reproduce --only phase``: phase_N<N>.csv and heat maps for the uniform N = 4 and 16."""
+    out_dir = Path(out_dir)
+    paths = []
+    for N in levels[:1] if quick else levels:
+        pd = phase_grid(N, np.geomspace(0.3, 4.0, 12 if quick else 36), np.linspace(0, 1.5, 7 if quick else 31))
+        paths.append(io.write_csv(out_dir / f"phase_N{N}.csv", ["sigma_w", "sigma_b", "Q_star", "C_star", "chi", "xi"],
+                                  phase_rows(pd)))
+        paths += plot_phase(pd, out_dir, f"phase_N{N}")
     return paths
