@@ -186,7 +186,7 @@ class PhaseDiagram:
 def phase_diagram(act, sigma_w, sigma_b):
     """chi (eq. 6/15) and xi (eq. 7) at the stable fixed point (:func:`qmf_sym.maps.fixed_point`)
     for every (sigma_w, sigma_b) of the grid; NaN where no fixed point Q* > 0 exists (the signal
-    dies out: only for non-centred staircases with sigma_b = 0)."""
+    dies out; only at sigma_b = 0, e.g. small sigma_w for staircases with a level 0 such as odd N)."""
     act = _as_act(act)
     sw = np.atleast_1d(np.asarray(V.positive("sigma_w", sigma_w), float))
     sb = np.atleast_1d(np.asarray(V.nonnegative("sigma_b", sigma_b), float))
