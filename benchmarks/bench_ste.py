@@ -13,6 +13,8 @@
    runs of a set stay independent; only the sets become correlated, see simulate_many).
 4. Scaling over replicas: 2 threads vs 1 (prange over replicas).
 5. All of Fig. 2 (4 bit widths x 5 runs, d = 900, tau to 160), simulation + PDE theory curves.
+6. The quantizer lookup pass alone (d = 900 values, repeated): the generated select chain
+   (_kernels.qpass) against a numba.literal_unroll loop over (threshold, level) pairs, same results.
 Timings are best-of-k (the machine is shared: the minimum is the least disturbed run).
 
 History (2 cores, AMD EPYC, best of 5, quiet machine): the ziggurat's fast path had a branch on the sign
@@ -23,7 +25,13 @@ and 0.76 of that old rate, i.e. 1.6e8 and 1.5e8 updates/s; with the faster gener
 updates/s = ~0.6 and ~0.5 of the new draw rate (the draws are now ~2 ns of the ~3.3 ns per update).
 Re-housing (qmf_sim.ste package, issue 8): the quantizer lookup became one pass (weights and inputs
 alike) after a separate update pass, instead of an update fused with the weight lookup; measured with
---quick --no-fig2 in the same session on the shared machine, before/after in the commit message and report.
+--quick --no-fig2 back to back on the loaded shared machine (load ~8 on 2 cores), old -> new, as fractions of
+the draw rate: b=2 0.46 -> 0.47, b=3/b_x=3 0.34 -> 0.39, unquantized 0.45 -> 0.48, 4 sets common inputs
+0.74 -> 0.77; interleaved best-of-5 single-thread runs gave new/old 1.1-1.4x.  [6] literal_unroll over
+(threshold, level) pairs: 1.02x (b=2) and 1.10x (b=4) of the generated chain in the pass alone (0.87x and
+1.3x in an earlier run: parity within the noise); the generated chains stay because micro picks each
+config's grid at run time (a literal_unroll tuple fixes one grid per compiled pass), checked by
+tests/test_ste_sim_kernels.py::test_regenerating_passes_changes_nothing.
 """
 from __future__ import annotations
 
@@ -106,6 +114,49 @@ def main():
         print(f"[5] Fig. 2 (4 bit widths x 5 runs, d=900, tau<=160): simulation {t_sim:.1f} s + PDE curves "
               f"{t_th:.1f} s = {t_sim + t_th:.1f} s on {numba.get_num_threads()} threads "
               f"({sum(r.runs for r in res)} runs, target < 120 s)")
+    bench_lookup(k)
+
+
+def bench_lookup(k):
+    """[6]: generated chain vs literal_unroll over (threshold, level) pairs, b = 2 (3 thresholds), b = 4 (15)."""
+    from numba import literal_unroll, njit
+
+    from qmf_sim.ste.quantizer import lookup_tables
+    from qmf_sym.ste import quantizer_grid
+
+    @njit(nogil=True, boundscheck=False)
+    def lu_pass(src, dst, pairs, l0, reps):
+        for r in range(reps):
+            for i in range(src.shape[0]):
+                u = src[i]
+                q = l0
+                for pr in literal_unroll(pairs):
+                    q = pr[1] if u >= pr[0] else q
+                dst[i] = q
+            src[r % src.shape[0]] += 1e-300
+
+    @njit(nogil=True, boundscheck=False)
+    def gen_pass(code, src, dst, lev, thr, t0, inv, top, reps):
+        for r in range(reps):
+            KM.qpass(code, src, dst, src.shape[0], lev, thr, t0, inv, top)
+            src[r % src.shape[0]] += 1e-300
+
+    src = np.random.default_rng(0).standard_normal(900)
+    reps = 20000
+    for b in (2, 4):
+        lev, thr, meta = lookup_tables([quantizer_grid(b, 1.0)], scales=[1.0])
+        nt = 2**b - 1
+        pairs = tuple((float(thr[0, j]), float(lev[0, j + 1])) for j in range(nt))
+        a, o = (np.empty(900), np.empty(900))
+        args = (np.int64(meta[0, 0]), src, a, lev[0], thr[0], meta[0, 1], meta[0, 2], meta[0, 3])
+        gen_pass(*args, 1)
+        lu_pass(src, o, pairs, float(lev[0, 0]), 1)
+        t_g = best(lambda: gen_pass(*args, reps), k)
+        t_l = best(lambda: lu_pass(src, o, pairs, float(lev[0, 0]), reps), k)
+        gen_pass(*args, 1)
+        lu_pass(src, o, pairs, float(lev[0, 0]), 1)
+        print(f"[6] lookup pass, b={b} ({nt} thresholds): generated chain {reps * 900 / t_g:.3e}/s; literal_unroll "
+              f"{reps * 900 / t_l:.3e}/s = {t_g / t_l:.2f} of it; same values: {np.array_equal(a, o)}")
 
 
 if __name__ == "__main__":
