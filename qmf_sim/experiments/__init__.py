@@ -5,11 +5,11 @@ Modules (no argparse here; files are written only through :mod:`qmf_sim.io`):
 * ``netprop`` -- paper 1 Fig. 1 (correlation propagation) and the finite-width scaling;
 * ``trainable_depth`` -- paper 1 Fig. 3 (the resumable training sweep and its heat maps);
 * ``spacing`` -- paper 1 Fig. 2 and the chi_max / D_opt table; ``sign`` -- the sign-map figure;
-* ``ste_figures`` -- paper 2 Figs. 1-5; ``appendices`` -- paper 1 appendices (stochastic rounding).
+* ``ste_figures`` -- paper 2 Figs. 1-5; ``appendices`` -- paper 1 appendices (stochastic rounding, bias, phase diagram).
 
 :data:`PARTS` is the registry of ``qmf reproduce``: part name -> where its function lives, as
-``"module:attribute"`` strings, tried in order (the later ones are the homes of a part before the
-re-housing of issue 8, kept while its new module is being written).  Modules are imported lazily,
+``"module:attribute"`` strings, tried in order (a part may list a former home as a fallback while its
+new module is being written; none does now).  Modules are imported lazily,
 only when a part is resolved, so one missing or broken module does not stop the other parts; the
 test suite resolves every part, so an import error is never silently swallowed there.
 Every part is ``fn(out_dir: Path, quick: bool) -> list[Path]``.
@@ -20,11 +20,13 @@ import importlib
 
 PARTS: dict[str, tuple[str, ...]] = {
     "spacing": ("qmf_sim.experiments.spacing:reproduce",),
-    "sign": ("qmf_sim.experiments.sign:reproduce", "qmf_sim.cli.theory:reproduce_sign"),
+    "sign": ("qmf_sim.experiments.sign:reproduce",),
     "fig1": ("qmf_sim.experiments.netprop:reproduce_fig1",),
     "finite_width": ("qmf_sim.experiments.netprop:reproduce_finite_width",),
     "trainable_depth": ("qmf_sim.experiments.trainable_depth:reproduce",),
     **{f"ste_fig{k}": (f"qmf_sim.experiments.ste_figures:fig{k}",) for k in range(1, 6)},
+    **{part: (f"qmf_sim.experiments.appendices:reproduce_{part}",)
+       for part in ("stochastic_rounding", "bias", "phase")},
 }
 
 
