@@ -10,6 +10,8 @@ Parts for ``qmf reproduce`` (each ``fn(out_dir: Path, quick: bool) -> list[Path]
   (``bias.csv``, figure);
 * :func:`reproduce_phase` -- App. F: chi and xi over a sigma_w x sigma_b grid at the true fixed
   point, optimum marked (``phase_N<N>.csv``, heat map with contours);
+* :func:`reproduce_optimal_activation` -- App. G: uniform (= best equal-step) against Lloyd-Max,
+  with the certificates (``optimal_activation.csv``, figure);
 
 The torch SR activation (:func:`stochastic_round`) lives here until it has a home in
 :mod:`qmf_sim.nn`.  Files are written only through :mod:`qmf_sim.io`.
@@ -23,6 +25,7 @@ import numpy as np
 
 from qmf_sim import io
 from qmf_sym import _validate as V
+from qmf_sym import optimal_activation as OA
 from qmf_sym import phase as PH
 from qmf_sym import rounding as R
 from qmf_sym import spacing as S
@@ -30,7 +33,8 @@ from qmf_sym.activations import Staircase, as_staircase
 
 __all__ = ["stochastic_round", "sr_one_layer_statistics", "stochastic_rounding_table",
            "plot_stochastic_rounding", "reproduce_stochastic_rounding", "bias_table", "plot_bias",
-           "reproduce_bias", "phase_grid", "plot_phase", "reproduce_phase"]
+           "reproduce_bias", "phase_grid", "plot_phase", "reproduce_phase", "optimal_activation_table",
+           "reproduce_optimal_activation"]
 
 
 # ============================================================================ App. D: stochastic rounding
@@ -256,3 +260,37 @@ def reproduce_phase(out_dir: Path, quick: bool = False, levels=(4, 16)) -> list:
                                   phase_rows(pd)))
         paths += plot_phase(pd, out_dir, f"phase_N{N}")
     return paths
+
+
+# ============================================================================ App. G: the best activation
+def optimal_activation_table(levels=range(2, 65)):
+    """Rows (N, chi_uniform, chi_lloyd_max, xi_uniform, xi_lloyd_max, xi_gain, hessian_max_eig,
+    best_shift): uniform (= best equal-step staircase) against Lloyd-Max, with the two certificates
+    of the equal-steps theorem (derivations/optimal_activation.md): the largest Hessian eigenvalue
+    of eq. 16 at the uniform optimum (< 0) and the best grid shift c of the uniform quantizer (0)."""
+    rows = []
+    for N in levels:
+        c = OA.compare_classes(N)
+        ev = float(OA.hessian_at_uniform(N).max()) if N >= 3 else None
+        cs, m = OA.uniform_offset_scan(N)
+        rows.append({"N": N, "chi_uniform": c.chi_uniform, "chi_lloyd_max": c.chi_lloyd_max,
+                     "xi_uniform": c.xi_uniform, "xi_lloyd_max": c.xi_lloyd_max, "xi_gain": c.xi_gain,
+                     "hessian_max_eig": ev, "best_shift": float(cs[int(np.argmin(m))])})
+    return rows
+
+
+def reproduce_optimal_activation(out_dir: Path, quick: bool = False) -> list:
+    """``qmf reproduce --only optimal_activation``: optimal_activation.csv (N = 2..64) and figure."""
+    out_dir = Path(out_dir)
+    rows = optimal_activation_table([2, 3, 4, 8, 16] if quick else range(2, 65))
+    cols = list(rows[0])
+    paths = [io.write_csv(out_dir / "optimal_activation.csv", cols, [[r[c] for c in cols] for r in rows])]
+    plt = io.plt()
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    ax.plot([r["N"] for r in rows], [r["xi_gain"] for r in rows], "o-", ms=3)
+    ax.axhline(1, color="k", lw=0.8, ls=":")
+    ax.set_xlabel("N")
+    ax.set_ylabel(r"$\xi_{\mathrm{Lloyd-Max}} / \xi_{\mathrm{uniform}}$")
+    ax.set_title("best equal-step staircase = uniform; free levels: Lloyd-Max", fontsize=9)
+    fig.tight_layout()
+    return paths + io.save_figure(fig, out_dir, "optimal_activation")
