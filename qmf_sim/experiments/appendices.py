@@ -12,6 +12,9 @@ Parts for ``qmf reproduce`` (each ``fn(out_dir: Path, quick: bool) -> list[Path]
   point, optimum marked (``phase_N<N>.csv``, heat map with contours);
 * :func:`reproduce_optimal_activation` -- App. G: uniform (= best equal-step) against Lloyd-Max,
   with the certificates (``optimal_activation.csv``, figure);
+* :func:`reproduce_large_n` -- eq. 18: the corrected large-N law against the table to N = 1e5, the
+  local slope and its decomposition, and the paper's xi / L_max formulas against the exact values
+  (``large_n.csv``, ``large_n_paper.csv``, figure);
 
 The torch SR activation (:func:`stochastic_round`) lives here until it has a home in
 :mod:`qmf_sim.nn`.  Files are written only through :mod:`qmf_sim.io`.
@@ -25,6 +28,7 @@ import numpy as np
 
 from qmf_sim import io
 from qmf_sym import _validate as V
+from qmf_sym import asymptotics as AS
 from qmf_sym import optimal_activation as OA
 from qmf_sym import phase as PH
 from qmf_sym import rounding as R
@@ -34,7 +38,7 @@ from qmf_sym.activations import Staircase, as_staircase
 __all__ = ["stochastic_round", "sr_one_layer_statistics", "stochastic_rounding_table",
            "plot_stochastic_rounding", "reproduce_stochastic_rounding", "bias_table", "plot_bias",
            "reproduce_bias", "phase_grid", "plot_phase", "reproduce_phase", "optimal_activation_table",
-           "reproduce_optimal_activation"]
+           "reproduce_optimal_activation", "large_n_tables", "reproduce_large_n"]
 
 
 # ============================================================================ App. D: stochastic rounding
@@ -294,3 +298,63 @@ def reproduce_optimal_activation(out_dir: Path, quick: bool = False) -> list:
     ax.set_title("best equal-step staircase = uniform; free levels: Lloyd-Max", fontsize=9)
     fig.tight_layout()
     return paths + io.save_figure(fig, out_dir, "optimal_activation")
+
+
+# ============================================================================ eq. 18: the large-N law
+LARGE_N_PAPER = (2, 3, 4, 8, 16, 32, 64, 128, 256, 1000, 10000, 100000)
+
+
+def large_n_tables(N_max=100_000, dense_to=200):
+    """(rows, slope, paper): the certified float64 table at N = 3..dense_to and log-spaced to N_max
+    with the corrected and leading asymptotic laws; the local slope and its decomposition
+    (:func:`qmf_sym.asymptotics.slope_decomposition`); and the paper's xi ~ (1/2)(N+1)^1.82 and
+    L_max ~ 3 (N+1)^1.82 against xi_exact = -1/ln chi_max (with 4 xi and 6 xi, sec. 5)."""
+    Ns = sorted(set(range(3, dense_to + 1)) | {int(round(x)) for x in np.geomspace(dense_to, N_max, 40)})
+    tab = S.table(Ns, check=False)
+    rows = []
+    for r in tab:
+        om = 1 - r.chi_max
+        a1, a0 = AS.one_minus_chi_asymptotic(r.N), AS.one_minus_chi_asymptotic(r.N, 0)
+        d1, d0 = AS.D_opt_asymptotic(r.N), AS.D_opt_asymptotic(r.N, 0)
+        rows.append({"N": r.N, "one_minus_chi": om, "D_opt": r.D_opt, "asym": a1, "asym_leading": a0,
+                     "ratio": a1 / om, "ratio_leading": a0 / om, "D_asym": d1, "D_ratio": d1 / r.D_opt,
+                     "D_ratio_leading": d0 / r.D_opt})
+    d = AS.slope_decomposition(tab)
+    slope = [{"N_mid": x, "slope": s_, "s_step": a, "s_gran": b} for x, s_, a, b in zip(d.x, d.slope, d.s_step, d.s_gran)]
+    paper = []
+    for r in S.table([n for n in LARGE_N_PAPER if n <= N_max], check=False):
+        xi = -1 / math.log(r.chi_max)
+        paper.append({"N": r.N, "xi_exact": xi, "xi_paper": AS.paper_xi(r.N), "xi_ratio": AS.paper_xi(r.N) / xi,
+                      "L_max_paper": AS.paper_L_max(r.N), "six_xi_exact": 6 * xi, "four_xi_exact": 4 * xi})
+    return rows, slope, paper
+
+
+def reproduce_large_n(out_dir: Path, quick: bool = False) -> list:
+    """``qmf reproduce --only large_n``: large_n.csv, large_n_slope.csv, large_n_paper.csv, figure."""
+    out_dir = Path(out_dir)
+    rows, slope, paper = large_n_tables(10_000 if quick else 100_000, 80 if quick else 200)
+    paths = []
+    for name, rr in (("large_n", rows), ("large_n_slope", slope), ("large_n_paper", paper)):
+        cols = list(rr[0])
+        paths.append(io.write_csv(out_dir / f"{name}.csv", cols, [[r[c] for c in cols] for r in rr]))
+    plt = io.plt()
+    fig, ax = plt.subplots(1, 2, figsize=(10, 4))
+    x = np.array([r["N_mid"] for r in slope])
+    ax[0].semilogx(x, [r["slope"] for r in slope], "-", label="exact local slope")
+    ax[0].semilogx(x, [r["s_step"] for r in slope], "--", lw=0.8, label=r"$2\,d\ln\tilde D_{opt}$ part")
+    xs = np.geomspace(20, x.max(), 100)
+    asym = [(math.log(AS.one_minus_chi_asymptotic(int(v * 1.05))) - math.log(AS.one_minus_chi_asymptotic(int(v / 1.05))))
+            / (math.log(int(v * 1.05) + 1) - math.log(int(v / 1.05) + 1)) for v in xs]
+    ax[0].semilogx(xs, asym, ":", label="corrected asymptotic law")
+    ax[0].semilogx(xs, -2 + 1 / np.log(xs), "-.", lw=0.8, label=r"$-2 + 1/\ln N$")
+    ax[0].axhline(-1.82, color="k", lw=0.6, ls=":")
+    ax[0].set_xlabel("N")
+    ax[0].set_ylabel(r"$d\ln(1-\chi_{\max})/d\ln(N+1)$")
+    ax[0].legend(fontsize=7)
+    ax[1].loglog([r["N"] for r in paper], [r["xi_exact"] for r in paper], "o", label=r"$\xi$ exact")
+    ax[1].loglog([r["N"] for r in paper], [r["xi_paper"] for r in paper], "-", label=r"$\frac{1}{2}(N+1)^{1.82}$")
+    ax[1].set_xlabel("N")
+    ax[1].set_ylabel(r"$\xi$")
+    ax[1].legend(fontsize=8)
+    fig.tight_layout()
+    return paths + io.save_figure(fig, out_dir, "large_n")
