@@ -192,7 +192,8 @@ def _certified_row(N, f64, d, check):
             cd = 20
             Dh, ch, *_ = _opt_mp(N, D, cd)
             rd, rc = abs(D / float(Dh) - 1), abs(chi / float(ch) - 1)
-        return OptimalSpacing(N, D, chi, float(depth_scale(chi)), abs(d1), d2, None, cd, rd, rc, steps)
+        # chi_max in (2/pi, 1) by construction: the raw face of eq. 7 (no per-row validation)
+        return OptimalSpacing(N, D, chi, float(depth_scale.f64(chi)), abs(d1), d2, None, cd, rd, rc, steps)
     mpmath = _mp()
     Dm, chim, d1m, d2m, st = _opt_mp(N, D, d)
     xim = depth_scale(chim, dps=d)
