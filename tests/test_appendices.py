@@ -10,8 +10,8 @@ from qmf_sim.experiments import appendices as A
 
 @pytest.mark.parametrize("act,Q,C,sw,sb", [
     (Staircase.uniform(4), 0.5, 0.3, 1.2, 0.0),
-    (Staircase.uniform(3), 2.0, -0.4, 1.0, 0.3),
-    (Staircase([-0.3, 0.2, 1.1], [0.5, 1.0, 0.25], base=-0.4), 0.8, 0.7, 1.5, 0.2),
+    pytest.param(Staircase.uniform(3), 2.0, -0.4, 1.0, 0.3, marks=pytest.mark.slow),
+    pytest.param(Staircase([-0.3, 0.2, 1.1], [0.5, 1.0, 0.25], base=-0.4), 0.8, 0.7, 1.5, 0.2, marks=pytest.mark.slow),
 ])
 def test_sr_maps_on_a_finite_layer(act, Q, C, sw, sb):
     """A finite layer (torch, independent rounding noise per neuron and input): the per-draw

@@ -152,7 +152,7 @@ def test_ste_slope_makes_backward_gain_one(N):
     assert abs(c.ste_slope ** 2 * c.sigma_w ** 2 * math.erf(1 / math.sqrt(2 * c.Q_star)) - 1) < 1e-14
 
 
-@pytest.mark.parametrize("use_slope", [True, False])
+@pytest.mark.parametrize("use_slope", [True, pytest.param(False, marks=pytest.mark.slow)])
 def test_ste_backward_gain_against_autograd(use_slope):
     """A finite network (torch autograd through the STE of qmf_sim.nn, CPU, float64),
     depth 8 (width 600), inputs with Q^(1) = Q*.  Per draw, the per-layer gain of the squared gradient norm
