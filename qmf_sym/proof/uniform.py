@@ -106,8 +106,8 @@ def erfc_sum(N, D):
     if M < _CHUNK_MIN:
         return _erfc_sum_direct(t0, M, D)
     prec = f.ctx.prec
-    m = 2 * ((prec // 4 + 12) // 2)  # even number of Taylor terms
-    w = f.arb(f.fmpq(1, 4))  # chunk half-width in x = tD
+    m = 2 * ((int(prec * _M_PER_BIT) + 12) // 2)  # even number of Taylor terms
+    w = f.arb(f.fmpq(*_W))  # chunk half-width in x = tD
     Dup = D.upper() if D.rad() != 0 else D
     Jmax = int(math.floor(float((w / Dup).lower())))
     if Jmax < 2:
@@ -193,6 +193,8 @@ def _power_sums(J, m):
     return _PS_CACHE[key]
 
 
+_W = (1, 2)  # chunk half-width in x = tD: measured fastest at equal radius with 0.3 terms per bit
+_M_PER_BIT = 0.3
 _CHUNK_MIN = 150  # below this many positive lattice points, one erfc per term is cheaper
 
 
