@@ -38,6 +38,7 @@ __all__ = ["ProvenRow", "prove_optimum", "proven_table", "PROVEN"]
 PROVEN = "proven"
 D_TAIL = (5, 2)  # D_T = 5/2: the large-spacing tail lemma holds for D >= D_T (odd N)
 _LEMMA_BITS = 64
+_GRID_RATIO = (5, 4)  # geometric grid of the lemma O interval checks (bisected where a check fails)
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ def _odd_global(N, D_hi):
     with _arb.precision(_LEMMA_BITS):
         DT = f.arb(f.fmpq(*D_TAIL))
         grid = [f.arb(f.fmpq(2, N))]
-        ratio = f.arb(f.fmpq(5, 4))
+        ratio = f.arb(f.fmpq(*_GRID_RATIO))
         while grid[-1] < DT:
             nxt = grid[-1] * ratio
             grid.append(nxt if nxt < DT else DT)
