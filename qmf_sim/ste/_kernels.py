@@ -229,6 +229,77 @@ def qpass(code, src, dst, d, lev, thr, t0, inv, top):
 # ---- END GENERATED PASSES
 
 
+#: map codes beyond the generated staircase passes (qmf_sim.ste.quantizer.map_tables): tanh, and a
+#: binary search for staircases with many unevenly spaced thresholds
+CODE_TANH = 100
+CODE_SEARCH = 200
+
+
+@njit(**J)
+def mpass_tanh(src, dst, d, lev):
+    a = lev[0]
+    inv = 1.0 / lev[1]
+    for i in range(d):
+        dst[i] = a * math.tanh(src[i] * inv)
+
+
+@njit(**J)
+def mpass_search(src, dst, d, lev, thr, nt):
+    for i in range(d):
+        u = src[i]
+        lo = 0
+        hi = nt
+        while lo < hi:  # number of thresholds <= u (right-continuous)
+            mid = (lo + hi) >> 1
+            if thr[mid] <= u:
+                lo = mid + 1
+            else:
+                hi = mid
+        dst[i] = lev[lo]
+
+
+@njit(inline="always", **J)
+def mpass(code, src, dst, d, lev, thr, t0, inv, top):
+    """dst[i] = psi(src[i]) for every map of qmf_sim.ste.quantizer.map_tables (staircases: :func:`qpass`)."""
+    if code == CODE_TANH:
+        mpass_tanh(src, dst, d, lev)
+    elif code == CODE_SEARCH:
+        mpass_search(src, dst, d, lev, thr, np.intp(top))
+    else:
+        qpass(code, src, dst, d, lev, thr, t0, inv, top)
+
+
+@njit(inline="always", **jit)
+def surrogate(w, om, gcode, ga, gc):
+    """The backward derivative g(w): gcode 0: 1{|w| <= om}; 1: ga (1 - tanh(w / gc)^2)."""
+    if gcode == 0:
+        return 1.0 if abs(w) <= om else 0.0
+    t = math.tanh(w / gc)
+    return ga * (1.0 - t * t)
+
+
+@njit(**jit)
+def upass_gen(w, px, ps, d, coef, decay, om, gcode, ga, gc, rpsi):
+    """:func:`upass` for any surrogate (gcode) and the ridge on psi (rpsi: w -= decay g psi, spec §8
+    item 3; ps = psi(w) before the step) instead of on the latent weight."""
+    for i in range(d):
+        wi = w[i]
+        g = surrogate(wi, om, gcode, ga, gc)
+        if rpsi:
+            w[i] = wi + g * (coef * px[i] - decay * ps[i])
+        else:
+            w[i] = wi + g * coef * px[i] - decay * wi
+
+
+@njit(**jit)
+def add_noise(w, d, tnoise, s0, s1, s2, s3):
+    """w += tnoise N(0,1) per coordinate, drawn in order (Langevin noise of the generic update)."""
+    for i in range(d):
+        zt, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+        w[i] += tnoise * zt
+    return s0, s1, s2, s3
+
+
 @njit(inline="always", **jit)
 def upass(w, px, d, coef, decay, om):
     """Finish the previous SGD step: w += coef px g(w) - decay w, g = 1{|w| <= om} (om = inf: g = 1)."""
@@ -294,8 +365,8 @@ def rpass_serial(w, ws, ps, px, X, d):
 
 @njit(**jit)
 def lookup_array(code, u, out, lev, thr, t0, inv, top):
-    """psi(u) elementwise through :func:`qpass` (the Python face of the one lookup)."""
-    qpass(code, u, out, u.shape[0], lev, thr, t0, inv, top)
+    """psi(u) elementwise through :func:`mpass` (the Python face of the one lookup)."""
+    mpass(code, u, out, u.shape[0], lev, thr, t0, inv, top)
 
 
 # ---------------------------------------------------------------- the one divergence rule
@@ -405,7 +476,8 @@ def micro(states, W, WS, slot_cfg, wgl, wgt, wgm, xgl, xgt, xgm, eta, lam, sig, 
     slots of a group share one stream of inputs.  Each step: draw x (d normals) and the label noise,
     then per slot: finish the previous update (:func:`upass`), psi(w) and phi(x) (:func:`qpass`), the
     five sums (:func:`rpass`).  wgl/wgt (C, n): padded levels/thresholds, wgm (C, 5) = (code, t0, inv,
-    top, clip bound) of the lookup of each config (``qmf_sim.ste.quantizer.lookup_tables``)."""
+    top, clip bound, surrogate code, ga, gc, ridge-on-psi flag) of each config's map
+    (``qmf_sim.ste.quantizer.map_tables``)."""
     n_groups, G, d = W.shape
     n_steps = rec_steps[-1]
     sqd = math.sqrt(d)
@@ -439,13 +511,21 @@ def micro(states, W, WS, slot_cfg, wgl, wgt, wgm, xgl, xgt, xgm, eta, lam, sig, 
                     continue
                 c = slot_cfg[g, j]
                 w = W[g, j]
-                if tnoise[j] == 0.0:
-                    upass(w, PX[j], d, coef[j], decay[j], wgm[c, 4])
-                else:  # Langevin noise, drawn in coordinate order
-                    s0, s1, s2_, s3 = upass_noise(w, PX[j], d, coef[j], decay[j], wgm[c, 4], tnoise[j],
-                                                  s0, s1, s2_, s3)
-                qpass(np.int64(wgm[c, 0]), w, PS, d, wgl[c], wgt[c], wgm[c, 1], wgm[c, 2], wgm[c, 3])
-                qpass(np.int64(xgm[c, 0]), X, PX[j], d, xgl[c], xgt[c], xgm[c, 1], xgm[c, 2], xgm[c, 3])
+                if wgm[c, 5] == 0.0 and wgm[c, 8] == 0.0:  # indicator surrogate, ridge on w: the fast path
+                    if tnoise[j] == 0.0:
+                        upass(w, PX[j], d, coef[j], decay[j], wgm[c, 4])
+                    else:  # Langevin noise, drawn in coordinate order
+                        s0, s1, s2_, s3 = upass_noise(w, PX[j], d, coef[j], decay[j], wgm[c, 4], tnoise[j],
+                                                      s0, s1, s2_, s3)
+                else:
+                    if wgm[c, 8] != 0.0:  # ridge on psi(w): psi of the weights the gradient was taken at
+                        mpass(np.int64(wgm[c, 0]), w, PS, d, wgl[c], wgt[c], wgm[c, 1], wgm[c, 2], wgm[c, 3])
+                    upass_gen(w, PX[j], PS, d, coef[j], decay[j], wgm[c, 4], np.int64(wgm[c, 5]), wgm[c, 6],
+                              wgm[c, 7], wgm[c, 8] != 0.0)
+                    if tnoise[j] != 0.0:
+                        s0, s1, s2_, s3 = add_noise(w, d, tnoise[j], s0, s1, s2_, s3)
+                mpass(np.int64(wgm[c, 0]), w, PS, d, wgl[c], wgt[c], wgm[c, 1], wgm[c, 2], wgm[c, 3])
+                mpass(np.int64(xgm[c, 0]), X, PX[j], d, xgl[c], xgt[c], xgm[c, 1], xgm[c, 2], xgm[c, 3])
                 if tnoise[j] == 0.0:
                     ay, ayh, am, aq, aqq = rpass(w, WS[g, j], PS, PX[j], X, d)
                 else:
@@ -490,6 +570,10 @@ def particles(states, WP, WSP, lev, thr, meta, clip, omega, kappa, s2, eta, lam,
     than it gains on a loaded machine (run independent solves in parallel instead)."""
     code = np.int64(meta[0])
     t0, inv, top = meta[1], meta[2], meta[3]
+    gcode = np.int64(meta[5])
+    ga, gc = meta[6], meta[7]
+    rpsi = meta[8] != 0.0
+    generic = gcode != 0 or rpsi
     C, n = WP.shape
     N = C * n
     Z = np.zeros(n)
@@ -498,7 +582,7 @@ def particles(states, WP, WSP, lev, thr, meta, clip, omega, kappa, s2, eta, lam,
     aq = np.zeros(C)
     aqq = np.zeros(C)
     for c in range(C):
-        qpass(code, WP[c], PS[c], n, lev, thr, t0, inv, top)
+        mpass(code, WP[c], PS[c], n, lev, thr, t0, inv, top)
         a1 = 0.0
         a2 = 0.0
         a3 = 0.0
@@ -551,19 +635,30 @@ def particles(states, WP, WSP, lev, thr, meta, clip, omega, kappa, s2, eta, lam,
             states[c, 0], states[c, 1], states[c, 2], states[c, 3] = s0, s1, s2_, s3
             w_c = WP[c]
             ps_c = PS[c]
-            for i in range(n):
-                w = w_c[i]
-                ws = WSP[c, i]
-                z = Z[i]
-                if code != 0:
-                    if clip and (w > omega or w < -omega):
-                        w = w + (-eta * lam * w) * dt + sd_out * z
+            if generic:  # any surrogate g, ridge on w or on psi(w) (spec §8 item 3)
+                bc = eta * eta * s2 * (2.0 * eps + sig2)
+                bt = 2.0 * eta * temp
+                for i in range(n):
+                    w = w_c[i]
+                    g = surrogate(w, omega, gcode, ga, gc)
+                    ps = ps_c[i]
+                    ridge = g * ps if rpsi else w
+                    w_c[i] = (w + (eta * g * (kappa * WSP[c, i] - s2 * ps) - eta * lam * ridge) * dt
+                              + math.sqrt((g * g * bc + bt) * dt) * Z[i])
+            else:
+                for i in range(n):
+                    w = w_c[i]
+                    ws = WSP[c, i]
+                    z = Z[i]
+                    if code != 0:
+                        if clip and (w > omega or w < -omega):
+                            w = w + (-eta * lam * w) * dt + sd_out * z
+                        else:
+                            w = w + (eta * (kappa * ws - s2 * ps_c[i]) - eta * lam * w) * dt + sd_in * z
                     else:
-                        w = w + (eta * (kappa * ws - s2 * ps_c[i]) - eta * lam * w) * dt + sd_in * z
-                else:
-                    w = w + (eta * (kappa * ws - s2 * w) - eta * lam * w) * dt + sd_in * z
-                w_c[i] = w
-            qpass(code, w_c, ps_c, n, lev, thr, t0, inv, top)
+                        w = w + (eta * (kappa * ws - s2 * w) - eta * lam * w) * dt + sd_in * z
+                    w_c[i] = w
+            mpass(code, w_c, ps_c, n, lev, thr, t0, inv, top)
             a1 = 0.0
             a2 = 0.0
             a3 = 0.0

@@ -23,16 +23,15 @@ import numpy as np
 
 from qmf_sym import _validate as V
 from qmf_sim.ste.params import as_params
-from qmf_sim.ste.quantizer import lookup_tables
+from qmf_sim.ste.quantizer import map_tables
 from qmf_sim.ste.rng import check_seed, draw_init, draw_teacher, init_rng, stream_state
 from qmf_sim.ste.trajectory import EPS_BOUND, Q_BOUND, Schedule, Trajectory, check_bounds, mask_after
 
 
 def _config_arrays(plist):
     f = lambda x: np.asarray(x, dtype=np.float64)  # noqa: E731
-    wgl, wgt, wgm = lookup_tables([p.weight_grid() for p in plist],
-                                  [p.omega if p.clipped else np.inf for p in plist], [p.omega for p in plist])
-    xgl, xgt, xgm = lookup_tables([p.input_grid() for p in plist], None, [p.omega_x for p in plist])
+    wgl, wgt, wgm = map_tables([p.weight_map() for p in plist], [p.ridge == "psi" for p in plist])
+    xgl, xgt, xgm = map_tables([p.input_map() for p in plist])
     mom = [p.input_moments() for p in plist]
     return dict(wgl=wgl, wgt=wgt, wgm=wgm, xgl=xgl, xgt=xgt, xgm=xgm,
                 eta=f([p.eta for p in plist]), lam=f([p.lam for p in plist]),
@@ -57,6 +56,13 @@ def simulate_many(plist: Sequence, d, tau_max=None, runs=5, seed=0, tau=None, sh
     plist = [as_params(p) for p in plist]
     if not plist:
         raise ValueError("plist must contain at least one STEParams")
+    special = [k for k, p in enumerate(plist) if p.onset > 0 or not p.compiled]
+    if special:  # onset (two kernel runs) and callable maps (pure numpy): one set at a time
+        kw = dict(tau_max=tau_max, runs=runs, seed=seed, tau=tau, share_inputs=share_inputs,
+                  snapshot_tau=snapshot_tau, eps_bound=eps_bound, q_bound=q_bound, keep_teacher=keep_teacher)
+        plain = [p for k, p in enumerate(plist) if k not in special]
+        out = iter(simulate_many(plain, d, **kw) if plain else [])
+        return [_simulate_special(p, d, **kw) if k in special else next(out) for k, p in enumerate(plist)]
     d = V.integer("d", d, 1)
     runs = V.integer("runs", runs, 1)
     seed = check_seed(seed)
@@ -134,3 +140,75 @@ def simulate(params=None, d=900, tau_max=None, runs=5, seed=0, tau=None, snapsho
     snapshot_tau = Schedule._times("snapshot_tau", snapshot_tau)
     return simulate_many([p], d, tau_max=tau_max, runs=runs, seed=seed, tau=tau, snapshot_tau=snapshot_tau,
                          eps_bound=eps_bound, q_bound=q_bound, keep_teacher=bool(snapshot_tau.size))[0]
+
+
+def _simulate_special(p, d, tau_max=None, runs=5, seed=0, tau=None, share_inputs=True, snapshot_tau=(),
+                      eps_bound=EPS_BOUND, q_bound=Q_BOUND, keep_teacher=False):
+    """One parameter set with a quantization onset (spec §8 item 6) or a callable map."""
+    if not p.compiled:
+        from qmf_sim.ste.reference import simulate_numpy
+
+        return simulate_numpy(p, d, tau_max=tau_max, runs=runs, seed=seed, tau=tau, eps_bound=eps_bound,
+                              q_bound=q_bound, snapshot_tau=snapshot_tau)
+    return _simulate_onset(p, d, tau_max=tau_max, runs=runs, seed=seed, tau=tau, eps_bound=eps_bound,
+                           q_bound=q_bound, snapshot_tau=snapshot_tau)
+
+
+def _simulate_onset(p, d, tau_max=None, runs=5, seed=0, tau=None, eps_bound=EPS_BOUND, q_bound=Q_BOUND,
+                    snapshot_tau=()):
+    """Quantization from tau = onset on: the kernel runs the unquantized dynamics up to step
+    round(onset d), then (same weights, same random streams, continued) the quantized one."""
+    d = V.integer("d", d, 1)
+    runs = V.integer("runs", runs, 1)
+    seed = check_seed(seed)
+    eps_bound, q_bound = check_bounds(eps_bound, q_bound)
+    if tau is None:
+        if tau_max is None:
+            raise ValueError("give tau_max or tau")
+        V.positive("tau_max", tau_max)
+    if np.asarray(snapshot_tau, dtype=float).size:
+        raise ValueError("snapshot_tau is not available with onset > 0 (record eps_g only)")
+    rec = Schedule(tau, (), tau_max=tau_max).steps(d)
+    n1 = int(round(p.onset * d))
+    states = np.stack([stream_state(seed, (r,)) for r in range(runs)])
+    W = np.empty((runs, 1, d))
+    WS = np.empty((runs, 1, d))
+    for r in range(runs):
+        rng = init_rng(seed, (r,))
+        WS[r, 0] = draw_teacher(rng, p.teacher, d)
+        W[r, 0] = draw_init(rng, p.init, p.init_scale, d)
+    rho_emp = (WS**2).mean(-1)
+    slot = np.zeros((runs, 1), dtype=np.int64)
+    from qmf_sim.ste import _kernels as K
+
+    out = {k: np.full((runs, rec.size), np.nan) for k in ("eps", "q", "m", "qpsi")}
+    div = np.full(runs, -1, dtype=np.int64)
+    segs = [(p.before_onset(), np.unique(np.concatenate([rec[rec < n1], [n1]])), 0),
+            (p.after_onset(), rec[rec >= n1] - n1, n1)] if n1 > 0 else [(p.after_onset(), rec, 0)]
+    for q, rsteps, off in segs:
+        if rsteps.size == 0:
+            continue
+        cfg = _config_arrays([q])
+        o = {k: np.full((runs, 1, rsteps.size), np.nan) for k in out}
+        dv = np.full((runs, 1), -1, dtype=np.int64)
+        K.micro(states, W, WS, slot, cfg["wgl"], cfg["wgt"], cfg["wgm"], cfg["xgl"], cfg["xgt"], cfg["xgm"],
+                cfg["eta"], cfg["lam"], cfg["sig"], cfg["temp"], cfg["kappa"], cfg["s2"], rho_emp,
+                np.ascontiguousarray(rsteps, dtype=np.int64), np.full(1, -1, np.int64), eps_bound, q_bound,
+                o["eps"], o["q"], o["m"], o["qpsi"], np.zeros((runs, 1, 0, 1)), dv)
+        pos = np.searchsorted(rec, rsteps + off)
+        keep = (pos < rec.size) & (rec[np.minimum(pos, rec.size - 1)] == rsteps + off)
+        for k in out:
+            out[k][:, pos[keep]] = o[k][:, 0, keep]
+        for r in range(runs):
+            if div[r] < 0 and dv[r, 0] >= 0:
+                div[r] = dv[r, 0] + off
+                W[r] = np.nan  # a run that diverged before the onset stays diverged
+    diverged = div >= 0
+    valid = np.ones((runs, rec.size), dtype=bool)
+    tdiv = np.full(runs, np.inf)
+    for r in np.nonzero(diverged)[0]:
+        tdiv[r] = div[r] / d
+        valid[r] = mask_after([out[k][r] for k in out], rec, div[r])
+    return Trajectory(params=p, method="micro", tau=rec / d, eps=out["eps"], q=out["q"], m_psi=out["m"],
+                      q_psi=out["qpsi"], valid=valid, diverged=diverged, tau_diverged=tdiv, eps_bound=eps_bound,
+                      q_bound=q_bound, info=dict(d=d, seed=seed, onset_step=n1))

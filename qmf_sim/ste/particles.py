@@ -19,7 +19,7 @@ import numpy as np
 
 from qmf_sym import _validate as V
 from qmf_sim.ste.params import as_params
-from qmf_sim.ste.quantizer import lookup_tables
+from qmf_sim.ste.quantizer import map_tables
 from qmf_sim.ste.rng import check_seed, draw_init, draw_teacher, init_rng, stream_state
 from qmf_sim.ste.trajectory import EPS_BOUND, Q_BOUND, Schedule, Trajectory, check_bounds, mask_after
 
@@ -37,6 +37,10 @@ def solve_particles(params=None, tau=None, n_particles=100_000, dt=0.02, seed=0,
     seed = check_seed(seed)
     eps_bound, q_bound = check_bounds(eps_bound, q_bound)
     sched = Schedule(tau, snapshot_tau)
+    extra = None
+    if 0 < p.onset < sched.tau[-1] and p.onset not in sched.tau:  # the Euler grid must land on the onset
+        extra = p.onset
+        sched = Schedule(np.concatenate([sched.tau, [p.onset]]), snapshot_tau)
     tau, snap_rec = sched.with_snapshots()
     if keep and snap_rec[-1] < 0:  # the final particles as one more snapshot
         snap_rec[-1] = snap_rec.max() + 1 if snap_rec.max() >= 0 else 0
@@ -47,8 +51,17 @@ def solve_particles(params=None, tau=None, n_particles=100_000, dt=0.02, seed=0,
     WSP = draw_teacher(rng, p.teacher, N).reshape(n_chunks, n)
     WP = draw_init(rng, p.init, p.init_scale, N).reshape(n_chunks, n)
     states = np.stack([stream_state(seed, (1, c)) for c in range(n_chunks)])
-    lev, thr, meta = lookup_tables([p.weight_grid()], scales=[p.omega])
-    kappa, s2 = p.input_moments()
+    if not p.compiled:
+        from qmf_sim.ste.reference import particles_numpy
+
+        r = particles_numpy(p, tau, snap_rec, dts, rec_at, WP.reshape(-1), WSP.reshape(-1), seed,
+                            eps_bound, q_bound, keep)
+        if extra is not None:  # drop the onset time added to the grid
+            k = int(np.searchsorted(tau, extra))
+            r.tau = np.delete(r.tau, k)
+            for nm in ("eps", "m_psi", "q_psi", "q", "valid"):
+                setattr(r, nm, np.delete(getattr(r, nm), k, axis=1))
+        return r
     rho = float((WSP**2).mean())
     nr = tau.size
     out = [np.full(nr, np.nan) for _ in range(4)]
@@ -57,8 +70,31 @@ def solve_particles(params=None, tau=None, n_particles=100_000, dt=0.02, seed=0,
     status = np.zeros(2, dtype=np.int64)
     from qmf_sim.ste import _kernels as K
 
-    K.particles(states, WP, WSP, lev[0], thr[0], meta[0], p.clipped, p.omega, kappa, s2, p.eta, p.lam,
-                p.sigma2, p.T, rho, dts, rec_at, snap_rec, eps_bound, q_bound, *out, out_snap, status)
+    # quantization onset (spec §8 item 6): the unquantized dynamics on the steps before it, then the
+    # quantized one from the same particles and streams (the Euler grid lands on tau = onset)
+    n_on = int(rec_at[np.searchsorted(tau, p.onset)]) if 0 < p.onset <= tau[-1] else (dts.size if p.onset > 0 else 0)
+    if p.onset > tau[-1]:
+        segs = [(p.before_onset(), 0, dts.size)]
+    elif n_on > 0:
+        segs = [(p.before_onset(), 0, n_on), (p.after_onset(), n_on, dts.size)]
+    else:
+        segs = [(p.after_onset(), 0, dts.size)]
+    for q, a, b in segs:
+        if status[0]:
+            break
+        lev, thr, meta = map_tables([q.weight_map()], [q.ridge == "psi"])
+        kappa, s2 = q.input_moments()
+        idx = np.nonzero((rec_at >= a) & (rec_at <= b))[0]  # the onset state: recorded by both, the second wins
+        o = [np.full(idx.size, np.nan) for _ in range(4)]
+        st = np.zeros(2, dtype=np.int64)
+        K.particles(states, WP, WSP, lev[0], thr[0], meta[0], bool(np.isfinite(meta[0, 4])), float(meta[0, 4]),
+                    kappa, s2, q.eta, q.lam, q.sigma2, q.T, rho, np.ascontiguousarray(dts[a:b]),
+                    np.ascontiguousarray(rec_at[idx] - a), np.ascontiguousarray(snap_rec[idx]), eps_bound, q_bound,
+                    *o, out_snap, st)
+        for k in range(4):
+            out[k][idx] = o[k]
+        if st[0]:
+            status[:] = (st[0], st[1] + a)
     valid = np.ones(nr, dtype=bool)
     tdiv = np.inf
     if status[0]:
@@ -66,6 +102,10 @@ def solve_particles(params=None, tau=None, n_particles=100_000, dt=0.02, seed=0,
         tdiv = float(np.concatenate([[0.0], np.cumsum(dts)])[step])
         valid = mask_after(out, rec_at, step)
         out_snap[snap_rec[~valid & (snap_rec >= 0)]] = np.nan
+    if extra is not None:  # drop the onset time added to the grid
+        k = int(np.searchsorted(tau, extra))
+        tau, snap_rec = np.delete(tau, k), np.delete(snap_rec, k)
+        out, valid = [np.delete(a, k) for a in out], np.delete(valid, k)
     return Trajectory(params=p, method="particles", tau=tau, eps=out[0][None], m_psi=out[1][None],
                       q_psi=out[2][None], q=out[3][None], valid=valid[None], diverged=np.array([bool(status[0])]),
                       tau_diverged=np.array([tdiv]), eps_bound=eps_bound, q_bound=q_bound,

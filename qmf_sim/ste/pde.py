@@ -37,17 +37,20 @@ def teacher_nodes(law, n):
 
 def cell_averages(p, x, h, n_sub=64):
     """(1/h) int over each cell of psi, psi^2, g, g^2, g psi (midpoint rule with n_sub points per cell):
-    exact to O(h/n_sub) in the cells cut by a threshold, exact elsewhere."""
+    exact to O(h/n_sub) in the cells cut by a threshold, exact elsewhere (smooth maps: O((h/n_sub)^2)).
+    psi, g = the weight map's forward and surrogate (:meth:`STEParams.weight_map`; callables included)."""
     off = (np.arange(n_sub) + 0.5) / n_sub - 0.5
     u = x[:, None] + h * off[None, :]
-    if p.b is None:
+    m = p.weight_map()
+    if m.kind == "identity":
         psi = u
         g = np.ones_like(u)
     else:
-        from qmf_sym.ste import ste_grad
-
-        psi = quantize(u, p.b, p.omega, kind=p.kind)
-        g = np.asarray(ste_grad(u, p.omega, ste=p.ste), dtype=float)
+        if m.grid is not None:  # the uniform quantizers through the compiled lookup (as before)
+            psi = quantize(u, *m.grid)
+        else:
+            psi = m.forward(u)
+        g = np.asarray(m.surrogate(u), dtype=float)
     return psi.mean(1), (psi**2).mean(1), g.mean(1), (g**2).mean(1), (g * psi).mean(1)
 
 
@@ -83,7 +86,8 @@ def solve_pde(params=None, tau=None, h=0.005, L=None, n_teacher=24, snapshot_tau
     V.in_closed("wall_mass", wall_mass, 0.0, 1.0)
     sched = Schedule(tau, snapshot_tau)
     if L is None:
-        L = max(6.0, (p.omega if p.b is not None else 0.0) + 4.0, 4.0 * p.init_scale)
+        reach = p.weight_map().clip if p.psi is not None else (p.omega if p.b is not None else 0.0)
+        L = max(6.0, (reach if np.isfinite(reach) else 0.0) + 4.0, 4.0 * p.init_scale)
     V.positive("L", L)
     M = int(round(2 * L / h))
     if M < 8:
@@ -93,10 +97,12 @@ def solve_pde(params=None, tau=None, h=0.005, L=None, n_teacher=24, snapshot_tau
     x = 0.5 * (edges[1:] + edges[:-1])
     wst, pw = teacher_nodes(p.teacher, n_teacher)
     P = np.tile(initial_density(p, edges, h), (len(wst), 1))
-    psi_a, psi2_a, g_a, g2_a, gpsi_a = cell_averages(p, x, h)
-    kappa, s2 = p.input_moments()
-    A = p.eta * (kappa * wst[:, None] * g_a[None, :] - s2 * gpsi_a[None, :]) - p.eta * p.lam * x[None, :]
     tau, snap_rec = sched.with_snapshots()
+    extra = None
+    if 0 < p.onset < tau[-1] and p.onset not in tau:  # the clock must stop at the onset
+        extra = p.onset
+        tau = np.unique(np.concatenate([tau, [extra]]))
+        snap_rec = np.insert(snap_rec, int(np.searchsorted(tau, extra)), -1)
     out = [np.full(tau.size, np.nan) for _ in range(4)]
     out_snap = np.full((sched.snapshot_tau.size, len(wst), M), np.nan)
     status = np.zeros(2, dtype=np.int64)
@@ -105,12 +111,41 @@ def solve_pde(params=None, tau=None, h=0.005, L=None, n_teacher=24, snapshot_tau
     wall_cells = max(4, int(round(0.25 / h)))  # the outer 0.25 of the domain (at least 4 cells)
     from qmf_sim.ste import _kernels as K
 
-    K.pde(P, wst, pw, A, g2_a, psi_a, psi2_a, x, h, p.eta, s2, kappa, p.sigma2, p.T, rho, tau, snap_rec,
-          eps_bound, q_bound, wall_cells, float(wall_mass), *out, out_snap, status, tau_div)
+    # quantization onset (spec §8 item 6): the unquantized equation up to tau = onset, then the quantized one
+    if p.onset > tau[-1]:
+        segs = [(p.before_onset(), np.arange(tau.size), 0.0)]
+    elif p.onset > 0:
+        k = int(np.searchsorted(tau, p.onset))
+        segs = [(p.before_onset(), np.arange(k + 1), 0.0), (p.after_onset(), np.arange(k, tau.size), p.onset)]
+    else:
+        segs = [(p, np.arange(tau.size), 0.0)]
+    steps = 0
+    for q, idx, t_off in segs:
+        psi_a, psi2_a, g_a, g2_a, gpsi_a = cell_averages(q, x, h)
+        kappa, s2 = q.input_moments()
+        ridge = gpsi_a[None, :] if q.ridge == "psi" else x[None, :]
+        A = q.eta * (kappa * wst[:, None] * g_a[None, :] - s2 * gpsi_a[None, :]) - q.eta * q.lam * ridge
+        o = [np.full(idx.size, np.nan) for _ in range(4)]
+        st = np.zeros(2, dtype=np.int64)
+        td = np.full(1, np.inf)
+        K.pde(P, wst, pw, A, g2_a, psi_a, psi2_a, x, h, q.eta, s2, kappa, q.sigma2, q.T, rho,
+              np.ascontiguousarray(tau[idx] - t_off), np.ascontiguousarray(snap_rec[idx]), eps_bound, q_bound,
+              wall_cells, float(wall_mass), *o, out_snap, st, td)
+        for j in range(4):
+            out[j][idx] = o[j]
+        steps += int(st[1])
+        if st[0]:
+            status[:] = (st[0], steps)
+            tau_div[0] = td[0] + t_off
+            break
+    if extra is not None:
+        k = int(np.searchsorted(tau, extra))
+        tau = np.delete(tau, k)
+        out = [np.delete(a, k) for a in out]
     valid = np.isfinite(out[0])
     return Trajectory(params=p, method="pde", tau=tau, eps=out[0][None], m_psi=out[1][None], q_psi=out[2][None],
                       q=out[3][None], valid=valid[None], diverged=np.array([bool(status[0])]),
                       tau_diverged=tau_div.copy(), eps_bound=eps_bound, q_bound=q_bound,
-                      info=dict(h=h, L=float(L), steps=int(status[1]), weights=pw,
+                      info=dict(h=h, L=float(L), steps=steps, weights=pw,
                                 stop=(None, "bounds", "walls")[int(status[0])]),
                       snapshot_tau=sched.snapshot_tau, density=out_snap, w_star=wst, x=x)

@@ -14,10 +14,21 @@ def closed_curve(params, tau):
 
     p = as_params(params)
     if not p.input_only:
-        raise ValueError("method='closed' needs unquantized weights (b=None, spec §4.4 iii)")
-    kappa, s2 = p.input_moments()
+        raise ValueError("method='closed' needs unquantized weights (psi = id: b=None, spec §4.4 iii)")
     tau = np.asarray(tau, dtype=float)
     q0 = 0.0 if p.init == "zeros" else p.init_scale**2
+    if p.onset > 0:  # unquantized inputs up to the onset (spec §8 item 6), then phi from (m, q)(onset)
+        pre, post = p.before_onset(), p.after_onset()
+        k0, s0 = pre.input_moments()
+        m1, q1, e1 = ste.solve_input_only_ode(np.minimum(tau, p.onset), p.eta, p.lam, p.sigma2, k0, s0, rho=p.rho,
+                                              T=p.T, m0=0.0, q0=q0)
+        m_on, q_on, _ = ste.solve_input_only_ode(p.onset, p.eta, p.lam, p.sigma2, k0, s0, rho=p.rho, T=p.T,
+                                                 m0=0.0, q0=q0)
+        kappa, s2 = post.input_moments()
+        _, _, e2 = ste.solve_input_only_ode(np.maximum(tau - p.onset, 0.0), p.eta, p.lam, p.sigma2, kappa, s2,
+                                            rho=p.rho, T=p.T, m0=float(m_on), q0=float(q_on))
+        return np.where(tau < p.onset, e1, e2).astype(float)
+    kappa, s2 = p.input_moments()
     _, _, eps = ste.solve_input_only_ode(tau, p.eta, p.lam, p.sigma2, kappa, s2, rho=p.rho, T=p.T, m0=0.0, q0=q0)
     return np.asarray(eps, dtype=float)
 
