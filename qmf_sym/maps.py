@@ -162,9 +162,9 @@ def _cov_sum_mp(act, Q, r, d, e=None):
     pairs = _pair_terms(act, Q)
     sgn = 1
     if r < 0:  # reflection: excess(x, y; r) = -excess(x, -y; -r), and 1 - (-r) = 1 + r
-        sgn, d = -1, e
+        sgn, d, r = -1, e, -r
         pairs = [(w, x, -y) for w, x, y in pairs]
-    return sgn * G._excess_sum_mp(pairs, d)
+    return sgn * G._excess_sum_mp(pairs, d, r)
 
 
 def _comp_sum_mp(act, Q, d):

@@ -95,7 +95,8 @@ def _q_star_mp(sigma_w, sigma_b=0):
 
 def _sym_subs(expr, **vals):
     """A sympy face: substitute exact rationals of the float arguments into a derived expression."""
-    subs = {sym: sp.Rational(v) if not isinstance(v, sp.Basic) else v for sym, v in vals.items()}
+    syms = {"C": C, "sigma_w": sw, "sigma_b": sb}
+    subs = {syms[n]: sp.Rational(v) if not isinstance(v, sp.Basic) else v for n, v in vals.items()}
     return expr.subs(subs)
 
 
