@@ -82,6 +82,18 @@ class Staircase:
         return cls(offs, [step] * (N - 1), base=-1)
 
     @classmethod
+    def from_grid(cls, levels, thresholds):
+        """The staircase of a quantizer grid (paper 2): N increasing ``levels`` q_0 < ... < q_{N-1}
+        and N-1 increasing ``thresholds`` t_i, with q(x) = q_i on (t_i, t_{i+1}]; as eq. 13:
+        base q_0, offsets t_i, heights q_{i} - q_{i-1}."""
+        lv = list(levels) if np.ndim(levels) else [levels]
+        th = list(thresholds) if np.ndim(thresholds) else [thresholds]
+        if len(lv) != len(th) + 1:
+            raise ValueError(f"levels must have len(thresholds) + 1 = {len(th) + 1} entries, got {len(lv)}")
+        q = [_exact("levels", x) for x in lv]
+        return cls(th, [b - a for a, b in zip(q, q[1:])], base=q[0])
+
+    @classmethod
     def sign(cls):
         """sign(x) = -1 + 2 H(x) (sec. 4.1)."""
         return cls([0], [2], base=-1)
