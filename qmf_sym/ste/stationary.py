@@ -1,7 +1,11 @@
-"""Weight quantization in the STE model of paper 2: the stationary state (spec §5.2).
+"""Weight quantization in the STE model of paper 2: the stationary state (spec §5.2, with its erratum).
 
-The stationary zero-flux density p*(w | w*) of the Fokker-Planck equation for a fixed teacher
-value, in closed form per piece, and the self-consistent eps_g* over it (the block comment below).
+The stationary law of w_hat given w* for the Fokker-Planck equation of spec §4.3: a density in
+closed form per piece and, under the clipped STE at T = 0, a point mass at each edge of the clip
+range (derivations/ste_stationary_edge_mass.md); the self-consistent eps_g* over it.  psi is a
+uniform quantizer (b, omega, kind, ste) or any piecewise-constant :class:`qmf_sym.ste.maps.Map`
+(a staircase with its surrogate); other maps (identity, tanh, callables) have no closed form here
+and raise a ValueError naming psi.
 """
 from __future__ import annotations
 
@@ -9,24 +13,31 @@ import numpy as np
 
 from .. import _validate as V
 from .._faces import register_equation
-from .quantizers import _check_b, _check_omega, _check_ste, quantize, quantizer_grid, ste_grad
+from .quantizers import _check_b, _check_omega, _check_ste
 
-__all__ = ["stationary_density", "StationaryState", "stationary_state"]
+__all__ = ["stationary_density", "StationaryState", "stationary_state", "edge_mass"]
 
 # spec §5.2.  For a fixed w*, the stationary zero-flux density of  dp/dtau = -(A p)' + (B p)''/2  is
 #     G := B p,   G' = (2A/B) G   =>   p = G/B,  G = C exp( int_0^w 2A/B ),
 # where A(w) = eta g(w) [kappa w* - s2 psi(w)] - eta lam w,  B(w) = eta^2 g(w)^2 s2 (2 eps + sigma2) + 2 eta T.
 # psi and g are piecewise constant: on each piece between consecutive breakpoints (the thresholds
-# of psi, and +-omega for the clipped STE) A is affine and B constant, so log G is a quadratic and
+# of psi, and +-clip for the clipped STE) A is affine and B constant, so log G is a quadratic and
 # every piece's mass is a Gaussian (lam > 0) or exponential (lam = 0) integral, done in closed form
 # in log space (no grid: the density is exact, however sharp).  B p (not p) is continuous at
 # breakpoints where B jumps (T > 0 with the clipped STE).
 #
-# Clipped STE, T = 0: B = 0 outside [-omega, omega].  There A = -eta lam w points inward, a weight
-# outside only shrinks back, and in the stationary state the zero-flux condition A p = 0 forces
-# p = 0 outside (for lam > 0): the density is the formula restricted to [-omega, omega] (+-omega act
-# as reflecting walls).  With lam = 0 the weights outside are frozen and the long-time state depends
-# on mu_0, so no unique stationary state exists: ValueError.
+# Clipped STE, T = 0 (erratum to spec §5.2, derivations/ste_stationary_edge_mass.md): B = 0 outside
+# [-c, c] (c = omega, the clip bound).  There A = -eta lam w points inward, so no density lives
+# outside, but the edges are STICKY: a weight that diffuses across c lands O(d^-1/2) outside and needs
+# O(d^-1/2) time to shrink back, and the O(d^1/2) such excursions per unit time add up to an O(1)
+# fraction of time at the edge.  Stationarity of E[f(w)] for f = w near c (and constant elsewhere)
+# gives the exact edge mass
+#     M(+c) = B(c-) p(c-) / (2 eta lam c) = G(c-) / (2 eta lam c),   M(-c) = G(-c+) / (2 eta lam c),
+# at psi = psi(+-c outside); the interior keeps the zero-flux shape above.  The atoms are large when
+# the drift just inside points outward (A(c-) >= 0: p grows towards the edge; for w* = 1, kappa = s2
+# = lam = 1 that is omega <= 1/2) and exponentially small when it points inward far from the mode.
+# With lam = 0 the weights outside are frozen and the long-time state depends on mu_0, so no unique
+# stationary state exists: ValueError.
 
 
 def _log_piece_integral(a, b, c, lo, hi):
@@ -66,82 +77,80 @@ def _log_piece_integral(a, b, c, lo, hi):
 
 
 class _Pieces:
-    """Closed-form stationary density for one teacher value (see the block comment above)."""
+    """Closed-form stationary law for one teacher value: density per piece plus edge atoms (block comment)."""
 
-    def __init__(self, w_star, eta, lam, b, omega, kind, ste, kappa, s2, eps_g, sigma2, T):
-        lv, th = quantizer_grid(b, omega, kind)
-        br = list(th)
-        if ste == "clipped":
-            br += [-float(omega), float(omega)]
-        br = np.unique(np.array(br, dtype=float))
+    def __init__(self, w_star, eta, lam, pieces, kappa, s2, eps_g, sigma2, T):
+        br, level, g = pieces
+        br = np.asarray(br, dtype=float)
         lo = np.concatenate([[-np.inf], br])
         hi = np.concatenate([br, [np.inf]])
-        mid = np.where(np.isfinite(lo) & np.isfinite(hi), 0.5 * (lo + hi), np.where(np.isfinite(lo), lo + 1.0, hi - 1.0))
         self.lo, self.hi = lo, hi
-        self.level = quantize(mid, b, omega, kind)
-        g = ste_grad(mid, omega, ste)
+        self.level = np.asarray(level, dtype=float)
+        g = np.asarray(g, dtype=float)
         self.alpha = eta * g * (kappa * w_star - s2 * self.level)
         self.B = eta**2 * g**2 * s2 * (2.0 * eps_g + sigma2) + 2.0 * eta * T
         self.eta_lam = eta * lam
         self.support = self.B > 0
         if not self.support.any():
             raise ValueError("the diffusion B vanishes everywhere: need eps_g > 0, sigma2 > 0 or T > 0")
+        n = len(lo)
+        idx = np.flatnonzero(self.support)
+        self.first, self.last = int(idx[0]), int(idx[-1])
         if not self.support.all():
             if lam == 0:
                 raise ValueError("clipped STE with lam = 0 and T = 0: weights outside [-omega, omega] are frozen, "
                                  "the stationary state depends on the initial law (not unique); use lam > 0")
-            # the region with B = 0 must be outside the support, where A = -eta lam w points inward
-            idx = np.flatnonzero(self.support)
-            if not np.all(self.support[idx[0]: idx[-1] + 1]):
+            if not np.all(self.support[self.first: self.last + 1]):
                 raise ValueError("the support of the stationary density is not an interval")
-        # log G at the piece edges, accumulated from w = 0 (0 lies in the support)
-        n = len(lo)
+            if not (lo[self.first] < 0 < hi[self.last]):
+                raise ValueError("the support of the stationary density must contain 0 (clip bound > 0)")
+        # G(w) on piece j: exp(-a w^2 + b w + c), a = eta lam/B_j, b = 2 alpha_j/B_j; log G(0) = 0
         self.a = np.zeros(n)
         self.b = np.zeros(n)
         self.c = np.full(n, -np.inf)
-        # G(w) on piece j: exp(-a w^2 + b w + c), a = eta lam/B_j, b = 2 alpha_j/B_j
-        j0 = int(np.searchsorted(br, 0.0, side="right"))  # piece containing 0 (right-continuous)
-        logG_edge = {}
-
-        def seg(j, x1, x2):  # int_{x1}^{x2} 2A/B on piece j
-            return (2.0 / self.B[j]) * (self.alpha[j] * (x2 - x1) - 0.5 * self.eta_lam * (x2 * x2 - x1 * x1))
-
-        for j in range(n):
-            if not self.support[j]:
-                continue
+        for j in idx:
             self.a[j] = self.eta_lam / self.B[j]
             self.b[j] = 2.0 * self.alpha[j] / self.B[j]
-        # anchor: log G(0) = 0 on piece j0; walk right and left
+        j0 = int(np.searchsorted(br, 0.0, side="right"))  # piece containing 0 (right-continuous)
+
         def set_c(j, x, val):  # fix c_j so that log G(x) = val on piece j
             self.c[j] = val + self.a[j] * x * x - self.b[j] * x
 
+        def logG(j, x):
+            return -self.a[j] * x * x + self.b[j] * x + self.c[j]
+
         set_c(j0, 0.0, 0.0)
-        for j in range(j0 + 1, n):
-            if not self.support[j]:
-                break
-            x = lo[j]
-            val = -self.a[j - 1] * x * x + self.b[j - 1] * x + self.c[j - 1]
-            set_c(j, x, val)
-        for j in range(j0 - 1, -1, -1):
-            if not self.support[j]:
-                break
-            x = hi[j]
-            val = -self.a[j + 1] * x * x + self.b[j + 1] * x + self.c[j + 1]
-            set_c(j, x, val)
+        for j in range(j0 + 1, self.last + 1):
+            set_c(j, lo[j], logG(j - 1, lo[j]))
+        for j in range(j0 - 1, self.first - 1, -1):
+            set_c(j, hi[j], logG(j + 1, hi[j]))
         logm = np.full(n, -np.inf)
-        for j in range(n):
-            if self.support[j]:
-                logm[j] = _log_piece_integral(self.a[j], self.b[j], self.c[j], lo[j], hi[j]) - np.log(self.B[j])
-        top = logm.max()
-        self.logZ = top + np.log(np.sum(np.exp(logm - top)))
+        for j in idx:
+            logm[j] = _log_piece_integral(self.a[j], self.b[j], self.c[j], lo[j], hi[j]) - np.log(self.B[j])
+        # edge atoms (sticky edges; block comment): at each finite end e of the support,
+        # M(e) = G(e) / (2 eta lam |e|), carrying psi of the piece just outside
+        self.atom_at = np.array([lo[self.first], hi[self.last]])
+        self.atom_level = np.array([self.level[self.first - 1] if self.first > 0 else np.nan,
+                                    self.level[self.last + 1] if self.last < n - 1 else np.nan])
+        log_atom = np.full(2, -np.inf)
+        for k, (j, e) in enumerate(((self.first, lo[self.first]), (self.last, hi[self.last]))):
+            if np.isfinite(e):
+                log_atom[k] = logG(j, e) - np.log(2.0 * self.eta_lam * abs(e))
+        allm = np.concatenate([logm, log_atom])
+        top = allm.max()
+        self.logZ = top + np.log(np.sum(np.exp(allm - top)))
         self.mass = np.exp(logm - self.logZ)
-        self._seg = seg
+        self.atom_mass = np.exp(log_atom - self.logZ)
 
     def moments(self):
-        """(E psi, E psi^2) under the stationary density."""
-        return float(np.sum(self.mass * self.level)), float(np.sum(self.mass * self.level**2))
+        """(E psi, E psi^2) under the stationary law (density and edge atoms)."""
+        am = np.where(self.atom_mass > 0, self.atom_mass, 0.0)
+        al = np.where(self.atom_mass > 0, self.atom_level, 0.0)
+        return (float(np.sum(self.mass * self.level) + np.sum(am * al)),
+                float(np.sum(self.mass * self.level**2) + np.sum(am * al**2)))
 
     def density(self, w):
+        """The continuous part p*(w) (its integral is 1 - the edge masses)."""
         w = np.asarray(w, dtype=float)
         j = np.clip(np.searchsorted(self.hi, w, side="right"), 0, len(self.hi) - 1)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -150,66 +159,95 @@ class _Pieces:
         return p
 
 
-def _check_weight_model(eta, lam, b, omega, kind, ste, kappa, s2, sigma2, T):
+def _weight_pieces(b, omega, kind, ste, psi):
+    """(breakpoints, psi per piece, g per piece) from the quantizer (b, omega, kind, ste) or the Map psi
+    (qmf_sym.ste.maps.stationary_pieces: ValueError naming psi unless piecewise constant)."""
+    from .maps import Map, stationary_pieces
+
+    if psi is None:
+        if b is None or omega is None:
+            raise ValueError("give the weight quantizer (b and omega) or psi (a piecewise-constant Map)")
+        _check_b(b, kind)
+        _check_omega(omega)
+        _check_ste(ste)
+        psi = Map.quantizer(b, omega, kind, ste)
+    elif b is not None:
+        raise ValueError("give either b (with omega, kind, ste) or psi, not both")
+    return stationary_pieces(psi)
+
+
+def _check_weight_model(eta, lam, kappa, s2, sigma2, T):
     V.positive("eta", eta)
     V.nonnegative("lam", lam)
-    _check_b(b, kind)
-    _check_omega(omega)
-    _check_ste(ste)
     V.in_closed("kappa", kappa, -np.inf, np.inf)
     V.positive("s2", s2)
     V.nonnegative("sigma2", sigma2)
     V.nonnegative("T", T)
+    for name, x in (("eta", eta), ("lam", lam), ("kappa", kappa), ("s2", s2), ("sigma2", sigma2), ("T", T)):
+        if isinstance(x, (bool, np.bool_)):
+            raise ValueError(f"{name} must be a real number, got {x!r}")
 
 
-def _check_normalizable(w_star, lam, b, omega, kind, ste, kappa, s2, T):
-    """Identity STE (or clipped with T > 0) at lam = 0: p* normalizable iff s2 * l_max > kappa |w*|.
-
-    l_max is the top level of psi: omega for "endpoints"/"midtread", omega (1 - 2^-b) for "cells"
-    (spec §5.2 writes omega, which is the endpoints/midtread case).
-    """
+def _check_normalizable(w_star, lam, pieces, kappa, s2, T):
+    """lam = 0: the tails need inward drift.  Identity STE (or clipped with T > 0): p* is normalizable
+    iff s2 l_max > kappa w* and s2 l_min < kappa w* (l_max, l_min: the outer levels of psi; for odd psi
+    s2 l_max > kappa |w*|, spec §5.2, which writes omega = l_max of the endpoints/midtread grids)."""
     if lam > 0:
         return
-    if ste == "clipped" and T == 0:
+    br, level, g = pieces
+    if g[0] == 0 and g[-1] == 0 and T == 0:
         return  # handled (ValueError: non-unique) in _Pieces
-    if ste == "clipped":
+    if g[0] == 0 or g[-1] == 0:
         raise ValueError("clipped STE with lam = 0 and T > 0: pure diffusion outside [-omega, omega], "
                          "no normalizable stationary state; use lam > 0")
-    lmax = float(quantizer_grid(b, omega, kind)[0][-1])
-    ws = np.abs(np.atleast_1d(np.asarray(w_star, dtype=float)))
-    if not np.all(s2 * lmax > kappa * ws):
+    ws = np.atleast_1d(np.asarray(w_star, dtype=float))
+    hi_ok = s2 * level[-1] > kappa * ws
+    lo_ok = s2 * level[0] < kappa * ws
+    if not np.all(hi_ok & lo_ok):
         raise ValueError(f"identity STE with lam = 0: the stationary density is normalizable only if "
-                         f"sigma_phi^2 * l_max > kappa |w*| (spec §5.2), got s2 * l_max = {s2 * lmax:g}, "
-                         f"kappa max|w*| = {kappa * ws.max():g}; use lam > 0")
+                         f"sigma_phi^2 * l_max > kappa |w*| (spec §5.2), got s2 * l_max = {s2 * level[-1]:g}, "
+                         f"kappa max|w*| = {kappa * np.abs(ws).max():g}; use lam > 0")
 
 
-def stationary_density(w_star, eta, lam, b, omega, kind="endpoints", ste="clipped", kappa=1.0, s2=1.0,
-                       eps_g=0.1, sigma2=0.0, T=0.0, grid=None):
-    """Stationary zero-flux density p*(w | w*) of the weight-quantized Fokker-Planck equation (spec §5.2).
+def stationary_density(w_star, eta, lam, b=None, omega=None, kind="endpoints", ste="clipped", kappa=1.0, s2=1.0,
+                       eps_g=0.1, sigma2=0.0, T=0.0, grid=None, psi=None, atoms=False):
+    """Stationary law of w_hat given w* of the weight-quantized Fokker-Planck equation (spec §5.2 and
+    its erratum, derivations/ste_stationary_edge_mass.md), B evaluated at the given ``eps_g``.
 
-    p* = (1/B) exp(int 2A/B) / Z with B evaluated at the given ``eps_g``, exact per piece (see the
-    block comment: clipped STE, T = 0, lam > 0 -> support [-omega, omega]).  Returns p* on ``grid``
-    (default: 2001 points on [-1.5 omega - 1, 1.5 omega + 1]) as ``(grid, p)``.
+    The continuous part p* = (1/B) exp(int 2A/B) / Z, exact per piece, on ``grid`` (default: 2001
+    points on [-1.5 omega - 1, 1.5 omega + 1]) as ``(grid, p)``; under the clipped STE at T = 0 the
+    law also has point masses at the clip edges (p integrates to 1 minus them): ``atoms=True``
+    returns ``(grid, p, [(position, psi there, mass), ...])``.  psi: a piecewise-constant Map instead
+    of (b, omega, kind, ste).
     """
-    _check_weight_model(eta, lam, b, omega, kind, ste, kappa, s2, sigma2, T)
+    _check_weight_model(eta, lam, kappa, s2, sigma2, T)
     V.in_closed("w_star", w_star, -np.inf, np.inf)
     V.nonnegative("eps_g", eps_g)
-    _check_normalizable(w_star, lam, b, omega, kind, ste, kappa, s2, T)
-    pc = _Pieces(float(w_star), eta, lam, b, omega, kind, ste, kappa, s2, eps_g, sigma2, T)
+    pieces = _weight_pieces(b, omega, kind, ste, psi)
+    _check_normalizable(w_star, lam, pieces, kappa, s2, T)
+    pc = _Pieces(float(w_star), eta, lam, pieces, kappa, s2, eps_g, sigma2, T)
     if grid is None:
-        L = 1.5 * float(omega) + 1.0
+        br = pieces[0]
+        reach = float(np.max(np.abs(br))) if br.size else 1.0
+        L = 1.5 * reach + 1.0
         grid = np.linspace(-L, L, 2001)
     grid = np.asarray(grid, dtype=float)
-    return grid, pc.density(grid)
+    if not atoms:
+        return grid, pc.density(grid)
+    out = [(float(e), float(lv), float(m)) for e, lv, m in zip(pc.atom_at, pc.atom_level, pc.atom_mass) if m > 0]
+    return grid, pc.density(grid), out
 
 
 class StationaryState:
-    """Self-consistent stationary state of weight quantization (spec §5.2).
+    """Self-consistent stationary state of weight quantization (spec §5.2 with the edge-mass erratum).
 
     Attributes: eps_g, m_psi = E[w* psi], q_psi = E[psi^2], rho = E[w*^2], teacher (points, weights),
-    masses (per teacher point: probability of each piece), levels; ``density(grid, i=0)`` gives
-    p*(w | w*_i) on a grid; ``residual`` = eps_g[p*] - eps_g at the root; ``at_zero`` is True if the
-    root is eps_g = 0 (the quantized student represents the teacher exactly and B vanishes).
+    masses (per teacher point: probability of each piece of the density), levels; ``atom_mass``
+    (per teacher point: masses at the lower and upper clip edge, 0 without them), ``edge_mass`` (their
+    teacher-averaged sum), ``edge_mass_lo`` / ``edge_mass_hi``; ``density(grid, i=0)`` gives the
+    continuous part of the law given w*_i on a grid; ``residual`` = eps_g[p*] - eps_g at the root;
+    ``at_zero`` is True if the root is eps_g = 0 (the quantized student represents the teacher exactly
+    and B vanishes).
     """
 
     def __init__(self, **kw):
@@ -218,15 +256,25 @@ class StationaryState:
     def density(self, grid, i=0):
         return self._pieces[i].density(grid)
 
+    def as_dict(self):
+        """Plain numbers (for JSON): eps_g, m_psi, q_psi, rho, edge masses, residual, at_zero."""
+        return dict(eps_g=self.eps_g, m_psi=self.m_psi, q_psi=self.q_psi, rho=self.rho, edge_mass=self.edge_mass,
+                    edge_mass_lo=self.edge_mass_lo, edge_mass_hi=self.edge_mass_hi, residual=self.residual,
+                    at_zero=self.at_zero)
+
     def __repr__(self):
-        return f"StationaryState(eps_g={self.eps_g:.6g}, m_psi={self.m_psi:.6g}, q_psi={self.q_psi:.6g})"
+        return (f"StationaryState(eps_g={self.eps_g:.6g}, m_psi={self.m_psi:.6g}, q_psi={self.q_psi:.6g}, "
+                f"edge_mass={self.edge_mass:.6g})")
 
 
-def stationary_state(eta, lam, b, omega, kind="endpoints", ste="clipped", kappa=1.0, s2=1.0, sigma2=0.0,
-                     T=0.0, teacher=None, xtol=1e-14):
-    """Solve eps_g* = (rho - 2 kappa E[w* psi] + s2 E[psi^2])/2 over p*(.|w*; eps_g*) (spec §5.2).
+def stationary_state(eta, lam, b=None, omega=None, kind="endpoints", ste="clipped", kappa=1.0, s2=1.0, sigma2=0.0,
+                     T=0.0, teacher=None, xtol=1e-14, psi=None):
+    """Solve eps_g* = (rho - 2 kappa E[w* psi] + s2 E[psi^2])/2 over the stationary law (density and,
+    clipped STE at T = 0, the edge masses; spec §5.2 and its erratum).
 
     ``teacher``: None (w* = 1) or (points, weights) of a discrete teacher law (weights normalised).
+    ``psi``: a piecewise-constant :class:`qmf_sym.ste.maps.Map` instead of (b, omega, kind, ste)
+    (ValueError naming psi for maps that are not piecewise constant).
     1-D root find (scipy brentq) of F(e) = eps_g[p*(e)] - e on [1e-300-ish, e_max + 1], where
     e_max = (rho + 2|kappa| l_max E|w*| + s2 l_max^2)/2 bounds eps_g[p] for every p, so F < 0 there.
     Identity STE at lam = 0 needs s2 l_max > kappa |w*| (ValueError otherwise); clipped STE needs
@@ -234,9 +282,10 @@ def stationary_state(eta, lam, b, omega, kind="endpoints", ste="clipped", kappa=
     """
     from scipy.optimize import brentq
 
-    _check_weight_model(eta, lam, b, omega, kind, ste, kappa, s2, sigma2, T)
-    if not (0 < V.positive("xtol", xtol) < 1):
+    _check_weight_model(eta, lam, kappa, s2, sigma2, T)
+    if isinstance(xtol, (bool, np.bool_)) or not (0 < V.positive("xtol", xtol) < 1):
         raise ValueError(f"xtol must be in (0, 1) (an absolute tolerance on eps_g), got {xtol!r}")
+    pieces = _weight_pieces(b, omega, kind, ste, psi)
     if teacher is None:
         pts, wts = np.array([1.0]), np.array([1.0])
     else:
@@ -249,13 +298,13 @@ def stationary_state(eta, lam, b, omega, kind="endpoints", ste="clipped", kappa=
         if wts.sum() <= 0:
             raise ValueError("teacher weights must have a positive sum")
         wts = wts / wts.sum()
-    _check_normalizable(pts, lam, b, omega, kind, ste, kappa, s2, T)
+    _check_normalizable(pts, lam, pieces, kappa, s2, T)
     rho = float(np.sum(wts * pts**2))
-    lmax = float(quantizer_grid(b, omega, kind)[0][-1])
+    lmax = float(np.max(np.abs(pieces[1])))
     e_hi = 0.5 * (rho + 2 * abs(kappa) * lmax * float(np.sum(wts * np.abs(pts))) + s2 * lmax**2) + 1.0
 
     def state(e):
-        pcs = [_Pieces(w, eta, lam, b, omega, kind, ste, kappa, s2, e, sigma2, T) for w in pts]
+        pcs = [_Pieces(w, eta, lam, pieces, kappa, s2, e, sigma2, T) for w in pts]
         mom = np.array([pc.moments() for pc in pcs])
         m_psi = float(np.sum(wts * pts * mom[:, 0]))
         q_psi = float(np.sum(wts * mom[:, 1]))
@@ -271,12 +320,23 @@ def stationary_state(eta, lam, b, omega, kind="endpoints", ste="clipped", kappa=
     else:
         root = brentq(F, e_lo, e_hi, xtol=xtol, rtol=4 * np.finfo(float).eps, maxiter=500)
     pcs, m_psi, q_psi, e = state(root)
+    atom = np.array([pc.atom_mass for pc in pcs])
+    lo_m, hi_m = float(np.sum(wts * atom[:, 0])), float(np.sum(wts * atom[:, 1]))
     return StationaryState(eps_g=float(root), m_psi=m_psi, q_psi=q_psi, rho=rho, teacher=(pts, wts),
-                           masses=[pc.mass for pc in pcs], levels=[pc.level for pc in pcs],
+                           masses=[pc.mass for pc in pcs], levels=[pc.level for pc in pcs], atom_mass=atom,
+                           edge_mass=lo_m + hi_m, edge_mass_lo=lo_m, edge_mass_hi=hi_m,
                            residual=e - root, at_zero=at_zero, _pieces=pcs)
 
 
-register_equation("qmf_sym.ste.stationary_density", "paper 2, spec §5.2 (stationary zero-flux density p*(w; w*))",
-                  "closed form per piece")
-register_equation("qmf_sym.ste.stationary_state", "paper 2, spec §5.2 (self-consistent stationary eps_g*)",
-                  "brentq on eps_g over the closed-form density")
+def edge_mass(eta, lam, b=None, omega=None, kind="endpoints", ste="clipped", kappa=1.0, s2=1.0, sigma2=0.0,
+              T=0.0, teacher=None, psi=None):
+    """Total stationary point mass at the clip edges (derivations/ste_stationary_edge_mass.md):
+    sum over both edges of G(+-c) / (2 eta lam c) at the self-consistent eps_g*; 0 unless the STE is
+    clipped and T = 0."""
+    return stationary_state(eta, lam, b, omega, kind, ste, kappa, s2, sigma2, T, teacher, psi=psi).edge_mass
+
+
+register_equation("qmf_sym.ste.stationary_density", "paper 2, spec §5.2 + erratum (stationary law p*(w; w*), "
+                  "edge masses G(+-c)/(2 eta lam c))", "closed form per piece")
+register_equation("qmf_sym.ste.stationary_state", "paper 2, spec §5.2 + erratum (self-consistent stationary eps_g*)",
+                  "brentq on eps_g over the closed-form law")
