@@ -447,10 +447,10 @@ correlation_map_deficit = ClosedForm(
       delta = 1e-16, none at delta = 1e-30); the ``dps`` face is accurate to ``dps`` digits relative
       for the Q it is given (it computes the residual of that Q exactly).
     * ``include_residual=False``: returns sigma_w^2 D(delta) / Q only, i.e. 1 - M of the *exact*
-      fixed point when Q is Q* (to its rounding): float64 accuracy ~1e-16 absolute plus ~1e-13
-      relative (off-diagonal terms are absolute-accurate, the diagonal Owen's T terms relative; for
-      delta -> 0 the off-diagonal terms vanish like exp(-(g~_i - g~_j)^2 / (4 delta)), so the result
-      is relative-accurate there, e.g. delta = 1e-30), and ``dps`` digits in the ``dps`` face.""")
+      fixed point when Q is Q* (to its rounding).  The ``dps`` face is then relative-accurate to
+      ``dps`` digits at every delta (tested down to 1e-30); the float64 face is still only
+      *absolute*-accurate (~3e-16: scipy's Owen's T is absolute-accurate), so in float64 use it
+      for delta >~ 1e-20 or pass ``dps``.""")
 
 
 # ============================================================================ chi (eq. 6 / 15)
