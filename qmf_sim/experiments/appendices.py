@@ -38,7 +38,8 @@ from qmf_sym.activations import Staircase, as_staircase
 __all__ = ["stochastic_round", "sr_one_layer_statistics", "stochastic_rounding_table",
            "plot_stochastic_rounding", "reproduce_stochastic_rounding", "bias_table", "plot_bias",
            "reproduce_bias", "phase_grid", "plot_phase", "reproduce_phase", "optimal_activation_table",
-           "reproduce_optimal_activation", "large_n_tables", "reproduce_large_n"]
+           "reproduce_optimal_activation", "large_n_tables", "reproduce_large_n", "init_report",
+           "FITTED_DEPTH_CONSTANT"]
 
 
 # ============================================================================ App. D: stochastic rounding
@@ -358,3 +359,35 @@ def reproduce_large_n(out_dir: Path, quick: bool = False) -> list:
     ax[1].legend(fontsize=8)
     fig.tight_layout()
     return paths + io.save_figure(fig, out_dir, "large_n")
+
+
+# ============================================================================ sec. 5, App. I/J: the initialisation
+#: L_max = c xi: the boundary constant fitted by ``qmf reproduce --only trainable_depth`` (smoke preset,
+#: digits data, width 128, 300 steps; over N at sigma_w,opt): c = 4.33 +- 0.17 (README "Results").
+FITTED_DEPTH_CONSTANT = (4.33, 0.17)
+
+
+def init_report(N, dps=None, sigma_b=0.0):
+    """Everything ``qmf init`` prints for the uniform N-level staircase (levels -1..1, D = 2/(N-1)):
+    sigma_w, sigma_b, Q*, C*, chi, xi, the normalised spacing D / sqrt(Q*), the clipped-STE slope
+    with backward gain 1 and that gain, and the predicted trainable depth c xi (fitted c) with the
+    paper's 4 xi and 6 xi.  Values are floats; with ``dps`` also their digits as strings."""
+    from qmf_sym.init import critical_init
+
+    N = V.integer("N", N, 2, 10 ** 6)
+    ci = critical_init(N, sigma_b, dps=dps)
+    c, c_se = FITTED_DEPTH_CONSTANT
+    f = lambda v: float(v)
+    xi = f(ci.xi)
+    out = {"N": N, "sigma_w": f(ci.sigma_w), "sigma_b": f(ci.sigma_b), "Q_star": f(ci.Q_star),
+           "C_star": f(ci.C_star), "chi": f(ci.chi), "xi": xi,
+           "D_normalized": (2 / (N - 1)) / math.sqrt(f(ci.Q_star)) if N > 2 and math.isfinite(f(ci.Q_star)) else None,
+           "ste_slope": f(ci.ste_slope), "backward_gain": f(ci.backward_gain),
+           "depth_fitted": c * xi, "depth_fitted_se": c_se * xi, "depth_fitted_c": c,
+           "depth_4xi": 4 * xi, "depth_6xi": 6 * xi, "attained": ci.attained, "method": ci.method}
+    if dps is not None:
+        import mpmath
+
+        out["digits"] = {k: mpmath.nstr(getattr(ci, k), dps) for k in
+                         ("sigma_w", "Q_star", "chi", "xi", "ste_slope")}
+    return out
