@@ -153,8 +153,7 @@ def quantizer_staircase(b, omega, kind="endpoints"):
     _check_omega(omega)
     w = _exact("omega", omega)
     lv, th = _unit_grid_exact(b, kind)
-    heights = [c - a for a, c in zip(lv, lv[1:])]
-    return Staircase([w * t for t in th], [w * h for h in heights], base=w * lv[0])
+    return Staircase.from_grid([w * q for q in lv], [w * t for t in th])
 
 
 # ---------------------------------------------------------------------------- Gaussian input moments (spec §4.1)
