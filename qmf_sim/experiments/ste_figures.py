@@ -231,4 +231,52 @@ def fig5(out_dir: Path, quick: bool = False, seed: int = 0):
     return paths
 
 
+def closure_settings():
+    """The parameter sets of Figs. 2-4 (label, STEParams, tau_max) on which the closures are measured."""
+    from qmf_sim.ste import STEParams
+
+    out = [(f"fig2 b={b}", STEParams(b=b, omega=1.0, eta=0.04, lam=1.0), 160.0) for b in (2, 3, 4, 5)]
+    out += [(f"fig3 omega={w}", STEParams(b=3, omega=w, eta=0.04, lam=1.0), 160.0) for w in (0.25, 0.5, 1.0, 1.25, 1.5)]
+    out += [(f"fig4 b={b} b_x={bx}", STEParams(b=b, omega=1.0, b_x=bx, omega_x=1.0, eta=0.05, lam=1.0), 100.0)
+            for b in (3, 4) for bx in (3, 4, 5, None)]
+    return out
+
+
+def run_closure_errors(quick=False, closures=("gaussian", "split"), n_tau=161):
+    """Error of each order-parameter closure (qmf_sim.ste.closure_curve) against the PDE (the exact
+    moment equations, spec §4.4 ii) over the settings of Figs. 2-4: rows (setting, closure, max |error|,
+    tau at the max, mean |error|, |error| at tau_max, eps_pde(tau_max), seconds of closure, of PDE)."""
+    from qmf_sim import ste as S
+
+    rows = []
+    sets = closure_settings()
+    if quick:
+        sets = [sets[0], sets[4], sets[9]]
+    for label, p, tmax in sets:
+        tt = np.linspace(0.0, tmax / (4 if quick else 1), n_tau)
+        t0 = time.perf_counter()
+        pde = S.theory_curve(p, tt, "pde")
+        t_pde = time.perf_counter() - t0
+        for cl in closures:
+            t0 = time.perf_counter()
+            e = S.theory_curve(p, tt, cl)
+            t_cl = time.perf_counter() - t0
+            err = np.abs(e - pde)
+            k = int(np.nanargmax(err))
+            rows.append([label, cl, float(err[k]), float(tt[k]), float(np.nanmean(err)), float(err[-1]),
+                         float(pde[-1]), t_cl, t_pde])
+            _log(f"closure {cl} {label}: max err {err[k]:.4f} at tau={tt[k]:.1f}, final {err[-1]:.2e}")
+    return rows
+
+
+CLOSURE_HEAD = ["setting", "closure", "max_abs_err", "tau_at_max", "mean_abs_err", "final_abs_err", "eps_pde_final",
+                "seconds_closure", "seconds_pde"]
+
+
+def closure_errors(out_dir: Path, quick: bool = False, seed: int = 0):
+    """CSV ste_closure_errors.csv of :func:`run_closure_errors` (issue 10 §4)."""
+    rows = run_closure_errors(quick)
+    return [write_csv(Path(out_dir) / "ste_closure_errors.csv", CLOSURE_HEAD, rows)]
+
+
 FIGURES = {1: fig1, 2: fig2, 3: fig3, 4: fig4, 5: fig5}

@@ -7,7 +7,7 @@ return one result type (:class:`Trajectory`) under one recording :class:`Schedul
 * :func:`simulate` / :func:`simulate_many` -- the d-dimensional online SGD of spec §3 (:mod:`.micro`);
 * :func:`solve_particles` -- Euler--Maruyama for the McKean--Vlasov SDE of spec §4.3 (:mod:`.particles`);
 * :func:`solve_pde` -- the Fokker--Planck equation of spec §4.3, finite volumes (:mod:`.pde`);
-* :func:`theory_curve` -- the "ODE" curve of spec §4.4 (:mod:`.theory`).
+* :func:`theory_curve` -- the "ODE" curve of spec §4.4, and the closures (:mod:`.theory`, :mod:`qmf_sym.ste.closure`).
 
 The one quantizer lookup is :mod:`.quantizer`; random numbers :mod:`.rng`; all compiled code
 :mod:`._kernels` (loaded on first use).
@@ -16,9 +16,9 @@ from qmf_sim.ste.micro import simulate, simulate_many
 from qmf_sim.ste.params import GRIDS, INITS, STES, TEACHERS, STEParams, as_params
 from qmf_sim.ste.particles import solve_particles
 from qmf_sim.ste.pde import solve_pde
-from qmf_sim.ste.theory import closed_curve, theory_curve
+from qmf_sim.ste.theory import closed_curve, closure_curve, theory_curve
 from qmf_sim.ste.trajectory import EPS_BOUND, Q_BOUND, WALL_MASS, Schedule, Trajectory, tau_grid
 
 __all__ = ["GRIDS", "INITS", "STES", "TEACHERS", "STEParams", "as_params", "simulate", "simulate_many",
-           "solve_particles", "solve_pde", "theory_curve", "closed_curve", "Schedule", "Trajectory", "tau_grid",
+           "solve_particles", "solve_pde", "theory_curve", "closed_curve", "closure_curve", "Schedule", "Trajectory", "tau_grid",
            "EPS_BOUND", "Q_BOUND", "WALL_MASS"]

@@ -33,16 +33,35 @@ def closed_curve(params, tau):
     return np.asarray(eps, dtype=float)
 
 
+def closure_curve(params, tau, closure="gaussian", dt=0.05, n_teacher=24):
+    """eps_g(tau) of an order-parameter closure (:func:`qmf_sym.ste.closure.solve_closure`: 'gaussian',
+    spec §4.4 iv, or 'split', the Gaussian closure with the exact frozen mass of the clipped STE)."""
+    from qmf_sym.ste.closure import solve_closure
+    from qmf_sim.ste.pde import teacher_nodes
+
+    p = as_params(params)
+    if p.onset > 0:
+        raise ValueError("onset must be 0 for the closures (use method='pde' or 'particles')")
+    kappa, s2 = p.input_moments()
+    r = solve_closure(np.asarray(tau, dtype=float), p.weight_map(), kappa, s2, p.eta, p.lam, p.sigma2, p.T, p.rho,
+                      teacher_nodes(p.teacher, V.integer("n_teacher", n_teacher, 1)), p.init, p.init_scale,
+                      p.ridge, closure, dt)
+    return r["eps"]
+
+
 def theory_curve(params, tau, method="pde", **kw):
-    """The "ODE" prediction eps_g(tau) of spec §4.4: ``closed`` (input-only, §4.4 iii), or the exact
+    """The "ODE" prediction eps_g(tau) of spec §4.4: ``closed`` (input-only, §4.4 iii), a closure
+    (``gaussian`` §4.4 iv, ``split``; :func:`closure_curve`), or the exact
     moment equations §4.4 (ii), i.e. eps_g = 1/2 (rho - 2 kappa m_psi + s2 q_psi) from mu_tau of
     the PDE (``pde``) or of the particle solver (``particles``); ``kw`` go to the solver.  NaN from the
     time the solver's run diverged."""
-    V.choice("method", method, ("pde", "particles", "closed"))
+    V.choice("method", method, ("pde", "particles", "closed", "gaussian", "split"))
     p = as_params(params)
     tau = np.asarray(tau, dtype=float)
     if method == "closed":
         return closed_curve(p, tau)
+    if method in ("gaussian", "split"):
+        return closure_curve(p, tau, method, **kw)
     from qmf_sim.ste.particles import solve_particles
     from qmf_sim.ste.pde import solve_pde
 

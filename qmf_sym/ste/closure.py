@@ -23,7 +23,7 @@ Expectations under N(mu, v): closed forms for piecewise-constant psi and g (cell
 E[(w - mu) 1_cell] = sqrt(v) (n(a) - n(b)); qmf_sym.gaussian); Gauss--Hermite (96 nodes) for the
 smooth compiled maps (tanh, identity); a 4001-point Simpson rule on mu +- 12 sqrt(v) for callables
 (Gauss--Hermite fails for step functions, spec §4.4 iv).  Time stepping: classical RK4 with a fixed
-step ``dt`` (default 0.02; the re-entry influx enters between steps, an O(dt) error in the split
+step ``dt`` (default 0.05; the re-entry influx enters between steps, an O(dt) error in the split
 closure's timing).  Float64 only: these are approximations (their error against the PDE is measured
 by ``qmf_sim.experiments.ste_figures.closure_errors``), not closed forms.
 """
@@ -110,7 +110,7 @@ def _restricted_moments(init, scale, c):
 
 
 def solve_closure(tau, psi, kappa, s2, eta, lam, sigma2=0.0, T=0.0, rho=1.0, teacher=(np.ones(1), np.ones(1)),
-                  init="gaussian", init_scale=1.0, ridge="latent", closure="gaussian", dt=0.02):
+                  init="gaussian", init_scale=1.0, ridge="latent", closure="gaussian", dt=0.05):
     """eps_g(tau) and (m_psi, q_psi)(tau) of an order-parameter closure (module docstring).
 
     ``psi``: the weight :class:`~qmf_sym.ste.maps.Map` (with its surrogate); kappa, s2 of the input map
@@ -141,39 +141,39 @@ def solve_closure(tau, psi, kappa, s2, eta, lam, sigma2=0.0, T=0.0, rho=1.0, tea
         pi0, s10, s20 = 1.0, 0.0, var0
     S = np.tile([pi0, s10, s20], (nT, 1)).astype(float)  # per teacher node: pi, S1, S2
 
-    def outside(t):
-        """(mass at +c side, at -c side, E psi 1_out, E psi^2 1_out) of the never re-entered weights."""
+    def outside_all(t):
+        """Per time in the array t: (mass beyond +c, beyond -c, E psi 1_out, E psi^2 1_out) of the
+        never re-entered weights (latent w = w0 exp(-r t) in a piece (lo, hi) outside [-c, c] <=> w0 in
+        (lo, hi) exp(r t))."""
+        t = np.asarray(t, dtype=float)
         if not split:
-            return 0.0, 0.0, 0.0, 0.0
-        x = c * math.exp(r * t)
-        Pp = 1.0 - float(F0(x))  # P(w0 > x)
-        Pm = float(F0(np.nextafter(-x, -np.inf)))  # P(w0 < -x)
-        lo, hi = out_br[:-1] * math.exp(r * t), out_br[1:] * math.exp(r * t)
-        # latent w = w0 exp(-r t) in a piece (lo, hi) outside [-c, c] <=> w0 in (lo e^{rt}, hi e^{rt})
-        P = np.zeros(lev.size)
-        for k in range(lev.size):
-            a, b = max(lo[k], x), hi[k]
-            if b > a:
-                P[k] += float(F0(b) - F0(a))
-            a, b = lo[k], min(hi[k], -x)
-            if b > a:
-                P[k] += float(F0(np.nextafter(b, -np.inf)) - F0(np.nextafter(a, -np.inf)))
-        return Pp, Pm, float(P @ lev), float(P @ (lev * lev))
+            z = np.zeros(t.shape)
+            return z, z, z, z
+        e = np.exp(r * t)[:, None]
+        x = c * e
+        below = lambda y: F0(np.nextafter(y, -np.inf))  # noqa: E731  P(w0 < y)
+        Pp, Pm = 1.0 - F0(x[:, 0]), below(-x[:, 0])
+        lo, hi = out_br[None, :-1] * e, out_br[None, 1:] * e
+        a, b = np.maximum(lo, x), hi
+        P = np.where(b > a, F0(b) - F0(np.minimum(a, b)), 0.0)
+        a, b = lo, np.minimum(hi, -x)
+        P += np.where(b > a, below(b) - below(np.minimum(a, b)), 0.0)
+        return Pp, Pm, P @ lev, P @ (lev * lev)
 
-    def moments(S, t):
+    def moments(S, o):
         pi = S[:, 0]
         ok = pi > 1e-14
         mu = np.where(ok, S[:, 1] / np.where(ok, pi, 1.0), 0.0)
         v = np.where(ok, S[:, 2] / np.where(ok, pi, 1.0) - mu * mu, 0.0)
         v = np.maximum(v, 1e-14)
         E = gauss_expectations(psi, mu, v)
-        _, _, opsi, opsi2 = outside(t)
+        opsi, opsi2 = o
         m_psi = float(pw @ (wst * (pi * E["psi"] + opsi)))
         q_psi = float(pw @ (pi * E["psi2"] + opsi2))
         return pi, mu, v, E, m_psi, q_psi
 
-    def rhs(S, t):
-        pi, mu, v, E, m_psi, q_psi = moments(S, t)
+    def rhs(S, o):
+        pi, mu, v, E, m_psi, q_psi = moments(S, o)
         eps = 0.5 * (rho - 2 * kappa * m_psi + s2 * q_psi)
         if ridge == "latent":
             R, cR = mu, v
@@ -190,12 +190,12 @@ def solve_closure(tau, psi, kappa, s2, eta, lam, sigma2=0.0, T=0.0, rho=1.0, tea
     n = max(1, int(math.ceil(t_end / dt - 1e-9)))
     h = t_end / n if t_end > 0 else 0.0
     grid = np.linspace(0.0, t_end, n + 1)
+    og, om = outside_all(grid), outside_all(grid[:-1] + 0.5 * h)  # the frozen part at the RK4 stages
     eps_g, mps, qps = np.empty(n + 1), np.empty(n + 1), np.empty(n + 1)
     diverged = False
-    prev_out = outside(0.0)
     for k in range(n + 1):
-        t = grid[k]
-        _, _, _, _, m_psi, q_psi = moments(S, t)
+        o0 = (og[2][k], og[3][k])
+        _, _, _, _, m_psi, q_psi = moments(S, o0)
         eps_g[k], mps[k], qps[k] = 0.5 * (rho - 2 * kappa * m_psi + s2 * q_psi), m_psi, q_psi
         if not np.isfinite(eps_g[k]) or eps_g[k] > 1e4 or not np.all(np.isfinite(S)):
             eps_g[k:], mps[k:], qps[k:] = np.nan, np.nan, np.nan
@@ -203,15 +203,14 @@ def solve_closure(tau, psi, kappa, s2, eta, lam, sigma2=0.0, T=0.0, rho=1.0, tea
             break
         if k == n:
             break
-        k1 = rhs(S, t)
-        k2 = rhs(S + 0.5 * h * k1, t + 0.5 * h)
-        k3 = rhs(S + 0.5 * h * k2, t + 0.5 * h)
-        k4 = rhs(S + h * k3, t + h)
+        om_k, o1 = (om[2][k], om[3][k]), (og[2][k + 1], og[3][k + 1])
+        k1 = rhs(S, o0)
+        k2 = rhs(S + 0.5 * h * k1, om_k)
+        k3 = rhs(S + 0.5 * h * k2, om_k)
+        k4 = rhs(S + h * k3, o1)
         S = S + (h / 6.0) * (k1 + 2 * k2 + 2 * k3 + k4)
         if split:  # re-entry at +-c of the mass that crossed back during the step
-            cur = outside(t + h)
-            dp, dm = prev_out[0] - cur[0], prev_out[1] - cur[1]
-            prev_out = cur
+            dp, dm = og[0][k] - og[0][k + 1], og[1][k] - og[1][k + 1]
             S = S + np.array([dp + dm, c * (dp - dm), c * c * (dp + dm)])[None, :]
     ip = lambda y: np.interp(tau, grid, y)  # noqa: E731
     return dict(tau=tau, eps=ip(eps_g), m_psi=ip(mps), q_psi=ip(qps), diverged=diverged)
