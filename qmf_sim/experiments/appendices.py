@@ -39,7 +39,7 @@ __all__ = ["stochastic_round", "sr_one_layer_statistics", "stochastic_rounding_t
            "plot_stochastic_rounding", "reproduce_stochastic_rounding", "bias_table", "plot_bias",
            "reproduce_bias", "phase_grid", "plot_phase", "reproduce_phase", "optimal_activation_table",
            "reproduce_optimal_activation", "large_n_tables", "reproduce_large_n", "init_report",
-           "FITTED_DEPTH_CONSTANT"]
+           "FITTED_DEPTH_CONSTANT", "empirical_ste_ntk"]
 
 
 # ============================================================================ App. D: stochastic rounding
@@ -391,3 +391,36 @@ def init_report(N, dps=None, sigma_b=0.0):
         out["digits"] = {k: mpmath.nstr(getattr(ci, k), dps) for k in
                          ("sigma_w", "Q_star", "chi", "xi", "ste_slope")}
     return out
+
+
+# ============================================================================ sec. 7: the STE NTK
+def empirical_ste_ntk(act, Q1, C1, sigma_w, sigma_b=0.0, depth=2, width=1000, n_in=64, slope=1.0, seed=0):
+    """Empirical STE NTK of one finite network (:class:`qmf_sim.nn.QuantizedMLP`, clipped STE with
+    ``slope``, one output, float64) for two inputs whose first-layer kernel is Q1 [[1, C1], [C1, 1]]:
+    Theta(x, x') = sum over layers of (sigma_w^2 / n_in) <df/dW(x), df/dW(x')> + sigma_b^2 <df/db(x),
+    df/db(x')> -- the standard-parametrisation gradients rescaled to the NTK parametrisation of
+    :mod:`qmf_sym.ntk`.  Returns (Theta11, Theta12, Theta22)."""
+    import torch
+
+    from qmf_sim.nn import QuantizedMLP
+
+    V.positive("Q1", Q1)
+    V.in_closed("C1", C1, -1, 1)
+    sb2 = float(sigma_b) ** 2
+    if Q1 <= sb2:
+        raise ValueError("Q1 must exceed sigma_b^2 (Q1 = sigma_w^2 |x|^2 / n_in + sigma_b^2)")
+    net = QuantizedMLP(n_in, width, depth, 1, act, sigma_w, sigma_b, "clipped", slope, dtype=torch.float64, seed=seed)
+    r = math.sqrt(n_in * (Q1 - sb2)) / float(sigma_w)
+    c = (Q1 * C1 - sb2) / (Q1 - sb2)
+    X = torch.zeros(2, n_in, dtype=torch.float64)
+    X[0, 0] = r
+    X[1, 0], X[1, 1] = r * c, r * math.sqrt(max(0.0, 1 - c * c))
+    grads = []
+    for i in range(2):
+        net.zero_grad()
+        net(X[i:i + 1]).sum().backward()
+        grads.append([(lin.weight.grad.clone(), lin.bias.grad.clone(), lin.in_features) for lin in net.layers])
+    def theta(a, b):
+        return sum(float(sigma_w) ** 2 / n * float((ga * gb).sum()) + sb2 * float((ba * bb).sum())
+                   for (ga, ba, n), (gb, bb, _) in zip(grads[a], grads[b]))
+    return theta(0, 0), theta(0, 1), theta(1, 1)
