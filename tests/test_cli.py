@@ -36,20 +36,6 @@ def test_console_help_is_fast_and_works():
     assert r.returncode == 0 and "qmf" in r.stdout
 
 
-def test_write_json_is_strict(tmp_path):
-    import json
-    import math
-
-    import numpy as np
-
-    from qmf_sim.io import write_json
-
-    p = write_json(tmp_path / "r.json", {"a": float("nan"), "b": [np.float64(1.5), math.inf], "c": np.arange(2)})
-    text = p.read_text()
-    assert "NaN" not in text and "Infinity" not in text
-    assert json.loads(text) == {"a": None, "b": [1.5, None], "c": [0, 1]}
-
-
 # ---------------------------------------------------------------------------------- the one vocabulary
 def test_vocab_lists_and_ranges():
     import argparse

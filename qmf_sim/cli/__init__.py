@@ -10,6 +10,14 @@ Errors: every user error is one line on stderr, ``qmf <command>: error: ...`` na
 exit status 2 (argparse errors, and ``ValueError``/``OSError`` raised by a command); never a
 traceback.  Plugins import heavy libraries (torch, numba) inside their functions so that
 ``qmf --help`` is fast.
+
+Also here (issue 11): ``qmf --version``; the provenance context of every file written
+(:func:`qmf_sim.io.set_context`: the command line and ``--seed``); the process-wide progress switch
+(``--no-progress``, :mod:`qmf_sim.progress`; a non-TTY stderr is quiet anyway); Ctrl-C: no
+traceback, exit 130, and for a training sweep one line "interrupted: k of n runs saved in FILE;
+rerun the same command to resume" (a resumed sweep first prints "resuming: k of n runs done");
+``qmf plot RESULTS`` and ``qmf data mnist`` (:mod:`qmf_sim.cli.tools`); ``qmf reproduce`` ends by
+writing ``index.html`` (:mod:`qmf_sim.report`).
 """
 from __future__ import annotations
 
@@ -20,7 +28,8 @@ from pathlib import Path
 
 from qmf_sim.cli import _vocab as A
 
-PLUGINS = ("qmf_sim.cli.theory", "qmf_sim.cli.netprop", "qmf_sim.cli.training", "qmf_sim.cli.ste")
+PLUGINS = ("qmf_sim.cli.theory", "qmf_sim.cli.netprop", "qmf_sim.cli.training", "qmf_sim.cli.ste",
+           "qmf_sim.cli.tools")
 
 
 def _plugins():
@@ -63,14 +72,71 @@ def _cmd_reproduce(args):
             fns[name] = experiments.resolve(name)
         except ImportError as exc:
             raise ValueError(f"reproduce part {name!r}: {exc}") from None
+    timings, written_all = {}, {}
     for name in names:
+        args._part = name  # for the Ctrl-C message of a sweep part
         t0 = time.perf_counter()
         print(f"[qmf reproduce] {name} ...", flush=True)
         written = fns[name](out, args.quick) or []
-        print(f"[qmf reproduce] {name} done in {time.perf_counter() - t0:.1f} s", flush=True)
+        timings[name] = time.perf_counter() - t0
+        written_all[name] = [str(p) for p in written]
+        print(f"[qmf reproduce] {name} done in {timings[name]:.1f} s", flush=True)
         for p in written:
             print(f"    wrote {p}")
+    args._part = None
+    from qmf_sim import report
+
+    index = report.write_report(out, parts=names, timings=timings, written=written_all, quick=args.quick)
+    print(f"[qmf reproduce] report: {index}")
     return 0
+
+
+# ---------------------------------------------------------------------------------- sweeps and Ctrl-C
+def _sweep_of(args):
+    """``(configs, results_path)`` of the training sweep this command runs, or ``None``."""
+    from qmf_sim.experiments import trainable_depth as E
+
+    if args.command == "train-depth":
+        kw = dict(depths=args.depths, sigma_w=args.sigma_w, levels=args.levels, width=args.width, steps=args.steps,
+                  lr=args.lr, data=args.data, device=args.device, seed=args.seed, sigma_levels=args.sigma_levels,
+                  panels=args.panels)
+        plan, path = E.build_plan(args.preset, **kw), A.out_dir(args.out) / "runs.jsonl"
+    elif args.command == "reproduce" and getattr(args, "_part", None) == "trainable_depth":
+        plan = E.build_plan("quick" if args.quick else "smoke")
+        path = A.out_dir(args.out) / "trainable_depth" / "runs.jsonl"
+    else:
+        return None
+    return [c for cfgs in plan.values() for c in cfgs], path
+
+
+def sweep_counts(configs, path):
+    """``(k, n)``: runs of ``configs`` with a record in ``path``, and all runs (deduplicated)."""
+    from qmf_sim.sweep import pending
+
+    n = len({c.key() for c in configs})
+    return n - len(pending(configs, path)), n
+
+
+def _announce_resume(args):
+    try:
+        sw = _sweep_of(args)
+    except (ValueError, OSError):
+        return  # bad flags: the command itself reports them
+    if sw is not None:
+        k, n = sweep_counts(*sw)
+        if 0 < k:
+            print(f"resuming: {k} of {n} runs done", flush=True)
+
+
+def _interrupted(args) -> str:
+    try:
+        sw = _sweep_of(args)
+        if sw is not None:
+            k, n = sweep_counts(*sw)
+            return f"interrupted: {k} of {n} runs saved in {sw[1]}; rerun the same command to resume"
+    except Exception:  # noqa: BLE001 -- the message must not become a traceback
+        pass
+    return "interrupted"
 
 
 def build_parser():
@@ -82,6 +148,9 @@ def build_parser():
         "(paper 1: signal propagation with staircase activations; paper 2: STE learning dynamics), "
         "finite-network simulations and training sweeps.",
     )
+    from qmf_sym import __version__
+
+    parser.add_argument("--version", action="version", version=f"qmf {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     rp = sub.add_parser(
         "reproduce",
@@ -92,6 +161,7 @@ def build_parser():
     rp.add_argument("--out", default="results", help="output directory (default: results/)")
     rp.add_argument("--only", type=_parts_list, default=None, help="comma-separated parts to run (default: all)")
     rp.add_argument("--quick", action="store_true", help="smaller sizes for a fast look")
+    rp.add_argument("--no-progress", action="store_true", help="no progress bars (a non-TTY is quiet anyway)")
     rp.set_defaults(func=_cmd_reproduce)
     for mod in _plugins():
         mod.add_commands(sub)
@@ -99,25 +169,41 @@ def build_parser():
 
 
 def main(argv=None):
+    import signal
+
+    from qmf_sim import io, progress
+
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # a usage error (one line already printed): return its status
         if exc.code in (0, None):
-            raise  # --help
+            raise  # --help, --version
         return exc.code
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    io.set_context(["qmf", *argv], seeds=getattr(args, "seed", None))
+    progress.set_enabled(not getattr(args, "no_progress", False))
     try:
+        if args.command == "train-depth":
+            _announce_resume(args)
         return args.func(args) or 0
     except (ValueError, OSError) as exc:  # user errors: bad values, unreadable/unwritable paths
         msg = str(exc) if isinstance(exc, ValueError) else f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
         print(f"qmf {args.command}: error: {' '.join(msg.split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"qmf {args.command}: interrupted", file=sys.stderr)
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C while we count: still no traceback
+            print(_interrupted(args), file=sys.stderr, flush=True)
+        finally:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         return 130
+    finally:
+        io.set_context(None, None)
+        progress.set_enabled(True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,7 +13,6 @@ sigma_w_opt(N) unless ``--sigma-w`` gives absolute values.
 from __future__ import annotations
 
 import argparse
-import json
 
 from qmf_sim.cli import _vocab as A
 
@@ -57,7 +56,9 @@ def _cmd_train_depth(args):
     finally:
         if scheduler is not None:
             scheduler.close()
-    fits = json.loads((out / "fit.json").read_text())
+    from qmf_sim import io
+
+    fits = io.read_json(out / "fit.json")
     for panel, an in fits.items():
         print(f"[{panel}] test accuracy (rows: depth)")
         print(E.format_grid(an))

@@ -44,12 +44,22 @@ def run_fig1(levels=16, depth=100, width=1000, r=500, factors=FIG1_FACTORS, sigm
 
     from qmf_sim import netprop as NP
 
+    from qmf_sim.progress import bar, enabled
+
     act = Staircase.uniform(levels)
     t0 = time.perf_counter()
     s_opt = NP.sigma_w_optimal(act, sigma_b)
-    res = NP.correlation_propagation(act, [f * s_opt for f in factors], sigma_b, depth, width, r, n_draws=runs,
-                                     dtheta_decay=dtheta_decay, dtype=getattr(torch, dtype), device=device,
-                                     seed=seed, progress=progress)
+    # one sigma_w at a time (a progress step each); correlation_propagation seeds its j-th sigma_w
+    # with seed + 1000 j, so passing that seed for a single sigma_w gives the same numbers
+    res = None
+    for j, f in enumerate(bar(factors, desc="fig1 sigma_w", unit="sigma_w", requested=progress)):
+        one = NP.correlation_propagation(act, [f * s_opt], sigma_b, depth, width, r, n_draws=runs,
+                                         dtheta_decay=dtheta_decay, dtype=getattr(torch, dtype), device=device,
+                                         seed=seed + 1000 * j, progress=enabled(progress))
+        if res is None:
+            res = one
+        else:
+            res["runs"].extend(one["runs"])
     res.update(levels=levels, factors=tuple(factors), sigma_w_opt=s_opt, sigma_b=sigma_b, dtype=dtype,
                device=str(device or "cpu"), wall_seconds=time.perf_counter() - t0)
     return res
@@ -131,12 +141,13 @@ def write_fig1(res, out_dir, tag="fig1") -> list[Path]:
 
 def reproduce_fig1(out_dir: Path, quick: bool = False) -> list[Path]:
     if quick:
-        return write_fig1(run_fig1(depth=40, width=300, r=120, factors=(0.85, 1.0, 1.2)), out_dir)
-    return write_fig1(run_fig1(), out_dir)
+        return write_fig1(run_fig1(depth=40, width=300, r=120, factors=(0.85, 1.0, 1.2), progress=True), out_dir)
+    return write_fig1(run_fig1(progress=True), out_dir)
 
 
 # ----------------------------------------------------------------------------- finite width
-def run_finite_width(levels=16, widths=FW_WIDTHS, depth=30, factors=(1.0, 1.5), runs=128, seed=0) -> dict:
+def run_finite_width(levels=16, widths=FW_WIDTHS, depth=30, factors=(1.0, 1.5), runs=128, seed=0,
+                     progress=False) -> dict:
     """:func:`qmf_sim.netprop.finite_width_errors` at sigma_w = factor x sigma_w_opt, ``runs``
     independent networks per width.  Returns ``{"levels", "widths", "depth", "factors", "runs",
     "results": [per factor]}``."""
@@ -146,8 +157,10 @@ def run_finite_width(levels=16, widths=FW_WIDTHS, depth=30, factors=(1.0, 1.5), 
 
     act = Staircase.uniform(levels)
     s_opt = NP.sigma_w_optimal(act)
+    from qmf_sim.progress import bar
+
     results = [NP.finite_width_errors(act, f * s_opt, 0.0, widths, depth, n_draws=runs, seed=seed + i)
-               for i, f in enumerate(factors)]
+               for i, f in enumerate(bar(factors, desc="finite_width sigma_w", unit="sigma_w", requested=progress))]
     return {"levels": levels, "widths": tuple(widths), "depth": depth, "factors": tuple(factors), "runs": runs,
             "results": results}
 
@@ -202,6 +215,6 @@ def write_finite_width(res, out_dir, tag="finite_width") -> list[Path]:
 
 def reproduce_finite_width(out_dir: Path, quick: bool = False) -> list[Path]:
     if quick:
-        return write_finite_width(run_finite_width(widths=(64, 256, 1024), depth=10, factors=(1.0,), runs=32),
-                                  out_dir)
-    return write_finite_width(run_finite_width(), out_dir)
+        return write_finite_width(run_finite_width(widths=(64, 256, 1024), depth=10, factors=(1.0,), runs=32,
+                                                   progress=True), out_dir)
+    return write_finite_width(run_finite_width(progress=True), out_dir)

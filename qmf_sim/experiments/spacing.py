@@ -93,7 +93,7 @@ def read_table(path):
     """Read a table written by :func:`write_table` as a list of dicts of floats (N, check_dps,
     newton_steps as int; dps as None for float64)."""
     path = Path(path)
-    recs = json.loads(path.read_text()) if path.suffix.lower() == ".json" else io.read_csv(path)
+    recs = io.read_json(path) if path.suffix.lower() == ".json" else io.read_csv(path)
     out = []
     for rec in recs:
         r = {}
