@@ -27,6 +27,7 @@ PARTS: dict[str, tuple[str, ...]] = {
     **{f"ste_fig{k}": (f"qmf_sim.experiments.ste_figures:fig{k}",) for k in range(1, 6)},
     **{part: (f"qmf_sim.experiments.appendices:reproduce_{part}",)
        for part in ("stochastic_rounding", "bias", "phase")},
+    "ste_plateau": ("qmf_sim.experiments.ste_plateau:reproduce",),
 }
 
 
