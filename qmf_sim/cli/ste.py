@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from qmf_sim.cli import _vocab
 from qmf_sim.experiments.ste_figures import FIGURES
 
 REPRODUCE = {f"ste_fig{k}": fn for k, fn in FIGURES.items()}
@@ -26,9 +27,18 @@ def _bits(flag, s):
 def _params_from_args(a):
     from qmf_sim.ste import STEParams
 
-    return STEParams(b=_bits("--b", a.b), omega=a.omega, b_x=_bits("--b-x", a.b_x), omega_x=a.omega_x, kind=a.kind,
+    b, b_x = _bits("--b", a.b), _bits("--b-x", a.b_x)
+    maps = {}
+    for flag, key, kw in (("--psi", "psi", dict(b=b, omega=a.omega, kind=a.kind, ste=a.ste)),
+                          ("--phi", "phi", dict(b=b_x, omega=a.omega_x, kind=a.kind_x))):
+        spec = getattr(a, key)
+        if spec not in (None, "", "quant"):
+            from qmf_sym.ste.maps import named_map
+
+            maps[key] = named_map(spec, name=f"argument {flag}", **kw)
+    return STEParams(b=b, omega=a.omega, b_x=b_x, omega_x=a.omega_x, kind=a.kind,
                      kind_x=a.kind_x, ste=a.ste, eta=a.eta, lam=a.lam, sigma2=a.sigma2, T=a.T,
-                     teacher=a.teacher, init=a.init, init_scale=a.init_scale)
+                     teacher=a.teacher, init=a.init, init_scale=a.init_scale, ridge=a.ridge, onset=a.onset, **maps)
 
 
 def _cmd_simulate(a):
@@ -49,7 +59,7 @@ def _cmd_simulate(a):
                    tau_diverged=r.tau_diverged, d=a.d, runs=a.runs)
         tau_out, eps_out = r.tau, r.mean()
     else:
-        kw = {"particles": dict(n_particles=a.particles, seed=a.seed), "pde": {}, "closed": {}}[a.method]
+        kw = {"particles": dict(n_particles=a.particles, seed=a.seed)}.get(a.method, {})
         eps_out = S.theory_curve(p, tau, a.method, **kw)
         tau_out = tau
         out.update(tau=tau, eps=eps_out)
@@ -83,7 +93,8 @@ def add_commands(subparsers):
                                description="STE learning dynamics of quantized linear models (spec ste_dynamics.md).")
     sub = sp.add_subparsers(dest="ste_command", metavar="SUBCOMMAND")
     s = sub.add_parser("simulate", help="eps_g(tau) from the d-dim SGD, the particles, the PDE or the closed ODE")
-    s.add_argument("--method", default="micro", choices=["micro", "particles", "pde", "closed"])
+    s.add_argument("--method", default="micro", choices=["micro", "particles", "pde", "closed", "gaussian", "split"],
+                   help="gaussian / split: the order-parameter closures (approximate ODEs, issue 10 §4)")
     s.add_argument("--b", default="2", help="weight bits (or 'none': unquantized weights)")
     s.add_argument("--omega", type=float, default=1.0)
     s.add_argument("--b-x", default="none", help="input bits (or 'none')")
@@ -95,6 +106,16 @@ def add_commands(subparsers):
     s.add_argument("--lam", type=float, default=1.0)
     s.add_argument("--sigma2", type=float, default=0.0)
     s.add_argument("--T", type=float, default=0.0)
+    s.add_argument("--psi", default="quant", metavar="NAME",
+                   help="weight map: quant (the quantizer of --b/--omega/--kind/--ste), identity, tanh[:A[,W]], "
+                        "sign[:S], uniform:N[,D]")
+    s.add_argument("--phi", default="quant", metavar="NAME",
+                   help="input map: quant (the quantizer of --b-x/--omega-x/--kind-x), identity, tanh[:A[,W]], "
+                        "sign[:S], uniform:N[,D]")
+    s.add_argument("--ridge", default="latent", choices=["latent", "psi"],
+                   help="ridge on the latent weights or on psi(w) (spec §8 item 3)")
+    s.add_argument("--onset", type=_vocab.number(lo=0.0), default=0.0,
+                   help="quantization onset time tau_0 (spec §8 item 6; 0: quantized from the start)")
     s.add_argument("--teacher", default="ones", choices=["ones", "gaussian", "rademacher"])
     s.add_argument("--init", default="gaussian", choices=["gaussian", "uniform", "rademacher", "zeros"])
     s.add_argument("--init-scale", type=float, default=1.0)
