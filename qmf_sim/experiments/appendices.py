@@ -12,6 +12,11 @@ Parts for ``qmf reproduce`` (each ``fn(out_dir: Path, quick: bool) -> list[Path]
   point, optimum marked (``phase_N<N>.csv``, heat map with contours);
 * :func:`reproduce_optimal_activation` -- App. G: uniform (= best equal-step) against Lloyd-Max,
   with the certificates (``optimal_activation.csv``, figure);
+* :func:`reproduce_init` -- sec. 5, App. I/J: the critical initialisation of the uniform staircase
+  for N = 2..64 (``init.csv``: sigma_w, Q*, chi, xi, STE slope, predicted depths);
+* :func:`reproduce_ntk` -- sec. 7: the STE NTK with depth at the fixed point for three STE slopes,
+  and the empirical NTK of finite networks against the recursion (``ntk_depth.csv``,
+  ``ntk_network.csv``, figure);
 * :func:`reproduce_large_n` -- eq. 18: the corrected large-N law against the table to N = 1e5, the
   local slope and its decomposition, and the paper's xi / L_max formulas against the exact values
   (``large_n.csv``, ``large_n_paper.csv``, figure);
@@ -39,7 +44,7 @@ __all__ = ["stochastic_round", "sr_one_layer_statistics", "stochastic_rounding_t
            "plot_stochastic_rounding", "reproduce_stochastic_rounding", "bias_table", "plot_bias",
            "reproduce_bias", "phase_grid", "plot_phase", "reproduce_phase", "optimal_activation_table",
            "reproduce_optimal_activation", "large_n_tables", "reproduce_large_n", "init_report",
-           "FITTED_DEPTH_CONSTANT", "empirical_ste_ntk"]
+           "FITTED_DEPTH_CONSTANT", "empirical_ste_ntk", "reproduce_init", "reproduce_ntk"]
 
 
 # ============================================================================ App. D: stochastic rounding
@@ -424,3 +429,59 @@ def empirical_ste_ntk(act, Q1, C1, sigma_w, sigma_b=0.0, depth=2, width=1000, n_
         return sum(float(sigma_w) ** 2 / n * float((ga * gb).sum()) + sb2 * float((ba * bb).sum())
                    for (ga, ba, n), (gb, bb, _) in zip(grads[a], grads[b]))
     return theta(0, 0), theta(0, 1), theta(1, 1)
+
+
+def reproduce_init(out_dir: Path, quick: bool = False) -> list:
+    """``qmf reproduce --only init``: init.csv, :func:`init_report` for N = 2..64 (quick: 2..16)."""
+    out_dir = Path(out_dir)
+    rows = [init_report(N) for N in (range(2, 17) if quick else range(2, 65))]
+    cols = [c for c in rows[0] if c != "digits"]
+    return [io.write_csv(out_dir / "init.csv", cols, [[r[c] for c in cols] for r in rows])]
+
+
+def reproduce_ntk(out_dir: Path, quick: bool = False, N=8) -> list:
+    """``qmf reproduce --only ntk``: the STE NTK of the uniform N-level staircase at its critical
+    initialisation (levels -1..1 with offsets spacing 0.5, so that P(|u| < 1) matters) with depth, for
+    STE slopes s_crit x (0.9, 1, 1.1) (``ntk_depth.csv``), and finite networks against the recursion
+    (``ntk_network.csv``: width 400 (quick) / 1000, depth 2, mean and standard error over draws)."""
+    from qmf_sym import ntk as NTK
+    from qmf_sym.init import critical_init
+
+    out_dir = Path(out_dir)
+    act = Staircase.uniform(N, spacing=0.5)
+    c = critical_init(act, 0.1)
+    m, chi_g, Q, C = NTK.ntk_rates(act, c.sigma_w, 0.1, slope=c.ste_slope)
+    depth = 100 if quick else 300
+    rows = []
+    for f in (0.9, 1.0, 1.1):
+        r = NTK.ste_ntk(act, Q, C, c.sigma_w, 0.1, depth=depth, slope=f * c.ste_slope)
+        for l in range(len(r.Q)):
+            rows.append([f, l + 1, r.theta_diag[l], r.theta_off[l], r.theta_off[l] / r.theta_diag[l]])
+    paths = [io.write_csv(out_dir / "ntk_depth.csv", ["slope_factor", "layer", "theta_diag", "theta_off", "ntk_corr"], rows)]
+    net = []
+    w, draws = (400, 12) if quick else (1000, 24)
+    for f in (1.0, 1.1):
+        th = NTK.ste_ntk(act, Q, 0.5, c.sigma_w, 0.1, depth=2, slope=f * c.ste_slope)
+        e = np.array([empirical_ste_ntk(act, Q, 0.5, c.sigma_w, 0.1, depth=2, width=w, n_in=32,
+                                        slope=f * c.ste_slope, seed=300 + k) for k in range(draws)])
+        mu, se = e.mean(0), e.std(0, ddof=1) / math.sqrt(draws)
+        net.append([f, w, draws, th.theta_diag[-1], mu[0], se[0], th.theta_off[-1], mu[1], se[1]])
+    paths.append(io.write_csv(out_dir / "ntk_network.csv", ["slope_factor", "width", "draws", "theta11_theory",
+                                                           "theta11_net", "theta11_se", "theta12_theory",
+                                                           "theta12_net", "theta12_se"], net))
+    plt = io.plt()
+    fig, ax = plt.subplots(1, 2, figsize=(10, 4))
+    for f in (0.9, 1.0, 1.1):
+        rr = [r for r in rows if r[0] == f]
+        ax[0].semilogy([r[1] for r in rr], [r[2] for r in rr], label=f"slope = {f:g} s_crit")
+        ax[1].plot([r[1] for r in rr], [r[4] for r in rr], label=f"slope = {f:g} s_crit")
+    ax[0].set_xlabel("layer")
+    ax[0].set_ylabel(r"$\Theta(x, x)$")
+    ax[0].legend(fontsize=8)
+    ax[1].axhline(C, color="k", lw=0.6, ls=":", label=r"$C^*$")
+    ax[1].set_xlabel("layer")
+    ax[1].set_ylabel(r"$\Theta(x, x')/\Theta(x, x)$")
+    ax[1].legend(fontsize=8)
+    fig.suptitle(f"STE NTK, uniform N={N} staircase, critical sigma_w={c.sigma_w:.4g}, sigma_b=0.1", fontsize=9)
+    fig.tight_layout()
+    return paths + io.save_figure(fig, out_dir, "ntk")

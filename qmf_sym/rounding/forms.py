@@ -1,38 +1,5 @@
-"""Stochastic rounding (SR) staircases: the mean-field maps, chi, and the best chi over sigma_w.
-
-Paper 1 (Blumenfeld, Gilboa & Soudry 2019), sec. 4.1 and its Appendix D ("stochastic rounding can
-only further decrease the signal propagation depth scale").  The appendix is not in our text; the
-model is the one of issue 9, derivation in derivations/stochastic_rounding.md:
-
-    Given the N levels l_0 < ... < l_{N-1} of a staircase (eq. 13), the pre-activation u is clipped
-    to [l_0, l_{N-1}], c = clip(u), and with l_k <= c <= l_{k+1} rounded up to l_{k+1} with
-    probability (c - l_k) / (l_{k+1} - l_k), else down to l_k; so E[phi | u] = clip(u).  The rounding
-    noise is independent across neurons and across inputs.
-
-Only the levels enter (the thresholds of the deterministic staircase do not).  For the uniform
-family of sec. 5 (levels -1..1, thresholds at the midpoints) SR and the deterministic staircase
-round the same grid: nearest versus stochastic.
-
-Closed forms (u ~ N(0, Q); (u1, u2) ~ N(0, Q [[1, C], [C, 1]]); z = u / sqrt(Q); a, b = the
-normalised ends l_0 / sqrt(Q), l_{N-1} / sqrt(Q)):
-
-* E[phi^2 | u] = l_k^2 + (l_k + l_{k+1}) (c - l_k) ... = c^2 + (c - l_k)(l_{k+1} - c): the second
-  moment is E clip(u)^2 plus the rounding noise  E v,  v(c) = (c - l_k)(l_{k+1} - c)   (eq. D.1);
-* distinct inputs, independent noise: E phi(u1) phi(u2) = E clip(u1) clip(u2), a clipped-linear
-  Gaussian expectation in closed form (Phi_2, Phi, n; eq. D.2);
-* Price's theorem: chi = dM/dC = sigma_w^2 P(a < z1 < b, a < z2 < b)   (eq. D.3: the rectangle
-  probability; with range [-1, 1] it is sigma_w^2 E[g(u1) g(u2)] of the clipped STE of eq. 19);
-* sigma_b = 0, symmetric levels (C* = 0):  chi = P(a < z < b)^2 / E phi_z^2 = corr(z, phi)^2 (Stein),
-  so 1 - chi = min_alpha E(z - alpha phi)^2 (eq. D.4), as for the deterministic staircase.
-
-The correlation map jumps at C = 1: for two *distinct* inputs M(1-) = sigma_w^2 E clip^2 / Q* < 1,
-so C* < 1 for every sigma_w, sigma_b (the noise decorrelates even identical inputs).  ``C = 1`` is
-taken as that limit from below (two distinct inputs at correlation -> 1).
-
-Faces: ``dps=None`` float64 (vectorised over Q, C), ``dps=k`` mpmath (the same closed forms at
-guard precision; the rounding-noise sum with extra digits for narrow cells), and an oracle by
-one-dimensional quadrature of the conditional expectation (an independent route).
-"""
+"""Stochastic rounding: the closed forms (eq. D.1-D.3, three faces) and the maps; see
+:mod:`qmf_sym.rounding` for the model and the notation."""
 from __future__ import annotations
 
 import math
@@ -41,14 +8,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from . import _validate as V
-from . import gaussian as G
-from ._faces import ClosedForm, register_equation
-from .activations import Staircase, as_staircase
+from .. import _validate as V
+from .. import gaussian as G
+from .._faces import ClosedForm, register_equation
+from ..activations import Staircase, as_staircase
 
 __all__ = ["sr_moments", "sr_covariance", "sr_chi", "variance_map", "correlation_map", "chi",
-           "fixed_point", "chi_at_zero", "chi_deficit_at_zero", "SROptimum", "optimal_sr",
-           "ratio_asymptotic"]
+           "fixed_point", "SRFixedPoint"]
 
 # Gauss-Legendre nodes on [0, 1] for the rounding noise of narrow cells (float64 face)
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(16)
@@ -529,157 +495,5 @@ def fixed_point(act, sigma_w, sigma_b=0):
     return SRFixedPoint(Q, C, x, -1.0 / math.log(x) if x < 1 else math.inf)
 
 
-# ============================================================================ sigma_b = 0 optimum
-def _check_symmetric(act):
-    act = as_staircase(act)
-    lv = [act.base_exact]
-    for h in act.heights_exact:
-        lv.append(lv[-1] + h)
-    if any(x != -y for x, y in zip(lv, reversed(lv))):
-        raise ValueError("act must have levels symmetric about 0 (then C* = 0 at sigma_b = 0); "
-                         "use fixed_point for other staircases")
-    return act
-
-
-def chi_at_zero(act, Q, dps=None):
-    """chi at the sigma_b = 0 fixed point with Q* = Q (symmetric levels, C* = 0):
-    chi = P(a < z < b)^2 / E phi_z^2 = corr(z, phi_SR(z))^2 (eq. D.4; sigma_w^2 = Q / E phi^2)."""
-    act = _check_symmetric(act)
-    V.positive("Q", Q)
-    d = V.dps(dps)
-    if d is None:
-        P, _, m2, ev = _moments_f64(act, Q)
-        return (P * P / (m2 + ev)).reshape(np.shape(Q))[()]
-    import mpmath
-
-    with mpmath.workdps(V.guard_digits(d)):
-        P, _, m2, ev = _moments_mp(act, Q)
-        return +(P * P / (m2 + ev))
-
-
-def chi_deficit_at_zero(act, Q, dps=None):
-    """1 - chi of :func:`chi_at_zero` without cancellation:
-    [E(z - clip z)^2 - (1 - P)^2 + E v] / E phi_z^2 (eq. D.5, derivations/stochastic_rounding.md)."""
-    act = _check_symmetric(act)
-    V.positive("Q", Q)
-    d = V.dps(dps)
-    if d is None:
-        q = np.atleast_1d(np.asarray(Q, dtype=float))
-        P, _, m2, ev = _moments_f64(act, q)
-        s = act.levels[-1] / np.sqrt(q)
-        over = 2 * G.pdf.f64(s) * _mills_excess(s)            # E(z - clip)^2, both tails
-        tail = 2 * G.cdf.f64(-s)                               # 1 - P
-        return ((over - tail * tail + ev) / (m2 + ev)).reshape(np.shape(Q))[()]
-    import mpmath
-
-    with mpmath.workdps(V.guard_digits(d) + 10):
-        P, _, m2, ev = _moments_mp(act, Q)
-        s = _mp_levels(act)[-1] / mpmath.sqrt(mpmath.mpf(Q))
-        over = 2 * ((1 + s * s) * mpmath.ncdf(-s) - s * mpmath.npdf(s))
-        tail = 2 * mpmath.ncdf(-s)
-        return +((over - tail * tail + ev) / (m2 + ev))
-
-
-def _mills_excess(s):
-    """E(z - s)_+^2 / n(s) = (1 + s^2) R(s) - s with R the Mills ratio (erfcx, no underflow)."""
-    from scipy.special import erfcx
-
-    R = math.sqrt(math.pi / 2) * erfcx(s / math.sqrt(2))
-    return (1 + s * s) * R - s
-
-
-@dataclass(frozen=True)
-class SROptimum:
-    """The best chi over sigma_w at sigma_b = 0 of the uniform N-level SR staircase (levels -1..1).
-
-    ``s_opt`` = 1 / sqrt(Q*) (the normalised half-range), ``chi_max``, ``one_minus_chi`` (computed
-    without cancellation), ``xi`` = -1/log chi_max, ``sigma_w`` (for levels -1..1),
-    ``Q_star``, ``dps``.  N = 2: the supremum 2/pi is reached only as sigma_w -> inf (s_opt = 0).
-    """
-
-    N: int
-    s_opt: object
-    chi_max: object
-    one_minus_chi: object
-    xi: object
-    sigma_w: object
-    Q_star: object
-    dps: object
-
-
-def _uniform_neg_chi(N):
-    act = Staircase.uniform(N)
-    return act, lambda s: -float(chi_at_zero(act, 1.0 / s ** 2))
-
-
-def optimal_sr(N, dps=None):
-    """Maximise chi over sigma_w at sigma_b = 0 for the uniform N-level SR staircase (levels -1..1).
-
-    float64: bounded Brent search in log s after a grid scan; ``dps=k``: Newton (mpmath.findroot)
-    on d chi/ds at guard precision from the float64 optimum.  N = 2 returns the supremum 2/pi
-    (reached as sigma_w -> inf; chi_at_zero is decreasing in s for N = 2, derivation sec. 4).
-    """
-    N = V.integer("N", N, 2)
-    if N > 10 ** 6:
-        raise ValueError(f"N must be an integer in [2, 1000000], got {N}")
-    d = V.dps(dps)
-    if N == 2:
-        if d is None:
-            c = 2 / math.pi
-            return SROptimum(2, 0.0, c, 1 - c, -1 / math.log(c), math.inf, 0.0, None)
-        import mpmath
-
-        with mpmath.workdps(V.guard_digits(d)):
-            c = 2 / mpmath.pi
-            return SROptimum(2, mpmath.mpf(0), +c, +(1 - c), +(-1 / mpmath.log(c)), mpmath.inf, mpmath.mpf(0), d)
-    act, f = _uniform_neg_chi(N)
-    ss = np.exp(np.linspace(np.log(1e-2), np.log(40.0), 200))
-    step = max(1, 200_000 // (16 * N))  # grid points per block (memory ~ 16 N doubles each)
-    vals = -np.concatenate([np.atleast_1d(chi_at_zero(act, 1.0 / ss[i:i + step] ** 2))
-                            for i in range(0, len(ss), step)])
-    k = int(np.argmin(vals))
-    lo, hi = ss[max(k - 1, 0)], ss[min(k + 1, len(ss) - 1)]
-    res = optimize.minimize_scalar(lambda x: f(math.exp(x)), bounds=(math.log(lo), math.log(hi)),
-                                   method="bounded", options={"xatol": 1e-12})
-    s = math.exp(res.x)
-    if d is None:
-        Q = 1.0 / s ** 2
-        c = float(chi_at_zero(act, Q))
-        om = float(chi_deficit_at_zero(act, Q))
-        _, m2 = sr_moments(act, Q)
-        return SROptimum(N, s, c, om, -1 / math.log1p(-om), math.sqrt(Q / float(m2)), Q, None)
-    import mpmath
-
-    with mpmath.workdps(V.guard_digits(d) + 5):
-        g = lambda x: chi_at_zero(act, 1 / x ** 2, dps=mpmath.mp.dps)
-        sm = mpmath.findroot(lambda x: mpmath.diff(g, x), mpmath.mpf(s), tol=mpmath.mpf(10) ** (-mpmath.mp.dps + 5))
-        Q = 1 / sm ** 2
-        c = chi_at_zero(act, Q, dps=mpmath.mp.dps)
-        om = chi_deficit_at_zero(act, Q, dps=mpmath.mp.dps)
-        _, m2 = sr_moments(act, Q, dps=mpmath.mp.dps)
-        return SROptimum(N, +sm, +c, +om, +(-1 / mpmath.log(1 - om)), +mpmath.sqrt(Q / m2), +Q, d)
-
-
-def _s_asymptotic(n, c):
-    """Root of n(s) = c s^3 / (6 n^2) (the optimal normalised half-range at large n = N - 1 for
-    granular noise c Delta^2 / 12, c = 1 nearest, c = 2 stochastic; derivation sec. 5)."""
-    K = 2 * (math.log(6 / (c * math.sqrt(2 * math.pi))) + 2 * math.log(n))
-    f = lambda s2: s2 + 3 * math.log(s2) - K  # increasing in s2
-    return optimize.brentq(f, 1e-12, K + 10, xtol=1e-14, rtol=1e-15)
-
-
-def ratio_asymptotic(N):
-    """Large-N law of (1 - chi_SR,max) / (1 - chi_det,max) (derivations/stochastic_rounding.md,
-    sec. 5):  2 (s_2^2 + 2) / (s_1^2 + 2) with s_c^2 from n(s) = c s^3 / (6 (N-1)^2); it tends to 2
-    as 2 - ln 2 / ln N + O(ln ln N / ln^2 N)."""
-    N = V.integer("N", N, 3)
-    if N > 10 ** 300:
-        raise ValueError(f"N must be an integer in [3, 1e300], got {N}")
-    n = N - 1
-    return 2 * (_s_asymptotic(n, 2) + 2) / (_s_asymptotic(n, 1) + 2)
-
-
 register_equation("qmf_sym.rounding.fixed_point", "paper 1, App. D (SR fixed point)",
                   "stable (Q*, C*) of the SR maps; C* < 1 always")
-register_equation("qmf_sym.rounding.optimal_sr", "paper 1, App. D (best SR chi over sigma_w)",
-                  "max over sigma_w at sigma_b = 0, uniform levels", faces=("f64", "mp"))
