@@ -112,7 +112,8 @@ def test_critical_init_dps_agrees_with_table_dps():
         assert abs(c.chi - i.chi) < mpmath.mpf(10) ** -28
 
 
-@pytest.mark.parametrize("act,sb", [(ASYM, 0.0), (ASYM, 0.3), (Staircase.uniform(4), 0.2)])
+@pytest.mark.parametrize("act,sb", [(ASYM, 0.0), pytest.param(ASYM, 0.3, marks=pytest.mark.slow),
+                                    pytest.param(Staircase.uniform(4), 0.2, marks=pytest.mark.slow)])
 def test_critical_init_is_a_maximum_over_sigma_w(act, sb):
     """At the true fixed point (maps.fixed_point, an independent solver): chi(sigma_w*) is at least
     the best of a 60-point grid and of sigma_w* (1 +- 1e-3)."""
