@@ -9,6 +9,10 @@ A :class:`ClosedForm` bundles
 * optionally ``sympy`` (a face returning a sympy number/expression where a derivation exists) and
   ``oracle`` (an independent mpmath evaluation of the defining integral or sum);
 * ``check``: the validation of the arguments, run once at the public boundary;
+* ``signature``: optionally a stub ``def f(x, C=None, dps=None, deficit=None): ...`` with the public
+  signature; calls are then bound to it (so ``dps`` may also be passed positionally, as before) and
+  the faces receive the remaining arguments with the stub's names (positional up to ``dps``,
+  keywords after it);
 * ``cases``: a callable returning test arguments spanning many magnitudes, for the faces harness
   (``tests/test_faces.py``), with the tolerances ``rtol``/``atol`` the float64 face is held to.
 
@@ -47,6 +51,7 @@ Solvers and tables that are not closed forms (fixed points, optima) can be liste
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 from dataclasses import dataclass, field
 from typing import Callable
@@ -75,7 +80,8 @@ class ClosedForm:
     def __init__(self, name: str, equation: str, *, f64: Callable, mp: Callable,
                  check: Callable | None = None, sympy: Callable | None = None,
                  oracle: Callable | None = None, cases: Callable | None = None,
-                 rtol: float = 1e-13, atol: float = 0.0, oracle_dps: int = 30, doc: str | None = None):
+                 rtol: float = 1e-13, atol: float = 0.0, oracle_dps: int = 30, doc: str | None = None,
+                 signature: Callable | None = None):
         self.name = name
         self.equation = equation
         self.f64 = f64
@@ -91,10 +97,19 @@ class ClosedForm:
         self.__qualname__ = self.__name__
         self.__module__ = name.rsplit(".", 1)[0]
         self.__doc__ = doc if doc is not None else (f64.__doc__ or "")
-        self.__wrapped__ = f64
+        self._sig = None
+        if signature is not None:
+            self._sig = inspect.signature(signature)
+            self.__signature__ = self._sig
         _REGISTRY[name] = self
 
-    def __call__(self, *args, dps=None, **kwargs):
+    def __call__(self, *args, **kwargs):
+        if self._sig is not None:
+            b = self._sig.bind(*args, **kwargs)
+            dps = b.arguments.pop("dps", None)
+            args, kwargs = b.args, b.kwargs
+        else:
+            dps = kwargs.pop("dps", None)
         d = V.dps(dps)
         if self.check is not None:
             args, kwargs = self.check(*args, **kwargs)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate as V
+from ._numbers import to_mpf
 from . import gaussian as G
 from ._faces import ClosedForm
 from .maps import depth_scale
@@ -44,10 +45,6 @@ __all__ = [
 _STES = ("clipped", "identity")
 
 
-def _mpf(x):
-    import mpmath
-
-    return mpmath.mpf(x)
 
 
 def _check_Q(Q):
@@ -65,7 +62,7 @@ def _pass_f64(Q):
 def _pass_mp(Q):
     import mpmath
 
-    return mpmath.erf(1 / mpmath.sqrt(2 * _mpf(Q)))
+    return mpmath.erf(1 / mpmath.sqrt(2 * to_mpf(Q)))
 
 
 pass_probability = ClosedForm(
@@ -80,7 +77,7 @@ pass_probability = ClosedForm(
 def _sqrt_mp(Q):
     import mpmath
 
-    return mpmath.sqrt(_mpf(Q))
+    return mpmath.sqrt(to_mpf(Q))
 
 
 # ----------------------------------------------------------------------------- gain moments
@@ -100,7 +97,7 @@ def _gain_f64(Q, ste="clipped", slope=1.0, order=2):
 
 
 def _gain_mp(Q, ste="clipped", slope=1.0, order=2):
-    s = _mpf(slope) ** order
+    s = to_mpf(slope) ** order
     return s if ste == "identity" else s * _pass_mp(Q)
 
 
@@ -132,7 +129,7 @@ def _cross_f64(Q, C=None, ste="clipped", slope=1.0, deficit=None):
 
 
 def _cross_mp(Q, C=None, ste="clipped", slope=1.0, deficit=None):
-    s2 = _mpf(slope) ** 2
+    s2 = to_mpf(slope) ** 2
     if ste == "identity":
         return s2
     t = 1 / _sqrt_mp(Q)
@@ -144,7 +141,7 @@ def _cross_oracle(Q, C=None, ste="clipped", slope=1.0, deficit=None):
     """s^2 int_{-t}^{t} n(x) P(|y| < t | x) dx (the defining integral; t = 1/sqrt(Q))."""
     import mpmath
 
-    s2 = _mpf(slope) ** 2
+    s2 = to_mpf(slope) ** 2
     if ste == "identity":
         return s2
     r, d, e = G._mp_rho_delta_e(C, deficit)
@@ -175,7 +172,7 @@ def _check_jac(Q, sigma_w, ste="clipped", slope=1.0):
 jacobian_moment = ClosedForm(
     "qmf_sym.backward.jacobian_moment", "paper 1, eq. 9 (STE-modified Jacobian)",
     f64=lambda Q, sigma_w, ste="clipped", slope=1.0: np.asarray(sigma_w, dtype=float) ** 2 * _gain_f64(Q, ste, slope, 2),
-    mp=lambda Q, sigma_w, ste="clipped", slope=1.0: _mpf(sigma_w) ** 2 * _gain_mp(Q, ste, slope, 2),
+    mp=lambda Q, sigma_w, ste="clipped", slope=1.0: to_mpf(sigma_w) ** 2 * _gain_mp(Q, ste, slope, 2),
     check=_check_jac,
     cases=lambda: [((q, sw, ste, 1.0), {}) for q in (1e-4, 0.7, 30.0) for sw in (0.5, 1.3) for ste in _STES],
     rtol=1e-15, atol=1e-300, signature=lambda Q, sigma_w, ste="clipped", slope=1.0, dps=None: None,

@@ -36,6 +36,7 @@ import numpy as np
 from scipy import special
 
 from . import _validate as V
+from ._numbers import to_mpf
 from ._faces import ClosedForm
 
 SQRT2PI = math.sqrt(2 * math.pi)
@@ -65,10 +66,6 @@ def _check_x(x):
     return (V.real("x", x),), {}
 
 
-def _mpf(x):
-    import mpmath
-
-    return mpmath.mpf(x)
 
 
 def _pdf_f64(x):
@@ -79,13 +76,13 @@ def _pdf_f64(x):
 def _pdf_mp(x):
     import mpmath
 
-    return mpmath.npdf(_mpf(x))
+    return mpmath.npdf(to_mpf(x))
 
 
 def _pdf_oracle(x):
     import mpmath
 
-    x = _mpf(x)
+    x = to_mpf(x)
     return mpmath.exp(-x * x / 2) / mpmath.sqrt(2 * mpmath.pi)
 
 
@@ -117,7 +114,7 @@ _ASYMPTOTIC = 1e30  # |x| beyond which the tail series is used (mpmath's erfc ov
 def _cdf_mp(x):
     import mpmath
 
-    x = _mpf(x)
+    x = to_mpf(x)
     if abs(x) > _ASYMPTOTIC:
         # Phi(-|x|) = n(x)/|x| sum_k (-1)^k (2k-1)!! / x^(2k); terms shrink by >= 1e60 per step here
         ax, inv2 = abs(x), 1 / (x * x)
@@ -138,7 +135,7 @@ def _cdf_mp(x):
 def _cdf_oracle(x):
     import mpmath
 
-    x = _mpf(x)
+    x = to_mpf(x)
     if x > 0:
         return 1 - _cdf_oracle(-x)
     # int_{-inf}^x exp(-t^2/2) dt = exp(-x^2/2) int_0^inf exp(x s - s^2/2) ds (t = x - s), scaled
@@ -193,7 +190,7 @@ def _cell_f64(a, b):
 def _cell_mp(a, b):
     import mpmath
 
-    a, b = _mpf(a), _mpf(b)
+    a, b = to_mpf(a), to_mpf(b)
     if a >= 0:
         return _cdf_mp(-a) - _cdf_mp(-b)
     if b <= 0:
@@ -204,7 +201,7 @@ def _cell_mp(a, b):
 def _cell_oracle(a, b):
     import mpmath
 
-    a, b = _mpf(a), _mpf(b)
+    a, b = to_mpf(a), to_mpf(b)
     if a < 0 < b:
         pts = [a, mpmath.mpf(0), b]
         m = mpmath.mpf(0)
@@ -659,7 +656,7 @@ def _orthant_f64(a, b, rho=None, deficit=None, one_plus=None):
 
 
 def _orthant_mp(a, b, rho=None, deficit=None, one_plus=None):
-    return _bvn_cdf_mp(-_mpf(a), -_mpf(b), rho, deficit, one_plus)
+    return _bvn_cdf_mp(-to_mpf(a), -to_mpf(b), rho, deficit, one_plus)
 
 
 def _orthant_oracle(a, b, rho=None, deficit=None, one_plus=None):
@@ -668,7 +665,7 @@ def _orthant_oracle(a, b, rho=None, deficit=None, one_plus=None):
     r, d, e = _mp_rho_delta_e(rho, deficit, one_plus)
     if a == 0 and b == 0:  # Sheppard (1899)
         return mpmath.mpf(1) / 4 + mpmath.asin(r) / (2 * mpmath.pi)
-    return _cdf_mp(-a) * _cdf_mp(-b) + _excess_oracle(-_mpf(a), -_mpf(b), rho, deficit, one_plus)
+    return _cdf_mp(-a) * _cdf_mp(-b) + _excess_oracle(-to_mpf(a), -to_mpf(b), rho, deficit, one_plus)
 
 
 orthant = ClosedForm(

@@ -44,144 +44,11 @@ from scipy import optimize
 from . import _validate as V
 from . import gaussian as G
 from ._faces import ClosedForm, register_equation
+from ._numbers import to_mpf
 from .activations import Staircase, as_staircase
-from .gaussian import _excess_f64, _scaled_integral
-
-_cdf64 = G.cdf.f64
-_CHUNK = 1_000_000  # elements per vectorised block
-
-
-# ============================================================================ float64 kernels
-def _pairs(act):
-    """Upper-triangle pair indices and symmetric weights h_i h_j (x2 off the diagonal)."""
-    n = len(act.offsets_exact)
-    i, j = np.triu_indices(n)
-    h = act.heights
-    w = h[i] * h[j] * np.where(i == j, 1.0, 2.0)
-    return i, j, w
-
-
-def _mean_f64(act, sq):
-    """E phi(u) for u ~ N(0, sq^2); sq is an array of standard deviations."""
-    gt = act.offsets[None, :] / sq[:, None]
-    return act.base + _cdf64(-gt) @ act.heights
-
-
-def _second_moment_f64(act, sq):
-    """E phi(u)^2 as a positive sum over cells: sum_k l_k^2 P(cell k) (gaussian.cell_probability)."""
-    gt = act.offsets[None, :] / sq[:, None]
-    edges = np.concatenate([np.full((gt.shape[0], 1), -np.inf), gt, np.full((gt.shape[0], 1), np.inf)], axis=1)
-    probs = G.cell_probability.f64(edges[:, :-1], edges[:, 1:])
-    lev = act.levels
-    return probs @ (lev * lev)
-
-
-def _cov_sum_f64(act, sq, r, d, e=None):
-    """sum_ij h_i h_j excess(-g~_i, -g~_j; C) for arrays sq (std), r (=C), d (=1-C), e (=1+C)."""
-    if e is None:
-        e = 1.0 + r
-    i, j, w = _pairs(act)
-    g = act.offsets
-    out = np.empty(sq.shape[0])
-    step = max(1, _CHUNK // max(1, len(w)))
-    for s in range(0, sq.shape[0], step):
-        sl = slice(s, s + step)
-        gt = -g[None, :] / sq[sl, None]
-        h, k = gt[:, i], gt[:, j]
-        rr, dd, ee = (np.broadcast_to(a[sl, None], h.shape) for a in (r, d, e))
-        out[sl] = _excess_f64(h, k, rr, dd, ee) @ w
-    return out
-
-
-def _comp_sum_f64(act, sq, d):
-    """sum_ij h_i h_j [Phi_2(h,k;1) - Phi_2(h,k;1-delta)] (h = -g~_i, k = -g~_j) through
-    gaussian.bvn_complement (no subtraction of two O(1) numbers; diagonal terms relative accuracy)."""
-    i, j, w = _pairs(act)
-    g = act.offsets
-    out = np.empty(sq.shape[0])
-    step = max(1, _CHUNK // max(1, len(w)))
-    for s in range(0, sq.shape[0], step):
-        sl = slice(s, s + step)
-        gt = -g[None, :] / sq[sl, None]
-        h, k = gt[:, i], gt[:, j]
-        dd = np.broadcast_to(d[sl, None], h.shape)
-        out[sl] = G.bvn_complement.f64(h, k, dd) @ w
-    return out
-
-
-def _dens_sum_f64(act, sq, r, d, e=None):
-    """sum_ij h_i h_j n_2(g~_i, g~_j; C) for arrays sq, r (=C), d (=1-C), e (=1+C)."""
-    if e is None:
-        e = 1.0 + r
-    i, j, w = _pairs(act)
-    g = act.offsets
-    gt = g[None, :] / sq[:, None]
-    x, y = gt[:, i], gt[:, j]
-    dens = G._bvn_pdf_rde_f64(x, y, r[:, None], d[:, None], e[:, None])
-    return (dens * w).sum(-1)
-
-
-# ============================================================================ mpmath kernels
-def _mp_setup(act, Q):
-    import mpmath
-
-    A, g, h = act.mp_params()
-    sq = mpmath.sqrt(mpmath.mpf(Q))
-    return A, [x / sq for x in g], h, sq
-
-
-def _mean_mp(act, Q):
-    A, gt, h, _ = _mp_setup(act, Q)
-    return A + sum(hi * G.cdf.mp(-x) for hi, x in zip(h, gt))
-
-
-def _second_moment_mp(act, Q):
-    import mpmath
-
-    A, gt, h, _ = _mp_setup(act, Q)
-    lev = [A]
-    for hi in h:
-        lev.append(lev[-1] + hi)
-    edges = [-mpmath.inf] + gt + [mpmath.inf]
-    return mpmath.fsum(l * l * G.cell_probability.mp(edges[k], edges[k + 1]) for k, l in enumerate(lev))
-
-
-def _pair_terms(act, Q):
-    A, gt, h, _ = _mp_setup(act, Q)
-    n = len(gt)
-    return [(h[a] * h[b] * (1 if a == b else 2), -gt[a], -gt[b]) for a in range(n) for b in range(a, n)]
-
-
-def _cov_sum_mp(act, Q, r, d, e=None):
-    """sum_ij h_i h_j excess(-g~_i, -g~_j; C) as ONE scaled tanh-sinh integral of the summed
-    integrand (gaussian._excess_sum_mp: relative accuracy at any offsets)."""
-    import mpmath
-
-    if e is None:
-        e = 1 + r
-    pairs = _pair_terms(act, Q)
-    sgn = 1
-    if r < 0:  # reflection: excess(x, y; r) = -excess(x, -y; -r), and 1 - (-r) = 1 + r
-        sgn, d, r = -1, e, -r
-        pairs = [(w, x, -y) for w, x, y in pairs]
-    return sgn * G._excess_sum_mp(pairs, d, r)
-
-
-def _comp_sum_mp(act, Q, d):
-    """sum_ij h_i h_j [Phi_2(h,k;1) - Phi_2(h,k;1-d)] = (1/2pi) int_0^beta of the summed integrand (d <= 1)."""
-    import mpmath
-
-    beta = 2 * mpmath.asin(mpmath.sqrt(mpmath.mpf(d) / 2))
-    return _scaled_integral(_pair_terms(act, Q), mpmath.mpf(0), beta)
-
-
-def _dens_sum_mp(act, Q, r, d, e=None):
-    import mpmath
-
-    if e is None:
-        e = 1 + r
-    A, gt, h, _ = _mp_setup(act, Q)
-    return mpmath.fsum(hi * hj * G._bvn_pdf_rde_mp(x, y, r, d, e) for hi, x in zip(h, gt) for hj, y in zip(h, gt))
+from ._maps_kernels import (_cdf64, _chi_oracle, _comp_sum_f64, _comp_sum_mp, _corr64, _corr_mp, _cov_sum_f64,
+                            _cov_sum_mp, _cross_quad_mp, _dens_sum_f64, _dens_sum_mp, _mean_f64, _mean_mp, _mp_setup,
+                            _neg_log_by_quadrature, _quad_phi_mp, _second_moment_f64, _second_moment_mp)
 
 
 # ============================================================================ argument checks
@@ -202,20 +69,6 @@ def _check_corr(C, deficit, one_plus):
     V.correlation(C, deficit, one_plus=one_plus)
 
 
-def _corr64(C, deficit, one_plus):
-    return G._rho_delta_e(C, deficit, "C", one_plus)
-
-
-def _corr_mp(C, deficit, one_plus):
-    return G._mp_rho_delta_e(C, deficit, one_plus)
-
-
-def _mpf(x):
-    import mpmath
-
-    return mpmath.mpf(x)
-
-
 # ============================================================================ post-activation moments
 def _moments_f64(act, Q):
     shape, (q,) = _broadcast(Q)
@@ -225,18 +78,6 @@ def _moments_f64(act, Q):
 
 def _moments_mp(act, Q):
     return _mean_mp(act, Q), _second_moment_mp(act, Q)
-
-
-def _quad_phi_mp(act, Q, weight):
-    """int weight(phi(sqrt(Q) z)) n(z) dz split at the jumps (an independent oracle)."""
-    import mpmath
-
-    A, gt, h, _ = _mp_setup(act, Q)
-    lev = [A]
-    for hi in h:
-        lev.append(lev[-1] + hi)
-    edges = [-mpmath.inf] + gt + [mpmath.inf]
-    return mpmath.fsum(weight(l) * mpmath.quad(mpmath.npdf, [edges[k], edges[k + 1]]) for k, l in enumerate(lev))
 
 
 def _act_cases():
@@ -290,14 +131,14 @@ def _variance_f64(act, Q, sigma_w, sigma_b=0):
 
 
 def _variance_mp(act, Q, sigma_w, sigma_b=0):
-    return _mpf(sigma_w) ** 2 * _second_moment_mp(act, Q) + _mpf(sigma_b) ** 2
+    return to_mpf(sigma_w) ** 2 * _second_moment_mp(act, Q) + to_mpf(sigma_b) ** 2
 
 
 variance_map = ClosedForm(
     "qmf_sym.maps.variance_map", "paper 1, eq. 4 (first row) / eq. 14",
     f64=_variance_f64, mp=_variance_mp,
     check=lambda act, Q, sigma_w, sigma_b=0: ((_check_common(act, Q, sigma_w, sigma_b), Q, sigma_w, sigma_b), {}),
-    oracle=lambda act, Q, sigma_w, sigma_b=0: _mpf(sigma_w) ** 2 * _quad_phi_mp(act, Q, lambda l: l * l) + _mpf(sigma_b) ** 2,
+    oracle=lambda act, Q, sigma_w, sigma_b=0: to_mpf(sigma_w) ** 2 * _quad_phi_mp(act, Q, lambda l: l * l) + to_mpf(sigma_b) ** 2,
     cases=lambda: [((a, q, sw, sb), {}) for a in _act_cases() for q in _QS for sw, sb in ((1.3, 0.2), (1e-3, 0.0))],
     rtol=1e-14, atol=1e-300, signature=lambda act, Q, sigma_w, sigma_b=0, dps=None: None,
     doc="""Q^(l+1) = sigma_w^2 E_{u~N(0,Q)} phi(u)^2 + sigma_b^2  (eq. 4, first row; eq. 14).
@@ -317,22 +158,6 @@ def _covariance_f64(act, Q, C=None, deficit=None, one_plus=None):
 def _covariance_mp(act, Q, C=None, deficit=None, one_plus=None):
     r, d, e = _corr_mp(C, deficit, one_plus)
     return _mean_mp(act, Q) ** 2 + _cov_sum_mp(act, Q, r, d, e)
-
-
-def _cross_quad_mp(act, Q, C=None, deficit=None, one_plus=None):
-    """E phi(u1) phi(u2) = int n(z1) phi(sqrt(Q) z1) E[phi(u2) | z1] dz1 (an independent oracle)."""
-    import mpmath
-
-    r, d, e = _corr_mp(C, deficit, one_plus)
-    A, gt, h, sq = _mp_setup(act, Q)
-    s = mpmath.sqrt(d * e)
-    lev = [A]
-    for hi in h:
-        lev.append(lev[-1] + hi)
-    inner = lambda z: A + mpmath.fsum(hi * G.cdf.mp((r * z - x) / s) for x, hi in zip(gt, h))
-    edges = [-mpmath.inf] + gt + [mpmath.inf]
-    return mpmath.fsum(l * mpmath.quad(lambda z: mpmath.npdf(z) * inner(z), [edges[k], edges[k + 1]])
-                       for k, l in enumerate(lev))
 
 
 _CS = [dict(C=0.3), dict(C=-0.6), dict(C=0.95), dict(deficit=1e-4), dict(one_plus=1e-4)]
@@ -360,7 +185,7 @@ def _cmap_f64(act, Q, C=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=Non
 
 def _cmap_mp(act, Q, C=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None):
     e = _covariance_mp(act, Q, C, deficit, one_plus)
-    return (_mpf(sigma_w) ** 2 * e + _mpf(sigma_b) ** 2) / _mpf(Q)
+    return (to_mpf(sigma_w) ** 2 * e + to_mpf(sigma_b) ** 2) / to_mpf(Q)
 
 
 def _check_cmap(act, Q, C=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None):
@@ -373,7 +198,7 @@ correlation_map = ClosedForm(
     "qmf_sym.maps.correlation_map", "paper 1, eq. 5",
     f64=_cmap_f64, mp=_cmap_mp, check=_check_cmap,
     oracle=lambda act, Q, C=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None: (
-        _mpf(sigma_w) ** 2 * _cross_quad_mp(act, Q, C, deficit, one_plus) + _mpf(sigma_b) ** 2) / _mpf(Q),
+        to_mpf(sigma_w) ** 2 * _cross_quad_mp(act, Q, C, deficit, one_plus) + to_mpf(sigma_b) ** 2) / to_mpf(Q),
     cases=lambda: [((a, q), dict(c, sigma_w=1.3, sigma_b=0.2)) for a in _act_cases()[:3] for q in (0.05, 1.0) for c in _CS],
     rtol=1e-13, atol=1e-15, signature=lambda act, Q, C=None, sigma_w=1.0, sigma_b=0, dps=None, deficit=None, one_plus=None: None,
     doc="""M_Q(C) = [sigma_w^2 E_{Sigma(Q,C)} phi(u1) phi(u2) + sigma_b^2] / Q   (eq. 5).
@@ -395,7 +220,7 @@ def _cmd_f64(act, Q, deficit, sigma_w=1.0, sigma_b=0, include_residual=True):
 
 
 def _cmd_mp(act, Q, deficit, sigma_w=1.0, sigma_b=0, include_residual=True):
-    sw2, Qm, d = _mpf(sigma_w) ** 2, _mpf(Q), _mpf(deficit)
+    sw2, Qm, d = to_mpf(sigma_w) ** 2, to_mpf(Q), to_mpf(deficit)
     if d <= 1:
         diff = _comp_sum_mp(act, Q, d)
     else:  # C < 0: E phi^2 - E phi phi = Var-part minus the (reflected) excess sum; no cancellation issue
@@ -405,7 +230,7 @@ def _cmd_mp(act, Q, deficit, sigma_w=1.0, sigma_b=0, include_residual=True):
         diff = var - _cov_sum_mp(act, Q, 1 - d, d)
     if not include_residual:
         return sw2 * diff / Qm
-    qn = sw2 * _second_moment_mp(act, Q) + _mpf(sigma_b) ** 2
+    qn = sw2 * _second_moment_mp(act, Q) + to_mpf(sigma_b) ** 2
     return (Qm - qn + sw2 * diff) / Qm
 
 
@@ -426,8 +251,8 @@ correlation_map_deficit = ClosedForm(
     "qmf_sym.maps.correlation_map_deficit", "paper 1, eq. 5 (1 - M near C = 1)",
     f64=_cmd_f64, mp=_cmd_mp, check=_check_cmd,
     oracle=lambda act, Q, deficit, sigma_w=1.0, sigma_b=0, include_residual=True: (
-        (1 - _mpf(sigma_b) ** 2 / _mpf(Q) if include_residual else _mpf(sigma_w) ** 2 * _quad_phi_mp(act, Q, lambda l: l * l) / _mpf(Q))
-        - _mpf(sigma_w) ** 2 * _cross_quad_mp(act, Q, deficit=deficit) / _mpf(Q)),
+        (1 - to_mpf(sigma_b) ** 2 / to_mpf(Q) if include_residual else to_mpf(sigma_w) ** 2 * _quad_phi_mp(act, Q, lambda l: l * l) / to_mpf(Q))
+        - to_mpf(sigma_w) ** 2 * _cross_quad_mp(act, Q, deficit=deficit) / to_mpf(Q)),
     cases=lambda: [((a, q, dd), dict(sigma_w=1.3, sigma_b=0.2, include_residual=False)) for a in _act_cases()[:3]
                    for q in (0.05, 1.0) for dd in (0.5, 1e-3)],
     rtol=1e-12, atol=1e-15, oracle_dps=40,
@@ -462,7 +287,7 @@ def _chi_f64(act, Q, C=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None
 
 def _chi_mp(act, Q, C=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None):
     r, d, e = _corr_mp(C, deficit, one_plus)
-    return _mpf(sigma_w) ** 2 * _dens_sum_mp(act, Q, r, d, e) / _mpf(Q)
+    return to_mpf(sigma_w) ** 2 * _dens_sum_mp(act, Q, r, d, e) / to_mpf(Q)
 
 
 def _check_chi(act, Q, C=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None):
@@ -472,17 +297,6 @@ def _check_chi(act, Q, C=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=No
     if np.any(d <= 0) or np.any(e <= 0):
         raise ValueError("C must be in (-1, 1) for chi (deficit, one_plus in (0, 2)); chi diverges at |C| = 1")
     return (act, Q, C, sigma_w, sigma_b), {"deficit": deficit, "one_plus": one_plus}
-
-
-def _chi_oracle(act, Q, C=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None):
-    """sigma_w^2 E delta-pairs by the factorised density n(x) n((y - r x)/s)/s summed over jump pairs."""
-    import mpmath
-
-    r, d, e = _corr_mp(C, deficit, one_plus)
-    A, gt, h, sq = _mp_setup(act, Q)
-    s = mpmath.sqrt(d * e)
-    tot = mpmath.fsum(hi * hj * mpmath.npdf(x) * mpmath.npdf((y - r * x) / s) / s for hi, x in zip(h, gt) for hj, y in zip(h, gt))
-    return _mpf(sigma_w) ** 2 * tot / _mpf(Q)
 
 
 chi = ClosedForm(
@@ -532,16 +346,6 @@ depth_scale = ClosedForm(
 
     The one home of the depth scale: other modules call ``depth_scale`` (or its raw faces
     ``depth_scale.f64`` / ``.mp``, which accept any x > 0, e.g. the backward moment m > 1).""")
-
-
-def _neg_log_by_quadrature(c):
-    """1 / int_c^1 dt / t (= -1/log c, the oracle of the depth scale; inf at c = 1)."""
-    import mpmath
-
-    c = mpmath.mpf(c)
-    if c == 1:
-        return mpmath.inf
-    return 1 / mpmath.quad(lambda t: 1 / t, [c, mpmath.sqrt(c), 1])
 
 
 # ============================================================================ layer map, iteration

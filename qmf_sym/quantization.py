@@ -39,24 +39,39 @@ from scipy import optimize as _opt
 from scipy import special as _sp
 
 from . import _validate as V
+from . import gaussian as G
+from ._numbers import to_mpf
 
 __all__ = [
     "LloydMax", "lloyd_max", "quantizer_mse", "uniform_quantizer_mse", "optimal_uniform_quantizer",
     "chi_of_quantizer", "hui_neuhoff_step", "hui_neuhoff_mse", "panter_dite_mse", "chi_via_stein",
 ]
 
-_SQRT2 = math.sqrt(2.0)
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+# the Gaussian helpers of qmf_sym.gaussian, raw faces (inputs validated here, +-inf allowed)
+_p = G.pdf.f64                    # n(x); 0 at +-inf
+_cell = G.cell_probability.f64    # P(a < z <= b), relative accuracy in either tail
 
 
-def _Phi(x):
-    return 0.5 * _sp.erfc(-np.asarray(x, dtype=float) / _SQRT2)
+def _mp_pdf(x):
+    """n(x) at the current mpmath precision, 0 at +-inf."""
+    import mpmath
+
+    return G.pdf.mp(x) if mpmath.isfinite(x) else mpmath.mpf(0)
 
 
-def _p(x):
-    x = np.asarray(x, dtype=float)
-    with np.errstate(invalid="ignore"):
-        return np.where(np.isfinite(x), _INV_SQRT_2PI * np.exp(-0.5 * x * x), 0.0)
+def _check_grid(thresholds, levels):
+    """Validate a quantizer grid: N - 1 strictly increasing finite thresholds, N finite levels."""
+    t = list(np.ravel(np.asarray(thresholds, dtype=object)))
+    y = list(np.ravel(np.asarray(levels, dtype=object)))
+    if len(y) != len(t) + 1:
+        raise ValueError(f"levels must have len(thresholds) + 1 = {len(t) + 1} entries, got {len(y)}")
+    for x in t:
+        V.finite("thresholds", x)
+    for x in y:
+        V.finite("levels", x)
+    if any(not b > a for a, b in zip(t, t[1:])):
+        raise ValueError(f"thresholds must be strictly increasing, got {thresholds!r}")
+    return t, y
 
 
 # ----------------------------------------------------------------------------- generic quantizer
@@ -65,15 +80,12 @@ def quantizer_mse(thresholds, levels, dps=None):
     (N - 1) and ``levels`` (N; level j on the cell (t_{j-1}, t_j]).  Computed cell by cell from
     the partial moments int_a^b z^k p(z) dz (k = 0, 1, 2), independently of qmf_sym.spacing."""
     d = V.dps(dps)
-    t = list(np.ravel(np.asarray(thresholds, dtype=object)))
-    y = list(np.ravel(np.asarray(levels, dtype=object)))
-    if len(y) != len(t) + 1:
-        raise ValueError(f"levels must have len(thresholds) + 1 = {len(t) + 1} entries, got {len(y)}")
+    t, y = _check_grid(thresholds, levels)
     if d is None:
         tt = np.concatenate([[-np.inf], np.asarray(t, float), [np.inf]])
         yy = np.asarray(y, float)
         a, b = tt[:-1], tt[1:]
-        P = _Phi(b) - _Phi(a)
+        P = _cell(a, b)
         m1 = _p(a) - _p(b)
         af, bf = np.where(np.isfinite(a), a, 0.0), np.where(np.isfinite(b), b, 0.0)
         ap, bp = af * _p(a), bf * _p(b)
@@ -82,14 +94,13 @@ def quantizer_mse(thresholds, levels, dps=None):
     import mpmath
 
     with mpmath.workdps(V.guard_digits(d)):
-        tt = [-mpmath.inf] + [mpmath.mpf(x) for x in t] + [mpmath.inf]
+        tt = [-mpmath.inf] + [to_mpf(x) for x in t] + [mpmath.inf]
         tot = mpmath.mpf(0)
         for j, yj in enumerate(y):
-            yj = mpmath.mpf(yj)
+            yj = to_mpf(yj)
             a, b = tt[j], tt[j + 1]
-            P = mpmath.ncdf(b) - mpmath.ncdf(a) if a < 0 else mpmath.ncdf(-a) - mpmath.ncdf(-b)
-            pa = mpmath.npdf(a) if mpmath.isfinite(a) else mpmath.mpf(0)
-            pb = mpmath.npdf(b) if mpmath.isfinite(b) else mpmath.mpf(0)
+            P = G.cell_probability.mp(a, b)
+            pa, pb = _mp_pdf(a), _mp_pdf(b)
             ap = a * pa if mpmath.isfinite(a) else mpmath.mpf(0)
             bp = b * pb if mpmath.isfinite(b) else mpmath.mpf(0)
             tot += (P + ap - bp) - 2 * yj * (pa - pb) + yj * yj * P
@@ -108,7 +119,7 @@ def uniform_quantizer_mse(step, N, dps=None):
     import mpmath
 
     with mpmath.workdps(V.guard_digits(d)):
-        s = mpmath.mpf(step)
+        s = to_mpf(step)
         V.positive("step", s)
         t = [s * (mpmath.mpf(i) - mpmath.mpf(N) / 2) for i in range(1, N)]
         y = [s * (mpmath.mpf(j) - mpmath.mpf(N - 1) / 2) for j in range(N)]
@@ -157,8 +168,8 @@ def _gain_condition(s, N):
     for j in range(N):
         y = s * (mpmath.mpf(j) - mpmath.mpf(N - 1) / 2)
         a, b = t[j], t[j + 1]
-        P = mpmath.ncdf(b) - mpmath.ncdf(a) if a < 0 else mpmath.ncdf(-a) - mpmath.ncdf(-b)
-        m1 = (mpmath.npdf(a) if mpmath.isfinite(a) else 0) - (mpmath.npdf(b) if mpmath.isfinite(b) else 0)
+        P = G.cell_probability.mp(a, b)
+        m1 = _mp_pdf(a) - _mp_pdf(b)
         tot += y * y * P - y * m1
     return tot
 
@@ -186,6 +197,8 @@ def lloyd_max(N, tol=1e-13, maxit=500_000):
     Lloyd-Max quantizer.
     """
     N = V.integer("N", N, 2)
+    V.positive("tol", tol)
+    maxit = V.integer("maxit", maxit, 1)
     if N == 2:
         y = math.sqrt(2 / math.pi)
         return LloydMax(2, np.array([0.0]), np.array([-y, y]), 1 - 2 / math.pi, 0)
@@ -193,11 +206,7 @@ def lloyd_max(N, tol=1e-13, maxit=500_000):
     it = 0
     for it in range(1, maxit + 1):
         tt = np.concatenate([[-np.inf], t, [np.inf]])
-        P = _Phi(tt[1:]) - _Phi(tt[:-1])
-        # right half via the upper tail for accuracy: Phi(b) - Phi(a) = Phi(-a) - Phi(-b)
-        Pr = _Phi(-tt[:-1]) - _Phi(-tt[1:])
-        P = np.where(tt[:-1] >= 0, Pr, P)
-        y = (_p(tt[:-1]) - _p(tt[1:])) / P
+        y = (_p(tt[:-1]) - _p(tt[1:])) / _cell(tt[:-1], tt[1:])
         y = 0.5 * (y - y[::-1])  # exact antisymmetry
         tn = 0.5 * (y[:-1] + y[1:])
         delta = float(np.max(np.abs(tn - t)))
@@ -207,8 +216,7 @@ def lloyd_max(N, tol=1e-13, maxit=500_000):
     else:  # pragma: no cover
         raise ArithmeticError(f"Lloyd iteration for N = {N} did not converge in {maxit} steps")
     tt = np.concatenate([[-np.inf], t, [np.inf]])
-    P = np.where(tt[:-1] >= 0, _Phi(-tt[:-1]) - _Phi(-tt[1:]), _Phi(tt[1:]) - _Phi(tt[:-1]))
-    y = (_p(tt[:-1]) - _p(tt[1:])) / P
+    y = (_p(tt[:-1]) - _p(tt[1:])) / _cell(tt[:-1], tt[1:])
     y = 0.5 * (y - y[::-1])
     mse = quantizer_mse(t, y)
     return LloydMax(N, t, y, mse, it)
@@ -237,7 +245,7 @@ def chi_via_stein(act, dps=None):
         g, h, lv = act.offsets, act.heights, act.levels
         ezphi = float(np.sum(h * _p(g)))
         tt = np.concatenate([[-np.inf], g, [np.inf]])
-        P = np.where(tt[:-1] >= 0, _Phi(-tt[:-1]) - _Phi(-tt[1:]), _Phi(tt[1:]) - _Phi(tt[:-1]))
+        P = _cell(tt[:-1], tt[1:])
         m = float(np.sum(P * lv))
         var = float(np.sum(P * (lv - m) ** 2))
         return ezphi ** 2 / var
@@ -248,10 +256,9 @@ def chi_via_stein(act, dps=None):
         lv = [A]
         for hi in h:
             lv.append(lv[-1] + hi)
-        ezphi = mpmath.fsum(hi * mpmath.npdf(gi) for hi, gi in zip(h, g))
+        ezphi = mpmath.fsum(hi * G.pdf.mp(gi) for hi, gi in zip(h, g))
         tt = [-mpmath.inf] + g + [mpmath.inf]
-        P = [mpmath.ncdf(tt[j + 1]) - mpmath.ncdf(tt[j]) if tt[j] < 0 else mpmath.ncdf(-tt[j]) - mpmath.ncdf(-tt[j + 1])
-             for j in range(len(lv))]
+        P = [G.cell_probability.mp(tt[j], tt[j + 1]) for j in range(len(lv))]
         m = mpmath.fsum(p * v for p, v in zip(P, lv))
         var = mpmath.fsum(p * (v - m) ** 2 for p, v in zip(P, lv))
         r = ezphi ** 2 / var

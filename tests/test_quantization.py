@@ -127,7 +127,17 @@ def test_quantizer_mse_mp_matches_float():
     (lambda: Qz.uniform_quantizer_mse(0.3, 4, dps=0), "dps"),
     (lambda: Qz.optimal_uniform_quantizer(1), "N"),
     (lambda: Qz.quantizer_mse([0.0], [1.0]), "levels"),
+    # issue 8, item 10: tol / maxit were unvalidated (tol = NaN never stopped, maxit = True ran once)
+    (lambda: Qz.lloyd_max(4, tol=0.0), "tol"),
+    (lambda: Qz.lloyd_max(4, tol=float("nan")), "tol"),
+    (lambda: Qz.lloyd_max(4, maxit=0), "maxit"),
+    (lambda: Qz.lloyd_max(4, maxit=True), "maxit"),
+    (lambda: Qz.quantizer_mse([float("nan")], [0.0, 1.0]), "thresholds"),
+    (lambda: Qz.quantizer_mse([0.5, 0.1], [0.0, 1.0, 2.0]), "thresholds"),
+    (lambda: Qz.quantizer_mse([0.0], [0.0, float("inf")]), "levels"),
+    (lambda: Qz.quantizer_mse([0.0], [0.0, float("nan")], dps=20), "levels"),
 ])
 def test_bad_input(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+

@@ -23,8 +23,8 @@ import numpy as np
 from .. import _validate as V
 from .._faces import ClosedForm
 from .. import gaussian as G
-from ._numbers import mp as _mp
-from ._numbers import to_mpf as _to_mpf
+from .._numbers import mp as _mp
+from .._numbers import to_mpf as _to_mpf
 
 __all__ = ["chi_staircase", "chi_eq16", "centring_base"]
 

@@ -32,8 +32,8 @@ from scipy import special as _sp
 
 from .. import _validate as V
 from .._faces import ClosedForm
-from ._numbers import mp as _mp
-from ._numbers import to_mpf as _to_mpf
+from .._numbers import mp as _mp
+from .._numbers import to_mpf as _to_mpf
 
 __all__ = ["chi_uniform", "chi_eq17", "chi_uniform_derivatives", "eq17_sums", "chi_derivatives_from_sums",
            "Thresholds", "moments_f64", "moments_mp"]
