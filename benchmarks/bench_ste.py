@@ -15,6 +15,8 @@
 5. All of Fig. 2 (4 bit widths x 5 runs, d = 900, tau to 160), simulation + PDE theory curves.
 6. The quantizer lookup pass alone (d = 900 values, repeated): the generated select chain
    (_kernels.qpass) against a numba.literal_unroll loop over (threshold, level) pairs, same results.
+7. General maps (issue 10 §3): tanh weights and inputs (compiled), the ridge on psi, a quantization
+   onset, and a user callable on the pure-numpy path.
 Timings are best-of-k (the machine is shared: the minimum is the least disturbed run).
 
 History (2 cores, AMD EPYC, best of 5, quiet machine): the ziggurat's fast path had a branch on the sign
@@ -88,6 +90,8 @@ def main():
         t = best(lambda p=p: S.simulate(p, d=d, tau_max=tau, runs=1), k)
         print(f"[2] SGD {name}, d={d}, 1 thread: {n / t:.3e} coordinate-updates/s = {(n / t) / r_zig:.2f} of the "
               f"draw rate")
+    if hasattr(S.STEParams, "weight_map"):  # issue 10 maps (absent in older trees: before/after runs)
+        bench_maps(k, d, tau, n, r_zig)
     bits = [S.STEParams(b=b) for b in (2, 3, 4, 5)]
     t_sh = best(lambda: S.simulate_many(bits, d, tau_max=tau, runs=1, share_inputs=True), k)
     t_un = best(lambda: S.simulate_many(bits, d, tau_max=tau, runs=1, share_inputs=False), k)
@@ -115,6 +119,30 @@ def main():
               f"{t_th:.1f} s = {t_sim + t_th:.1f} s on {numba.get_num_threads()} threads "
               f"({sum(r.runs for r in res)} runs, target < 120 s)")
     bench_lookup(k)
+
+
+def bench_maps(k, d, tau, n, r_zig):
+    """[7]: the general maps of issue 10 §3, 1 thread, 1 replica: tanh weights and inputs (compiled
+    tanh pass and derivative surrogate), the ridge on psi(w) (generic update pass), and a user callable
+    tanh on the pure-numpy path (short run, scaled)."""
+    import math
+
+    from qmf_sym.ste.maps import Map
+
+    f = Map.from_callable(np.tanh, lambda u: 1.0 - np.tanh(u) ** 2)
+    cfg = {"psi=phi=tanh (compiled)": S.STEParams(psi="tanh", phi="tanh", eta=0.1),
+           "b=2, ridge on psi": S.STEParams(b=2, ridge="psi"),
+           "b=2, onset tau/2": S.STEParams(b=2, onset=tau / 2)}
+    for p in cfg.values():
+        S.simulate(p, d=d, tau_max=0.01, runs=1)
+    for name, p in cfg.items():
+        t = best(lambda p=p: S.simulate(p, d=d, tau_max=tau, runs=1), k)
+        print(f"[7] SGD {name}, d={d}, 1 thread: {n / t:.3e} updates/s = {(n / t) / r_zig:.2f} of the draw rate")
+    tc = min(tau, 0.5)
+    nc = int(tc * d * d)
+    t = best(lambda: S.simulate(S.STEParams(psi=f, phi=f, eta=0.1), d=d, tau_max=tc, runs=1), max(1, k // 2))
+    print(f"[7] SGD psi=phi=callable tanh (numpy path), d={d}: {nc / t:.3e} updates/s = {(nc / t) / r_zig:.3f} of "
+          f"the draw rate ({math.ceil(t / tc * 100)} s per 100 tau)")
 
 
 def bench_lookup(k):
