@@ -1,5 +1,7 @@
-"""TRANSITIONAL: the '2-16,32,64' level syntax, until the CLI vocabulary (qmf_sim/cli/_vocab.py)
-exists; then the CLI parses it and this module is deleted (qmf_sym does no argument parsing)."""
+"""TRANSITIONAL: the '2-16,32,64' level syntax.  The CLI parses its flags with qmf_sim/cli/_vocab.py
+and ``spacing.table`` accepts only integers; this module stays only while
+``qmf_sym.proof.proven_table`` (and benchmarks/bench_proof.py) still pass string specs, and is deleted
+with ``parse_levels`` when they take sequences of ints (qmf_sym does no argument parsing)."""
 from __future__ import annotations
 
 from .. import _validate as V

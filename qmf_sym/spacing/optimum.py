@@ -233,12 +233,11 @@ def _flag(name, value):
 
 
 def _levels(levels):
-    """Sorted unique N >= 2 from an iterable of integers (a spec string such as '2-256' is parsed
-    by the CLI vocabulary; accepted here only during the transition)."""
-    if isinstance(levels, str):
-        from . import _levels_spec
-
-        return _levels_spec.parse_levels(levels)
+    """Sorted unique N >= 2 from an iterable of integers.  qmf_sym parses no strings: a spec such as
+    '2-256' is parsed by the CLI vocabulary (``qmf_sim.cli._vocab``); pass ``range(2, 257)``."""
+    if isinstance(levels, (str, bytes)):
+        raise ValueError(f"levels must be an iterable of integers N >= 2 (e.g. range(2, 257)), got the string "
+                         f"{levels!r}; qmf_sym parses no range strings")
     try:
         out = sorted({V.integer("levels", n, 2) for n in levels})
     except TypeError as exc:
