@@ -206,3 +206,18 @@ def test_closure_onset_and_method_errors():
         S.theory_curve(S.STEParams(onset=1.0), [0, 1], "gaussian")
     with pytest.raises(ValueError, match="method"):
         S.theory_curve(S.STEParams(), [0, 1], "closure")
+
+
+def test_tanh_with_temperature_generic_paths():
+    """T > 0 on the generic update paths (tanh surrogate: micro's generic pass + Langevin noise, the
+    particles' generic step with B = g^2 B_c + 2 eta T) against the PDE; tolerances as above."""
+    p = S.STEParams(psi="tanh:1.2,0.8", eta=0.08, lam=0.5, T=0.05)
+    tau = np.array([2.0, 6.0])
+    r = S.simulate(p, d=500, tau=tau, runs=8, seed=7)
+    pr = S.solve_particles(p, tau=tau, n_particles=30_000, dt=0.01, seed=7)
+    pde = _at(S.solve_pde(p, tau=tau), tau)
+    idx = [int(np.argmin(abs(r.tau - t))) for t in tau]
+    assert np.all(np.abs(r.mean()[idx] - pde) < _tol_mean(r, idx) + 0.004), (r.mean()[idx], pde)
+    assert np.all(np.abs(_at(pr, tau) - pde) < K_SE * 1.5 / math.sqrt(30_000) + 0.006), (_at(pr, tau), pde)
+    # T matters here: the T = 0 curve is further away than the tolerances
+    assert np.max(np.abs(_at(S.solve_pde(S.STEParams(psi="tanh:1.2,0.8", eta=0.08, lam=0.5), tau=tau), tau) - pde)) > 0.01

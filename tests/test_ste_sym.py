@@ -157,3 +157,14 @@ def test_closure_gaussian_expectations_closed_form_vs_quadrature():
     a, b = gauss_expectations(q, mu, v), gauss_expectations(f, mu, v)
     for key in a:
         np.testing.assert_allclose(a[key], b[key], atol=5e-3, err_msg=key)
+
+
+@pytest.mark.parametrize("kw,name", [(dict(closure="beta"), "closure"), (dict(ridge="w"), "ridge"), (dict(dt=0.0), "dt"),
+                                     (dict(eta=-1.0), "eta"), (dict(lam=float("nan")), "lam"),
+                                     (dict(init="cauchy"), "init"), (dict(psi="tanh"), "psi")])
+def test_closure_bad_input(kw, name):
+    from qmf_sym.ste.closure import solve_closure
+
+    args = dict(tau=[0.0, 1.0], psi=SM.Map.quantizer(2, 1.0), kappa=1.0, s2=1.0, eta=0.04, lam=1.0) | kw
+    with pytest.raises(ValueError, match=name):
+        solve_closure(**args)
