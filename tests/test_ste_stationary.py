@@ -240,3 +240,14 @@ def test_edge_mass_vs_particles_and_sgd(ste_name, omega):
     assert 2 * m[1] - m[0] == pytest.approx(th, abs=4e-4)
     if ste_name == "clipped":
         assert abs(th - _restricted_eps(0.04, 1.0, 3, omega)) > 2e-3
+
+
+def test_absorbing_zero_reached_by_particles():
+    """Sign quantizer with omega = w* = 1: eps_g = 0 is absorbing; the particles reach exactly 0 although
+    stationary_state's root is 0.0248 (flagged by absorbing_zero; derivation §4)."""
+    from qmf_sim.ste import STEParams, solve_particles
+
+    s1 = ste.stationary_state(0.04, 1.0, 1, 1.0)
+    assert s1.absorbing_zero and s1.eps_g > 0.02
+    r = solve_particles(STEParams(b=1, omega=1.0, eta=0.04, lam=1.0), tau=[0.0, 100.0], n_particles=20_000, dt=0.02, seed=0)
+    assert r.eps[0][-1] == 0.0

@@ -15,7 +15,7 @@ from .. import _validate as V
 from .._faces import register_equation
 from .quantizers import _check_b, _check_omega, _check_ste
 
-__all__ = ["stationary_density", "StationaryState", "stationary_state", "edge_mass"]
+__all__ = ["stationary_density", "StationaryState", "stationary_state", "edge_mass", "stationary_branches"]
 
 # spec §5.2.  For a fixed w*, the stationary zero-flux density of  dp/dtau = -(A p)' + (B p)''/2  is
 #     G := B p,   G' = (2A/B) G   =>   p = G/B,  G = C exp( int_0^w 2A/B ),
@@ -247,7 +247,9 @@ class StationaryState:
     teacher-averaged sum), ``edge_mass_lo`` / ``edge_mass_hi``; ``density(grid, i=0)`` gives the
     continuous part of the law given w*_i on a grid; ``residual`` = eps_g[p*] - eps_g at the root;
     ``at_zero`` is True if the root is eps_g = 0 (the quantized student represents the teacher exactly
-    and B vanishes).
+    and B vanishes); ``absorbing_zero`` is True if eps_g = 0 is a second, absorbing stationary state that
+    the dynamics may reach instead (a level equal to kappa w*/s2 on a piece reaching 0: the sign
+    quantizer with omega = w*).
     """
 
     def __init__(self, **kw):
@@ -260,7 +262,7 @@ class StationaryState:
         """Plain numbers (for JSON): eps_g, m_psi, q_psi, rho, edge masses, residual, at_zero."""
         return dict(eps_g=self.eps_g, m_psi=self.m_psi, q_psi=self.q_psi, rho=self.rho, edge_mass=self.edge_mass,
                     edge_mass_lo=self.edge_mass_lo, edge_mass_hi=self.edge_mass_hi, residual=self.residual,
-                    at_zero=self.at_zero)
+                    at_zero=self.at_zero, absorbing_zero=self.absorbing_zero)
 
     def __repr__(self):
         return (f"StationaryState(eps_g={self.eps_g:.6g}, m_psi={self.m_psi:.6g}, q_psi={self.q_psi:.6g}, "
@@ -321,11 +323,19 @@ def stationary_state(eta, lam, b=None, omega=None, kind="endpoints", ste="clippe
         root = brentq(F, e_lo, e_hi, xtol=xtol, rtol=4 * np.finfo(float).eps, maxiter=500)
     pcs, m_psi, q_psi, e = state(root)
     atom = np.array([pc.atom_mass for pc in pcs])
+    # eps_g = 0 is ALSO stationary (and absorbing: B = 0) when every w* has a level psi = kappa w*/s2 whose
+    # piece reaches 0 (the ridge pulls towards 0 without leaving it) and kappa^2 = s2, sigma2 = T = 0 -- e.g.
+    # the sign quantizer with omega = w* = 1.  The dynamics can end there (particles, SGD) even where the
+    # root above is positive: derivations/ste_stationary_edge_mass.md §4.
+    br, lev, _ = pieces
+    lo_e, hi_e = np.concatenate([[-np.inf], br]), np.concatenate([br, [np.inf]])
+    absorbing = bool(degenerate and abs(kappa * kappa - s2) <= 1e-12 * s2 and all(
+        np.any((np.abs(lev - kappa * w / s2) <= 1e-12 * max(1.0, abs(w))) & (lo_e <= 0) & (hi_e >= 0)) for w in pts))
     lo_m, hi_m = float(np.sum(wts * atom[:, 0])), float(np.sum(wts * atom[:, 1]))
     return StationaryState(eps_g=float(root), m_psi=m_psi, q_psi=q_psi, rho=rho, teacher=(pts, wts),
                            masses=[pc.mass for pc in pcs], levels=[pc.level for pc in pcs], atom_mass=atom,
                            edge_mass=lo_m + hi_m, edge_mass_lo=lo_m, edge_mass_hi=hi_m,
-                           residual=e - root, at_zero=at_zero, _pieces=pcs)
+                           residual=e - root, at_zero=at_zero, absorbing_zero=absorbing, _pieces=pcs)
 
 
 def edge_mass(eta, lam, b=None, omega=None, kind="endpoints", ste="clipped", kappa=1.0, s2=1.0, sigma2=0.0,
@@ -340,3 +350,37 @@ register_equation("qmf_sym.ste.stationary_density", "paper 2, spec §5.2 + errat
                   "edge masses G(+-c)/(2 eta lam c))", "closed form per piece")
 register_equation("qmf_sym.ste.stationary_state", "paper 2, spec §5.2 + erratum (self-consistent stationary eps_g*)",
                   "brentq on eps_g over the closed-form law")
+
+
+def stationary_branches(eta, lam, b=None, omega=None, kind="endpoints", ste="clipped", kappa=1.0, s2=1.0, sigma2=0.0,
+                        T=0.0, teacher=None, psi=None, n_scan=400):
+    """ALL self-consistent stationary states: the roots of F(e) = eps_g[p*(e)] - e on (0, e_max], found by a
+    log scan of ``n_scan`` points and brentq on each sign change (derivations/ste_uses.md §3).
+
+    Returns a list of (eps_g, stable) sorted by eps_g; ``stable`` is True where F crosses downwards (the
+    fixed-point iteration e -> eps_g[p*(e)] is attracted; a heuristic for the dynamics, checked against
+    particles in tests/test_ste_uses.py).  One root for the figure settings; at large eta several (a
+    high-error branch).  A root closer than the scan spacing to another may be missed (a double root)."""
+    from scipy.optimize import brentq
+
+    n_scan = V.integer("n_scan", n_scan, 10)
+    base = stationary_state(eta, lam, b, omega, kind, ste, kappa, s2, sigma2, T, teacher, psi=psi)
+    pts, wts = base.teacher
+    pieces = _weight_pieces(b, omega, kind, ste, psi)
+    rho = base.rho
+    lmax = float(np.max(np.abs(pieces[1])))
+    e_hi = 0.5 * (rho + 2 * abs(kappa) * lmax * float(np.sum(wts * np.abs(pts))) + s2 * lmax**2) + 1.0
+
+    def F(e):
+        mom = np.array([_Pieces(w, eta, lam, pieces, kappa, s2, e, sigma2, T).moments() for w in pts])
+        return 0.5 * (rho - 2 * kappa * float(np.sum(wts * pts * mom[:, 0])) + s2 * float(np.sum(wts * mom[:, 1]))) - e
+
+    es = np.geomspace(1e-9 * e_hi, e_hi, n_scan)
+    Fs = np.array([F(e) for e in es])
+    roots = []
+    for i in np.flatnonzero(np.sign(Fs[:-1]) != np.sign(Fs[1:])):
+        r = brentq(F, es[i], es[i + 1], xtol=1e-14, rtol=4 * np.finfo(float).eps)
+        roots.append((float(r), bool(Fs[i] > 0)))
+    if base.at_zero:
+        roots.insert(0, (0.0, True))
+    return roots
