@@ -28,6 +28,7 @@ PARTS: dict[str, tuple[str, ...]] = {
     **{part: (f"qmf_sim.experiments.appendices:reproduce_{part}",)
        for part in ("stochastic_rounding", "bias", "phase")},
     "ste_plateau": ("qmf_sim.experiments.ste_plateau:reproduce",),
+    "ste_uses": ("qmf_sim.experiments.ste_uses:reproduce",),
 }
 
 

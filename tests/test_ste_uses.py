@@ -1,0 +1,126 @@
+"""Tests of qmf_sym.ste.degradation and qmf_sim.experiments.ste_uses (issue 10 §5)."""
+import math
+
+import numpy as np
+import pytest
+
+from qmf_sym import ste
+from qmf_sym.ste import degradation as D
+from qmf_sym.ste.stationary import stationary_branches
+
+
+def test_unquantized_baseline_closed_form():
+    """Independent route: the stationary OU law, eps = 1/2 ((1 - m)^2 + v), m = 1/(1 + lam),
+    v = eta eps/(1 + lam)  =>  eps = (lam/(1 + lam))^2 / (2 - eta/(1 + lam))."""
+    for eta, lam in [(0.04, 1.0), (0.5, 0.1), (1.9, 0.0)]:
+        ref = (lam / (1 + lam)) ** 2 / (2 - eta / (1 + lam))
+        assert D.unquantized_ridge_eps(eta, lam) == pytest.approx(ref, rel=1e-12, abs=1e-15)
+    assert D.unquantized_ridge_eps(2.5, 0.1) == math.inf  # eta_c = 2.2
+    m, v = D.unquantized_stationary_law(0.04, 1.0)
+    fp = ste.input_only_fixed_point(0.04, 1.0, 0.0, 1.0, 1.0)
+    assert m == pytest.approx(float(fp[0])) and m * m + v == pytest.approx(float(fp[1]), rel=1e-12)
+
+
+def test_degradation_vanishes_for_fine_grids():
+    # b = 12, omega = 2: cell width 1e-3 << spread 0.05 of the latent law, clip far away: Delta ~ Delta_q^2/24
+    assert abs(D.weight_degradation(0.04, 1.0, 12, 2.0)) < 1e-5
+    # coarse grid: a real cost; sign with omega = w* beats ridge shrinkage (a negative Delta)
+    assert D.weight_degradation(0.04, 1.0, 2, 1.0) > 0.05
+    assert D.weight_degradation(0.04, 1.0, 1, 1.0) < -0.09
+
+
+def test_ptq_closed_form_vs_monte_carlo():
+    """Gaussian cell probabilities against 4e6 samples: tolerance 5 standard errors."""
+    rng = np.random.default_rng(3)
+    for b, om in [(2, 1.0), (3, 0.5), (3, 1.0)]:
+        m, v = 0.5, 0.02
+        w = m + math.sqrt(v) * rng.standard_normal(4_000_000)
+        x = 0.5 * (1 - ste.quantize(w, b, om)) ** 2
+        se = x.std() / math.sqrt(x.size)
+        assert D.ptq_eps(0.04, 1.0, b, om, mean=m, var=v) == pytest.approx(x.mean(), abs=5 * se + 1e-12)
+
+
+def test_ptq_vs_particles_after_long_unquantized_training():
+    """PTQ = quantize the converged unquantized model: particles with the quantization onset at tau = 150
+    (> 6 relaxation times 1/(eta (1 + lam)) = 12.5), N = 50000: eps at the onset vs the closed form; the
+    sampling error of eps is ~1e-3 here (psi levels 1/3 apart, law width 0.05), tolerance 4e-3."""
+    from qmf_sim.ste import STEParams, solve_particles
+
+    for b, om in [(2, 1.0), (3, 1.0)]:
+        p = STEParams(b=b, omega=om, eta=0.04, lam=1.0, onset=150.0)
+        r = solve_particles(p, tau=[0.0, 150.0], n_particles=50_000, dt=0.02, seed=2)
+        assert r.eps[0][-1] == pytest.approx(D.ptq_eps(0.04, 1.0, b, om), abs=4e-3)
+
+
+def test_degradation_vs_sgd():
+    """SGD d = 300, 3 runs, tau in [125, 250]: finite-d bias < 5e-4 (measured at these settings) plus 5 s.e."""
+    from qmf_sim.ste import STEParams, simulate
+
+    base = D.unquantized_ridge_eps(0.04, 1.0)
+    for b, om in [(3, 0.5), (2, 1.0)]:
+        r = simulate(STEParams(b=b, omega=om, eta=0.04, lam=1.0), 300, tau=np.linspace(0, 250, 41), runs=3, seed=4)
+        per = r.eps[:, 20:].mean(axis=1)
+        se = per.std(ddof=1) / math.sqrt(3)
+        assert per.mean() - base == pytest.approx(D.weight_degradation(0.04, 1.0, b, om), abs=5 * se + 5e-4)
+
+
+def test_best_input_range_is_max_uniform_quantizer():
+    """eta -> 0: the omega_x maximising Corr(z, phi)^2 is Max's optimal uniform quantizer's range
+    (2^b - 1) s_Max / 2 (a stationary point of both; derivations/ste_uses.md §4); there
+    1 - kappa^2/s2 = Max's MSE = 1 - chi (paper 1, eq. 16 double sum)."""
+    from qmf_sym.quantization import chi_of_quantizer, optimal_uniform_quantizer
+
+    for b in (2, 3, 4, 5, 6):
+        s, om_max = D.max_input_range(b)
+        om, f = D.best_input_range(b)
+        assert om == pytest.approx(om_max, rel=1e-6)  # two 1-D optimisations (xatol ~1e-8 in omega)
+        mse = optimal_uniform_quantizer(2**b)[1]
+        lv, th = ste.quantizer_grid(b, om_max)
+        assert f == pytest.approx(mse, rel=1e-9)
+        assert 1 - float(chi_of_quantizer(th, lv)) == pytest.approx(mse, rel=1e-9)
+        k, s2 = ste.input_moments(b, om_max)
+        assert k == pytest.approx(s2, rel=1e-7)  # Max's gain condition E[z q] = E[q^2]
+    # eta > 0 favours a smaller range (smaller sigma_phi^2 in 2 - eta s2)
+    assert D.best_input_range(2, eta=1.0)[0] < D.max_input_range(2)[1] - 0.2
+    e_best = D.best_input_range(2, eta=1.0)[1]
+    assert e_best <= ste.steady_state_error(1.0, 2, D.max_input_range(2)[1]) + 1e-15
+
+
+def test_branches():
+    br = stationary_branches(4.0, 0.1, 3, 1.0)
+    assert len(br) == 3 and [s for _, s in br] == [True, False, True]
+    low = ste.stationary_state(4.0, 0.1, 3, 1.0).eps_g
+    assert br[0][0] == pytest.approx(low, rel=1e-10)
+    assert len(stationary_branches(1.0, 0.1, 3, 1.0)) == 1
+
+
+def test_overshoot_measure():
+    from qmf_sim.experiments.ste_uses import overshoot
+
+    assert overshoot([3, 2, 1, 1]) == 0.0
+    assert overshoot([3, 1, 2, 0.5, 0.7]) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("bad,match", [
+    (lambda: D.ptq_eps(0.04, 1.0, 3, 1.0, mean=0.5, var=-1.0), "var"),
+    (lambda: D.unquantized_stationary_law(2.5, 0.1), "eta"),
+    (lambda: D.best_input_range(0), "b"),
+    (lambda: D.best_input_range(True), "b"),
+    (lambda: D.best_input_range(2, eta=0.0, lam=1.0), "lam"),
+    (lambda: D.weight_degradation(0.04, -1.0, 3, 1.0), "lam"),
+    (lambda: stationary_branches(4.0, 0.1, 3, 1.0, n_scan=2), "n_scan"),
+])
+def test_bad_input(bad, match):
+    with pytest.raises(ValueError, match=match):
+        bad()
+
+
+@pytest.mark.slow
+def test_experiment_quick(tmp_path):
+    from qmf_sim.experiments import resolve
+
+    paths = resolve("ste_uses")(tmp_path, True)
+    names = {p.name for p in paths}
+    for f in ("ste_degradation.csv", "ste_schedules.csv", "ste_eta_inputs.csv", "ste_eta_weights.csv",
+              "ste_input_range.csv", "ste_monotonicity.csv", "ste_uses.png"):
+        assert f in names
