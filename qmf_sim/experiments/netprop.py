@@ -87,7 +87,7 @@ def fig1_summary(res) -> dict:
 
 
 def plot_fig1(res, out_dir, tag="fig1") -> list[Path]:
-    """``<tag>.png/.pdf`` (covariance vs Delta theta, mean field over it) and ``<tag>_heatmap.png``."""
+    """``<tag>.png/.pdf`` (covariance vs Delta theta, mean field over it) and ``<tag>_heatmap.png/.pdf``."""
     plt = io.plt()
     runs, theta, depth = res["runs"], res["theta"], res["depth"]
     factors = res["factors"]
@@ -118,7 +118,7 @@ def plot_fig1(res, out_dir, tag="fig1") -> list[Path]:
     axes[0][0].set_ylabel("layer l")
     fig.suptitle("empirical correlation per layer and input angle", fontsize=10)
     fig.colorbar(im, ax=axes[0].tolist(), label="empirical correlation $C^{(l)}$")
-    paths += io.save_figure(fig, out_dir, f"{tag}_heatmap", formats=("png",))
+    paths += io.save_figure(fig, out_dir, f"{tag}_heatmap")
     return paths
 
 
@@ -178,31 +178,37 @@ def plot_finite_width(res, out_dir, tag="finite_width") -> list[Path]:
     widths, factors = res["widths"], res["factors"]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     nn = np.array(widths, dtype=float)
-    for r, f, mk in zip(res["results"], factors, "os^v"):
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for r, f, mk, col in zip(res["results"], factors, "os^v", colors):  # one colour per curve: markers + fit
         for name, ax in (("Q_rel_rms", axes[0]), ("C_rms", axes[1])):
             y = r[name].mean(axis=1)
             p, a = r["fit"][name]
-            ax.loglog(nn, y, mk, label=f"$\\sigma_w$={f:g}x opt: slope {p:.3f}")
-            ax.loglog(nn, np.exp(a) * nn ** p, "-", lw=0.8)
+            ax.loglog(nn, y, mk, color=col, label=f"$\\sigma_w$={f:g}$\\,\\sigma_w^{{opt}}$: slope {p:.3f}")
+            ax.loglog(nn, np.exp(a) * nn ** p, "-", lw=0.8, color=col)
         cmap = plt.get_cmap("plasma")
         if f == factors[0]:
             for i, n in enumerate(widths):
                 axes[2].semilogy(r["layers"], r["C_rms"][i] * math.sqrt(n), color=cmap(i / len(widths)),
                                  label=f"n={n}")
-    axes[0].set_title("RMS |Q_emp - Q_mf| / Q_mf (mean over layers)", fontsize=9)
-    axes[1].set_title("RMS |C_emp - C_mf| (mean over layers, pairs)", fontsize=9)
-    axes[2].set_title(f"$\\sqrt{{n}}$ x RMS C error per layer ($\\sigma_w$={factors[0]:g}x opt)", fontsize=9)
+    axes[0].set_ylabel(r"RMS $|Q_{emp} - Q_{MF}|\,/\,Q_{MF}$")
+    axes[1].set_ylabel(r"RMS $|C_{emp} - C_{MF}|$")
+    axes[0].set_title("mean over layers", fontsize=9)
+    axes[1].set_title("mean over layers and input pairs", fontsize=9)
+    axes[2].set_ylabel(r"$\sqrt{n}\,\times$ RMS $|C_{emp} - C_{MF}|$")
+    axes[2].set_title(f"per layer, $\\sigma_w$={factors[0]:g}$\\,\\sigma_w^{{opt}}$", fontsize=9)
     for ax in axes[:2]:
-        ax.set_xlabel("width n")
-        ax.legend(fontsize=7)
-    axes[2].set_xlabel("layer l")
-    axes[2].legend(fontsize=6, ncol=2)
+        ax.set_xlabel("width $n$")
+        ax.legend(fontsize=7, loc="upper right")
+    axes[2].set_xlabel("layer $l$")
+    axes[2].legend(fontsize=6, ncol=2, loc="lower right")
+    fig.suptitle(f"N={res['levels']}, L={res['depth']}, {res['runs']} networks per width: lines are fits "
+                 r"error $\propto n^{p}$", fontsize=9)
     fig.tight_layout()
-    return io.save_figure(fig, out_dir, tag, formats=("png",))
+    return io.save_figure(fig, out_dir, tag)
 
 
 def write_finite_width(res, out_dir, tag="finite_width") -> list[Path]:
-    """``<tag>.png``, ``<tag>.csv`` (per sigma_w, width, layer) and ``<tag>.json`` (fitted exponents)."""
+    """``<tag>.png/.pdf``, ``<tag>.csv`` (per sigma_w, width, layer) and ``<tag>.json`` (fitted exponents)."""
     out_dir = Path(out_dir)
     paths = plot_finite_width(res, out_dir, tag)
     keys = ("Q_rms", "Q_bias", "Q_bias_se", "C_rms", "C_bias", "C_bias_se")

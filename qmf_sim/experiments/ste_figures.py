@@ -66,7 +66,7 @@ def _save_eps_csv(out_dir, name, cols):
 
 def _finish(fig, out_dir, name):
     fig.tight_layout()
-    return save_figure(fig, out_dir, name, formats=("png",))[0]
+    return save_figure(fig, out_dir, name)[0]  # PNG + PDF; the PNG path is reported
 
 
 def fig2(out_dir: Path, quick: bool = False, seed: int = 0):

@@ -137,7 +137,7 @@ def plot_panel(records, panel, out_base: Path, analysis=None) -> list[Path]:
     plt = io.plt()
     an = analysis or analyse_panel(records, panel)
     cols, depths, A = an["columns"], an["depths"], np.array(an["acc"])
-    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    fig, ax = plt.subplots(figsize=(6.4, 5.4))
     if panel == SIGMA_PANEL:
         xe = _edges(cols, log=True)
         fine = np.geomspace(xe[0], xe[-1], 60)
@@ -168,7 +168,13 @@ def plot_panel(records, panel, out_base: Path, analysis=None) -> list[Path]:
     ax.set_ylabel("depth L (hidden layers)")
     c0 = records[0]["config"]
     ax.set_title(f"{records[0]['data']['name']}, width {c0['width']}, {c0['steps']} steps", fontsize=10)
-    ax.legend(fontsize=7, loc="upper right", framealpha=0.6)
+    if panel == SIGMA_PANEL:  # one tick per column, no overlapping minor labels
+        from matplotlib.ticker import NullFormatter
+
+        ax.set_xticks(cols, [f"{c:.3g}" for c in cols])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    # below the axes (not over the data); grey so that the white xi-curves show in it
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, facecolor="0.6", framealpha=1)
     fig.tight_layout()
     return io.save_figure(fig, out_base.parent, out_base.name, dpi=120)
 

@@ -1,0 +1,59 @@
+"""index.html of qmf reproduce (issue 11 section 4): every figure the run wrote, offline."""
+import re
+from pathlib import Path
+
+from qmf_sim import io, report
+
+
+def _fig(out, stem, pdf=True):
+    plt = io.plt()
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([0, 1], [0, 1])
+    return io.save_figure(fig, out, stem, formats=("png", "pdf") if pdf else ("png",))
+
+
+def test_report_lists_every_figure_and_links_pdfs(tmp_path):
+    a = _fig(tmp_path, "fig2_spacing")
+    b = _fig(tmp_path / "trainable_depth", "trainable_depth_sigma")
+    stray = _fig(tmp_path / "sub", "unreported", pdf=False)  # written but not reported by its part
+    io.write_csv(tmp_path / "spacing_table.csv", ["N", "chi_max"], [[2, 0.6366], [3, 0.83]])
+    index = report.write_report(tmp_path, parts=["spacing", "trainable_depth"], timings={"spacing": 1.0},
+                                written={"spacing": a, "trainable_depth": b})
+    listed = report.figure_list(index)
+    on_disk = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.png"))
+    assert sorted(listed) == on_disk and len(on_disk) == 3
+    text = index.read_text(encoding="utf-8")
+    assert text.count("data:image/png;base64,") == 3  # inline
+    for pdf in ("fig2_spacing.pdf", "trainable_depth/trainable_depth_sigma.pdf"):
+        assert f"href='{pdf}'" in text and (tmp_path / pdf).exists()
+    assert "(no PDF)" in text and stray[0].name.replace(".png", "") in text
+    assert "<td>0.6366</td>" in text  # the certified table is shown
+    assert "Provenance" in text and io.provenance()["qmf_version"] in text
+
+
+def test_report_needs_no_network(tmp_path):
+    _fig(tmp_path, "sign_map")
+    text = report.write_report(tmp_path).read_text(encoding="utf-8")
+    # no remote resource: no src/href to http(s), no scripts, no external stylesheets or fonts
+    assert not re.search(r"""(src|href)\s*=\s*['"]?(https?:)?//""", text)
+    assert "<script" not in text and "@import" not in text and "<link" not in text
+
+
+def test_reproduce_writes_index_listing_its_figures(tmp_path):
+    from qmf_sim import cli
+
+    assert cli.main(["reproduce", "--only", "sign", "--quick", "--out", str(tmp_path), "--no-progress"]) == 0
+    index = Path(tmp_path) / "index.html"
+    pngs = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.png"))
+    assert pngs and sorted(report.figure_list(index)) == pngs
+
+
+def test_comparisons_paper_values(tmp_path):
+    # the spacing fit beside the paper's regression e^0.71 (N+1)^-1.82
+    io.write_json(tmp_path / "spacing_fit.json",
+                  {"fit": {"one_minus_chi": {"a": 0.7111, "b": -1.8166, "se_a": 0.011, "se_b": 0.003}}})
+    rows = {r[1]: r for r in report.comparisons(tmp_path)}
+    a = rows["1 - chi_max = e^a (N+1)^b: a"]
+    assert a[2] == 0.71 and "agrees to its rounding" in a[4]
+    b = rows["1 - chi_max = e^a (N+1)^b: b"]
+    assert b[2] == -1.82 and "agrees to its rounding" in b[4]
