@@ -150,7 +150,11 @@ class Map:
         if self.kind == "identity":
             return u.copy()
         if self.kind == "staircase":
-            out = self.levels[np.searchsorted(self.thresholds, u, side="right")]
+            if self.grid is not None:  # the one lookup of the uniform quantizers (spec §2.2)
+                from .quantizers import quantize
+
+                return np.asarray(quantize(u, *self.grid), dtype=float)
+            out = self.exact(u)  # Staircase.__call__ (eq. 13, right-continuous)
             return np.where(np.isnan(u), np.nan, out) if np.isnan(u).any() else out
         if self.kind == "tanh":
             return self.amplitude * np.tanh(u / self.width)
@@ -181,9 +185,6 @@ class Map:
         """(breakpoints, psi on each piece, g on each piece) for a piecewise-constant psi and surrogate
         (the stationary state of spec §5.2 needs them); ValueError naming psi otherwise."""
         return stationary_pieces(self)
-
-    def describe(self) -> str:
-        return self.name
 
     def key(self):
         lv = None if self.levels is None else tuple(self.levels.tolist())
