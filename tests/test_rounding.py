@@ -238,3 +238,39 @@ def test_fixed_point_extreme_sigma_w(sw):
     assert abs(R.variance_map(act, fp.Q, sw) - fp.Q) < 1e-12 * fp.Q
     if sw < 1e-2:
         assert abs(fp.Q / (sw ** 2 * math.sqrt(2 / math.pi)) ** 2 - 1) < 1e-3
+
+
+# ----------------------------------------------------------------------------- random staircases
+from hypothesis import given, settings  # noqa: E402
+
+from strategies import C_interior, Q as Q_st, sigma_w as sw_st, staircases  # noqa: E402
+
+
+@settings(max_examples=15, deadline=None)
+@given(act=staircases(max_steps=5), Q=Q_st, C=C_interior)
+def test_random_staircases_float64_vs_mpmath(act, Q, C):
+    """Any staircase's levels: float64 and 20-digit faces of eq. D.1-D.3 agree to 1e-12 (relative to
+    the scale max(1, l^2) of the values)."""
+    import mpmath
+
+    scale = max(1.0, float(np.max(act.levels ** 2)))
+    m, s = R.sr_moments(act, Q)
+    mm, sm = R.sr_moments(act, Q, dps=20)
+    assert abs(m - float(mm)) < 1e-12 * math.sqrt(scale) and abs(s - float(sm)) < 1e-12 * scale
+    with mpmath.workdps(25):
+        assert abs(R.sr_covariance(act, Q, C=C) - float(R.sr_covariance(act, Q, C=C, dps=20))) < 1e-12 * scale
+        assert abs(R.sr_chi(act, Q, C=C) - float(R.sr_chi(act, Q, C=C, dps=20))) < 1e-12
+
+
+@settings(max_examples=15, deadline=None)
+@given(act=staircases(max_steps=5), Q=Q_st, C=C_interior, sw=sw_st)
+def test_random_staircases_chi_bounds_and_cauchy_schwarz(act, Q, C, sw):
+    """0 < chi <= sigma_w^2 P(range) (a rectangle probability is at most its marginal), and
+    |E phi phi'| <= E phi^2 (Cauchy-Schwarz with the rounding noise: strict inside)."""
+    x = R.chi(act, Q, C, sigma_w=sw)
+    a, b = act.levels[0] / math.sqrt(Q), act.levels[-1] / math.sqrt(Q)
+    from scipy.stats import norm
+
+    assert 0 < x <= sw ** 2 * (norm.cdf(b) - norm.cdf(a)) + 1e-15
+    _, m2 = R.sr_moments(act, Q)
+    assert abs(R.sr_covariance(act, Q, C=C)) < m2
