@@ -13,6 +13,12 @@ and for inputs (:mod:`qmf_sim.ste.quantizer`), the five sums (reassociated, so t
 sum by rounding only).  Replicas run in parallel (``numba.prange``); every replica (or group sharing
 inputs) owns its xoshiro256++ stream (:mod:`qmf_sim.ste.rng`), so results are bit-identical between calls
 and independent of the number of threads.
+
+General maps (issue 10 §3): the compiled maps (tanh, any staircase) use the same passes; a non-indicator
+surrogate or the ridge on psi (spec §8 item 3) takes the generic update pass (``_kernels.upass_gen``);
+the quantizer paths are unchanged (their tables are bit for bit those of before).  A quantization onset
+(spec §8 item 6) runs the kernel twice (unquantized up to step round(onset d), then quantized, same
+weights and streams); callable maps run on :func:`qmf_sim.ste.reference.simulate_numpy`.
 """
 from __future__ import annotations
 
