@@ -25,6 +25,7 @@ PARTS: dict[str, tuple[str, ...]] = {
     "finite_width": ("qmf_sim.experiments.netprop:reproduce_finite_width",),
     "trainable_depth": ("qmf_sim.experiments.trainable_depth:reproduce",),
     **{f"ste_fig{k}": (f"qmf_sim.experiments.ste_figures:fig{k}",) for k in range(1, 6)},
+    "ste_closures": ("qmf_sim.experiments.ste_figures:closure_errors",),
     **{part: (f"qmf_sim.experiments.appendices:reproduce_{part}",)
        for part in ("stochastic_rounding", "bias", "phase")},
     "ste_plateau": ("qmf_sim.experiments.ste_plateau:reproduce",),
