@@ -5,8 +5,11 @@ ste_fig5); the solvers :mod:`qmf_sim.ste`; every file is written through :mod:`q
 """
 from __future__ import annotations
 
+import argparse
 import time
 from pathlib import Path
+
+import numpy as np
 
 from qmf_sim.cli import _vocab
 from qmf_sim.experiments.ste_figures import FIGURES
@@ -51,28 +54,33 @@ def _cmd_simulate(a):
     p = _params_from_args(a)
     tau = S.tau_grid(a.tau_max, a.n_tau)
     t0 = time.perf_counter()
-    out = {"params": p.as_dict(), "method": a.method}
+    out = {"params": p.as_dict(), "method": a.method, "seed": a.seed}
     if a.method == "micro":
         r = S.simulate(p, d=a.d, tau=tau, runs=a.runs, seed=a.seed)
         # NaN/inf (no replica left, std of fewer than 2) are written as null by qmf_sim.io
-        out.update(tau=r.tau, eps_mean=r.mean(), eps_std=r.std(), diverged=r.diverged,
-                   tau_diverged=r.tau_diverged, d=a.d, runs=a.runs)
-        tau_out, eps_out = r.tau, r.mean()
+        out.update(tau=r.tau, eps_mean=r.mean(), eps_std=r.std(), eps_se=r.stderr(), runs_valid=r.valid.sum(0),
+                   diverged=r.diverged, tau_diverged=r.tau_diverged, d=a.d, runs=a.runs)
+        cols = {"tau": r.tau, "eps_g_mean": r.mean(), "eps_g_se": r.stderr(), "eps_g_std": r.std(),
+                "runs": r.valid.sum(0)}
     else:
         kw = {"particles": dict(n_particles=a.particles, seed=a.seed)}.get(a.method, {})
         eps_out = S.theory_curve(p, tau, a.method, **kw)
-        tau_out = tau
         out.update(tau=tau, eps=eps_out)
+        cols = {"tau": tau, f"eps_g[{a.method}]": eps_out}
     out["seconds"] = time.perf_counter() - t0
+    rows = list(zip(*cols.values()))
     if path is not None:
-        if path.suffix == ".csv":
-            io.write_csv(path, ["tau", "eps_g"], zip(tau_out, eps_out))
+        if path.suffix == ".csv":  # the parameters and the meaning of the columns go into the sidecar
+            io.write_csv(path, list(cols), rows, meta={
+                "params": p.as_dict(), "method": a.method, "d": a.d, "runs": a.runs if a.method == "micro" else 1,
+                "columns": "eps_g_std: sample std (ddof 1) over the runs not diverged; eps_g_se = std / sqrt(runs)"})
         else:
             io.write_json(path, out)
         print(f"wrote {path}")
-    else:
-        for t, e in zip(tau_out, eps_out):
-            print(f"{t:10.4f}  {e:.6f}")
+    else:  # a labelled table
+        print(" ".join(f"{c:>12}" for c in cols))
+        for row in rows:
+            print(" ".join(f"{int(v):>12d}" if isinstance(v, (int, np.integer)) else f"{v:>12.6g}" for v in row))
     return 0
 
 
@@ -92,20 +100,27 @@ def add_commands(subparsers):
     sp = subparsers.add_parser("ste", help="paper 2: STE learning dynamics (simulate, figures)",
                                description="STE learning dynamics of quantized linear models (spec ste_dynamics.md).")
     sub = sp.add_subparsers(dest="ste_command", metavar="SUBCOMMAND")
-    s = sub.add_parser("simulate", help="eps_g(tau) from the d-dim SGD, the particles, the PDE or the closed ODE")
+    s = sub.add_parser("simulate", help="eps_g(tau) from the d-dim SGD, the particles, the PDE or the closed ODE",
+                       description="Generalisation error eps_g(tau) of a linear student trained with the STE on a "
+                       "linear teacher (paper 2). --method micro runs --runs independent d-dimensional SGD "
+                       "simulations and prints per tau the mean of eps_g, its standard error and the number of runs "
+                       "not diverged (the standard deviations go into --out); the other methods print the theory "
+                       "curve.", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     s.add_argument("--method", default="micro", choices=["micro", "particles", "pde", "closed", "gaussian", "split"],
                    help="gaussian / split: the order-parameter closures (approximate ODEs, issue 10 §4)")
     s.add_argument("--b", default="2", help="weight bits (or 'none': unquantized weights)")
-    s.add_argument("--omega", type=float, default=1.0)
+    s.add_argument("--omega", type=_vocab.number(0, lo_open=True), default=1.0, help="weight quantization range")
     s.add_argument("--b-x", default="none", help="input bits (or 'none')")
-    s.add_argument("--omega-x", type=float, default=1.0)
-    s.add_argument("--kind", default="endpoints", choices=["endpoints", "cells", "midtread"])
-    s.add_argument("--kind-x", default="endpoints", choices=["endpoints", "cells", "midtread"])
-    s.add_argument("--ste", default="clipped", choices=["clipped", "identity"])
-    s.add_argument("--eta", type=float, default=0.04)
-    s.add_argument("--lam", type=float, default=1.0)
-    s.add_argument("--sigma2", type=float, default=0.0)
-    s.add_argument("--T", type=float, default=0.0)
+    s.add_argument("--omega-x", type=_vocab.number(0, lo_open=True), default=1.0, help="input quantization range")
+    s.add_argument("--kind", default="endpoints", choices=["endpoints", "cells", "midtread"],
+                   help="weight quantizer grid")
+    s.add_argument("--kind-x", default="endpoints", choices=["endpoints", "cells", "midtread"],
+                   help="input quantizer grid")
+    s.add_argument("--ste", default="clipped", choices=["clipped", "identity"], help="straight-through surrogate")
+    s.add_argument("--eta", type=_vocab.number(0, lo_open=True), default=0.04, help="learning rate eta")
+    s.add_argument("--lam", type=_vocab.number(0), default=1.0, help="ridge lambda")
+    s.add_argument("--sigma2", type=_vocab.number(0), default=0.0, help="label noise variance sigma^2")
+    s.add_argument("--T", type=_vocab.number(0), default=0.0, help="temperature T (Langevin noise)")
     s.add_argument("--psi", default="quant", metavar="NAME",
                    help="weight map: quant (the quantizer of --b/--omega/--kind/--ste), identity, tanh[:A[,W]], "
                         "sign[:S], uniform:N[,D]")
@@ -116,16 +131,18 @@ def add_commands(subparsers):
                    help="ridge on the latent weights or on psi(w) (spec §8 item 3)")
     s.add_argument("--onset", type=_vocab.number(lo=0.0), default=0.0,
                    help="quantization onset time tau_0 (spec §8 item 6; 0: quantized from the start)")
-    s.add_argument("--teacher", default="ones", choices=["ones", "gaussian", "rademacher"])
-    s.add_argument("--init", default="gaussian", choices=["gaussian", "uniform", "rademacher", "zeros"])
-    s.add_argument("--init-scale", type=float, default=1.0)
-    s.add_argument("--d", type=int, default=900)
-    s.add_argument("--runs", type=int, default=5)
-    s.add_argument("--particles", type=int, default=100_000)
-    s.add_argument("--tau-max", type=float, default=100.0)
-    s.add_argument("--n-tau", type=int, default=40)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--out", default="", help="CSV or JSON path (by extension); default: print")
+    s.add_argument("--teacher", default="ones", choices=["ones", "gaussian", "rademacher"], help="teacher weights w*")
+    s.add_argument("--init", default="gaussian", choices=["gaussian", "uniform", "rademacher", "zeros"],
+                   help="initial student weights")
+    s.add_argument("--init-scale", type=_vocab.number(0), default=1.0, help="scale of the initial weights")
+    s.add_argument("--d", type=_vocab.integer(1), default=900, help="dimension d (micro)")
+    s.add_argument("--runs", type=_vocab.integer(1), default=5, help="independent runs averaged (micro)")
+    s.add_argument("--particles", type=_vocab.integer(1), default=100_000, help="particles (--method particles)")
+    s.add_argument("--tau-max", type=_vocab.number(0, lo_open=True), default=100.0, help="last time tau")
+    s.add_argument("--n-tau", type=_vocab.integer(2), default=40, help="number of recorded times")
+    s.add_argument("--seed", type=_vocab.integer(0), default=0, help="random seed")
+    s.add_argument("--out", default="", help="CSV (+ <name>.csv.meta.json sidecar) or JSON path, by extension; "
+                   "default: print the table")
     s.set_defaults(func=_cmd_simulate)
     f = sub.add_parser("figure", help="write paper-2 figure(s) 1-5 (PNG + CSV)")
     f.add_argument("which", nargs="+", type=int, help="figure numbers (1-5)")
