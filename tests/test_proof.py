@@ -358,3 +358,32 @@ def test_missing_python_flint_gives_one_clear_message(monkeypatch):
     monkeypatch.setitem(sys.modules, "flint", None)
     with pytest.raises(ImportError, match="pip install"):
         P.chi_uniform_ball(0.5, 4)
+
+
+# ----------------------------------------------------------------------------- qmf table --prove
+@pytest.mark.parametrize("ext", [".csv", ".json"])
+def test_cli_table_prove(tmp_path, ext, capsys):
+    from qmf_sim.cli import main
+    from qmf_sim.experiments import spacing as E
+
+    out = tmp_path / f"t{ext}"
+    assert main(["table", "--levels", "2-6,31", "--dps", "20", "--prove", "--no-progress", "--out", str(out)]) == 0
+    assert "6 of 6 rows proven" in capsys.readouterr().err
+    recs = E.read_table(out)
+    assert [r["N"] for r in recs] == [2, 3, 4, 5, 6, 31]
+    for r in recs:
+        assert r["proof"] == "proven"
+        assert r["chi_max_lo"] <= r["chi_max"] <= r["chi_max_hi"] and r["xi_lo"] <= r["xi"] <= r["xi_hi"]
+        if r["N"] == 2:
+            assert math.isnan(r["D_opt_lo"]) and math.isnan(r["D_opt"])
+        else:
+            assert r["D_opt_lo"] <= r["D_opt"] <= r["D_opt_hi"]
+
+
+def test_cli_table_prove_without_python_flint(tmp_path, capsys, monkeypatch):
+    from qmf_sim.cli import main
+
+    monkeypatch.setattr(P, "available", lambda: False)
+    assert main(["table", "--levels", "3", "--prove", "--no-progress", "--out", str(tmp_path / "t.csv")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--prove" in err[0] and "pip install" in err[0]

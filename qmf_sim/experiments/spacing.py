@@ -24,9 +24,12 @@ import numpy as np
 from qmf_sim import io
 from qmf_sym import spacing as S
 
-__all__ = ["table", "write_table", "read_table", "run", "analyse", "plot", "reproduce", "TABLE_COLUMNS"]
+__all__ = ["table", "write_table", "read_table", "run", "analyse", "plot", "reproduce", "TABLE_COLUMNS",
+           "PROOF_COLUMNS"]
 
 TABLE_COLUMNS = [f.name for f in fields(S.OptimalSpacing)]
+#: columns added by ``qmf table --prove`` (qmf_sym.proof.proven_table, issue 13)
+PROOF_COLUMNS = ["D_opt_lo", "D_opt_hi", "chi_max_lo", "chi_max_hi", "xi_lo", "xi_hi", "proof"]
 _INT_COLUMNS = ("N", "check_dps", "newton_steps")
 
 
@@ -74,18 +77,25 @@ def _nonfinite_as_text(v):
     return str(v) if isinstance(v, float) and not math.isfinite(v) else v
 
 
-def write_table(rows, path):
+def write_table(rows, path, proven=None):
     """Write rows (from :func:`qmf_sym.spacing.table`) to ``path``: CSV (``.csv``) or JSON
     (``.json``), through :mod:`qmf_sim.io`.  mpmath numbers are written with their requested digits
     (``dps`` of the row) as decimal strings; floats as ``repr``; N = 2's undefined D_opt as an
-    empty cell / null."""
+    empty cell / null.  ``proven``: rows of :func:`qmf_sym.proof.proven_table` for the same N, added
+    as :data:`PROOF_COLUMNS` (decimal strings rounded outward; empty / null where not proven)."""
     path = Path(path)
     ext = path.suffix.lower()
     if ext not in (".csv", ".json"):
         raise ValueError(f"out extension must be one of ['.csv', '.json'], got {ext!r}")
     recs = [{k: _nonfinite_as_text(v) for k, v in _record(r).items()} for r in rows]
+    cols = TABLE_COLUMNS
+    if proven is not None:
+        by_n = {p.N: p.as_row() for p in proven}
+        for rec in recs:
+            rec.update({c: by_n[rec["N"]][c] for c in PROOF_COLUMNS})
+        cols = TABLE_COLUMNS + PROOF_COLUMNS
     if ext == ".csv":
-        return io.write_csv(path, TABLE_COLUMNS, recs)
+        return io.write_csv(path, cols, recs)
     return io.write_json(path, recs)
 
 
@@ -102,6 +112,8 @@ def read_table(path):
                 r[k] = int(v)
             elif k == "dps":
                 r[k] = None if v in ("float64", None, "") else int(v)
+            elif k == "proof":
+                r[k] = v
             else:
                 r[k] = float("nan") if v in (None, "") else float(v)
         out.append(r)
