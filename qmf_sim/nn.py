@@ -7,7 +7,8 @@ Public API (relied on by the training sweep and by :mod:`qmf_sim.netprop`):
 * :class:`QuantizedMLP` -- the fully connected network of eq. 1 with that activation;
 * :func:`default_device` -- CUDA when present, CPU otherwise.
 
-* :func:`staircase_forward` -- the one torch lookup of a staircase's value (no autograd).
+* :func:`staircase_forward` -- the one torch lookup of a staircase's value (no autograd), and its batched
+  face :func:`stacked_staircase_forward` (M staircases at once, for :mod:`qmf_sim.ensemble`).
 
 The random-network experiments (Fig. 1, finite width) are in :mod:`qmf_sim.netprop`.
 
@@ -28,6 +29,9 @@ __all__ = [
     "staircase_ste",
     "StaircaseSTE",
     "QuantizedMLP",
+    "init_draws",
+    "StackedTables",
+    "stacked_staircase_forward",
 ]
 
 _STE_NAMES = ("clipped", "identity")
@@ -76,6 +80,68 @@ def staircase_forward(x: torch.Tensor, act: Staircase) -> torch.Tensor:
     bnd, lev = _tables(act, x.dtype, x.device)
     idx = torch.bucketize(x.contiguous(), bnd, right=True)  # number of offsets <= x
     return lev[idx]
+
+
+class StackedTables:
+    """The tables of M staircases for :func:`stacked_staircase_forward` (one member per row).
+
+    ``bnd`` (M, K): each member's offsets rounded up to the dtype (:func:`_boundaries`), padded with +inf;
+    ``lev`` (M, K + 1): its levels, padded with the top level; for evenly spaced offsets (every
+    ``Staircase.uniform``) the nearest-offset formula j = clamp(floor(x inv + c), 0, top) with
+    c = 1/2 - g_0 inv (``inv``, ``c``, ``top`` (M, 1)), else ``inv = None``."""
+
+    def __init__(self, acts, dtype, device):
+        acts = [as_staircase(a) for a in acts]
+        device = torch.device(device) if device is not None else torch.device("cpu")
+        tabs = [_tables(a, dtype, device) for a in acts]
+        M, K = len(acts), max(len(t[0]) for t in tabs)
+        self.bnd = torch.full((M, K), math.inf, dtype=dtype, device=device)
+        self.lev = torch.empty((M, K + 1), dtype=dtype, device=device)
+        inv, c, top, even = [], [], [], True
+        for m, ((bnd, lev), a) in enumerate(zip(tabs, acts)):
+            self.bnd[m, : len(bnd)] = bnd
+            self.lev[m, : len(lev)] = lev
+            self.lev[m, len(lev):] = lev[-1]
+            g = np.asarray(a.offsets, dtype=float)
+            delta = (g[-1] - g[0]) / (len(g) - 1) if len(g) > 1 else 1.0
+            if len(g) > 1 and np.max(np.abs(g - (g[0] + delta * np.arange(len(g))))) > 0.01 * delta:
+                even = False
+            iv = 1.0 / delta if len(g) > 1 else 0.0
+            inv.append(iv)
+            c.append(0.5 - g[0] * iv)
+            top.append(float(len(g) - 1))
+        col = lambda v: torch.tensor(v, dtype=dtype, device=device).view(M, 1)  # noqa: E731
+        self.inv, self.c, self.top = (col(inv), col(c), col(top)) if even else (None, None, None)
+
+    def select(self, idx):
+        """The tables of the members ``idx`` (a long tensor), in that order."""
+        out = object.__new__(StackedTables)
+        out.bnd, out.lev = self.bnd[idx], self.lev[idx]
+        out.inv, out.c, out.top = (None, None, None) if self.inv is None else (
+            self.inv[idx], self.c[idx], self.top[idx])
+        return out
+
+
+def stacked_staircase_forward(x: torch.Tensor, tab: StackedTables) -> torch.Tensor:
+    """phi_m(x[m]) for M staircases at once (x: (M, ...)): the batched face of :func:`staircase_forward`,
+    the same values bit for bit (the same rounded-up offsets; tested).
+
+    Evenly spaced offsets: j = the nearest offset by the formula of :class:`StackedTables` (clamped to the
+    member's offsets), then #{offsets <= x} = j + [x >= g_j] -- exact whenever g_{j-1} <= x < g_{j+1},
+    which a rounding error of the formula (<< the spacing) cannot break.  Otherwise one comparison pass
+    per offset.  Then the levels by ``gather``."""
+    M = x.shape[0]
+    flat = x.reshape(M, -1)
+    if tab.inv is not None:
+        j = torch.addcmul(tab.c, flat, tab.inv).floor_().nan_to_num_(nan=math.inf)
+        j = torch.minimum(j.clamp_(min=0), tab.top).to(torch.int64)
+        # not(x < g_j) rather than x >= g_j: a NaN counts every offset, as torch.bucketize does
+        idx = j + torch.logical_not(flat < torch.gather(tab.bnd, 1, j))
+    else:
+        idx = torch.logical_not(flat < tab.bnd[:, :1]).to(torch.int64)
+        for k in range(1, tab.bnd.shape[1]):
+            idx += torch.logical_not(flat < tab.bnd[:, k:k + 1])
+    return torch.gather(tab.lev, 1, idx).view_as(x)
 
 
 def _ste_gain(x: torch.Tensor, ste, slope: float) -> torch.Tensor:
@@ -133,6 +199,25 @@ def staircase_ste(x: torch.Tensor, act, ste="clipped", slope: float = 1.0) -> to
 
 
 # ----------------------------------------------------------------------------- the network of eq. 1
+def init_draws(sizes, sigma_w, sigma_b, seed=None):
+    """The initial parameters of eq. 1 (sec. 3.1), layer by layer: yields float64 CPU tensors (W, b) with
+    W ~ N(0, sigma_w^2 / n_in) of shape (n_out, n_in) and b ~ N(0, sigma_b^2), for consecutive ``sizes``.
+
+    The one home of the draw (:class:`QuantizedMLP` and the stacked ensembles of :mod:`qmf_sim.ensemble`
+    call it): a private CPU ``torch.Generator`` seeded with ``seed`` (``None``: a fresh seed), weights
+    then bias of each layer in order, so a member of an ensemble starts exactly where the same network
+    trained alone starts."""
+    gen = torch.Generator(device="cpu")
+    if seed is not None:
+        gen.manual_seed(V.integer("seed", seed, 0))
+    else:
+        gen.seed()
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        w = torch.randn((n_out, n_in), generator=gen, dtype=torch.float64) * (float(sigma_w) / math.sqrt(n_in))
+        b = torch.randn((n_out,), generator=gen, dtype=torch.float64) * float(sigma_b)
+        yield w, b
+
+
 class QuantizedMLP(torch.nn.Module):
     """The fully connected network of eq. 1 (paper 1) with a staircase activation.
 
@@ -174,15 +259,8 @@ class QuantizedMLP(torch.nn.Module):
     @torch.no_grad()
     def reset_parameters(self, seed=None):
         """Redraw W ~ N(0, sigma_w^2 / n_in), b ~ N(0, sigma_b^2) for every layer."""
-        gen = torch.Generator(device="cpu")
-        if seed is not None:
-            gen.manual_seed(V.integer("seed", seed, 0))
-        else:
-            gen.seed()
-        for lin in self.layers:
-            n_in = lin.in_features
-            w = torch.randn(lin.weight.shape, generator=gen, dtype=torch.float64) * (self.sigma_w / math.sqrt(n_in))
-            b = torch.randn(lin.bias.shape, generator=gen, dtype=torch.float64) * self.sigma_b
+        sizes = [self.layers[0].in_features] + [lin.out_features for lin in self.layers]
+        for lin, (w, b) in zip(self.layers, init_draws(sizes, self.sigma_w, self.sigma_b, seed)):
             lin.weight.copy_(w)
             lin.bias.copy_(b)
 

@@ -4,9 +4,13 @@
   of the two panels of Fig. 3: depth x sigma_w at N = 10, and depth x N at sigma_w optimal.
 * :func:`run_sweep` trains every run whose key is not yet in the JSONL results file and appends
   each record to it *as soon as the run finishes* (one JSON object per line, flushed and fsync'ed),
-  so an interrupted sweep resumes where it stopped and a finished sweep trains nothing.  With
-  ``scheduler="tcp://host:port"`` (or a ``dask.distributed.Client``) every run is submitted to a
-  Dask cluster (``Client.submit`` per run) and the driver appends the records as they complete;
+  so an interrupted sweep resumes where it stopped and a finished sweep trains nothing.  By default
+  the runs that share a network shape (all sigma_w x N x seeds of one depth) are trained together as
+  one ensemble (:mod:`qmf_sim.ensemble`; the same records as one run at a time, up to float
+  rounding; ``ensemble=False`` trains them one by one).  With ``scheduler="tcp://host:port"`` (or a
+  ``dask.distributed.Client``) every ensemble is one Dask task (``Client.submit`` per ensemble; a
+  worker with a CUDA device trains on it: the device of a run is ``--device`` or the worker's
+  :func:`qmf_sim.nn.default_device`) and the driver appends the records as they complete;
   in-process by default.  On a cluster, qmf must be importable on the workers (same version) and
   the data path (``--data``) readable there;
   the digits set needs nothing.
@@ -26,6 +30,7 @@ import numpy as np
 from qmf_sym import _validate as V
 
 from . import io
+from .ensemble import split_ensembles, train_ensemble
 from .training import TrainConfig, accuracy_for_plot, run_training
 
 # ---------------------------------------------------------------------------------- presets
@@ -167,6 +172,25 @@ def _remote_run(config_dict: dict, threads):
     return run_training(TrainConfig.from_dict(config_dict), threads=threads)
 
 
+def _remote_ensemble(config_dicts: list, threads):
+    """What a Dask worker runs for an ensemble: the records of :func:`qmf_sim.ensemble.train_ensemble`."""
+    return train_ensemble([TrainConfig.from_dict(d) for d in config_dicts], threads=threads)
+
+
+def _units(todo, ensemble, max_members):
+    """The units of work: lists of configs (one ensemble each; single runs if ``ensemble`` is False)."""
+    if not ensemble:
+        return [[c] for c in todo]
+    from .ensemble import default_budget
+    from .nn import default_device
+
+    out = []
+    for grp in split_ensembles(todo):  # cut each group within its device's memory budget
+        dev = grp[0].device or str(default_device())
+        out += split_ensembles(grp, max_members=max_members, budget_bytes=default_budget(dev))
+    return out
+
+
 def pending(configs, results_path):
     """The configs (deduplicated by key, in order) that have no record in ``results_path`` yet."""
     done = load_results(results_path)
@@ -197,14 +221,18 @@ def connect(scheduler, name="scheduler"):
 
 
 def run_sweep(configs, results_path, scheduler=None, progress: bool = True, max_runs: int | None = None,
-              on_record=None, threads: int | None = None, step_progress: bool | None = None) -> dict:
+              on_record=None, threads: int | None = None, step_progress: bool | None = None,
+              ensemble: bool = True, max_members: int | None = None) -> dict:
     """Train every config without a record in ``results_path``; return ``{key: record}`` for all configs.
 
     ``scheduler``: ``None`` (in-process), a Dask scheduler address ``"tcp://host:port"`` or a
     ``dask.distributed.Client``.  ``max_runs``: train at most this many runs now (the rest stay
     pending for the next call).  ``on_record(record)`` is called after each record is saved (raising
     from it, e.g. ``KeyboardInterrupt``, stops the sweep; everything saved so far stays).
-    ``threads``: torch threads per run (``None``: leave torch's default).
+    ``threads``: torch threads per run (``None``: leave torch's default).  ``ensemble``: train the runs
+    of one shape together (:mod:`qmf_sim.ensemble`; default), at most ``max_members`` at a time (and
+    within 60 % of a CUDA device's memory / a quarter of the RAM); records are saved as each member
+    finishes.
 
     Several sweeps may share one results file (two terminals, two cluster jobs): each run is
     *claimed* by an ``fcntl`` lock on ``<results>.locks/<key>.lock`` while it trains, and the file is
@@ -217,6 +245,8 @@ def run_sweep(configs, results_path, scheduler=None, progress: bool = True, max_
         raise ValueError("configs must hold at least one run")
     if threads is not None:
         threads = V.integer("threads", threads, 1)
+    if max_members is not None:
+        max_members = V.integer("max_members", max_members, 1)
     from .data import load_dataset
 
     for d in {c.data for c in configs}:  # unreadable data fails here, before any training
@@ -239,32 +269,45 @@ def run_sweep(configs, results_path, scheduler=None, progress: bool = True, max_
             on_record(rec)
 
     try:
+        units = _units(todo, ensemble, max_members)
         if scheduler is None:
-            _run_local(todo, results_path, saved, step_progress, threads)
+            _run_local(units, results_path, saved, step_progress, threads)
         elif todo:
-            _run_dask(todo, results_path, scheduler, saved, threads)
+            _run_dask(units, results_path, scheduler, saved, threads)
     finally:
         bar.close()
     done = load_results(results_path)
     return {c.key(): done[c.key()] for c in configs if c.key() in done}
 
 
-def _run_local(todo, results_path, saved, step_progress, threads):
+def _train_unit(unit, saved, step_progress, threads):
+    if len(unit) == 1:
+        saved(run_training(unit[0], progress=step_progress, threads=threads))
+    else:
+        train_ensemble(unit, progress=step_progress, threads=threads, on_record=saved)
+
+
+def _run_local(units, results_path, saved, step_progress, threads):
+    from contextlib import ExitStack
+
     later = []
-    for c in todo:
-        with _locked(_lock_path(results_path, c.key()), try_only=True) as claim:
-            if not claim.held:  # another sweep is training it now
-                later.append(c)
-                continue
-            if c.key() not in load_results(results_path):  # done by another sweep since we looked
-                saved(run_training(c, progress=step_progress, threads=threads))
+    for unit in units:
+        with ExitStack() as claims:
+            mine = []
+            for c in unit:
+                claim = claims.enter_context(_locked(_lock_path(results_path, c.key()), try_only=True))
+                (mine if claim.held else later).append(c)  # held: another sweep is training it now
+            done = load_results(results_path)  # re-read under the claims: done by another sweep since?
+            mine = [c for c in mine if c.key() not in done]
+            if mine:
+                _train_unit(mine, saved, step_progress, threads)
     for c in later:  # wait for the other sweep; redo the run if it stopped without recording it
         with _locked(_lock_path(results_path, c.key())):
             if c.key() not in load_results(results_path):
                 saved(run_training(c, progress=step_progress, threads=threads))
 
 
-def _run_dask(todo, results_path, scheduler, saved, threads):
+def _run_dask(units, results_path, scheduler, saved, threads):
     from contextlib import ExitStack
 
     own = not hasattr(scheduler, "submit")
@@ -274,15 +317,28 @@ def _run_dask(todo, results_path, scheduler, saved, threads):
     futures = []
     try:
         with ExitStack() as claims:
-            mine, later = [], []
-            for c in todo:
-                claim = claims.enter_context(_locked(_lock_path(results_path, c.key()), try_only=True))
-                (mine if claim.held else later).append(c)
+            later, mine = [], []
+            for unit in units:
+                held = []
+                for c in unit:
+                    claim = claims.enter_context(_locked(_lock_path(results_path, c.key()), try_only=True))
+                    (held if claim.held else later).append(c)
+                mine.append(held)
             done = load_results(results_path)
-            futures = [client.submit(_remote_run, c.to_dict(), threads, key=f"qmf-train-{c.key()}", pure=False)
-                       for c in mine if c.key() not in done]
+            for unit in mine:
+                unit = [c for c in unit if c.key() not in done]
+                if not unit:
+                    continue
+                name = f"qmf-train-{unit[0].key()}" + (f"-x{len(unit)}" if len(unit) > 1 else "")
+                if len(unit) == 1:
+                    futures.append(client.submit(_remote_run, unit[0].to_dict(), threads, key=name, pure=False))
+                else:
+                    futures.append(client.submit(_remote_ensemble, [c.to_dict() for c in unit], threads, key=name,
+                                                 pure=False))
             for fut in as_completed(futures):
-                saved(fut.result())
+                res = fut.result()
+                for rec in (res if isinstance(res, list) else [res]):
+                    saved(rec)
         for c in later:  # claimed by another sweep: wait, then redo it here if it was not recorded
             with _locked(_lock_path(results_path, c.key())):
                 if c.key() not in load_results(results_path):

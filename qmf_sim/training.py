@@ -331,14 +331,31 @@ def _run_training(config, dataset, progress, device):
         if bar is not None:
             bar.close()
     wall = time.perf_counter() - t0
+    n_done = step if status == "ok" else max(div_step - 1, 0)
+    return make_record(cfg, dataset, status, div_step, checkpoints, {
+        "device": str(dev),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "host": platform.node(),
+        "wall_s": wall,
+        "train_steps_done": n_done,
+        "steps_per_s": n_done / t_train if t_train > 0 else None,
+    })
+
+
+PAPER_DEFAULTS = ("width 2048, SGD, batch 32, lr 1e-3 (<100 layers) / 5e-4, 1600 steps, "
+                  "sigma_b 0, sigma_w opt, clipped STE eq. 19, N=10")
+
+
+def make_record(cfg: TrainConfig, dataset, status: str, div_step, checkpoints: list, run: dict) -> dict:
+    """The record of one run (the one writer of its fields, for :func:`run_training` and the ensembles of
+    :mod:`qmf_sim.ensemble`): ``cfg`` resolved, ``run`` the execution facts (device, wall time, ...)."""
     ok = status == "ok"
-    n_done = step if ok else max(div_step - 1, 0)
-    theo = theory(cfg.levels, cfg.sigma_w, cfg.sigma_b)
     return {
         "key": cfg.key(),
         "config": cfg.to_dict(),
         "data": dataset.info(),
-        "theory": theo,
+        "theory": theory(cfg.levels, cfg.sigma_w, cfg.sigma_b),
         "status": status,
         "diverged_step": div_step,
         "checkpoints": checkpoints,
@@ -346,17 +363,7 @@ def _run_training(config, dataset, progress, device):
         "final_test_acc": checkpoints[-1]["test_acc"] if (ok and checkpoints) else None,
         "final_train_acc": checkpoints[-1]["train_acc"] if (ok and checkpoints) else None,
         "chance": 1.0 / dataset.n_classes,
-        "run": {
-            "device": str(dev),
-            "torch": torch.__version__,
-            "threads": torch.get_num_threads(),
-            "host": platform.node(),
-            "wall_s": wall,
-            "train_steps_done": n_done,
-            "steps_per_s": n_done / t_train if t_train > 0 else None,
-            "paper_defaults": "width 2048, SGD, batch 32, lr 1e-3 (<100 layers) / 5e-4, 1600 steps, "
-                              "sigma_b 0, sigma_w opt, clipped STE eq. 19, N=10",
-        },
+        "run": {**run, "paper_defaults": PAPER_DEFAULTS},
     }
 
 

@@ -162,3 +162,30 @@ def test_ste_backward_gain_matches_closed_form(Q, sw, slope, ste, seed):
     # SE is 0 when p ~ 1)
     p = e2 / slope ** 2
     assert abs(g2.mean() - e2) <= K_SE * slope ** 2 * math.sqrt(p * (1 - p) / (n * draws)) + 1e-12
+
+
+# ----------------------------------------------------------------------------- stacked lookup (issue 12)
+@given(acts=st.lists(staircases(), min_size=1, max_size=4), uniform=st.lists(st.integers(2, 40), max_size=4),
+       seed=st.integers(0, 2 ** 31 - 1), dt=st.sampled_from([torch.float32, torch.float64]))
+def test_stacked_forward_equals_single_lookup(acts, uniform, seed, dt):
+    # the batched face (qmf_sim.ensemble) against staircase_forward, bit for bit, at and around every jump,
+    # at +-inf and NaN; uneven staircases take the comparison path, all-uniform stacks the formula path
+    for stack in (acts + [Staircase.uniform(n) for n in uniform], [Staircase.uniform(n) for n in uniform]):
+        if not stack:
+            continue
+        tab = NW.StackedTables(stack, dt, "cpu")
+        if len(stack) == len(uniform):  # the all-uniform stack: the nearest-offset formula is exercised
+            assert tab.inv is not None
+        g = torch.Generator().manual_seed(seed)
+        rows = []
+        for a in stack:
+            off = torch.tensor(a.offsets, dtype=dt)
+            rows.append(torch.cat([torch.randn(500, generator=g, dtype=dt) * 3, off, torch.nextafter(off, off - 1),
+                                   torch.nextafter(off, off + 1), torch.tensor([math.nan, math.inf, -math.inf],
+                                                                               dtype=dt)]))
+        n = max(len(r) for r in rows)
+        X = torch.stack([torch.cat([r, r[: n - len(r)]]) for r in rows]).reshape(len(stack), 1, n)
+        Y = NW.stacked_staircase_forward(X, tab)
+        for m, a in enumerate(stack):
+            ref = NW.staircase_forward(X[m], a)
+            assert torch.equal(Y[m].nan_to_num(nan=0.5), ref.nan_to_num(nan=0.5))

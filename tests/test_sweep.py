@@ -18,8 +18,8 @@ def tiny_grid():
 
 
 def strip(rec):
-    """A record without its execution facts (timings, host, threads)."""
-    return {k: v for k, v in rec.items() if k != "run"}
+    """A record without its execution facts (timings, host, threads; the provenance io.append_jsonl adds)."""
+    return {k: v for k, v in rec.items() if k not in ("run", "provenance")}
 
 
 def lines(path):

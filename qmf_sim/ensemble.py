@@ -1,0 +1,382 @@
+"""Ensemble training (issue 12 §1): many runs of one shape trained together as ONE batched model.
+
+The runs of a trainable-depth sweep that share the shape of their network and of their protocol
+(depth, width, batch size, steps, evaluation steps, dtype, data, device: :func:`ensemble_key`) are
+stacked: the weights of layer l of the M members form one tensor (M, n_out, n_in) and every layer is
+one batched product (``torch.baddbmm``), so one SGD step of the ensemble costs about as many kernel
+launches and Python operations as one step of one network.  Everything else stays per member:
+
+* its own sigma_w, sigma_b and seed (the initial draw of :func:`qmf_sim.nn.init_draws`, the same
+  numbers as the run alone), its own staircase (``Staircase.uniform(levels)``: the offsets, rounded up
+  to the dtype as in :func:`qmf_sim.nn.staircase_forward`, and levels are padded to a common length
+  with +inf / the top level: :func:`qmf_sim.nn.stacked_staircase_forward`, the batched face of the one
+  lookup, bit for bit the values of the single network's), its own STE
+  (clip bound 1 for 'clipped', none for 'identity') and slope, learning rate, momentum, weight decay;
+* its own batches (a ``torch.Generator`` seeded with seed + 1, the sampler of :mod:`qmf_sim.training`);
+* its loss: the ensemble minimises the SUM of the members' mean cross-entropies, whose gradient with
+  respect to a member's parameters is exactly that member's own gradient (members share no
+  parameter);
+* its fate: a member whose loss or logits stop being finite is recorded as diverged at that step (the
+  rule of :func:`qmf_sim.training.run_training`) and dropped from the stacks (the step is redone for
+  the survivors, so a NaN never reaches their gradients); the others go on.
+
+Result: the records of :func:`qmf_sim.training.run_training` (:func:`qmf_sim.training.make_record`),
+equal to those of the runs trained alone up to float rounding (batched vs single products; tested in
+float64 in tests/test_ensemble.py), plus ``run.ensemble`` (size, position).  The SGD step is
+``torch.optim.SGD``'s rule written out with per-member coefficients (dampening 0, no Nesterov).
+
+Memory: the stacks hold M times one network's parameters, gradients, momentum buffers and
+activations; :func:`split_ensembles` cuts a group into ensembles within a byte budget
+(:func:`member_bytes`).
+"""
+from __future__ import annotations
+
+import math
+import platform
+import time
+from dataclasses import replace
+
+import numpy as np
+
+from qmf_sym import _validate as V
+
+from .training import EVAL_CHUNK, TRAIN_EVAL_SEED, TrainConfig, _Batches, make_record
+
+__all__ = ["ensemble_key", "group_configs", "member_bytes", "split_ensembles", "train_ensemble",
+           "StackedMLP"]
+
+# fields that must agree between the members of one ensemble (the rest is per member)
+SHARED_FIELDS = ("depth", "width", "batch_size", "steps", "eval_steps", "dtype", "data", "train_eval_size",
+                 "quantize_output", "loss", "optimizer", "device")
+
+
+def ensemble_key(cfg: TrainConfig) -> tuple:
+    """The fields a run shares with the other members of its ensemble (:data:`SHARED_FIELDS`)."""
+    return tuple((k, getattr(cfg, k)) for k in SHARED_FIELDS)
+
+
+def group_configs(configs) -> list[list[TrainConfig]]:
+    """The (resolved) configs grouped by :func:`ensemble_key`, groups and members in first-seen order."""
+    groups: dict = {}
+    for c in configs:
+        groups.setdefault(ensemble_key(c), []).append(c)
+    return list(groups.values())
+
+
+def member_bytes(cfg: TrainConfig, n_in: int = 784, n_out: int = 10, eval_rows: int = EVAL_CHUNK) -> int:
+    """Bytes one member needs: parameters, gradients and momentum (3 copies), training activations
+    (pre-activations, STE gains and outputs of every layer for one batch) and one evaluation chunk."""
+    item = 8 if cfg.dtype == "float64" else 4
+    w = cfg.width
+    params = n_in * w + (cfg.depth - 1) * w * w + w * n_out + cfg.depth * w + n_out
+    acts = 3 * cfg.depth * cfg.batch_size * w + 2 * eval_rows * w
+    return int(item * (3 * params + acts))
+
+
+def default_budget(device) -> int:
+    """Bytes an ensemble may use on ``device``: 60 % of a CUDA device's memory, a quarter of the RAM."""
+    import torch
+
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        return int(0.6 * torch.cuda.get_device_properties(dev).total_memory)
+    try:
+        import os
+
+        return int(0.25 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 4 << 30
+
+
+def split_ensembles(configs, max_members: int | None = None, budget_bytes: int | None = None, n_in: int = 784,
+                    n_out: int = 10) -> list[list[TrainConfig]]:
+    """:func:`group_configs`, each group cut into ensembles of at most ``max_members`` members whose
+    :func:`member_bytes` sum stays within ``budget_bytes`` (at least one member per ensemble)."""
+    if max_members is not None:
+        max_members = V.integer("max_members", max_members, 1)
+    out = []
+    for grp in group_configs(configs):
+        per = member_bytes(grp[0], n_in, n_out)
+        k = len(grp) if budget_bytes is None else max(1, int(budget_bytes) // max(per, 1))
+        if max_members is not None:
+            k = min(k, max_members)
+        out += [grp[i:i + k] for i in range(0, len(grp), k)]
+    return out
+
+
+# ---------------------------------------------------------------------------------- the stacked model
+class _StackedSTE:
+    """Forward: every member's staircase (:func:`qmf_sim.nn.stacked_staircase_forward`, exact); backward:
+    grad * gain, gain = slope * 1[|x| < clip] (clip = 1: eq. 19's clipped STE; inf: identity STE)."""
+
+    def __new__(cls):  # the autograd Function is built lazily (torch imported on first use)
+        import torch
+
+        from .nn import stacked_staircase_forward
+
+        class F(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, tab, clip, slope):
+                shape = (-1,) + (1,) * (x.dim() - 1)
+                if x.requires_grad:
+                    ctx.save_for_backward((x.abs() < clip.view(shape)).to(x.dtype) * slope.view(shape))
+                return stacked_staircase_forward(x, tab)
+
+            @staticmethod
+            def backward(ctx, g):
+                (gain,) = ctx.saved_tensors
+                return g * gain, None, None, None
+
+        return F
+
+
+class StackedMLP:
+    """M networks of eq. 1 (:class:`qmf_sim.nn.QuantizedMLP`, same sizes) as stacked tensors.
+
+    ``Ws[l]``: (M, n_in, n_out) (each member's W^(l) transposed, so that forward and backward products
+    run on contiguous operands), ``bs[l]``: (M, n_out), leaf tensors with gradients.  Per-member
+    tables: staircase offsets/levels (padded), STE clip bound and slope.  :meth:`keep` drops members."""
+
+    def __init__(self, configs, n_in, n_out, dtype, device):
+        import torch
+
+        from qmf_sym.activations import Staircase
+
+        from .nn import StackedTables, init_draws
+
+        self.M = len(configs)
+        self.dtype, self.device = dtype, device
+        sizes = [n_in] + [configs[0].width] * configs[0].depth + [n_out]
+        self.Ws = [torch.empty((self.M, a, b), dtype=dtype, device=device) for a, b in zip(sizes[:-1], sizes[1:])]
+        self.bs = [torch.empty((self.M, b), dtype=dtype, device=device) for b in sizes[1:]]
+        with torch.no_grad():
+            for m, c in enumerate(configs):
+                for l, (w, b) in enumerate(init_draws(sizes, c.sigma_w, c.sigma_b, c.seed)):
+                    self.Ws[l][m].copy_(w.T)
+                    self.bs[l][m].copy_(b)
+        for t in self.Ws + self.bs:
+            t.requires_grad_(True)
+        self.tab = StackedTables([Staircase.uniform(c.levels) for c in configs], dtype, device)
+        self.clip = torch.tensor([1.0 if c.ste == "clipped" else math.inf for c in configs], dtype=dtype,
+                                 device=device)
+        self.slope = torch.tensor([c.ste_slope for c in configs], dtype=dtype, device=device)
+        self.quantize_output = configs[0].quantize_output
+        self._phi = _StackedSTE()
+
+    def params(self):
+        return self.Ws + self.bs
+
+    def phi(self, a):
+        return self._phi.apply(a, self.tab, self.clip, self.slope)
+
+    def forward(self, x):
+        """Logits (M, B, n_out) for inputs ``x``: (M, B, n_in) per member, or (B, n_in) shared."""
+        import torch
+
+        h = x
+        L = len(self.Ws)
+        for l in range(L):
+            W, b = self.Ws[l], self.bs[l]
+            if h.dim() == 2:  # a shared input (evaluation): one product against every member
+                a = torch.matmul(h, W) + b[:, None, :]
+            else:
+                a = torch.baddbmm(b[:, None, :], h, W)
+            h = self.phi(a) if (l < L - 1 or self.quantize_output) else a
+        return h
+
+    __call__ = forward
+
+    def keep(self, idx):
+        """Keep only the members ``idx`` (a list of positions); gradients are dropped."""
+        import torch
+
+        sel = torch.as_tensor(idx, dtype=torch.long, device=self.device)
+        with torch.no_grad():
+            self.Ws = [W.detach()[sel].clone().requires_grad_(True) for W in self.Ws]
+            self.bs = [b.detach()[sel].clone().requires_grad_(True) for b in self.bs]
+        self.tab = self.tab.select(sel)
+        self.clip, self.slope = self.clip[sel], self.slope[sel]
+        self.M = len(idx)
+        return sel
+
+
+def _accuracies(model, x, y):
+    """Per-member accuracy on (x, y) and whether all their logits were finite (chunks of EVAL_CHUNK)."""
+    import torch
+
+    correct = torch.zeros(model.M, dtype=torch.long, device=x.device)
+    finite = torch.ones(model.M, dtype=torch.bool, device=x.device)
+    with torch.no_grad():
+        for i in range(0, len(y), EVAL_CHUNK):
+            logits = model(x[i:i + EVAL_CHUNK])
+            finite &= torch.isfinite(logits).flatten(1).all(1)
+            correct += (logits.argmax(2) == y[i:i + EVAL_CHUNK]).sum(1)
+    return (correct.double() / len(y)).tolist(), finite.tolist()
+
+
+# ---------------------------------------------------------------------------------- training
+def train_ensemble(configs, dataset=None, progress: bool = False, threads: int | None = None, device=None,
+                   on_record=None) -> list[dict]:
+    """Train the runs ``configs`` (same :func:`ensemble_key`) as one ensemble; their records, in order.
+
+    ``on_record(record)`` is called as soon as a member's record is final (a diverged member at once,
+    the others at the end), so a sweep saves finished members even if the ensemble is interrupted.
+    ``threads``: torch threads for this call (``None``: leave torch's default)."""
+    import torch
+
+    cfgs = [c.resolved() for c in configs]
+    if not cfgs:
+        raise ValueError("configs must hold at least one run")
+    keys = {ensemble_key(c) for c in cfgs}
+    if len(keys) > 1:
+        raise ValueError(f"configs of one ensemble must share {', '.join(SHARED_FIELDS)}")
+    if threads is None:
+        return _train(cfgs, dataset, progress, device, on_record)
+    before = torch.get_num_threads()
+    torch.set_num_threads(V.integer("threads", threads, 1))
+    try:
+        return _train(cfgs, dataset, progress, device, on_record)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _train(cfgs, dataset, progress, device, on_record):
+    import torch
+
+    from .data import load_dataset
+    from .nn import default_device
+
+    c0 = cfgs[0]
+    if dataset is None:
+        dataset = load_dataset(c0.data)
+    dev = torch.device(device or c0.device or default_device())
+    dtype = getattr(torch, c0.dtype)
+    x_tr = torch.as_tensor(dataset.x_train, dtype=dtype, device=dev)
+    y_tr = torch.as_tensor(dataset.y_train, device=dev)
+    x_te = torch.as_tensor(dataset.x_test, dtype=dtype, device=dev)
+    y_te = torch.as_tensor(dataset.y_test, device=dev)
+    n_sub = min(c0.train_eval_size, len(y_tr))
+    sub = torch.randperm(len(y_tr), generator=torch.Generator().manual_seed(TRAIN_EVAL_SEED))[:n_sub].to(dev)
+    x_sub, y_sub = x_tr[sub], y_tr[sub]
+
+    model = StackedMLP(cfgs, dataset.n_features, dataset.n_classes, dtype, dev)
+    M0 = len(cfgs)
+    members = list(range(M0))  # positions (in cfgs) of the members still training
+    vec = lambda vals: torch.tensor(vals, dtype=dtype, device=dev)  # noqa: E731
+    lr = vec([c.lr for c in cfgs])
+    mom = vec([c.momentum for c in cfgs])
+    wd = vec([c.weight_decay for c in cfgs])
+    use_mom = any(c.momentum > 0 for c in cfgs)
+    use_wd = any(c.weight_decay > 0 for c in cfgs)
+    bufs = None
+    samplers = [_Batches(len(y_tr), c.batch_size, c.sampling, torch.Generator().manual_seed(c.seed + 1)) for c in cfgs]
+    eval_at = sorted({s for s in c0.eval_steps if s <= c0.steps} | {c0.steps})
+
+    checkpoints = [[] for _ in cfgs]
+    status = ["ok"] * M0
+    div_step = [None] * M0
+    loss_sum = np.zeros(M0)
+    loss_n = np.zeros(M0, dtype=np.int64)
+    records = [None] * M0
+    t0 = time.perf_counter()
+    t_train = 0.0
+    facts = lambda: {  # noqa: E731
+        "device": str(dev), "torch": torch.__version__, "threads": torch.get_num_threads(),
+        "host": platform.node()}
+
+    def finish(m, n_done, wall, sps):
+        run = {**facts(), "wall_s": wall, "train_steps_done": n_done, "steps_per_s": sps,
+               "ensemble": {"members": M0, "position": m}}
+        records[m] = make_record(cfgs[m], dataset, status[m], div_step[m], checkpoints[m], run)
+        if on_record is not None:
+            on_record(records[m])
+
+    def drop(dead, step):
+        """Record the members at positions ``dead`` (of ``members``) as diverged at ``step``; compact."""
+        nonlocal lr, mom, wd, bufs
+        for j in dead:
+            m = members[j]
+            status[m], div_step[m] = "diverged", step
+        keep = [j for j in range(len(members)) if j not in set(dead)]
+        gone = [members[j] for j in dead]
+        members[:] = [members[j] for j in keep]
+        if keep:
+            sel = model.keep(keep)
+            lr, mom, wd = lr[sel], mom[sel], wd[sel]
+            if bufs is not None:
+                bufs = [b[sel] for b in bufs]
+        wall = time.perf_counter() - t0
+        for m in gone:
+            finish(m, max(step - 1, 0), wall, (step - 1) / t_train if t_train > 0 else None)
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=c0.steps, desc=f"L={c0.depth} ensemble of {M0}", unit="step", leave=False, mininterval=0.5)
+    step = 0
+    try:
+        for step in range(1, c0.steps + 1):
+            if not members:
+                break
+            ts = time.perf_counter()
+            idx = torch.stack([samplers[m].next() for m in members]).to(dev)
+            while True:  # redone without the members that diverge at this step
+                logits = model(x_tr[idx])
+                M, B = idx.shape
+                per = torch.nn.functional.cross_entropy(logits.reshape(M * B, -1), y_tr[idx].reshape(-1),
+                                                        reduction="none").view(M, B).mean(1)
+                ok = torch.isfinite(per) & torch.isfinite(logits).flatten(1).all(1)
+                okl = ok.tolist()
+                if all(okl):
+                    break
+                dead = [j for j, v in enumerate(okl) if not v]
+                keep = [j for j, v in enumerate(okl) if v]
+                drop(dead, step)
+                if not members:
+                    break
+                idx = idx[torch.as_tensor(keep, device=dev)]
+            if not members:
+                break
+            lv = per.detach().tolist()
+            for p in model.params():
+                p.grad = None
+            per.sum().backward()
+            with torch.no_grad():
+                params = model.params()
+                grads = [p.grad for p in params]
+                neg_lr = -lr
+                shape = lambda p: (-1,) + (1,) * (p.dim() - 1)  # noqa: E731
+                if use_wd:
+                    grads = [g + wd.view(shape(p)) * p for g, p in zip(grads, params)]
+                if use_mom:
+                    if bufs is None:
+                        bufs = [g.clone() for g in grads]
+                    else:
+                        bufs = [b.mul_(mom.view(shape(b))).add_(g) for b, g in zip(bufs, grads)]
+                    grads = bufs
+                for p, g in zip(params, grads):
+                    p.addcmul_(neg_lr.view(shape(p)), g)
+            t_train += time.perf_counter() - ts
+            for j, m in enumerate(members):
+                loss_sum[m] += lv[j]
+                loss_n[m] += 1
+            if bar is not None:
+                bar.update(1)
+            if step in eval_at:
+                te, f1 = _accuracies(model, x_te, y_te)
+                tr, f2 = _accuracies(model, x_sub, y_sub)
+                for j, m in enumerate(members):
+                    checkpoints[m].append({"step": step, "test_acc": te[j], "train_acc": tr[j],
+                                           "train_loss": loss_sum[m] / max(loss_n[m], 1)})
+                    loss_sum[m], loss_n[m] = 0.0, 0
+                dead = [j for j in range(len(members)) if not (f1[j] and f2[j])]
+                if dead:
+                    drop(dead, step)
+    finally:
+        if bar is not None:
+            bar.close()
+    wall = time.perf_counter() - t0
+    for m in members:
+        finish(m, step, wall, step / t_train if t_train > 0 else None)
+    return records

@@ -1,0 +1,127 @@
+"""qmf_sim.ensemble: members trained together give the records of the runs trained alone.
+
+Tolerance.  In float64 the batched products (baddbmm) and the single ones (addmm) differ by rounding
+only (~1e-16 relative per product); over 60 SGD steps of a 3-layer staircase network such differences
+stay far below the distance of a pre-activation to a staircase jump (a jump crossed by rounding would
+change the trajectory and fail the test, as it must).  So: status, divergence step, checkpoint steps and
+accuracies equal; mean training losses equal to 1e-9 relative (the rounding, amplified by the steps,
+is ~1e-14; 1e-9 leaves room without letting a real difference through: one different batch or one
+different level changes the loss by >1e-4).
+"""
+import json
+import math
+
+import pytest
+import torch
+
+from qmf_sim import ensemble as E
+from qmf_sim.training import TrainConfig, run_training
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+BASE = dict(width=24, depth=3, steps=60, eval_steps=(20, 40), batch_size=16, train_eval_size=200, device="cpu",
+            dtype="float64")
+
+MEMBERS = [
+    dict(sigma_w=1.5, levels=4, lr=0.05, seed=7),
+    dict(sigma_w=0.8, levels=10, lr=0.02, seed=3, ste="identity", ste_slope=0.5),
+    dict(sigma_w=2.0, levels=3, lr=1e306, seed=1),  # diverges at step 7
+    dict(sigma_w=1.2, levels=2, lr=0.03, seed=2, momentum=0.9, weight_decay=1e-3, sampling="replacement"),
+    dict(sigma_w=1.0, levels=5, lr=0.04, seed=5, sigma_b=0.1),
+]
+
+
+def strip(rec):
+    return {k: v for k, v in rec.items() if k not in ("run", "checkpoints", "provenance")}
+
+
+def same(ens, alone):
+    assert strip(ens) == strip(alone)
+    assert [c["step"] for c in ens["checkpoints"]] == [c["step"] for c in alone["checkpoints"]]
+    for a, b in zip(ens["checkpoints"], alone["checkpoints"]):
+        assert a["test_acc"] == b["test_acc"] and a["train_acc"] == b["train_acc"]
+        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-9)
+
+
+def test_members_equal_runs_alone_and_divergence_is_masked():
+    cfgs = [TrainConfig(**BASE, **m) for m in MEMBERS]
+    seen = []
+    ens = E.train_ensemble(cfgs, threads=1, on_record=lambda r: seen.append(r["key"]))
+    alone = [run_training(c, threads=1) for c in cfgs]
+    assert [r["status"] for r in alone] == ["ok", "ok", "diverged", "ok", "ok"]  # the test covers both
+    for e, a in zip(ens, alone):
+        same(e, a)
+        json.dumps(e, allow_nan=False)
+    assert ens[2]["diverged_step"] == alone[2]["diverged_step"]
+    assert seen[0] == cfgs[2].key() and sorted(seen) == sorted(c.key() for c in cfgs)  # saved at once
+    assert ens[0]["run"]["ensemble"] == {"members": 5, "position": 0}
+
+
+def test_ensemble_of_one_and_float32_close():
+    cfg = TrainConfig(**{**BASE, "dtype": "float32"}, **MEMBERS[0])
+    (e,) = E.train_ensemble([cfg], threads=1)
+    a = run_training(cfg, threads=1)
+    # float32: the first checkpoint (20 steps) agrees; later ones may drift by a crossed jump
+    assert e["checkpoints"][0]["train_loss"] == pytest.approx(a["checkpoints"][0]["train_loss"], rel=1e-4)
+    assert e["status"] == a["status"] == "ok"
+
+
+def test_initial_weights_are_those_of_the_network_alone():
+    from qmf_sim.nn import QuantizedMLP
+    from qmf_sym.activations import Staircase
+
+    cfgs = [TrainConfig(**BASE, **m).resolved() for m in (MEMBERS[0], MEMBERS[4])]
+    model = E.StackedMLP(cfgs, 64, 10, torch.float64, torch.device("cpu"))
+    for m, c in enumerate(cfgs):
+        net = QuantizedMLP(64, c.width, c.depth, 10, Staircase.uniform(c.levels), c.sigma_w, c.sigma_b,
+                           dtype=torch.float64, seed=c.seed)
+        for l, lin in enumerate(net.layers):
+            assert torch.equal(model.Ws[l][m], lin.weight.detach().T)
+            assert torch.equal(model.bs[l][m], lin.bias.detach())
+
+
+def test_grouping_and_budget():
+    a = [TrainConfig(**BASE, **m).resolved() for m in MEMBERS]
+    b = [TrainConfig(**{**BASE, "depth": 4}, **m).resolved() for m in MEMBERS[:2]]
+    groups = E.group_configs(a + b)
+    assert [len(g) for g in groups] == [5, 2]
+    per = E.member_bytes(a[0])
+    assert E.member_bytes(b[0]) > per  # one more layer: more bytes, so only one depth-4 member fits
+    assert [len(u) for u in E.split_ensembles(a + b, budget_bytes=2 * per)] == [2, 2, 1, 1, 1]
+    assert [len(u) for u in E.split_ensembles(a + b, max_members=3)] == [3, 2, 2]
+    assert [len(u) for u in E.split_ensembles(a, budget_bytes=1)] == [1] * 5  # at least one member
+    # member_bytes: float32 parameters x 3 (weights, gradients, momentum) at least
+    c = TrainConfig(depth=10, sigma_w=1.0)
+    assert E.member_bytes(c) > 3 * 4 * 9 * 2048 ** 2
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="share"):
+        E.train_ensemble([TrainConfig(**BASE, **MEMBERS[0]), TrainConfig(**{**BASE, "depth": 4}, **MEMBERS[0])])
+    with pytest.raises(ValueError, match="at least one"):
+        E.train_ensemble([])
+    with pytest.raises(ValueError, match="max_members"):
+        E.split_ensembles([TrainConfig(**BASE, **MEMBERS[0])], max_members=0)
+
+
+def test_sweep_ensemble_equals_one_by_one(tmp_path):
+    from qmf_sim import sweep as S
+
+    cfgs = S.sigma_grid([2, 3], [1.0, 2.0], levels=4, **{**BASE, "lr": 0.05, "depth": None})
+    one = S.run_sweep(cfgs, tmp_path / "one.jsonl", progress=False, threads=1, ensemble=False)
+    ens = S.run_sweep(cfgs, tmp_path / "ens.jsonl", progress=False, threads=1)
+    assert set(one) == set(ens) == {c.key() for c in cfgs}
+    for k in one:
+        same(ens[k], one[k])
+        assert ens[k]["run"]["ensemble"]["members"] == 2
+
+
+@pytest.mark.cuda
+@needs_cuda
+def test_ensemble_cuda_matches_cpu():
+    cfgs = [TrainConfig(**{**BASE, "device": None}, **m) for m in MEMBERS]
+    cpu = E.train_ensemble(cfgs, threads=1, device="cpu")
+    gpu = E.train_ensemble(cfgs, device="cuda")
+    for g, c in zip(gpu, cpu):
+        assert g["run"]["device"].startswith("cuda")
+        same(g, c)
