@@ -3,12 +3,23 @@
 Usage: python scripts/fig2_spacing.py [OUT_DIR] [--quick]
 (the same as ``qmf reproduce --only spacing``; the work is qmf_sim.experiments.spacing.reproduce)
 """
+
+import argparse
 import sys
 from pathlib import Path
 
-from qmf_sim.experiments.spacing import reproduce
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("out", nargs="?", default="results", metavar="OUT_DIR", help="output directory (default: results)")
+    ap.add_argument("--quick", action="store_true", help="smaller sizes for a fast look")
+    args = ap.parse_args(argv)
+    from qmf_sim.experiments import resolve
+
+    for p in resolve("spacing")(Path(args.out), quick=args.quick):
+        print(p)
+    return 0
+
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    for p in reproduce(Path(args[0] if args else "results"), quick="--quick" in sys.argv):
-        print(p)
+    sys.exit(main())

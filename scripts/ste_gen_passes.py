@@ -75,6 +75,11 @@ def render(text):
 
 
 def main(argv):
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="ste_gen_passes.py", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--check", action="store_true", help="exit 1 if the file differs from what would be generated")
+    argv = ["--check"] if ap.parse_args(argv).check else []
     text = TARGET.read_text()
     new = render(text)
     if "--check" in argv:

@@ -182,3 +182,36 @@ def out_file(path, flag="--out") -> Path:
 def warn(msg: str) -> None:
     """One line on stderr."""
     print(msg, file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------------- the vocabulary check
+#: one name per idea: names that must not appear (what to use instead)
+FORBIDDEN_FLAGS = {"--N": "--levels", "--n-levels": "--levels", "--draws": "--runs", "--n-draws": "--runs",
+                   "--reps": "--runs", "--repeats": "--runs", "--out-dir": "--out", "--outdir": "--out",
+                   "--random-seed": "--seed", "--no-bar": "--no-progress", "--precision": "--dps"}
+#: flags that always take a LIST (so they must parse it with :func:`int_list` / :func:`float_list`)
+LIST_FLAGS = ("--depths", "--widths", "--factors")
+
+
+def audit(parser) -> list[str]:
+    """Problems with the vocabulary of every (sub)command of ``parser``: forbidden flag names, list
+    flags not parsed by this module's list types, options without help text.  Empty when all is well."""
+    problems = []
+
+    def walk(p, path):
+        for act in p._actions:
+            if isinstance(act, argparse._SubParsersAction):
+                for name, sp in act.choices.items():
+                    walk(sp, f"{path} {name}")
+                continue
+            for flag in act.option_strings:
+                if flag in FORBIDDEN_FLAGS:
+                    problems.append(f"{path}: {flag} (use {FORBIDDEN_FLAGS[flag]})")
+                if flag in LIST_FLAGS and getattr(act.type, "__name__", "") not in ("integer list", "number list"):
+                    problems.append(f"{path}: {flag} does not use the LIST syntax of qmf_sim.cli._vocab")
+            if act.option_strings and act.help is None and not isinstance(act, (argparse._HelpAction,
+                                                                                 argparse._VersionAction)):
+                problems.append(f"{path}: {act.option_strings[0]} has no help text")
+
+    walk(parser, parser.prog)
+    return problems

@@ -73,7 +73,8 @@ def add_commands(sub):
     p.add_argument("--sigma-b", type=A.number(0), default=0.0, dest="sigma_b", help="bias std (default 0)")
     p.add_argument("--dtheta", type=A.number(0, 2 * math.pi), default=math.pi / 3,
                    help="angle of the 1/e decay table in rad, in [0, 2 pi] (default pi/3)")
-    p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    p.add_argument("--dtype", default="float32", choices=["float32", "float64"],
+                   help="torch dtype of the networks (default float32)")
     p.add_argument("--device", type=A.device, default=None, help="torch device (default cpu)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_fig1)

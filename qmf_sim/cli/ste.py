@@ -146,9 +146,9 @@ def add_commands(subparsers):
     s.set_defaults(func=_cmd_simulate)
     f = sub.add_parser("figure", help="write paper-2 figure(s) 1-5 (PNG + CSV)")
     f.add_argument("which", nargs="+", type=int, help="figure numbers (1-5)")
-    f.add_argument("--out", default="results")
-    f.add_argument("--quick", action="store_true")
-    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--out", default="results", help="output directory (default: results/)")
+    f.add_argument("--quick", action="store_true", help="smaller sizes for a fast look")
+    f.add_argument("--seed", type=_vocab.integer(0), default=0, help="random seed (default 0)")
     f.set_defaults(func=_cmd_figure)
     sp.set_defaults(func=lambda a: (sp.print_help(), 0)[1] if not getattr(a, "ste_command", None) else None)
     return sp
