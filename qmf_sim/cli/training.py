@@ -93,7 +93,8 @@ def add_commands(subparsers):
     p.add_argument("--seed", type=A.integer(0), default=0, help="random seed (default 0)")
     p.add_argument("--panels", type=_panels, default=PANELS, help="which grids to run (default sigma,levels)")
     p.add_argument("--out", default="results/trainable_depth", help="output directory (results file inside)")
-    p.add_argument("--data", default=None, help="MNIST IDX directory (default: $QMF_MNIST_DIR, else sklearn digits)")
+    p.add_argument("--data", default=None, help="'mnist' (real MNIST from the user cache, downloaded and checksum-verified once: "
+                   "qmf data mnist) or an MNIST IDX directory (default: $QMF_MNIST_DIR, else sklearn digits)")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address tcp://host:port (default: in-process)")
     p.add_argument("--device", type=A.device, default=None, help="torch device (default: cuda if present, else cpu)")
     p.add_argument("--threads", type=A.integer(1), default=None, help="torch threads per run (>= 1)")

@@ -204,7 +204,9 @@ def plot(res, summary):
 def reproduce(out_dir, quick=False) -> list:
     """The chi_max / D_opt table (CSV), paper 1 Fig. 2 (PNG, PDF), the fit summary (JSON)."""
     out_dir = Path(out_dir)
-    res = run(quick)
+    from qmf_sim.progress import enabled
+
+    res = run(quick, progress=enabled())
     summary = analyse(res)
     written = [write_table(res["rows"], out_dir / "spacing_table.csv"),
                io.write_json(out_dir / "spacing_fit.json", summary)]

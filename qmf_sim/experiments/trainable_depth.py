@@ -249,6 +249,8 @@ def format_grid(analysis) -> str:
 
 
 def reproduce(out_dir: Path, quick: bool = False) -> list[Path]:
+    from qmf_sim.progress import enabled
+
     written, results, plan, elapsed = run("quick" if quick else "smoke", Path(out_dir) / "trainable_depth",
-                                          progress=True)
+                                          progress=enabled())
     return written
