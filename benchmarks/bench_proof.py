@@ -14,6 +14,7 @@ Usage: python benchmarks/bench_proof.py [--levels 2-1024] [--quick]   (--quick =
 import argparse
 import time
 
+from qmf_sim.cli import _vocab
 from qmf_sym import spacing as S
 from qmf_sym.proof import proven_table
 
@@ -30,10 +31,11 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="levels 2-256")
     ap.add_argument("--dps", type=int, default=30)
     args = ap.parse_args(argv)
-    levels = "2-256" if args.quick else args.levels
+    spec = "2-256" if args.quick else args.levels
+    levels = _vocab.int_list(2)(spec)
     rows, w_p, c_p = timed(lambda: proven_table(levels, dps=args.dps))
     n_proven = sum(r.proven for r in rows)
-    print(f"proven table N = {levels} at {args.dps} digits: {len(rows)} rows, {n_proven} proven; "
+    print(f"proven table N = {spec} at {args.dps} digits: {len(rows)} rows, {n_proven} proven; "
           f"wall {w_p:.2f} s, cpu {c_p:.2f} s")
     bad = [(r.N, r.proof) for r in rows if not r.proven]
     if bad:

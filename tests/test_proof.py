@@ -245,7 +245,7 @@ def test_proven_ball_against_an_independent_brute_force_optimum():
 
 @pytest.mark.slow
 def test_every_dps30_table_value_lies_in_its_proven_ball_full_range():
-    levels = "2-1024"
+    levels = range(2, 1025)
     proven = P.proven_table(levels, dps=30)
     assert all(r.proven for r in proven), [(r.N, r.proof) for r in proven if not r.proven]
     rows = {r.N: r for r in S.table(levels, dps=30, check=False)}
@@ -325,7 +325,9 @@ def test_N2_row():
 
 
 @pytest.mark.parametrize("call,name", [
-    (lambda: P.proven_table("1-3"), "levels"),
+    (lambda: P.proven_table("2-5"), "levels"),
+    (lambda: P.proven_table([1, 3]), "levels"),
+    (lambda: P.proven_table([]), "levels"),
     (lambda: P.proven_table([2, 3], dps=None), "dps"),
     (lambda: P.proven_table([2, 3], dps=True), "dps"),
     (lambda: P.prove_optimum(True), "N"),

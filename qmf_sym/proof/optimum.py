@@ -284,19 +284,33 @@ def prove_optimum(N, dps=30, D0=None, _retry=0):
                          D_ball, chi, xi, tuple(lemmas))
 
 
+def _levels(levels):
+    if isinstance(levels, (str, bytes)):
+        raise ValueError(f"levels must be an iterable of integers N >= 2 (e.g. range(2, 1025)), got the "
+                         f"string {levels!r}; qmf_sym parses no range strings")
+    try:
+        out = sorted({V.integer("levels", n, 2) for n in levels})
+    except TypeError as exc:
+        raise ValueError(f"levels must be an iterable of integers N >= 2, got {levels!r}") from exc
+    if not out:
+        raise ValueError("levels must name at least one N >= 2")
+    return out
+
+
 def proven_table(levels, dps=30, progress=None):
-    """Rows :class:`ProvenRow` for every N in ``levels`` (a list of ints or a spec like '2-1024').
+    """Rows :class:`ProvenRow` for every N in ``levels`` (an iterable of integers N >= 2, e.g.
+    ``range(2, 1025)``; qmf_sym parses no range strings, the CLI does).
 
     The float64 optima (the independent face and starting points) come from
     ``qmf_sym.spacing.table(levels, dps=None, check=False)`` (vectorised); each row then costs one
     O(N) erfc pass and one O(N) moments pass.  ``progress``: optional callable(k, n) after each row.
     """
-    from ..spacing import parse_levels, table
+    from ..spacing import table
 
     dps = V.dps(dps)
     if dps is None:
         raise ValueError("dps must be an integer >= 1 for the proven table, got None")
-    Ns = parse_levels(levels)
+    Ns = _levels(levels)
     f64 = {r.N: r.D_opt for r in table(Ns, dps=None, check=False)}
     rows = []
     for i, n in enumerate(Ns):
