@@ -57,3 +57,15 @@ def test_comparisons_paper_values(tmp_path):
     assert a[2] == 0.71 and "agrees to its rounding" in a[4]
     b = rows["1 - chi_max = e^a (N+1)^b: b"]
     assert b[2] == -1.82 and "agrees to its rounding" in b[4]
+
+
+def test_fig4_caption_numbers_are_the_input_moments():
+    """The caption's explanation of the coinciding b_x curves quotes kappa and sigma_phi^2: check them."""
+    from qmf_sym.ste.quantizers import input_moments
+
+    cap = report.CAPTIONS["ste_fig4"][1]
+    kap = [float(x) for x in re.search(r"kappa = E\[z phi\(z\)\] = ([\d.]+), ([\d.]+), ([\d.]+)", cap).groups()]
+    sig = [float(x) for x in re.search(r"sigma_phi\^2 = E\[phi\(z\)\^2\] = ([\d.]+), ([\d.]+), ([\d.]+)", cap).groups()]
+    for b, k, s in zip((3, 4, 5), kap, sig):
+        kb, sb = input_moments(b, 1.0)
+        assert abs(kb - k) <= 5e-4 and abs(sb - s) <= 5e-4  # quoted to 3 decimals
