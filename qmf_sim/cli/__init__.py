@@ -77,6 +77,7 @@ def _cmd_reproduce(args):
         args._part = name  # for the Ctrl-C message of a sweep part
         t0 = time.perf_counter()
         print(f"[qmf reproduce] {name} ...", flush=True)
+        _announce_resume(args)  # a sweep part with saved runs says how far it got
         written = fns[name](out, args.quick) or []
         timings[name] = time.perf_counter() - t0
         written_all[name] = [str(p) for p in written]
