@@ -595,7 +595,8 @@ def _bvn_complement_f64(h, k, deficit):
     h, k = np.asarray(h, dtype=float), np.asarray(k, dtype=float)
     lo, hi = np.minimum(h, k), np.maximum(h, k)
     diag = 2 * special.owens_t(h, np.sqrt(d / (2 - d)))
-    off = _cdf_f64(lo) * _cdf_f64(-hi) - _excess_f64(h, k, 1.0 - d, d)
+    # a probability: the absolute rounding error (~1e-16) of the difference may not make it negative
+    off = np.maximum(0.0, _cdf_f64(lo) * _cdf_f64(-hi) - _excess_f64(h, k, 1.0 - d, d))
     return np.where(h == k, diag, off)[()]
 
 
@@ -606,15 +607,41 @@ def _check_complement(h, k, deficit):
     return (h, k, deficit), {}
 
 
+def _complement_oracle(h, k, deficit):
+    """The defining integral without cancellation: with h <= k (the complement is symmetric),
+    Phi_2(h, k; 1) - Phi_2(h, k; r) = int_{-inf}^h n(x) [1 - Phi((k - r x)/s)] dx
+                                    = int_{-inf}^h n(x) Phi((r x - k)/s) dx   (r = 1 - delta, s = sqrt(1 - r^2)),
+    a positive integrand peaked at x = h (break points at h minus multiples of its decay length, scaled
+    to 1 there for mpmath's absolute stopping rule).  Subtracting the excess from Phi(min) Phi(-max)
+    instead cancels all digits once the complement is below 10^-dps (e.g. 4e-114 at h = -k = 1/2,
+    delta = 1e-3)."""
+    import mpmath
+
+    h, k = sorted((to_mpf(h), to_mpf(k)))
+    d = to_mpf(deficit)
+    if d == 0:
+        return mpmath.mpf(0)
+    r, s = 1 - d, mpmath.sqrt(d * (2 - d))
+    f = lambda x: mpmath.npdf(x) * mpmath.ncdf((r * x - k) / s)
+    a = (r * h - k) / s  # the conditional CDF's argument at x = h; its log falls at rate ~ r max(|a|, 1) / s
+    w = s / (r * max(abs(a), 1))
+    pts = sorted({h - j for j in (8, 1)} | {h - w * 10 ** j for j in range(0, 4)})
+    pts = [-mpmath.inf] + [p for p in pts if p < h] + [h]
+    scale = f(h)
+    if scale == 0:
+        return mpmath.mpf(0)
+    return scale * mpmath.quad(lambda x: f(x) / scale, pts)
+
+
 bvn_complement = ClosedForm(
     "qmf_sym.gaussian.bvn_complement", "Phi_2(h,k;1) - Phi_2(h,k;1-delta), the deficit of eq. 5 near C = 1",
     f64=_bvn_complement_f64, mp=_complement_mp, check=_check_complement,
-    oracle=lambda h, k, deficit: (_cdf_mp(min(h, k)) * _cdf_mp(-max(h, k))
-                                  - _excess_oracle(h, k, deficit=deficit)),
-    # (0.5, -0.5) at delta <= 1e-3 is left out: face and oracle disagree at 1e-13 there (open, see report)
-    cases=lambda: [((h, k, dd), {}) for h, k in [(0.0, 0.0), (1.0, 1.0), (3.0, 3.5), (-2.0, -2.0)]
+    oracle=_complement_oracle,
+    # (0.5, -0.5): h k < 0, the complement is 4e-114 at delta = 1e-3 and 4e-10857375 at 1e-8 (the
+    # dps face checked there against the Laplace-substituted integral w = E(v) at 60 digits)
+    cases=lambda: [((h, k, dd), {}) for h, k in [(0.0, 0.0), (1.0, 1.0), (3.0, 3.5), (-2.0, -2.0), (0.5, -0.5)]
                    for dd in (0.5, 1e-3, 1e-8)],
-    rtol=1e-9, atol=2e-16, oracle_dps=60,  # the oracle subtracts the excess from Phi(min)Phi(-max)
+    rtol=1e-9, atol=2e-16,
     doc="""Phi_2(h, k; 1) - Phi_2(h, k; 1 - delta) = Phi(min) Phi(-max) - excess(h, k; 1 - delta),
     delta in [0, 1]; ``bvn_complement(h, k, deficit, dps=None)``.  Diagonal h = k:
     2 T(h, sqrt(delta/(2 - delta))) (Owen's T, relative accuracy); off-diagonal float64 terms have
