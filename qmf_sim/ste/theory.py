@@ -33,7 +33,7 @@ def closed_curve(params, tau):
     return np.asarray(eps, dtype=float)
 
 
-def closure_curve(params, tau, closure="gaussian", dt=0.05, n_teacher=24):
+def closure_curve(params, tau, closure="gaussian", dt=0.2, n_teacher=24):
     """eps_g(tau) of an order-parameter closure (:func:`qmf_sym.ste.closure.solve_closure`: 'gaussian',
     spec §4.4 iv, or 'split', the Gaussian closure with the exact frozen mass of the clipped STE)."""
     from qmf_sym.ste.closure import solve_closure
