@@ -34,6 +34,13 @@ the draw rate: b=2 0.46 -> 0.47, b=3/b_x=3 0.34 -> 0.39, unquantized 0.45 -> 0.4
 1.3x in an earlier run: parity within the noise); the generated chains stay because micro picks each
 config's grid at run time (a literal_unroll tuple fixes one grid per compiled pass), checked by
 tests/test_ste_sim_kernels.py::test_regenerating_passes_changes_nothing.
+General maps (issue 10 §3, one Map representation; the quantizer rows of the tables bit for bit as
+before): --quick --no-fig2, old tree (git archive 3cec08a) vs new, back to back on the loaded machine
+(load ~9 on 2 cores), updates/s: b=2 1.68e8 / 1.21e8 (two old runs) vs 1.30e8 new; b=3, b_x=3 1.12e8 /
+0.85e8 vs 1.01e8; unquantized 1.51e8 / 1.15e8 vs 1.39e8; 4 sets common inputs 2.16e8 / 1.77e8 vs 2.25e8:
+within the run-to-run noise.  New paths [7]: ridge on psi 1.5e8, onset 1.6e8 (as the quantizer path);
+psi = phi = tanh compiled 7.8e6 (0.03 of the draw rate: three scalar math.tanh per coordinate and step,
+not vectorised by LLVM); a callable tanh on the numpy path 5.3e6 (16 s per 100 tau at d = 900).
 """
 from __future__ import annotations
 
