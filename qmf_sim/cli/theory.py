@@ -1,5 +1,6 @@
 """CLI plugin of the closed-form (qmf_sym) area: ``qmf table`` (argument parsing only; the work is
-:mod:`qmf_sim.experiments.spacing`).  The ``spacing`` and ``sign`` parts of ``qmf reproduce`` live in
+:mod:`qmf_sim.experiments.spacing`), ``qmf init`` and ``qmf phase`` (issue 9; the work is
+:mod:`qmf_sim.experiments.appendices`).  The ``spacing`` and ``sign`` parts of ``qmf reproduce`` live in
 ``qmf_sim.experiments.spacing`` and ``qmf_sim.experiments.sign`` (registered in
 :data:`qmf_sim.experiments.PARTS`)."""
 from __future__ import annotations
@@ -52,3 +53,77 @@ def add_commands(subparsers):
                    "D_opt_lo, D_opt_hi, chi_max_lo, chi_max_hi, xi_lo, xi_hi, proof")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_table)
+    _add_init_phase(subparsers)
+
+
+# ----------------------------------------------------------------------------- qmf init, qmf phase (issue 9)
+def _cmd_init(args):
+    from qmf_sim import io
+    from qmf_sim.experiments import appendices as E
+
+    rep = E.init_report(args.levels, dps=args.dps, sigma_b=args.sigma_b)
+    if args.json:
+        print(io.dumps(rep))
+        return 0
+    d = rep.get("digits", {})
+    show = lambda k: d.get(k, f"{rep[k]:.10g}")
+    print(f"uniform {rep['N']}-level staircase (levels -1..1), sigma_b = {rep['sigma_b']:g}:")
+    print(f"  sigma_w   = {show('sigma_w')}")
+    print(f"  Q*        = {show('Q_star')}   C* = {rep['C_star']:.6g}")
+    print(f"  chi       = {show('chi')}   xi = -1/log chi = {show('xi')}")
+    if rep["D_normalized"] is not None:
+        print(f"  D/sqrt(Q*) = {rep['D_normalized']:.10g} (normalised spacing)")
+    print(f"  STE slope = {show('ste_slope')} (clipped STE, eq. 19: backward gain per layer "
+          f"{rep['backward_gain']:.15g})")
+    print(f"  trainable depth ~ c xi = {rep['depth_fitted']:.4g} +- {rep['depth_fitted_se']:.2g} "
+          f"(c = {rep['depth_fitted_c']} fitted); paper: 4 xi = {rep['depth_4xi']:.4g}, 6 xi = {rep['depth_6xi']:.4g}")
+    return 0
+
+
+def _sigma_b(text):
+    if text.strip().lower() in ("optimise", "optimize"):
+        return "optimise"
+    return A.number(0, 1e100)(text)
+
+
+def _cmd_phase(args):
+    from qmf_sim import io
+    from qmf_sim.experiments import appendices as E
+
+    out = A.out_dir(args.out)
+    pd = E.phase_grid(args.levels, args.sigma_w, args.sigma_b)
+    paths = [io.write_csv(out / f"phase_N{args.levels}.csv", ["sigma_w", "sigma_b", "Q_star", "C_star", "chi", "xi"],
+                          E.phase_rows(pd))]
+    paths += E.plot_phase(pd, out, f"phase_N{args.levels}")
+    o = pd.optimum
+    print(f"optimum (sigma_b = 0, refined): sigma_w = {o.sigma_w:.10g}, chi = {o.chi:.12g}, xi = {o.xi:.6g}; "
+          f"grid optimum: sigma_w = {pd.grid_optimum[0]:.4g}, sigma_b = {pd.grid_optimum[1]:.4g}, "
+          f"chi = {pd.grid_optimum[2]:.6g}; no chi = 1 boundary (chi < 1 everywhere)")
+    print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    return 0
+
+
+def _add_init_phase(subparsers):
+    p = subparsers.add_parser(
+        "init", help="critical initialisation of the uniform N-level staircase (sigma_w, Q*, chi, xi, STE slope)",
+        description="sigma_w (sigma_b = 0 or given or optimised) maximising chi at the true fixed point for the "
+        "uniform N-level staircase of sec. 5 (levels -1..1), with Q*, chi, xi, the clipped-STE slope that makes "
+        "the backward gain per layer exactly 1, and the predicted trainable depth.")
+    p.add_argument("--levels", type=A.integer(2, 10 ** 6), required=True, help="number of states N >= 2")
+    p.add_argument("--dps", type=A.integer(1, 1000), default=None,
+                   help="significant digits (mpmath, 1..1000; odd staircase at sigma_b = 0); default float64")
+    p.add_argument("--sigma-b", type=_sigma_b, default=0.0, help="bias std >= 0, or 'optimise' (default 0)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_cmd_init)
+
+    q = subparsers.add_parser(
+        "phase", help="chi and xi over a sigma_w x sigma_b grid at the true fixed point (App. F)",
+        description="chi (eq. 6) and xi (eq. 7) at the stable fixed point (Q*, C*) of the uniform N-level "
+        "staircase over a sigma_w x sigma_b grid; CSV and a heat map with xi contours, the optimum marked.")
+    q.add_argument("--levels", type=A.integer(2, 4096), required=True, help="number of states N >= 2")
+    q.add_argument("--sigma-w", type=A.float_list(0, 1e6, lo_open=True), default=None,
+                   help="sigma_w values, e.g. 0.3-4:0.1 (default 36 log-spaced in 0.3..4)")
+    q.add_argument("--sigma-b", type=A.float_list(0, 1e6), default=None,
+                   help="sigma_b values, e.g. 0-1.5:0.05 (default 0..1.5, 31 values)")
+    q.add_argument("--out", default="phase", help="output directory (default phase/)")
+    q.set_defaults(func=_cmd_phase)

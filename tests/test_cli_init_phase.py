@@ -1,0 +1,69 @@
+"""qmf init and qmf phase (issue 9, sec. 1 and 2): output, and bad input as one line with exit 2."""
+import csv
+import json
+
+import pytest
+
+from qmf_sim import cli
+from qmf_sym.init import critical_init
+
+
+def test_init_json(capsys):
+    assert cli.main(["init", "--levels", "10", "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    for k in ("sigma_w", "sigma_b", "Q_star", "chi", "xi", "ste_slope"):
+        assert k in rep
+    c = critical_init(10)
+    assert rep["sigma_w"] == c.sigma_w and rep["sigma_b"] == 0 and abs(rep["backward_gain"] - 1) < 1e-14
+    assert abs(rep["depth_6xi"] - 6 * rep["xi"]) < 1e-9 * rep["xi"]
+
+
+def test_init_text_and_dps(capsys):
+    assert cli.main(["init", "--levels", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "sigma_w" in out and "STE slope" in out
+    assert cli.main(["init", "--levels", "6", "--dps", "30", "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert len(rep["digits"]["sigma_w"].replace(".", "")) >= 30
+
+
+def test_init_bias(capsys):
+    assert cli.main(["init", "--levels", "4", "--sigma-b", "0.2", "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["sigma_b"] == 0.2 and rep["C_star"] > 0
+
+
+@pytest.mark.parametrize("argv,flag", [(["--levels", "1"], "--levels"), (["--levels", "abc"], "--levels"),
+                                       (["--levels", "4", "--dps", "0"], "--dps"),
+                                       (["--levels", "4", "--sigma-b", "-1"], "--sigma-b"),
+                                       (["--levels", "4", "--sigma-b", "nan"], "--sigma-b"),
+                                       (["--levels", "4", "--sigma-b", "0.2", "--dps", "20"], "dps")])
+def test_init_bad(argv, flag, capsys):
+    assert cli.main(["init"] + argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and flag in err, err
+
+
+def test_phase_writes_csv_and_figure(tmp_path, capsys):
+    out = tmp_path / "ph"
+    assert cli.main(["phase", "--levels", "4", "--sigma-w", "0.5-1.5:0.5", "--sigma-b", "0,0.5", "--out", str(out)]) == 0
+    rows = list(csv.DictReader(open(out / "phase_N4.csv")))
+    assert len(rows) == 6 and all(float(r["chi"]) < 1 for r in rows)
+    assert (out / "phase_N4.png").exists() and (out / "phase_N4.pdf").exists()
+    assert "optimum" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv,flag", [(["--levels", "4", "--sigma-w", "0"], "--sigma-w"),
+                                       (["--levels", "4", "--sigma-b", "-1"], "--sigma-b"),
+                                       (["--levels", "0"], "--levels")])
+def test_phase_bad(argv, flag, tmp_path, capsys):
+    assert cli.main(["phase"] + argv + ["--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and flag in err, err
+
+
+def test_phase_unwritable_out(tmp_path, capsys):
+    f = tmp_path / "file"
+    f.write_text("x")
+    assert cli.main(["phase", "--levels", "4", "--out", str(f / "sub")]) == 2
+    assert "--out" in capsys.readouterr().err
