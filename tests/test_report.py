@@ -69,3 +69,18 @@ def test_fig4_caption_numbers_are_the_input_moments():
     for b, k, s in zip((3, 4, 5), kap, sig):
         kb, sb = input_moments(b, 1.0)
         assert abs(kb - k) <= 5e-4 and abs(sb - s) <= 5e-4  # quoted to 3 decimals
+
+
+def test_qmf_plot_redraws_without_training(tmp_path, monkeypatch):
+    from qmf_sim import cli, training
+
+    out = tmp_path / "td"
+    argv = ["train-depth", "--panels", "levels", "--levels", "2,3", "--depths", "2,3", "--width", "8",
+            "--steps", "20", "--out", str(out), "--no-progress"]
+    assert cli.main(argv) == 0
+    monkeypatch.setattr(training, "run_training", lambda *a, **k: (_ for _ in ()).throw(AssertionError("trained")))
+    assert cli.main(["plot", str(out), "--out", str(tmp_path / "again")]) == 0
+    assert io.read_json(tmp_path / "again" / "fit.json") == io.read_json(out / "fit.json")
+    assert (tmp_path / "again" / "trainable_depth_levels.png").exists()
+    assert (tmp_path / "again" / "trainable_depth_levels.pdf").exists()
+    assert cli.main(["plot", str(tmp_path / "again" / "fit.json")]) == 2  # not a results file it can redraw
