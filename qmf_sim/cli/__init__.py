@@ -78,7 +78,8 @@ def _cmd_reproduce(args):
         t0 = time.perf_counter()
         print(f"[qmf reproduce] {name} ...", flush=True)
         _announce_resume(args)  # a sweep part with saved runs says how far it got
-        written = fns[name](out, args.quick) or []
+        with _heartbeat(name):
+            written = fns[name](out, args.quick) or []
         timings[name] = time.perf_counter() - t0
         written_all[name] = [str(p) for p in written]
         print(f"[qmf reproduce] {name} done in {timings[name]:.1f} s", flush=True)
@@ -90,6 +91,42 @@ def _cmd_reproduce(args):
     index = report.write_report(out, parts=names, timings=timings, written=written_all, quick=args.quick)
     print(f"[qmf reproduce] report: {index}")
     return 0
+
+
+#: parts that draw their own progress bars; every other part gets an elapsed-time line on a terminal
+PARTS_WITH_BARS = ("spacing", "fig1", "finite_width", "trainable_depth")
+
+
+class _heartbeat:
+    """On a terminal (:func:`qmf_sim.progress.enabled`), rewrite ``[qmf reproduce] PART: N s`` on
+    stderr every second while a part without bars of its own runs; silent otherwise."""
+
+    def __init__(self, name):
+        import threading
+
+        from qmf_sim import progress
+
+        self.name, self.stop = name, threading.Event()
+        self.on = progress.enabled() and name not in PARTS_WITH_BARS
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        t0 = time.perf_counter()
+        while not self.stop.wait(1.0):
+            print(f"\r[qmf reproduce] {self.name}: {time.perf_counter() - t0:.0f} s", end="", file=sys.stderr,
+                  flush=True)
+
+    def __enter__(self):
+        if self.on:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.on:
+            self.stop.set()
+            self.thread.join()
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
+        return False
 
 
 # ---------------------------------------------------------------------------------- sweeps and Ctrl-C
