@@ -30,6 +30,7 @@ __all__ = [
     "StaircaseSTE",
     "QuantizedMLP",
     "init_draws",
+    "round_up",
     "StackedTables",
     "stacked_staircase_forward",
 ]
@@ -43,6 +44,18 @@ def default_device() -> torch.device:
 
 
 # ----------------------------------------------------------------------------- staircase tensors
+def round_up(values, dtype: torch.dtype, device=None) -> torch.Tensor:
+    """float64 ``values`` rounded *up* to ``dtype`` (the smallest ``dtype`` number >= each value), on
+    ``device``: for x representable in ``dtype``, ``x >= g`` iff ``x >= round_up(g)``, so a lookup on the
+    rounded-up thresholds is the float64 lookup at the ``dtype`` value (:func:`_boundaries`; the torch STE
+    solver's thresholds, :mod:`qmf_sim.ste.torch_micro`)."""
+    g64 = torch.as_tensor(np.asarray(values, dtype=np.float64))
+    g = g64.to(dtype)
+    up = torch.nextafter(g, torch.full_like(g, math.inf))
+    g = torch.where(g.to(torch.float64) < g64, up, g)
+    return g.to(device) if device is not None else g
+
+
 def _boundaries(act: Staircase, dtype: torch.dtype, device) -> torch.Tensor:
     """Offsets g_i rounded *up* to ``dtype``.
 
@@ -51,11 +64,7 @@ def _boundaries(act: Staircase, dtype: torch.dtype, device) -> torch.Tensor:
     rounded-up offsets reproduces ``Staircase.__call__`` (``searchsorted(..., side='right')`` on the
     float64 offsets) exactly, also in float32 where a plain cast could move a jump by one ulp.
     """
-    g64 = torch.tensor(act.offsets, dtype=torch.float64)
-    g = g64.to(dtype)
-    up = torch.nextafter(g, torch.full_like(g, math.inf))
-    g = torch.where(g.to(torch.float64) < g64, up, g)
-    return g.to(device)
+    return round_up(act.offsets, dtype, device)
 
 
 _CACHE: dict = {}
