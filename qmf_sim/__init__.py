@@ -2,6 +2,11 @@
 
 ``__version__`` is the one version string of the distribution (its home: :mod:`qmf_sym`).
 """
-from qmf_sym import __version__
 
-__all__ = ["__version__"]
+
+def __getattr__(name):  # PEP 562: lazily, like qmf_sym.__version__
+    if name == "__version__":
+        import qmf_sym
+
+        return qmf_sym.__version__
+    raise AttributeError(f"module 'qmf_sim' has no attribute {name!r}")

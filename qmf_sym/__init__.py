@@ -16,4 +16,8 @@ def _version() -> str:
         return "0+unknown"
 
 
-__version__ = _version()
+def __getattr__(name):  # PEP 562: read the metadata only when asked (importing qmf_sym stays cheap)
+    if name == "__version__":
+        v = globals()["__version__"] = _version()
+        return v
+    raise AttributeError(f"module 'qmf_sym' has no attribute {name!r}")
