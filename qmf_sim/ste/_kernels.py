@@ -281,10 +281,16 @@ def surrogate(w, om, gcode, ga, gc):
 @njit(**jit)
 def upass_gen(w, px, ps, d, coef, decay, om, gcode, ga, gc, rpsi):
     """:func:`upass` for any surrogate (gcode) and the ridge on psi (rpsi: w -= decay g psi, spec §8
-    item 3; ps = psi(w) before the step) instead of on the latent weight."""
+    item 3) instead of on the latent weight; ps = psi(w) of the weights the gradient was taken at (gcode
+    1 is tanh's derivative, only paired with psi = tanh: computed from ps)."""
+    ainv = 1.0 / (ga * gc) if gcode == 1 else 0.0
     for i in range(d):
         wi = w[i]
-        g = surrogate(wi, om, gcode, ga, gc)
+        if gcode == 0:
+            g = 1.0 if abs(wi) <= om else 0.0
+        else:  # tanh: g = (a/c) (1 - tanh^2(w/c)) from psi(w) = a tanh(w/c) itself (no second tanh)
+            t = ps[i] * ainv
+            g = ga * (1.0 - t * t)
         if rpsi:
             w[i] = wi + g * (coef * px[i] - decay * ps[i])
         else:
@@ -486,7 +492,7 @@ def micro(states, W, WS, slot_cfg, wgl, wgt, wgm, xgl, xgt, xgm, eta, lam, sig, 
     for g in prange(n_groups):
         s0, s1, s2_, s3 = states[g, 0], states[g, 1], states[g, 2], states[g, 3]
         X = np.zeros(d)
-        PS = np.zeros(d)
+        PS = np.zeros((G, d))  # psi(w) per slot, kept to the next step (generic update pass)
         PX = np.zeros((G, d))
         coef = np.zeros(G)  # eta e / sqrt(d) of the previous step
         decay = np.zeros(G)
@@ -517,19 +523,17 @@ def micro(states, W, WS, slot_cfg, wgl, wgt, wgm, xgl, xgt, xgm, eta, lam, sig, 
                     else:  # Langevin noise, drawn in coordinate order
                         s0, s1, s2_, s3 = upass_noise(w, PX[j], d, coef[j], decay[j], wgm[c, 4], tnoise[j],
                                                       s0, s1, s2_, s3)
-                else:
-                    if wgm[c, 8] != 0.0:  # ridge on psi(w): psi of the weights the gradient was taken at
-                        mpass(np.int64(wgm[c, 0]), w, PS, d, wgl[c], wgt[c], wgm[c, 1], wgm[c, 2], wgm[c, 3])
-                    upass_gen(w, PX[j], PS, d, coef[j], decay[j], wgm[c, 4], np.int64(wgm[c, 5]), wgm[c, 6],
+                else:  # PS[j] = psi of the weights the gradient was taken at (the previous step's pass)
+                    upass_gen(w, PX[j], PS[j], d, coef[j], decay[j], wgm[c, 4], np.int64(wgm[c, 5]), wgm[c, 6],
                               wgm[c, 7], wgm[c, 8] != 0.0)
                     if tnoise[j] != 0.0:
                         s0, s1, s2_, s3 = add_noise(w, d, tnoise[j], s0, s1, s2_, s3)
-                mpass(np.int64(wgm[c, 0]), w, PS, d, wgl[c], wgt[c], wgm[c, 1], wgm[c, 2], wgm[c, 3])
+                mpass(np.int64(wgm[c, 0]), w, PS[j], d, wgl[c], wgt[c], wgm[c, 1], wgm[c, 2], wgm[c, 3])
                 mpass(np.int64(xgm[c, 0]), X, PX[j], d, xgl[c], xgt[c], xgm[c, 1], xgm[c, 2], xgm[c, 3])
                 if tnoise[j] == 0.0:
-                    ay, ayh, am, aq, aqq = rpass(w, WS[g, j], PS, PX[j], X, d)
+                    ay, ayh, am, aq, aqq = rpass(w, WS[g, j], PS[j], PX[j], X, d)
                 else:
-                    ay, ayh, am, aq, aqq = rpass_serial(w, WS[g, j], PS, PX[j], X, d)
+                    ay, ayh, am, aq, aqq = rpass_serial(w, WS[g, j], PS[j], PX[j], X, d)
                 mpsi = am / d
                 qpsi = aq / d
                 qlat = aqq / d
