@@ -14,7 +14,12 @@ A :class:`ClosedForm` bundles
   the faces receive the remaining arguments with the stub's names (positional up to ``dps``,
   keywords after it);
 * ``cases``: a callable returning test arguments spanning many magnitudes, for the faces harness
-  (``tests/test_faces.py``), with the tolerances ``rtol``/``atol`` the float64 face is held to.
+  (``tests/test_faces.py``), with the tolerances ``rtol``/``atol`` the float64 face is held to;
+* ``cancel_scale``: 0 (default) when the ``dps`` face is accurate to ``dps`` digits *relative* at
+  every argument; else the size of the terms that cancel where the form's value is ~0 (e.g.
+  E phi = A + sum_i h_i Phi(-g~_i) = 0 exactly for a centred staircase): the ``dps`` face is then
+  accurate to ``10^-dps * (|value| + cancel_scale)``, and the harness holds it to that (a tuple:
+  one scale per element of a tuple-valued form).
 
 Calling it dispatches (one rule for the whole package):
 
@@ -81,7 +86,7 @@ class ClosedForm:
                  check: Callable | None = None, sympy: Callable | None = None,
                  oracle: Callable | None = None, cases: Callable | None = None,
                  rtol: float = 1e-13, atol: float = 0.0, oracle_dps: int = 30, doc: str | None = None,
-                 signature: Callable | None = None):
+                 signature: Callable | None = None, cancel_scale=0.0):
         self.name = name
         self.equation = equation
         self.f64 = f64
@@ -93,6 +98,7 @@ class ClosedForm:
         self.rtol = rtol
         self.atol = atol
         self.oracle_dps = oracle_dps
+        self.cancel_scale = cancel_scale
         self.__name__ = name.rsplit(".", 1)[-1]
         self.__qualname__ = self.__name__
         self.__module__ = name.rsplit(".", 1)[0]

@@ -161,7 +161,9 @@ def _corr_mp(C, deficit, one_plus):
 
 # ============================================================================ oracles (independent quadratures)
 def _quad_phi_mp(act, Q, weight):
-    """int weight(phi(sqrt(Q) z)) n(z) dz split at the jumps (an independent oracle)."""
+    """int weight(phi(sqrt(Q) z)) n(z) dz = sum_k weight(l_k) P(cell k), each cell probability by
+    gaussian.cell_probability's oracle (a scaled quadrature of the density, relative accuracy in
+    the tails; an unscaled quad lost cells 500 sigma wide or far out at Q = 1e-6)."""
     import mpmath
 
     A, gt, h, _ = _mp_setup(act, Q)
@@ -169,11 +171,35 @@ def _quad_phi_mp(act, Q, weight):
     for hi in h:
         lev.append(lev[-1] + hi)
     edges = [-mpmath.inf] + gt + [mpmath.inf]
-    return mpmath.fsum(weight(l) * mpmath.quad(mpmath.npdf, [edges[k], edges[k + 1]]) for k, l in enumerate(lev))
+    return mpmath.fsum(weight(l) * G.cell_probability.oracle(edges[k], edges[k + 1]) for k, l in enumerate(lev))
+
+
+def _var_phi_oracle(act, Q):
+    """Var phi(u) = sum_{k < j} P_k P_j (l_j - l_k)^2 (pairs of cells; positive terms, so no
+    cancellation when one cell holds almost all the mass, unlike E phi^2 - (E phi)^2), with the
+    cell probabilities P_k by gaussian.cell_probability's oracle."""
+    import mpmath
+
+    A, gt, h, _ = _mp_setup(act, Q)
+    lev = [A]
+    for hi in h:
+        lev.append(lev[-1] + hi)
+    edges = [-mpmath.inf] + gt + [mpmath.inf]
+    P = [G.cell_probability.oracle(edges[k], edges[k + 1]) for k in range(len(lev))]
+    return mpmath.fsum(P[k] * P[j] * (lev[j] - lev[k]) ** 2 for k in range(len(lev)) for j in range(k + 1, len(lev)))
+
+
+def _breaks(a, b, points):
+    """[a, (the points strictly inside (a, b), sorted), b]: a break list for mpmath.quad."""
+    return [a] + sorted({p for p in points if a < p < b}) + [b]
 
 
 def _cross_quad_mp(act, Q, C=None, deficit=None, one_plus=None):
-    """E phi(u1) phi(u2) = int n(z1) phi(sqrt(Q) z1) E[phi(u2) | z1] dz1 (an independent oracle)."""
+    """E phi(u1) phi(u2) = int n(z1) phi(sqrt(Q) z1) E[phi(u2) | z1] dz1 (an independent oracle).
+
+    E[phi(u2) | z1] = A + sum_j h_j Phi((r z1 - g~_j)/s) steps at z1 = g~_j / r over a width s/|r|:
+    those points (and the Gaussian bulk 0, +-1, +-8) are on the break list of each cell, otherwise
+    the rule misses the step when |C| -> 1 and the staircase is not symmetric."""
     import mpmath
 
     r, d, e = _corr_mp(C, deficit, one_plus)
@@ -183,8 +209,11 @@ def _cross_quad_mp(act, Q, C=None, deficit=None, one_plus=None):
     for hi in h:
         lev.append(lev[-1] + hi)
     inner = lambda z: A + mpmath.fsum(hi * G.cdf.mp((r * z - x) / s) for x, hi in zip(gt, h))
+    pts = [mpmath.mpf(p) for p in (0, -1, 1, -8, 8)]
+    if r != 0:
+        pts += [x / r + j * s / abs(r) for x in gt for j in (-8, -1, 0, 1, 8)]
     edges = [-mpmath.inf] + gt + [mpmath.inf]
-    return mpmath.fsum(l * mpmath.quad(lambda z: mpmath.npdf(z) * inner(z), [edges[k], edges[k + 1]])
+    return mpmath.fsum(l * mpmath.quad(lambda z: mpmath.npdf(z) * inner(z), _breaks(edges[k], edges[k + 1], pts))
                        for k, l in enumerate(lev))
 
 
@@ -206,4 +235,7 @@ def _neg_log_by_quadrature(c):
     c = mpmath.mpf(c)
     if c == 1:
         return mpmath.inf
-    return 1 / mpmath.quad(lambda t: 1 / t, [c, mpmath.sqrt(c), 1])
+    # break points c^(j/n) with ratio <= 10 between neighbours: 1/t varies by at most 10x on each
+    # piece (a single piece over [1e-300, 1e-150] lost all digits)
+    n = max(2, int(mpmath.ceil(-mpmath.log10(c))))
+    return 1 / mpmath.quad(lambda t: 1 / t, [c ** (mpmath.mpf(n - j) / n) for j in range(n)] + [1])

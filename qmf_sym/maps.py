@@ -13,7 +13,8 @@ Building blocks (derivations/staircase_variance_map.md, derivations/staircase_ch
 * E phi'(u1) phi'(u2) = (1/Q) sum_ij h_i h_j n_2(g~_i, g~_j; C)                -- eq. 15
 
 Every map is a :class:`qmf_sym._faces.ClosedForm` (``dps=None`` float64 vectorised, ``dps=k``
-mpmath).  Correlations near +1 may be passed as ``deficit = 1 - C``, near -1 as ``one_plus = 1 + C``.
+mpmath); their float64/mpmath kernels (sums over the jumps) and quadrature oracles live in the
+private :mod:`qmf_sym._maps_kernels`.  Correlations near +1 may be passed as ``deficit = 1 - C``, near -1 as ``one_plus = 1 + C``.
 
 **Slip in eq. 14.**  Eq. 4 defines Q^(l+1) = sigma_w^2 E phi(u)^2 + sigma_b^2, while the double sum
 printed in eq. 14 equals Var phi(u) = E phi^2 - (E phi)^2.  The two agree only for staircases with
@@ -48,7 +49,8 @@ from ._numbers import to_mpf
 from .activations import Staircase, as_staircase
 from ._maps_kernels import (_cdf64, _chi_oracle, _comp_sum_f64, _comp_sum_mp, _corr64, _corr_mp, _cov_sum_f64,
                             _cov_sum_mp, _cross_quad_mp, _dens_sum_f64, _dens_sum_mp, _mean_f64, _mean_mp, _mp_setup,
-                            _neg_log_by_quadrature, _quad_phi_mp, _second_moment_f64, _second_moment_mp)
+                            _neg_log_by_quadrature, _quad_phi_mp, _second_moment_f64, _second_moment_mp,
+                            _var_phi_oracle)
 
 
 # ============================================================================ argument checks
@@ -92,9 +94,16 @@ post_activation_moments = ClosedForm(
     f64=_moments_f64, mp=_moments_mp,
     check=lambda act, Q: ((_check_common(act, Q), Q), {}),
     oracle=lambda act, Q: (_quad_phi_mp(act, Q, lambda l: l), _quad_phi_mp(act, Q, lambda l: l * l)),
-    cases=lambda: [((a, q), {}) for a in _act_cases() for q in _QS], rtol=1e-14, atol=1e-16,
-    signature=lambda act, Q, dps=None: None,
-    doc="""(E phi(u), E phi(u)^2) for u ~ N(0, Q)  (the ingredients of eq. 4 / 14).""")
+    # E phi = A + sum_i h_i Phi(-g~_i) cancels to exactly 0 for centred staircases (uniform(4), (9),
+    # sign): its faces are absolute-accurate at the scale of the terms, |A| + sum_i h_i <= 2.5 in the
+    # cases (float64: a few eps times that, atol 1e-15; dps: cancel_scale 2.5).  E phi^2 is a sum
+    # of positive cell terms: relative accuracy (cancel_scale 0).
+    cases=lambda: [((a, q), {}) for a in _act_cases() for q in _QS], rtol=1e-14, atol=1e-15,
+    signature=lambda act, Q, dps=None: None, cancel_scale=(2.5, 0.0),
+    doc="""(E phi(u), E phi(u)^2) for u ~ N(0, Q)  (the ingredients of eq. 4 / 14).
+
+    E phi is accurate to ~eps (float64) or 10^-dps (``dps``) times |A| + sum_i h_i (absolute: it is
+    0 for a centred staircase); E phi^2 is relative-accurate.""")
 
 
 def _eq14_f64(act, Q):
@@ -116,7 +125,7 @@ def _eq14_mp(act, Q):
 eq14_hidden_variance = ClosedForm(
     "qmf_sym.maps.eq14_hidden_variance", "paper 1, eq. 14 (as printed: Var phi)",
     f64=_eq14_f64, mp=_eq14_mp, check=lambda act, Q: ((_check_common(act, Q), Q), {}),
-    oracle=lambda act, Q: _quad_phi_mp(act, Q, lambda l: l * l) - _quad_phi_mp(act, Q, lambda l: l) ** 2,
+    oracle=_var_phi_oracle,
     cases=lambda: [((a, q), {}) for a in _act_cases() for q in _QS], rtol=1e-13, atol=1e-15,
     signature=lambda act, Q, dps=None: None,
     doc="""The double sum printed in eq. 14: sum_ij h_i h_j Phi(-max(g~_i,g~_j)) Phi(min(g~_i,g~_j)).
