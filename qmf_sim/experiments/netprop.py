@@ -97,13 +97,13 @@ def plot_fig1(res, out_dir, tag="fig1") -> list[Path]:
     cmap = plt.get_cmap("viridis")
     for ax, run, f in zip(axes[0], runs, factors):
         for i, l in enumerate(layers):
-            c = cmap(i / max(len(layers) - 1, 1))
-            ax.plot(theta[half], run["cov"][l][half], ".", ms=2, color=c, label=f"l={l}")
+            c = cmap(0.85 * i / max(len(layers) - 1, 1))  # viridis' last 15 % (pale yellow) is unreadable on white
+            ax.plot(theta[half], run["cov"][l][half], ".", ms=2, color=c, label=f"$l$={l}")
             ax.plot(run["theta_theory"], run["cov_theory"][l], "-", lw=1, color=c)
-        ax.set_title(f"$\\sigma_w$={run['sigma_w']:.3f} ({f:g}x opt)\n$\\xi$={run['xi']:.1f}", fontsize=9)
+        ax.set_title(f"$\\sigma_w$={run['sigma_w']:.3f} = {f:g}$\\,\\sigma_w^{{opt}}$, $\\xi$={run['xi']:.1f}", fontsize=9)
         ax.set_xlabel("$\\Delta\\theta$")
     axes[0][0].set_ylabel("covariance $q^{(l)}(\\Delta\\theta)$")
-    axes[0][-1].legend(fontsize=7, markerscale=3)
+    axes[0][-1].legend(fontsize=7, markerscale=3, title="layer", loc="upper left", bbox_to_anchor=(1.02, 1))  # off the data
     fig.suptitle(f"N={res['levels']}, L={depth}, n={res['width']}, r={res['r']}, $\\sigma_b$={res['sigma_b']:g}: "
                  "dots = network, lines = mean field", fontsize=9)
     fig.tight_layout()
