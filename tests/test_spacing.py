@@ -218,12 +218,17 @@ def test_fit_recovers_paper_numbers():
     assert slope[0] > slope[2] > slope[4] > -2
 
 
-def test_parse_levels():
-    # TRANSITIONAL (spacing._levels_spec, kept only for qmf_sym.proof.proven_table's string specs)
-    assert S.parse_levels("2-5,8, 4") == [2, 3, 4, 5, 8]
+def test_levels_spec_via_cli_vocabulary():
+    """The '2-16,32,64' level syntax left qmf_sym (spacing.parse_levels is gone): the CLI vocabulary
+    parses it, spacing.table's level check sorts and de-duplicates (the former parse_levels cases)."""
+    import argparse
+
+    from qmf_sim.cli import _vocab as A
+
+    assert S.optimum._levels(A.int_list(2)("2-5,8,4")) == [2, 3, 4, 5, 8]
     for bad in ("1-4", "a-3", "5-2", "", "x"):
-        with pytest.raises(ValueError, match="levels"):
-            S.parse_levels(bad)
+        with pytest.raises(argparse.ArgumentTypeError):
+            A.int_list(2)(bad)
 
 
 # ------------------------------------------------------------------------- bad input

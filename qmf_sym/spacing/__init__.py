@@ -14,7 +14,6 @@ offsets are measured in units of sqrt(Q*): g~ = g / sqrt(Q*).  One concept per m
 Writing and reading table files is done by ``qmf_sim.experiments.spacing`` (qmf_sym does no I/O).
 Derivation: derivations/spacing_eq16_17.md.
 """
-from ._levels_spec import parse_levels
 from .fits import PAPER_FIT, fit_power_laws, local_slopes
 from .optimum import OptimalSpacing, optimal_spacing, table
 from .staircase import centring_base, chi_eq16, chi_staircase
@@ -23,5 +22,4 @@ from .uniform import chi_eq17, chi_uniform, chi_uniform_derivatives
 __all__ = [
     "chi_staircase", "chi_eq16", "centring_base", "chi_uniform", "chi_eq17", "chi_uniform_derivatives",
     "OptimalSpacing", "optimal_spacing", "table", "fit_power_laws", "local_slopes", "PAPER_FIT",
-    "parse_levels",
 ]
