@@ -224,3 +224,24 @@ def test_tanh_with_temperature_generic_paths():
     assert np.all(np.abs(_at(pr, tau) - pde) < K_SE * 1.5 / math.sqrt(30_000) + 0.006), (_at(pr, tau), pde)
     # T matters here: the T = 0 curve is further away than the tolerances
     assert np.max(np.abs(_at(S.solve_pde(S.STEParams(psi="tanh:1.2,0.8", eta=0.08, lam=0.5), tau=tau), tau) - pde)) > 0.01
+
+
+def test_cli_simulate_with_maps(tmp_path):
+    """qmf ste simulate --psi/--phi/--ridge/--onset: the JSON matches the API; bad names are one-line errors."""
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "r.json"
+    argv = ["ste", "simulate", "--method", "pde", "--psi", "tanh:1.2", "--phi", "sign:0.5", "--ridge", "psi",
+            "--tau-max", "2", "--n-tau", "3", "--out", str(out)]
+    r = subprocess.run([sys.executable, "-m", "qmf_sim.cli", *argv], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(out.read_text())
+    p = S.STEParams(psi="tanh:1.2", phi="sign:0.5", ridge="psi")
+    assert got["params"]["psi"] == "tanh(1.2,1)" and got["params"]["phi"] == "sign(0.5)"
+    np.testing.assert_allclose(got["eps"], S.theory_curve(p, np.array(got["tau"]), "pde"), rtol=0, atol=1e-12)
+    for bad in (["--psi", "cosh"], ["--phi", "tanh:x"], ["--onset", "-1"], ["--ridge", "both"]):
+        r = subprocess.run([sys.executable, "-m", "qmf_sim.cli", "ste", "simulate", *bad], capture_output=True,
+                           text=True, timeout=600)
+        assert r.returncode == 2 and "Traceback" not in r.stderr and bad[0] in r.stderr, r.stderr
