@@ -19,7 +19,8 @@ from pathlib import Path
 
 from qmf_sim import io
 
-# stem -> (title, caption: what qmf drew, the paper's caption in short)
+# stem -> (title, caption: what qmf drew, the paper's caption in short).  An experiments module may
+# define its own ``CAPTIONS`` dict of the same form for its figures (merged by :func:`captions`).
 CAPTIONS = {
     "fig2_spacing": ("Paper 1, Fig. 2: fixed-point slope of uniform staircases",
                      "Left: chi(D~; N) of eq. 17 with the optima (black dots). Right: 1 - chi_max(N) and D~_opt(N) "
@@ -62,6 +63,23 @@ CAPTIONS = {
                  "Left: stability boundary eta_c = 2 / sigma_psi^2; right: steady-state eps_g*.",
                  "Paper: no asymptotically stable fixed point for eta > 2 / sigma_psi^2."),
 }
+
+
+def captions(parts=()) -> dict:
+    """:data:`CAPTIONS` plus the ``CAPTIONS`` dict (same form: stem -> (title, caption, paper's
+    caption)) of each part's module, so that a module adding a figure also supplies its caption."""
+    import importlib
+
+    from qmf_sim import experiments
+
+    out = dict(CAPTIONS)
+    for part in parts:
+        for spec in experiments.PARTS.get(part, ()):
+            try:
+                out.update(getattr(importlib.import_module(spec.split(":")[0]), "CAPTIONS", {}) or {})
+            except ImportError:
+                pass
+    return out
 
 
 def _esc(x) -> str:
@@ -160,6 +178,7 @@ def write_report(out, parts=(), timings=None, written=None, quick=False) -> Path
     timings, written = dict(timings or {}), dict(written or {})
     prov = io.provenance()
     comp = comparisons(out)
+    caps = captions(parts)
     by_fig: dict = {}
     for row in comp:
         by_fig.setdefault(row[0], []).append(row)
@@ -167,7 +186,7 @@ def write_report(out, parts=(), timings=None, written=None, quick=False) -> Path
     sections = []
     for png in figures(out, written):
         stem, rel = png.stem, png.relative_to(out).as_posix()
-        title, caption, paper = CAPTIONS.get(stem, (stem.replace("_", " "), "", ""))
+        title, caption, paper = caps.get(stem, (stem.replace("_", " "), "", ""))
         data = base64.b64encode(png.read_bytes()).decode()
         pdf = png.with_suffix(".pdf")
         pdf_link = (f" &middot; <a href='{_esc(pdf.relative_to(out).as_posix())}'>PDF</a>" if pdf.exists()

@@ -84,3 +84,12 @@ def test_qmf_plot_redraws_without_training(tmp_path, monkeypatch):
     assert (tmp_path / "again" / "trainable_depth_levels.png").exists()
     assert (tmp_path / "again" / "trainable_depth_levels.pdf").exists()
     assert cli.main(["plot", str(tmp_path / "again" / "fit.json")]) == 2  # not a results file it can redraw
+
+
+def test_a_part_module_supplies_its_captions(tmp_path, monkeypatch):
+    from qmf_sim.experiments import sign
+
+    monkeypatch.setattr(sign, "CAPTIONS", {"my_new_fig": ("My title", "What it shows.", "")}, raising=False)
+    _fig(tmp_path, "my_new_fig")
+    text = report.write_report(tmp_path, parts=["sign"]).read_text(encoding="utf-8")
+    assert "My title" in text and "What it shows." in text
