@@ -57,6 +57,10 @@ def main(argv=None):
     one = [run_training(c, dataset=data, threads=a.threads, device=a.device) for c in cfgs]
     t_one = time.perf_counter() - t
     print(f"one by one: {t_one:.2f} s", flush=True)
+    t_ens_train = ens[0]["run"]["train_steps_done"] / ens[0]["run"]["steps_per_s"]
+    t_one_train = sum(r["run"]["train_steps_done"] / r["run"]["steps_per_s"] for r in one)
+    print(f"training steps only (evaluations excluded): ensemble {t_ens_train:.2f} s, one by one {t_one_train:.2f} s, "
+          f"ratio {t_one_train / t_ens_train:.2f}x")
     differ = sum(e["final_test_acc"] != s["final_test_acc"] or e["status"] != s["status"] for e, s in zip(ens, one))
     print(f"runs whose final test accuracy or status differ (float rounding): {differ} of {len(cfgs)}")
     print(f"speed-up {t_one / t_ens:.2f}x ({len(cfgs)} runs, depth {c0.depth}, width {c0.width}, {c0.steps} steps, "

@@ -125,3 +125,20 @@ def test_ensemble_cuda_matches_cpu():
     for g, c in zip(gpu, cpu):
         assert g["run"]["device"].startswith("cuda")
         same(g, c)
+
+
+@pytest.mark.slow
+def test_device_check_cpu_dry_run(capsys):
+    # the device check of issue 12 §3, at its small sizes on the CPU: every part runs and reports
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "device_check.py"
+    spec = importlib.util.spec_from_file_location("device_check", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.main(["--cpu-dry-run", "--skip-tests"]) == 0
+    out = capsys.readouterr().out
+    for part in ("(b) ensemble depth", "(b) training / matmul rate", "(c) STE d=1e+03", "(d) train-depth"):
+        assert part in out, part
+    assert "nan" not in out.lower()
