@@ -202,8 +202,13 @@ def write_outputs(plan, results: dict, out: Path) -> list[Path]:
     return written
 
 
-def run(preset_name="smoke", out="results/trainable_depth", scheduler=None, progress=True, threads=None, **kw):
-    """Plan, run (resumably) and write the outputs; returns (written paths, results, plan)."""
+def run(preset_name="smoke", out="results/trainable_depth", scheduler=None, progress=True, threads=None,
+        ensemble=True, max_members=None, **kw):
+    """Plan, run (resumably) and write the outputs; returns (written paths, results, plan, seconds).
+
+    ``ensemble``: train the runs of one depth together (:mod:`qmf_sim.ensemble`, default; at most
+    ``max_members`` at a time), else one by one; ``scheduler``: a Dask address or Client (one task per
+    ensemble)."""
     from qmf_sim.sweep import run_sweep
 
     from qmf_sym import _validate as V
@@ -219,7 +224,8 @@ def run(preset_name="smoke", out="results/trainable_depth", scheduler=None, prog
     out.mkdir(parents=True, exist_ok=True)
     allc = [c for cfgs in plan.values() for c in cfgs]
     t0 = time.perf_counter()
-    results = run_sweep(allc, out / "runs.jsonl", scheduler=scheduler, progress=progress, threads=threads)
+    results = run_sweep(allc, out / "runs.jsonl", scheduler=scheduler, progress=progress, threads=threads,
+                        ensemble=ensemble, max_members=max_members)
     elapsed = time.perf_counter() - t0
     written = [out / "runs.jsonl"] + write_outputs(plan, results, out)
     return written, results, plan, elapsed
