@@ -114,3 +114,17 @@ def test_cuda_agrees_with_cpu_and_numba(kw):
     assert g.info["device"].startswith("cuda")
     np.testing.assert_allclose(g.eps[:, 0], a.eps[:, 0], rtol=1e-12)
     assert np.max(np.abs(z_scores(a, g)[1:])) < K_SE
+
+
+def test_cli_device(capsys):
+    from qmf_sim.cli import main
+
+    args = ["ste", "simulate", "--d", "30", "--runs", "3", "--tau-max", "1", "--n-tau", "2"]
+    assert main(args + ["--device", "cpu"]) == 0
+    assert "eps_g_mean" in capsys.readouterr().out
+    if not torch.cuda.is_available():
+        assert main(args + ["--device", "cuda"]) == 2
+        err = capsys.readouterr().err
+        assert "CUDA" in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert main(args + ["--device", "cpu", "--method", "pde"]) == 2
+    assert "--device" in capsys.readouterr().err

@@ -55,8 +55,15 @@ def _cmd_simulate(a):
     tau = S.tau_grid(a.tau_max, a.n_tau)
     t0 = time.perf_counter()
     out = {"params": p.as_dict(), "method": a.method, "seed": a.seed}
+    if a.device is not None and a.method != "micro":
+        raise ValueError(f"--device applies to --method micro only, got --method {a.method}")
     if a.method == "micro":
-        r = S.simulate(p, d=a.d, tau=tau, runs=a.runs, seed=a.seed)
+        if a.device is None:
+            r = S.simulate(p, d=a.d, tau=tau, runs=a.runs, seed=a.seed)
+        else:  # the torch solver (issue 12 §2); no CUDA: a ValueError naming the device (exit 2)
+            from qmf_sim.ste.torch_micro import simulate_torch
+
+            r = simulate_torch(p, d=a.d, tau=tau, runs=a.runs, seed=a.seed, device=a.device)
         # NaN/inf (no replica left, std of fewer than 2) are written as null by qmf_sim.io
         out.update(tau=r.tau, eps_mean=r.mean(), eps_std=r.std(), eps_se=r.stderr(), runs_valid=r.valid.sum(0),
                    diverged=r.diverged, tau_diverged=r.tau_diverged, d=a.d, runs=a.runs)
@@ -141,6 +148,9 @@ def add_commands(subparsers):
     s.add_argument("--tau-max", type=_vocab.number(0, lo_open=True), default=100.0, help="last time tau")
     s.add_argument("--n-tau", type=_vocab.integer(2), default=40, help="number of recorded times")
     s.add_argument("--seed", type=_vocab.integer(0), default=0, help="random seed")
+    s.add_argument("--device", default=None, metavar="DEVICE",
+                   help="--method micro on the torch solver on DEVICE (cpu, cuda, cuda:N: many replicas, large d); "
+                        "default: the numba kernel on the CPU")
     s.add_argument("--out", default="", help="CSV (+ <name>.csv.meta.json sidecar) or JSON path, by extension; "
                    "default: print the table")
     s.set_defaults(func=_cmd_simulate)
