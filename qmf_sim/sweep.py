@@ -173,22 +173,31 @@ def _remote_run(config_dict: dict, threads):
 
 
 def _remote_ensemble(config_dicts: list, threads):
-    """What a Dask worker runs for an ensemble: the records of :func:`qmf_sim.ensemble.train_ensemble`."""
-    return train_ensemble([TrainConfig.from_dict(d) for d in config_dicts], threads=threads)
+    """What a Dask worker runs for an ensemble: the records of :func:`qmf_sim.ensemble.train_ensemble`,
+    on the worker's device (its CUDA device if it has one), cut to that device's memory budget."""
+    cfgs = [TrainConfig.from_dict(d) for d in config_dicts]
+    return [r for unit in _budgeted(cfgs, None) for r in train_ensemble(unit, threads=threads)]
 
 
-def _units(todo, ensemble, max_members):
-    """The units of work: lists of configs (one ensemble each; single runs if ``ensemble`` is False)."""
-    if not ensemble:
-        return [[c] for c in todo]
+def _budgeted(configs, max_members):
+    """Ensembles of ``configs`` within the memory budget of the device each will train on (here)."""
     from .ensemble import default_budget
     from .nn import default_device
 
     out = []
-    for grp in split_ensembles(todo):  # cut each group within its device's memory budget
+    for grp in split_ensembles(configs):
         dev = grp[0].device or str(default_device())
         out += split_ensembles(grp, max_members=max_members, budget_bytes=default_budget(dev))
     return out
+
+
+def _units(todo, ensemble, max_members, remote=False):
+    """The units of work: lists of configs (one ensemble each; single runs if ``ensemble`` is False).
+    In-process: cut to this machine's device budget; on Dask (``remote``) only by ``max_members``: the
+    worker cuts its task to its own device (:func:`_remote_ensemble`)."""
+    if not ensemble:
+        return [[c] for c in todo]
+    return split_ensembles(todo, max_members=max_members) if remote else _budgeted(todo, max_members)
 
 
 def pending(configs, results_path):
@@ -269,7 +278,7 @@ def run_sweep(configs, results_path, scheduler=None, progress: bool = True, max_
             on_record(rec)
 
     try:
-        units = _units(todo, ensemble, max_members)
+        units = _units(todo, ensemble, max_members, remote=scheduler is not None)
         if scheduler is None:
             _run_local(units, results_path, saved, step_progress, threads)
         elif todo:

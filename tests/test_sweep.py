@@ -92,6 +92,8 @@ def test_dask_matches_in_process(tmp_path):
     for k in local:
         assert strip(remote[k]) == strip(local[k])
     assert len(lines(tmp_path / "dask.jsonl")) == len(cfgs)
+    # the Dask task is an ensemble: the two sigma_w of one depth trained together on one worker
+    assert all(r["run"]["ensemble"]["members"] == 2 for r in remote.values())
 
 
 # ---------------------------------------------------------------------------------- analysis
