@@ -5,7 +5,8 @@ Modules (no argparse here; files are written only through :mod:`qmf_sim.io`):
 * ``netprop`` -- paper 1 Fig. 1 (correlation propagation) and the finite-width scaling;
 * ``trainable_depth`` -- paper 1 Fig. 3 (the resumable training sweep and its heat maps);
 * ``spacing`` -- paper 1 Fig. 2 and the chi_max / D_opt table; ``sign`` -- the sign-map figure;
-* ``ste_figures`` -- paper 2 Figs. 1-5; ``appendices`` -- paper 1 appendices (stochastic rounding, bias, phase diagram).
+* ``ste_figures`` -- paper 2 Figs. 1-5; ``appendices`` -- paper 1 appendices (stochastic rounding, bias, phase
+  diagram, optimal activation, large-N law, initialisation, STE NTK).
 
 :data:`PARTS` is the registry of ``qmf reproduce``: part name -> where its function lives, as
 ``"module:attribute"`` strings, tried in order (a part may list a former home as a fallback while its
@@ -27,7 +28,7 @@ PARTS: dict[str, tuple[str, ...]] = {
     **{f"ste_fig{k}": (f"qmf_sim.experiments.ste_figures:fig{k}",) for k in range(1, 6)},
     "ste_closures": ("qmf_sim.experiments.ste_figures:closure_errors",),
     **{part: (f"qmf_sim.experiments.appendices:reproduce_{part}",)
-       for part in ("stochastic_rounding", "bias", "phase")},
+       for part in ("stochastic_rounding", "bias", "phase", "optimal_activation", "large_n", "init", "ntk")},
     "ste_plateau": ("qmf_sim.experiments.ste_plateau:reproduce",),
     "ste_uses": ("qmf_sim.experiments.ste_uses:reproduce",),
 }
