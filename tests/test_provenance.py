@@ -26,9 +26,14 @@ def _check(prov):
     t = dt.datetime.fromisoformat(prov["created_utc"].replace("Z", "+00:00"))
     assert t.tzinfo is not None and abs((dt.datetime.now(dt.timezone.utc) - t).total_seconds()) < 3600
     root = Path(io.__file__).resolve().parents[1]
-    if (root / ".git").exists():  # run from a checkout: the commit is the checkout's HEAD
-        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-        assert prov["git_commit"].split("+")[0] == head
+    if (root / ".git").exists():  # run from a checkout: a commit of the checkout (HEAD when the process
+        # first asked; other commits may land while a long test session runs), "+dirty" with local changes
+        sha = prov["git_commit"].split("+")[0]
+        assert len(sha) == 40 and prov["git_commit"] in (sha, sha + "+dirty")
+        r = subprocess.run(["git", "-C", str(root), "cat-file", "-t", sha], capture_output=True, text=True)
+        assert r.stdout.strip() == "commit"
+        r = subprocess.run(["git", "-C", str(root), "merge-base", "--is-ancestor", sha, "HEAD"])
+        assert r.returncode == 0
     else:
         assert prov["git_commit"] is None
 
