@@ -224,7 +224,9 @@ def run(preset_name="smoke", out="results/trainable_depth", scheduler=None, prog
     out.mkdir(parents=True, exist_ok=True)
     allc = [c for cfgs in plan.values() for c in cfgs]
     t0 = time.perf_counter()
-    results = run_sweep(allc, out / "runs.jsonl", scheduler=scheduler, progress=progress, threads=threads,
+    from qmf_sim.progress import enabled  # bars only on a terminal and without --no-progress
+
+    results = run_sweep(allc, out / "runs.jsonl", scheduler=scheduler, progress=enabled(progress), threads=threads,
                         ensemble=ensemble, max_members=max_members)
     elapsed = time.perf_counter() - t0
     written = [out / "runs.jsonl"] + write_outputs(plan, results, out)
