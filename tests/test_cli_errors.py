@@ -64,6 +64,9 @@ BAD = {
                     ("--steps", "0"), ("--lr", "0"), ("--lr", "-1"), ("--lr", "nan"), ("--seed", "-2"),
                     ("--threads", "0"), ("--threads", "-1"), ("--panels", "sigma,nope"), ("--preset", "nope"),
                     ("--device", "cuda:9"), ("--device", "gpu")],
+    "table": [("--levels", "0"), ("--levels", "-3"), ("--levels", "nan"), ("--levels", "1e9"),
+              ("--levels", "1000000000"), ("--levels", "2-1000001"), ("--levels", "a-b"), ("--levels", ""),
+              ("--dps", "0"), ("--dps", "-1"), ("--dps", str(10 ** 6)), ("--dps", "true"), ("--dps", "nan")],
 }
 
 

@@ -53,3 +53,66 @@ def test_progress_table_equals_plain():
     a = E.table([2, 5, 9], check=False, progress=True)
     b = S.table([2, 5, 9], check=False)
     assert [(r.N, r.D_opt, r.chi_max) for r in a[1:]] == [(r.N, r.D_opt, r.chi_max) for r in b[1:]]
+
+
+# ----------------------------------------------------------------------------- the sigma_w column (issue 9, sec. 1)
+def test_table_sigma_w_column_float64_against_the_fixed_point(tmp_path):
+    """The sigma_w cell, fed to the independent fixed-point solver (qmf_sym.maps.fixed_point, eq. 4 by
+    root finding, not init_for's closed route), must land the staircase at the row's optimum:
+    D / sqrt(Q*) = D_opt (first order in a sigma_w error: 1e-12 relative, Q* is solved to ~1e-15 and
+    the table's D_opt to ~1e-15) and chi = chi_max (chi is flat at the optimum, so this catches only a
+    gross error; 1e-13)."""
+    import math
+
+    from qmf_sym import maps
+    from qmf_sym.activations import Staircase
+
+    rows = S.table([2, 3, 4, 7, 10, 33, 64], check=False)
+    for ext in ("csv", "json"):
+        p = E.write_table(rows, tmp_path / f"t.{ext}")
+        back = E.read_table(p)
+        assert list(back[0]) == E.TABLE_COLUMNS + ["sigma_w"]
+        assert math.isnan(back[0]["sigma_w"])  # N = 2: every sigma_w is optimal, empty / null like D_opt
+        for b in back[1:]:
+            fp = maps.fixed_point(Staircase.uniform(b["N"]), b["sigma_w"], 0.0)
+            D = 2 / (b["N"] - 1)  # the spacing of Staircase.uniform(N) (levels -1..1)
+            assert abs(D / math.sqrt(fp.Q) / b["D_opt"] - 1) < 1e-12, b
+            assert abs(fp.chi - b["chi_max"]) < 1e-13, b
+    txt = (tmp_path / "t.csv").read_text().splitlines()
+    assert txt[0].endswith(",newton_steps,sigma_w") and txt[1].endswith(",0,")  # N = 2: empty last cell
+    import json
+
+    assert json.loads((tmp_path / "t.json").read_text())["records"][0]["sigma_w"] is None
+
+
+def test_table_sigma_w_column_keeps_the_row_digits(tmp_path):
+    """dps=30: the cell has the row's 30 digits, and they are right to ~28 digits by a route that does
+    not use init_for: for the -1..1 staircase (height = spacing D) E phi^2 = D^2 B(D~) with B = Var of
+    the unit-step staircase (eq. 17 sums, qmf_sym.spacing.uniform.sums_mp) and Q* = (D / D~)^2, so
+    sigma_w^2 D~_opt^2 B(D~_opt) = 1.  (maps.fixed_point takes a float sigma_w: it checks the digits
+    only to float64, done in the float64 test.)"""
+    import csv
+
+    from qmf_sym.spacing.uniform import sums_mp
+
+    rows = S.table([2, 3, 10, 64], dps=30, check=False)
+    p = E.write_table(rows, tmp_path / "t.csv")
+    recs = list(csv.DictReader(open(p)))
+    assert recs[0]["sigma_w"] == ""
+    for rec in recs[1:]:
+        cell = rec["sigma_w"]
+        assert len(cell.replace(".", "").lstrip("0")) == 30, cell  # nstr(., 30): 30 significant digits
+        with mpmath.workdps(45):
+            sw, Dt = mpmath.mpf(cell), mpmath.mpf(rec["D_opt"])
+            B = sums_mp(Dt, int(rec["N"]))[3]
+            assert abs(sw ** 2 * Dt ** 2 * B - 1) < mpmath.mpf(10) ** -28, rec
+
+
+def test_table_sigma_w_with_proof_columns(tmp_path):
+    """--prove adds its columns after sigma_w; every column keeps its place."""
+    pytest.importorskip("flint")
+    from qmf_sym import proof
+
+    rows = S.table([2, 5], dps=20, check=False)
+    p = E.write_table(rows, tmp_path / "t.csv", proven=proof.proven_table([2, 5], dps=20))
+    assert p.read_text().splitlines()[0].split(",") == E.TABLE_COLUMNS + ["sigma_w"] + E.PROOF_COLUMNS

@@ -26,7 +26,7 @@ def _cmd_table(args):
     rows = E.table(args.levels, dps=args.dps, progress=not args.no_progress, check=not args.no_check)
     out = E.write_table(rows, out, proven=proven)
     worst = min((r.agree_digits for r in rows if r.check_dps), default=float("nan"))
-    print(f"wrote {out} ({len(rows)} rows; dps={args.dps or 'float64'}; "
+    print(f"wrote {out} ({len(rows)} rows with sigma_w; dps={args.dps or 'float64'}; "
           f"worst agreement with the higher-precision re-run: {worst:.1f} digits)", file=sys.stderr)
     if proven is not None:
         print(f"proof ({args.dps or 30} digits): {sum(p.proven for p in proven)} of {len(proven)} rows proven",
@@ -40,10 +40,11 @@ def add_commands(subparsers):
         help="chi_max(N), D_opt(N), xi(N) of eq. 17 (paper 1) with certificates",
         description="Optimal normalized spacing D_opt and maximal slope chi_max of the uniform N-level "
         "staircase (eq. 17 of paper 1), each certified by the stationarity residual, the curvature and a "
-        "re-run at higher precision.  Output: CSV or JSON by extension.",
+        "re-run at higher precision, and sigma_w (sigma_b = 0) that puts the staircase with levels -1..1 at "
+        "D_opt (sec. 5, corrected; empty for N = 2).  Output: CSV or JSON by extension.",
     )
-    p.add_argument("--levels", type=A.int_list(2), default=list(range(2, 257)),
-                   help="N values >= 2: ranges and lists, e.g. 2-16,32,64 or 2-256:2 (default 2-256)")
+    p.add_argument("--levels", type=A.int_list(2, 10 ** 6), default=list(range(2, 257)),
+                   help="N values in 2..10^6: ranges and lists, e.g. 2-16,32,64 or 2-256:2 (default 2-256)")
     p.add_argument("--dps", type=A.integer(1, 1000), default=None,
                    help="significant digits (mpmath, 1..1000); default float64")
     p.add_argument("--out", default="table.csv", help="output file, .csv or .json (default table.csv)")

@@ -25,9 +25,12 @@ from qmf_sim import io
 from qmf_sym import spacing as S
 
 __all__ = ["table", "write_table", "read_table", "run", "analyse", "plot", "reproduce", "TABLE_COLUMNS",
-           "PROOF_COLUMNS"]
+           "INIT_COLUMNS", "PROOF_COLUMNS"]
 
 TABLE_COLUMNS = [f.name for f in fields(S.OptimalSpacing)]
+#: column added after :data:`TABLE_COLUMNS` (issue 9, sec. 1): sigma_w (sigma_b = 0) putting the uniform
+#: staircase (levels -1..1) at D_opt, from :func:`qmf_sym.init.init_for` (sec. 5, corrected)
+INIT_COLUMNS = ["sigma_w"]
 #: columns added by ``qmf table --prove`` (qmf_sym.proof.proven_table, issue 13)
 PROOF_COLUMNS = ["D_opt_lo", "D_opt_hi", "chi_max_lo", "chi_max_hi", "xi_lo", "xi_hi", "proof"]
 _INT_COLUMNS = ("N", "check_dps", "newton_steps")
@@ -71,6 +74,30 @@ def _record(r):
     return rec
 
 
+def _sigma_w_cell(r):
+    """The sigma_w cell of a row: :func:`qmf_sym.init.init_for` at the row's precision, written like
+    D_opt (the row's digits, or the float); None for N = 2 (every sigma_w is optimal, as D_opt is
+    undefined).  init_for re-derives D_opt on its own; a disagreement with the row's D_opt beyond the
+    row's precision raises instead of writing a sigma_w that belongs to another spacing."""
+    if r.N == 2:
+        return None
+    from qmf_sym.init import init_for
+
+    ini = init_for(r.N, dps=r.dps)
+    if r.dps:
+        import mpmath
+
+        with mpmath.workdps(r.dps + 10):
+            ok = abs(ini.D_opt / r.D_opt - 1) <= mpmath.mpf(10) ** (2 - r.dps)
+        cell = mpmath.nstr(ini.sigma_w, r.dps)
+    else:
+        ok = abs(ini.D_opt / r.D_opt - 1) <= 1e-12
+        cell = float(ini.sigma_w)
+    if not ok:
+        raise ValueError(f"sigma_w of N = {r.N}: init_for's D_opt {ini.D_opt} disagrees with the row's {r.D_opt}")
+    return cell
+
+
 def _nonfinite_as_text(v):
     """The table files write a non-finite float as its text ('nan', 'inf'), in CSV and JSON alike
     (the format of the table files since their first version; read back by :func:`read_table`)."""
@@ -82,18 +109,20 @@ def write_table(rows, path, proven=None):
     (``.json``), through :mod:`qmf_sim.io`.  mpmath numbers are written with their requested digits
     (``dps`` of the row) as decimal strings; floats as ``repr``; N = 2's undefined D_opt as an
     empty cell / null.  ``proven``: rows of :func:`qmf_sym.proof.proven_table` for the same N, added
-    as :data:`PROOF_COLUMNS` (decimal strings rounded outward; empty / null where not proven)."""
+    as :data:`PROOF_COLUMNS` (decimal strings rounded outward; empty / null where not proven).
+    After :data:`TABLE_COLUMNS` comes :data:`INIT_COLUMNS` (``sigma_w``, :func:`_sigma_w_cell`)."""
     path = Path(path)
     ext = path.suffix.lower()
     if ext not in (".csv", ".json"):
         raise ValueError(f"out extension must be one of ['.csv', '.json'], got {ext!r}")
-    recs = [{k: _nonfinite_as_text(v) for k, v in _record(r).items()} for r in rows]
-    cols = TABLE_COLUMNS
+    recs = [{k: _nonfinite_as_text(v) for k, v in {**_record(r), "sigma_w": _sigma_w_cell(r)}.items()}
+            for r in rows]
+    cols = TABLE_COLUMNS + INIT_COLUMNS
     if proven is not None:
         by_n = {p.N: p.as_row() for p in proven}
         for rec in recs:
             rec.update({c: by_n[rec["N"]][c] for c in PROOF_COLUMNS})
-        cols = TABLE_COLUMNS + PROOF_COLUMNS
+        cols = TABLE_COLUMNS + INIT_COLUMNS + PROOF_COLUMNS
     if ext == ".csv":
         return io.write_csv(path, cols, recs)
     return io.write_json(path, recs)
