@@ -78,6 +78,12 @@ def test_table_sigma_w_column_float64_against_the_fixed_point(tmp_path):
             D = 2 / (b["N"] - 1)  # the spacing of Staircase.uniform(N) (levels -1..1)
             assert abs(D / math.sqrt(fp.Q) / b["D_opt"] - 1) < 1e-12, b
             assert abs(fp.chi - b["chi_max"]) < 1e-13, b
+    # large N in a block: the block's float64 D_opt and init_for's single-N one differ by ~1e-11 (both
+    # within the float64 accuracy of a flat optimum, ~1e-14 N): written, and right to that accuracy
+    big = E.read_table(E.write_table(S.table(range(2000, 2004), check=False), tmp_path / "big.csv"))
+    for b in big:
+        fp = maps.fixed_point(Staircase.uniform(b["N"]), b["sigma_w"], 0.0)
+        assert abs(2 / (b["N"] - 1) / math.sqrt(fp.Q) / b["D_opt"] - 1) < 1e-9, b
     txt = (tmp_path / "t.csv").read_text().splitlines()
     assert txt[0].endswith(",newton_steps,sigma_w") and txt[1].endswith(",0,")  # N = 2: empty last cell
     import json
