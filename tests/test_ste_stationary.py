@@ -251,3 +251,37 @@ def test_absorbing_zero_reached_by_particles():
     assert s1.absorbing_zero and s1.eps_g > 0.02
     r = solve_particles(STEParams(b=1, omega=1.0, eta=0.04, lam=1.0), tau=[0.0, 100.0], n_particles=20_000, dt=0.02, seed=0)
     assert r.eps[0][-1] == 0.0
+
+
+# ---------------------------------------------------------------------------- qmf ste stationary (CLI)
+def test_cli_stationary_json(capsys):
+    import json
+
+    from qmf_sim import cli
+
+    assert cli.main(["ste", "stationary", "--b", "3", "--omega", "0.25", "--eta", "0.04", "--lam", "1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    ref = ste.stationary_state(0.04, 1.0, 3, 0.25)
+    assert out["eps_g"] == ref.eps_g and out["edge_mass"] == ref.edge_mass and out["edge_mass"] > 0.6
+    assert cli.main(["ste", "plateau", "--omega", "0.25", "--json"]) == 0
+    pl = json.loads(capsys.readouterr().out)
+    assert pl["end"] == pytest.approx(np.log(4) / 0.04) and pl["level"] == pytest.approx((1 + 0.0625) / 2)
+
+
+@pytest.mark.parametrize("argv,flag", [
+    (["ste", "stationary", "--b", "0", "--omega", "1"], "--b"),
+    (["ste", "stationary", "--b", "3", "--omega", "-1"], "--omega"),
+    (["ste", "stationary", "--b", "3", "--omega", "nan"], "--omega"),
+    (["ste", "stationary", "--b", "3", "--omega", "1", "--eta", "0"], "--eta"),
+    (["ste", "stationary", "--b", "3", "--omega", "1", "--lam", "0"], "lam"),
+    (["ste", "plateau", "--omega", "2", "--init-scale", "1"], "a must"),
+])
+def test_cli_stationary_errors(argv, flag, capsys):
+    from qmf_sim import cli
+
+    try:
+        rc = cli.main(argv)
+    except SystemExit as exc:
+        rc = exc.code
+    err = capsys.readouterr().err
+    assert rc == 2 and flag in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err

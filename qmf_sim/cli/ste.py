@@ -160,5 +160,81 @@ def add_commands(subparsers):
     f.add_argument("--quick", action="store_true", help="smaller sizes for a fast look")
     f.add_argument("--seed", type=_vocab.integer(0), default=0, help="random seed (default 0)")
     f.set_defaults(func=_cmd_figure)
+    _add_stationary_commands(sub)
     sp.set_defaults(func=lambda a: (sp.print_help(), 0)[1] if not getattr(a, "ste_command", None) else None)
     return sp
+
+
+# ------------------------------------------------------------------ qmf ste stationary / plateau (helper H7)
+def _cmd_stationary(a):
+    """Self-consistent stationary state of weight quantization with the edge masses (spec §5.2 + erratum)."""
+    from qmf_sim import io
+    from qmf_sym.ste.stationary import stationary_branches, stationary_state
+
+    st = stationary_state(a.eta, a.lam, a.b, a.omega, kind=a.kind, ste=a.ste, sigma2=a.sigma2, T=a.T)
+    out = dict(b=a.b, omega=a.omega, eta=a.eta, lam=a.lam, kind=a.kind, ste=a.ste, sigma2=a.sigma2, T=a.T,
+               **st.as_dict())
+    if a.branches:
+        out["branches"] = [dict(eps_g=e, stable=s) for e, s in stationary_branches(
+            a.eta, a.lam, a.b, a.omega, kind=a.kind, ste=a.ste, sigma2=a.sigma2, T=a.T)]
+    if a.json:
+        print(io.dumps(out))
+    else:
+        for k, v in out.items():
+            print(f"{k:>14} {v}")
+    return 0
+
+
+def _cmd_plateau(a):
+    """The model's plateau prediction (qmf_sym.ste.plateau): saturated start +-a (clipped STE) or zero cell."""
+    from qmf_sim import io
+    from qmf_sym.ste import plateau as PL
+
+    if a.start == "zero-cell":
+        pr = PL.zero_cell_plateau(a.b, a.omega, a.eta, a.lam, kind="midtread", ste=a.ste, w0=0.0, v0=a.init_scale**2)
+    else:
+        if a.ste != "clipped":
+            raise ValueError("argument --ste: the saturated plateau needs the clipped STE (identity: no frozen phase)")
+        pr = PL.saturated_plateau(a.init_scale, a.omega, a.eta, a.lam, b=a.b, kind=a.kind)
+    out = dict(start=a.start, b=a.b, omega=a.omega, eta=a.eta, lam=a.lam, init_scale=a.init_scale, **pr.as_dict())
+    if a.json:
+        print(io.dumps(out))
+    else:
+        for k, v in out.items():
+            print(f"{k:>12} {v}")
+    return 0
+
+
+def _add_stationary_commands(sub):
+    s = sub.add_parser("stationary", help="stationary eps_g* of weight quantization (with the edge masses)",
+                       description="Self-consistent stationary state of the weight-quantized STE dynamics (spec "
+                       "§5.2 with the edge-mass erratum, derivations/ste_stationary_edge_mass.md): eps_g*, m_psi, "
+                       "q_psi and the point masses at +-omega (clipped STE, T = 0).",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    s.add_argument("--b", type=_vocab.integer(1, 16), required=True, help="weight bits")
+    s.add_argument("--omega", type=_vocab.number(0, lo_open=True), required=True, help="weight quantization range")
+    s.add_argument("--eta", type=_vocab.number(0, lo_open=True), default=0.04, help="learning rate eta")
+    s.add_argument("--lam", type=_vocab.number(0), default=1.0, help="ridge lambda")
+    s.add_argument("--kind", default="endpoints", choices=["endpoints", "cells", "midtread"], help="weight grid")
+    s.add_argument("--ste", default="clipped", choices=["clipped", "identity"], help="straight-through surrogate")
+    s.add_argument("--sigma2", type=_vocab.number(0), default=0.0, help="label noise variance sigma^2")
+    s.add_argument("--T", type=_vocab.number(0), default=0.0, help="temperature T")
+    s.add_argument("--branches", action="store_true", help="also list every self-consistent root (large eta)")
+    s.add_argument("--json", action="store_true", help="print strict JSON")
+    s.set_defaults(func=_cmd_stationary)
+    p = sub.add_parser("plateau", help="predicted plateau level and end (issue 10 §2)",
+                       description="The model's plateau: 'saturated' (clipped STE, start +-init-scale > omega: flat at "
+                       "the frozen level until ln(a/omega)/(eta lam)) or 'zero-cell' (midtread grid, start near 0).",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--start", default="saturated", choices=["saturated", "zero-cell"], help="initial law")
+    p.add_argument("--b", type=_vocab.integer(1, 16), default=3, help="weight bits")
+    p.add_argument("--omega", type=_vocab.number(0, lo_open=True), default=0.25, help="weight quantization range")
+    p.add_argument("--eta", type=_vocab.number(0, lo_open=True), default=0.04, help="learning rate eta")
+    p.add_argument("--lam", type=_vocab.number(0), default=1.0, help="ridge lambda")
+    p.add_argument("--kind", default="endpoints", choices=["endpoints", "cells", "midtread"],
+                   help="weight grid (saturated start)")
+    p.add_argument("--ste", default="clipped", choices=["clipped", "identity"], help="straight-through surrogate")
+    p.add_argument("--init-scale", type=_vocab.number(0), default=1.0,
+                   help="|w_0| (saturated) or the s.d. of the start (zero-cell)")
+    p.add_argument("--json", action="store_true", help="print strict JSON")
+    p.set_defaults(func=_cmd_plateau)
