@@ -75,15 +75,25 @@ class Init:
     xi: object
 
 
-def init_for(act, dps=None):
-    """:class:`Init` for a uniform centred staircase (or an int N for ``Staircase.uniform(N)``)."""
+def init_for(act, dps=None, opt=None):
+    """:class:`Init` for a uniform centred staircase (or an int N for ``Staircase.uniform(N)``).
+
+    ``opt``: the staircase's :class:`qmf_sym.spacing.OptimalSpacing` row when the caller already has
+    it (a table writer), so that D~_opt is not searched for again; it must be the row of the same N
+    (checked) at the same precision.
+    """
     from .maps import post_activation_moments
-    from .spacing import optimal_spacing
+    from .spacing import OptimalSpacing, optimal_spacing
 
     act = _as_act(act)
     d = V.dps(dps)
     D = uniform_spacing(act)
-    opt = optimal_spacing(act.N, dps=d, check=False)
+    if opt is None:
+        opt = optimal_spacing(act.N, dps=d, check=False)
+    elif not isinstance(opt, OptimalSpacing) or opt.N != act.N:
+        raise ValueError(f"opt must be the OptimalSpacing row of N = {act.N}, got {opt!r}")
+    elif (opt.dps is None) != (d is None) or (d is not None and opt.dps < d):
+        raise ValueError(f"opt must be computed at dps >= {d} (it has dps = {opt.dps})")
     if d is None:
         if act.N == 2:
             Q = 1.0

@@ -75,30 +75,19 @@ def _record(r):
 
 
 def _sigma_w_cell(r):
-    """The sigma_w cell of a row: :func:`qmf_sym.init.init_for` at the row's precision, written like
-    D_opt (the row's digits, or the float); None for N = 2 (every sigma_w is optimal, as D_opt is
-    undefined).  init_for re-derives D_opt on its own; a disagreement with the row's D_opt beyond the
-    row's precision raises instead of writing a sigma_w that belongs to another spacing.  (float64:
-    the optimum of a flat chi is found only to ~1e-14 N relative -- the table's ``D_opt_reldiff`` shows
-    it, 4e-11 at N = 5000 -- and the block and single-N Newton runs differ at that level, so the
-    float64 tolerance is 1e-8, far above that noise and far below any other spacing.)"""
+    """The sigma_w cell of a row: :func:`qmf_sym.init.init_for` (sec. 5, corrected) at the row's
+    D~_opt and precision, written like D_opt (the row's digits, or the float); None for N = 2 (every
+    sigma_w is optimal, as D_opt is undefined)."""
     if r.N == 2:
         return None
     from qmf_sym.init import init_for
 
-    ini = init_for(r.N, dps=r.dps)
+    ini = init_for(r.N, dps=r.dps, opt=r)
     if r.dps:
         import mpmath
 
-        with mpmath.workdps(r.dps + 10):
-            ok = abs(ini.D_opt / r.D_opt - 1) <= mpmath.mpf(10) ** (2 - r.dps)
-        cell = mpmath.nstr(ini.sigma_w, r.dps)
-    else:
-        ok = abs(ini.D_opt / r.D_opt - 1) <= 1e-8
-        cell = float(ini.sigma_w)
-    if not ok:
-        raise ValueError(f"sigma_w of N = {r.N}: init_for's D_opt {ini.D_opt} disagrees with the row's {r.D_opt}")
-    return cell
+        return mpmath.nstr(ini.sigma_w, r.dps)
+    return float(ini.sigma_w)
 
 
 def _nonfinite_as_text(v):
