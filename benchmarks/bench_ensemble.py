@@ -11,7 +11,20 @@ checks that the two give the same accuracies (float32: counts the runs whose fin
 differs; rounding can move a staircase jump late in a run), and prints the wall times.  The last line
 is ``speed-up <ratio>x`` with the sizes.  ``--steps`` shortens the runs (e.g. a few steps at width 2048).
 
-Measured on the project's 2-core CPU (threads 1), see the report of issue 12.
+Measured on the project's 2-core CPU (threads 1; 9 runs of 300 steps, width 128; the ratio depends
+strongly on the load from other processes, which slows the many small operations of the one-by-one runs
+far more than the few large ones of the ensemble):
+
+    depth 8,  load ~3.5:  one by one 15.9 s, ensemble 4.8 s   speed-up 3.28x (training steps only 3.10x)
+    depth 16, load ~3.5:  one by one 17.8 s, ensemble 10.5 s  speed-up 1.69x (training steps only 1.66x)
+    depth 16, load ~10:   one by one 184 s,  ensemble 25.1 s  speed-up 7.36x
+    width 2048, depth 4, 3 steps: one by one 30.0 s, ensemble 32.7 s  speed-up 0.92x (training 0.63x):
+    at width 2048 the CPU is bound by the products themselves; the ensemble is for the GPU there.
+
+Where the ensemble's time goes (profile, depth 16): the batched staircase lookup and STE gain
+(~15 elementwise passes per layer, :func:`qmf_sim.nn.stacked_staircase_forward`) and the evaluations
+(the same work as one by one); the batched products are ~150 GFLOP/s and not the limit.
+All accuracies equal to the one-by-one runs in these measurements.
 """
 import argparse
 import time
