@@ -34,6 +34,19 @@ from qmf_sim.ste.rng import check_seed, draw_init, draw_teacher, init_rng, strea
 from qmf_sim.ste.trajectory import EPS_BOUND, Q_BOUND, Schedule, Trajectory, check_bounds, mask_after
 
 
+
+def _check_run(d, runs, seed, eps_bound, q_bound, tau, tau_max):
+    """Validate the run arguments shared by every d-dimensional simulation entry point."""
+    d = V.integer("d", d, 1)
+    runs = V.integer("runs", runs, 1)
+    seed = check_seed(seed)
+    eps_bound, q_bound = check_bounds(eps_bound, q_bound)
+    if tau is None:
+        if tau_max is None:
+            raise ValueError("give tau_max or tau")
+        V.positive("tau_max", tau_max)
+    return d, runs, seed, eps_bound, q_bound
+
 def _config_arrays(plist):
     f = lambda x: np.asarray(x, dtype=np.float64)  # noqa: E731
     wgl, wgt, wgm = map_tables([p.weight_map() for p in plist], [p.ridge == "psi" for p in plist])
@@ -69,14 +82,7 @@ def simulate_many(plist: Sequence, d, tau_max=None, runs=5, seed=0, tau=None, sh
         plain = [p for k, p in enumerate(plist) if k not in special]
         out = iter(simulate_many(plain, d, **kw) if plain else [])
         return [_simulate_special(p, d, **kw) if k in special else next(out) for k, p in enumerate(plist)]
-    d = V.integer("d", d, 1)
-    runs = V.integer("runs", runs, 1)
-    seed = check_seed(seed)
-    eps_bound, q_bound = check_bounds(eps_bound, q_bound)
-    if tau is None:
-        if tau_max is None:
-            raise ValueError("give tau_max or tau")
-        V.positive("tau_max", tau_max)
+    d, runs, seed, eps_bound, q_bound = _check_run(d, runs, seed, eps_bound, q_bound, tau, tau_max)
     sched = Schedule(tau, snapshot_tau, tau_max=tau_max)
     rec = sched.steps(d)
     snap = np.unique(np.round(sched.snapshot_tau * d).astype(np.int64))
@@ -164,14 +170,7 @@ def _simulate_onset(p, d, tau_max=None, runs=5, seed=0, tau=None, eps_bound=EPS_
                     snapshot_tau=()):
     """Quantization from tau = onset on: the kernel runs the unquantized dynamics up to step
     round(onset d), then (same weights, same random streams, continued) the quantized one."""
-    d = V.integer("d", d, 1)
-    runs = V.integer("runs", runs, 1)
-    seed = check_seed(seed)
-    eps_bound, q_bound = check_bounds(eps_bound, q_bound)
-    if tau is None:
-        if tau_max is None:
-            raise ValueError("give tau_max or tau")
-        V.positive("tau_max", tau_max)
+    d, runs, seed, eps_bound, q_bound = _check_run(d, runs, seed, eps_bound, q_bound, tau, tau_max)
     if np.asarray(snapshot_tau, dtype=float).size:
         raise ValueError("snapshot_tau is not available with onset > 0 (record eps_g only)")
     rec = Schedule(tau, (), tau_max=tau_max).steps(d)

@@ -32,6 +32,7 @@ from decimal import Decimal
 from .. import _validate as V
 from . import _arb
 from .uniform import taylor_models
+from ..spacing.optimum import _levels  # the one check of a list of N (qmf_sym parses no strings)
 
 __all__ = ["ProvenRow", "prove_optimum", "proven_table", "PROVEN"]
 
@@ -282,19 +283,6 @@ def prove_optimum(N, dps=30, D0=None, _retry=0):
                          _arb.decimal_lower(chi, dps), _arb.decimal_upper(chi, dps),
                          _arb.decimal_lower(xi, dps), _arb.decimal_upper(xi, dps), PROVEN, dps,
                          D_ball, chi, xi, tuple(lemmas))
-
-
-def _levels(levels):
-    if isinstance(levels, (str, bytes)):
-        raise ValueError(f"levels must be an iterable of integers N >= 2 (e.g. range(2, 1025)), got the "
-                         f"string {levels!r}; qmf_sym parses no range strings")
-    try:
-        out = sorted({V.integer("levels", n, 2) for n in levels})
-    except TypeError as exc:
-        raise ValueError(f"levels must be an iterable of integers N >= 2, got {levels!r}") from exc
-    if not out:
-        raise ValueError("levels must name at least one N >= 2")
-    return out
 
 
 def proven_table(levels, dps=30, progress=None):
