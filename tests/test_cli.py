@@ -99,3 +99,24 @@ def test_every_registered_part_resolves():
         assert callable(experiments.resolve(part)), part
     with pytest.raises(KeyError):
         experiments.resolve("no_such_part")
+
+
+def test_broken_pipe_is_quiet(monkeypatch, capsys):
+    """`qmf ... | head`: the reader closing the pipe stops qmf quietly (no 'error' line, no traceback)."""
+    import io as _io
+    import sys
+
+    from qmf_sim.cli import main
+
+    class ClosedPipe(_io.StringIO):
+        def write(self, s):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def fileno(self):
+            return sys.__stdout__.fileno() if sys.__stdout__ else 1
+
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    monkeypatch.setattr("os.dup2", lambda *a: None)  # keep the test process's real stdout
+    rc = main(["init", "--levels", "4", "--json"])
+    err = capsys.readouterr().err
+    assert rc == 141 and "error" not in err and "Traceback" not in err

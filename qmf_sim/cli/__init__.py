@@ -22,6 +22,7 @@ writing ``index.html`` (:mod:`qmf_sim.report`).
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -228,6 +229,12 @@ def main(argv=None):
         if args.command == "train-depth":
             _announce_resume(args)
         return args.func(args) or 0
+    except BrokenPipeError:  # the reader went away (`qmf ... | head`): stop quietly, as Unix tools do
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except OSError:
+            pass
+        return 141
     except (ValueError, OSError) as exc:  # user errors: bad values, unreadable/unwritable paths
         msg = str(exc) if isinstance(exc, ValueError) else f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
         print(f"qmf {args.command}: error: {' '.join(msg.split())}", file=sys.stderr)
