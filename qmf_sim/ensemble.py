@@ -40,7 +40,7 @@ import numpy as np
 
 from qmf_sym import _validate as V
 
-from .training import EVAL_CHUNK, TRAIN_EVAL_SEED, TrainConfig, _Batches, make_record
+from .training import EVAL_CHUNK, TrainConfig, _Batches, device_data, make_record
 
 __all__ = ["ensemble_key", "group_configs", "member_bytes", "split_ensembles", "train_ensemble",
            "StackedMLP"]
@@ -251,13 +251,7 @@ def _train(cfgs, dataset, progress, device, on_record):
         dataset = load_dataset(c0.data)
     dev = torch.device(device or c0.device or default_device())
     dtype = getattr(torch, c0.dtype)
-    x_tr = torch.as_tensor(dataset.x_train, dtype=dtype, device=dev)
-    y_tr = torch.as_tensor(dataset.y_train, device=dev)
-    x_te = torch.as_tensor(dataset.x_test, dtype=dtype, device=dev)
-    y_te = torch.as_tensor(dataset.y_test, device=dev)
-    n_sub = min(c0.train_eval_size, len(y_tr))
-    sub = torch.randperm(len(y_tr), generator=torch.Generator().manual_seed(TRAIN_EVAL_SEED))[:n_sub].to(dev)
-    x_sub, y_sub = x_tr[sub], y_tr[sub]
+    x_tr, y_tr, x_te, y_te, x_sub, y_sub = device_data(dataset, c0.train_eval_size, dtype, dev)
 
     model = StackedMLP(cfgs, dataset.n_features, dataset.n_classes, dtype, dev)
     M0 = len(cfgs)

@@ -237,6 +237,22 @@ class _Batches:
         return idx
 
 
+
+def device_data(dataset, train_eval_size: int, dtype, dev):
+    """The data of one run (or one ensemble) on its device: train and test tensors and the fixed
+    train-accuracy subset (``train_eval_size`` examples drawn with :data:`TRAIN_EVAL_SEED`, the same
+    for every run)."""
+    import torch
+
+    x_tr = torch.as_tensor(dataset.x_train, dtype=dtype, device=dev)
+    y_tr = torch.as_tensor(dataset.y_train, device=dev)
+    x_te = torch.as_tensor(dataset.x_test, dtype=dtype, device=dev)
+    y_te = torch.as_tensor(dataset.y_test, device=dev)
+    n_sub = min(train_eval_size, len(y_tr))
+    sub = torch.randperm(len(y_tr), generator=torch.Generator().manual_seed(TRAIN_EVAL_SEED))[:n_sub].to(dev)
+    return x_tr, y_tr, x_te, y_te, x_tr[sub], y_tr[sub]
+
+
 def run_training(config: TrainConfig, dataset=None, progress: bool = False, threads: int | None = None,
                  device=None) -> dict:
     """Train one network and return its record (a JSON-serialisable dict).
@@ -274,13 +290,7 @@ def _run_training(config, dataset, progress, device):
     dtype = getattr(torch, cfg.dtype)
 
     torch.manual_seed(cfg.seed)
-    x_tr = torch.as_tensor(dataset.x_train, dtype=dtype, device=dev)
-    y_tr = torch.as_tensor(dataset.y_train, device=dev)
-    x_te = torch.as_tensor(dataset.x_test, dtype=dtype, device=dev)
-    y_te = torch.as_tensor(dataset.y_test, device=dev)
-    n_sub = min(cfg.train_eval_size, len(y_tr))
-    sub = torch.randperm(len(y_tr), generator=torch.Generator().manual_seed(TRAIN_EVAL_SEED))[:n_sub].to(dev)
-    x_sub, y_sub = x_tr[sub], y_tr[sub]
+    x_tr, y_tr, x_te, y_te, x_sub, y_sub = device_data(dataset, cfg.train_eval_size, dtype, dev)
 
     model = QuantizedMLP(dataset.n_features, cfg.width, cfg.depth, dataset.n_classes, Staircase.uniform(cfg.levels),
                          cfg.sigma_w, cfg.sigma_b, ste=cfg.ste, ste_slope=cfg.ste_slope,
