@@ -193,7 +193,7 @@ def plot_curves(curves, out_dir):
 def plot_lengths(rows, out_dir):
     P = plt()
     stes = sorted({r["ste"] for r in rows})
-    fig, axes = P.subplots(1, len(stes), figsize=(5.2 * len(stes), 3.8), squeeze=False)
+    fig, axes = P.subplots(1, len(stes), figsize=(5.2 * len(stes), 4.6), squeeze=False)
     colors = P.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, ste in zip(axes[0], stes):
         k = 0
@@ -216,8 +216,9 @@ def plot_lengths(rows, out_dir):
         ax.set_xlabel(r"$\omega$")
         ax.set_ylabel(r"plateau length $\tau_{10}$")
         ax.set_title(f"{ste} STE, η={ETA}", fontsize=9)
-        ax.legend(fontsize=6)
-    fig.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()  # one legend for both panels, below the data
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.17, 1, 1))
     return save_figure(fig, out_dir, "ste_plateau_lengths")
 
 
