@@ -31,7 +31,7 @@ from qmf_sym import _validate as V
 from qmf_sim.ste.params import as_params
 from qmf_sim.ste.quantizer import map_tables
 from qmf_sim.ste.rng import check_seed, draw_init, draw_teacher, init_rng, stream_state
-from qmf_sim.ste.trajectory import EPS_BOUND, Q_BOUND, Schedule, Trajectory, check_bounds, mask_after
+from qmf_sim.ste.trajectory import EPS_BOUND, Q_BOUND, Schedule, Trajectory, apply_divergence, check_bounds
 
 
 
@@ -125,13 +125,8 @@ def simulate_many(plist: Sequence, d, tau_max=None, runs=5, seed=0, tau=None, sh
         idx.sort(key=lambda gj: run_of[gj])
         get = lambda a: np.stack([a[g, j] for g, j in idx])  # noqa: E731
         dv = np.array([div[g, j] for g, j in idx])
-        diverged = dv >= 0
         arrs = {k: get(v) for k, v in out.items()}
-        valid = np.ones((runs, n_rec), dtype=bool)
-        tdiv = np.full(runs, np.inf)
-        for r in np.nonzero(diverged)[0]:
-            tdiv[r] = dv[r] / d
-            valid[r] = mask_after([arrs[k][r] for k in arrs], rec, dv[r])
+        diverged, valid, tdiv = apply_divergence(arrs, rec, dv, d)
         snaps = get(out_snap) if snap.size else None
         if snaps is not None:
             for r in np.nonzero(diverged)[0]:
@@ -208,12 +203,7 @@ def _simulate_onset(p, d, tau_max=None, runs=5, seed=0, tau=None, eps_bound=EPS_
             if div[r] < 0 and dv[r, 0] >= 0:
                 div[r] = dv[r, 0] + off
                 W[r] = np.nan  # a run that diverged before the onset stays diverged
-    diverged = div >= 0
-    valid = np.ones((runs, rec.size), dtype=bool)
-    tdiv = np.full(runs, np.inf)
-    for r in np.nonzero(diverged)[0]:
-        tdiv[r] = div[r] / d
-        valid[r] = mask_after([out[k][r] for k in out], rec, div[r])
+    diverged, valid, tdiv = apply_divergence(out, rec, div, d)
     return Trajectory(params=p, method="micro", tau=rec / d, eps=out["eps"], q=out["q"], m_psi=out["m"],
                       q_psi=out["qpsi"], valid=valid, diverged=diverged, tau_diverged=tdiv, eps_bound=eps_bound,
                       q_bound=q_bound, info=dict(d=d, seed=seed, onset_step=n1))

@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from qmf_sim.ste.rng import draw_init, draw_teacher, init_rng
-from qmf_sim.ste.trajectory import Schedule, Trajectory, mask_after
+from qmf_sim.ste.trajectory import Schedule, Trajectory, apply_divergence, mask_after
 
 
 def _grad_step(p, w, ws, px, e_coef, psi_w):
@@ -76,12 +76,7 @@ def simulate_numpy(p, d, tau_max=None, runs=5, seed=0, tau=None, eps_bound=1e4, 
         if q.T > 0:
             Wn += math.sqrt(2 * q.eta * q.T / d) * gen.standard_normal((runs, d))
         W = np.where(alive[:, None], Wn, W)
-    diverged = div >= 0
-    valid = np.ones((runs, rec.size), dtype=bool)
-    tdiv = np.full(runs, np.inf)
-    for r in np.nonzero(diverged)[0]:
-        tdiv[r] = div[r] / d
-        valid[r] = mask_after([out[k][r] for k in out], rec, div[r])
+    diverged, valid, tdiv = apply_divergence(out, rec, div, d)
     return Trajectory(params=p, method="micro", tau=rec / d, eps=out["eps"], q=out["q"], m_psi=out["m"],
                       q_psi=out["qpsi"], valid=valid, diverged=diverged, tau_diverged=tdiv, eps_bound=eps_bound,
                       q_bound=q_bound, info=dict(d=d, seed=seed, path="numpy"))

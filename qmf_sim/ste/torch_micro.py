@@ -33,7 +33,7 @@ import numpy as np
 from qmf_sym import _validate as V
 from qmf_sim.ste.params import as_params
 from qmf_sim.ste.rng import check_seed, draw_init, draw_teacher, init_rng
-from qmf_sim.ste.trajectory import EPS_BOUND, Q_BOUND, Schedule, Trajectory, check_bounds, mask_after
+from qmf_sim.ste.trajectory import EPS_BOUND, Q_BOUND, Schedule, Trajectory, apply_divergence, check_bounds
 
 __all__ = ["simulate_torch", "simulate_many_torch", "torch_map", "resolve_device"]
 
@@ -210,12 +210,7 @@ def simulate_many_torch(plist: Sequence, d, tau_max=None, runs=5, seed=0, tau=No
     for k, (s, p) in enumerate(zip(sets, plist)):
         arrs = {key: v.cpu().numpy() for key, v in outs[k].items()}
         dv = s.div.cpu().numpy()
-        diverged = dv >= 0
-        valid = np.ones((runs, n_rec), dtype=bool)
-        tdiv = np.full(runs, np.inf)
-        for r in np.nonzero(diverged)[0]:
-            tdiv[r] = dv[r] / d
-            valid[r] = mask_after([arrs[key][r] for key in arrs], rec, dv[r])
+        diverged, valid, tdiv = apply_divergence(arrs, rec, dv, d)
         sn = snaps[k].numpy() if snaps[k] is not None else None
         results.append(Trajectory(
             params=p, method="micro", tau=rec / d, eps=arrs["eps"], q=arrs["q"], m_psi=arrs["m"],

@@ -174,3 +174,17 @@ def mask_after(values, rec_index, first_bad):
     for a in values:
         a[~valid] = np.nan
     return valid
+
+
+def apply_divergence(arrs, rec_index, first_bad, d):
+    """The one divergence rule applied to a solver's recorded arrays ``arrs`` (dict of (runs, n)):
+    run r diverged iff ``first_bad[r] >= 0`` (the first step past the bounds); its records from that
+    step on become NaN.  Returns ``(diverged, valid, tau_diverged)`` (tau = step / d; inf if none)."""
+    first_bad = np.asarray(first_bad)
+    diverged = first_bad >= 0
+    valid = np.ones((first_bad.size, np.asarray(rec_index).size), dtype=bool)
+    tau_diverged = np.full(first_bad.size, np.inf)
+    for r in np.nonzero(diverged)[0]:
+        tau_diverged[r] = first_bad[r] / d
+        valid[r] = mask_after([a[r] for a in arrs.values()], rec_index, first_bad[r])
+    return diverged, valid, tau_diverged
