@@ -9,6 +9,10 @@ Public API (relied on by the training sweep and by :mod:`qmf_sim.netprop`):
 
 * :func:`staircase_forward` -- the one torch lookup of a staircase's value (no autograd), and its batched
   face :func:`stacked_staircase_forward` (M staircases at once, for :mod:`qmf_sim.ensemble`).
+* :func:`activation_forward` / :func:`torch_function` -- the torch face of *any* activation of
+  :mod:`qmf_sym.activations` (staircases through :func:`staircase_forward`; erf, tanh, ReLU, leaky ReLU and
+  hard tanh through torch ops with their true derivative under autograd; a ``Smooth`` activation through a
+  torch callable the caller supplies, refused otherwise); :class:`QuantizedMLP` takes any of them.
 
 The random-network experiments (Fig. 1, finite width) are in :mod:`qmf_sim.netprop`.
 
@@ -33,6 +37,8 @@ __all__ = [
     "round_up",
     "StackedTables",
     "stacked_staircase_forward",
+    "torch_function",
+    "activation_forward",
 ]
 
 _STE_NAMES = ("clipped", "identity")
@@ -153,6 +159,76 @@ def stacked_staircase_forward(x: torch.Tensor, tab: StackedTables) -> torch.Tens
     return torch.gather(tab.lev, 1, idx).view_as(x)
 
 
+# ----------------------------------------------------------------------------- any activation
+def _kind(act) -> str:
+    return type(act).__name__
+
+
+def _continuous_op(act):
+    """The torch op of a built-in continuous activation of :mod:`qmf_sym.activations`, or ``None``.
+
+    Dispatch is on the kind (class) and its parameters, never on a float64 copy of the numpy function:
+    ``Erf`` -> ``torch.erf``, ``Tanh`` -> ``torch.tanh``, ``ReLU`` -> ``torch.relu``, ``LeakyReLU(slope)``
+    -> ``leaky_relu(x, slope)``, ``HardTanh(low, high)`` -> ``clamp(x, low, high)``.  Each agrees with the
+    numpy ``act(x)`` to float rounding (tests/test_nn.py checks every kind against it)."""
+    import torch.nn.functional as F
+
+    k = _kind(act)
+    if k == "Erf":
+        return torch.erf
+    if k == "Tanh":
+        return torch.tanh
+    if k == "ReLU":
+        return torch.relu
+    if k == "LeakyReLU":
+        slope = float(act.slope)
+        return lambda x: F.leaky_relu(x, slope)
+    if k == "HardTanh":
+        lo, hi = float(act.low), float(act.high)
+        return lambda x: torch.clamp(x, lo, hi)
+    return None
+
+
+def torch_function(act, torch_fn=None):
+    """A torch callable x -> phi(x) for the activation ``act`` (autograd gives its derivative).
+
+    * a :class:`~qmf_sym.activations.Staircase`: its exact lookup with the *clipped STE* backward (eq. 19,
+      slope 1) -- for other estimators use :func:`staircase_ste` directly;
+    * the built-in continuous kinds (``Erf``, ``Tanh``, ``ReLU``, ``LeakyReLU``, ``HardTanh``): torch ops
+      (:func:`_continuous_op`); ReLU / hard tanh get torch's subgradient (1 on the open linear piece, 0
+      outside, torch's convention at the kinks, a set of probability 0 under the Gaussian fields);
+    * a ``Smooth`` activation (a user's numpy function, e.g. SiLU): ``qmf_sym`` holds no torch, so the caller
+      passes ``torch_fn`` (a torch callable computing the same function); without it this raises
+      ``ValueError`` (we do not silently push tensors through numpy: no autograd, no GPU).
+    ``torch_fn``, when given, is used for any non-staircase activation (checked by the caller's tests).
+    """
+    if isinstance(act, Staircase):
+        if torch_fn is not None:
+            raise ValueError("torch_fn must be None for a staircase (its torch face is exact: staircase_forward)")
+        return lambda x: staircase_ste(x, act)
+    if torch_fn is not None:
+        if not callable(torch_fn):
+            raise ValueError(f"torch_fn must be a callable tensor -> tensor, got {torch_fn!r}")
+        return torch_fn
+    op = _continuous_op(act)
+    if op is not None:
+        return op
+    if callable(act) and hasattr(act, "derivative"):
+        name = getattr(act, "name", _kind(act))
+        raise ValueError(f"activation {name!r} ({_kind(act)}) has no built-in torch form; pass torch_fn= "
+                         f"(a torch callable computing the same function, e.g. torch.nn.functional.silu)")
+    raise ValueError(f"act must be an activation of qmf_sym.activations (Staircase, Erf, Tanh, ReLU, LeakyReLU, "
+                     f"HardTanh, Smooth), got {act!r}")
+
+
+def activation_forward(x: torch.Tensor, act, torch_fn=None) -> torch.Tensor:
+    """phi(x) on a tensor for any activation (:func:`torch_function`); a staircase through
+    :func:`staircase_forward` (no autograd), a continuous one through its torch op (with autograd)."""
+    if isinstance(act, Staircase):
+        return staircase_forward(x, act)
+    return torch_function(act, torch_fn)(x)
+
+
 def _ste_gain(x: torch.Tensor, ste, slope: float) -> torch.Tensor:
     if ste == "clipped":
         return (x.abs() < 1).to(x.dtype) * slope
@@ -228,12 +304,17 @@ def init_draws(sizes, sigma_w, sigma_b, seed=None):
 
 
 class QuantizedMLP(torch.nn.Module):
-    """The fully connected network of eq. 1 (paper 1) with a staircase activation.
+    """The fully connected network of eq. 1 (paper 1) with a staircase -- or any -- activation.
 
     alpha^(1) = W^(1) x + b^(1) (the input is *not* passed through phi: phi(alpha^(0)) = x),
     alpha^(l) = W^(l) phi(alpha^(l-1)) + b^(l) for l = 2..L (``depth`` = L hidden layers of
     ``width`` units), and the readout f(x) = alpha^(L+1) = W^(L+1) phi(alpha^(L)) + b^(L+1)
     (``n_out`` units).  phi is applied with :func:`staircase_ste` (forward exact, backward STE).
+
+    Any activation of :mod:`qmf_sym.activations` is accepted (the continuous comparisons of App. M): a
+    continuous one is applied by its torch op with its true derivative (:func:`torch_function`; ``ste`` and
+    ``ste_slope`` then must keep their defaults, since there is no estimator to choose); a ``Smooth`` one
+    needs ``torch_fn``.
 
     ``quantize_output=True`` additionally applies phi to the logits alpha^(L+1) (a fully quantized
     output, rarely wanted with a cross-entropy loss); the default leaves the readout linear.
@@ -244,13 +325,17 @@ class QuantizedMLP(torch.nn.Module):
     """
 
     def __init__(self, n_in, width, depth, n_out, act, sigma_w, sigma_b=0.0, ste="clipped", ste_slope=1.0,
-                 quantize_output=False, dtype=torch.float32, device=None, seed=None):
+                 quantize_output=False, dtype=torch.float32, device=None, seed=None, torch_fn=None):
         super().__init__()
         n_in = V.integer("n_in", n_in, 1)
         width = V.integer("width", width, 1)
         depth = V.integer("depth", depth, 1)
         n_out = V.integer("n_out", n_out, 1)
-        self.act = as_staircase(act)
+        self._torch_fn = torch_function(act, torch_fn)  # raises ValueError for a non-activation
+        self.act = act
+        if not isinstance(act, Staircase) and (ste != "clipped" or ste_slope != 1.0):
+            raise ValueError("ste and ste_slope apply to staircases only (a continuous activation trains with its "
+                             "true derivative); leave them at their defaults")
         V.positive("sigma_w", sigma_w)
         V.nonnegative("sigma_b", sigma_b)
         if np.ndim(sigma_w) or np.ndim(sigma_b):
@@ -274,7 +359,9 @@ class QuantizedMLP(torch.nn.Module):
             lin.bias.copy_(b)
 
     def phi(self, x):
-        return staircase_ste(x, self.act, self.ste, self.ste_slope)
+        if isinstance(self.act, Staircase):
+            return staircase_ste(x, self.act, self.ste, self.ste_slope)
+        return self._torch_fn(x)
 
     def forward(self, x, return_preactivations=False):
         """Logits alpha^(L+1); with ``return_preactivations=True`` also [alpha^(1), ..., alpha^(L)]."""
@@ -291,5 +378,9 @@ class QuantizedMLP(torch.nn.Module):
 
     def extra_repr(self):
         return (f"depth={self.depth}, width={self.width}, sigma_w={self.sigma_w:g}, sigma_b={self.sigma_b:g}, "
-                f"act=N{self.act.N}, ste={self.ste if isinstance(self.ste, str) else 'custom'}, "
+                f"act={_act_label(self.act)}, ste={self.ste if isinstance(self.ste, str) else 'custom'}, "
                 f"slope={self.ste_slope:g}, quantize_output={self.quantize_output}")
+
+
+def _act_label(act) -> str:
+    return f"N{act.N}" if isinstance(act, Staircase) else str(getattr(act, "name", _kind(act)))
