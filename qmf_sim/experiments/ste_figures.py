@@ -51,16 +51,19 @@ def _eps_panel(ax, plist, labels, d, runs, tau, seed, theory="pde", title=""):
     return cols
 
 
-def _save_eps_csv(out_dir, name, cols):
+def _save_eps_csv(out_dir, name, cols, meta=None):
+    """``<name>_sim.csv`` (mean and std over runs at each tau) and ``<name>_theory.csv``; ``meta`` (d, runs,
+    the parameters of the curves) goes to both sidecars, so that the report can quote the sizes."""
     paths = []
     labels = list(cols)
     t = cols[labels[0]]["tau"]
     rows = [[t[i]] + sum([[cols[lab]["mean"][i], cols[lab]["std"][i]] for lab in labels], []) for i in range(t.size)]
     head = ["tau"] + sum([[f"sim_mean[{lab}]", f"sim_std[{lab}]"] for lab in labels], [])
-    paths.append(write_csv(out_dir / f"{name}_sim.csv", head, rows))
+    paths.append(write_csv(out_dir / f"{name}_sim.csv", head, rows, meta=meta))
     tt = cols[labels[0]]["theory_tau"]
     rows = [[tt[i]] + [cols[lab]["theory"][i] for lab in labels] for i in range(tt.size)]
-    paths.append(write_csv(out_dir / f"{name}_theory.csv", ["tau"] + [f"theory[{lab}]" for lab in labels], rows))
+    paths.append(write_csv(out_dir / f"{name}_theory.csv", ["tau"] + [f"theory[{lab}]" for lab in labels], rows,
+                           meta=meta))
     return paths
 
 
@@ -79,7 +82,8 @@ def fig2(out_dir: Path, quick: bool = False, seed: int = 0):
     fig, ax = plt().subplots(figsize=(5.5, 4))
     cols = _eps_panel(ax, plist, [f"b={b}" for b in bits], d, runs, np.linspace(0, tmax, 41), seed,
                       title=f"Fig. 2: d={d}, {runs} runs, eta=0.04, lam=1, omega=1")
-    return [_finish(fig, out_dir, "ste_fig2")] + _save_eps_csv(out_dir, "ste_fig2", cols)
+    meta = dict(d=d, runs=runs, eta=0.04, lam=1.0, omega=1.0, b=list(bits), tau_max=tmax, std="over runs, ddof=1")
+    return [_finish(fig, out_dir, "ste_fig2")] + _save_eps_csv(out_dir, "ste_fig2", cols, meta)
 
 
 def fig3(out_dir: Path, quick: bool = False, seed: int = 0):
@@ -92,7 +96,8 @@ def fig3(out_dir: Path, quick: bool = False, seed: int = 0):
     fig, ax = plt().subplots(figsize=(5.5, 4))
     cols = _eps_panel(ax, plist, [f"omega={w}" for w in oms], d, runs, np.linspace(0, tmax, 41), seed,
                       title=f"Fig. 3: b=3, d={d}, {runs} runs, eta=0.04, lam=1")
-    return [_finish(fig, out_dir, "ste_fig3")] + _save_eps_csv(out_dir, "ste_fig3", cols)
+    meta = dict(d=d, runs=runs, eta=0.04, lam=1.0, b=3, omega=list(oms), tau_max=tmax, std="over runs, ddof=1")
+    return [_finish(fig, out_dir, "ste_fig3")] + _save_eps_csv(out_dir, "ste_fig3", cols, meta)
 
 
 def fig4(out_dir: Path, quick: bool = False, seed: int = 0):
@@ -109,7 +114,9 @@ def fig4(out_dir: Path, quick: bool = False, seed: int = 0):
         labels = [f"b_x={bx}" if bx else "no quant." for bx in bxs]
         cols = _eps_panel(ax, plist, labels, d, runs, np.linspace(0, tmax, 31), seed,
                           title=f"Fig. 4: b={b}, omega=omega_x=1, d={d}, eta=0.05, lam=1, T=0")
-        paths += _save_eps_csv(out_dir, f"ste_fig4_b{b}", cols)
+        paths += _save_eps_csv(out_dir, f"ste_fig4_b{b}", cols,
+                               dict(d=d, runs=runs, eta=0.05, lam=1.0, b=b, omega=1.0, omega_x=1.0, b_x=[3, 4, 5, None],
+                                    T=0.0, tau_max=tmax, std="over runs, ddof=1"))
     return [_finish(fig, out_dir, "ste_fig4")] + paths
 
 
@@ -144,8 +151,9 @@ def fig1(out_dir: Path, quick: bool = False, seed: int = 0):
     axes[0].set_ylabel(r"$\mu_\tau(\hat w\,|\,w^*=1)$")
     axes[0].legend(fontsize=7)
     paths = [_finish(fig, out_dir, "ste_fig1")]
+    meta = dict(d=d, runs=runs, b=2, omega=2.0, b_x=2, omega_x=2.0, eta=0.04, lam=1.0, w_star=1.0, tau=list(taus))
     paths.append(write_csv(out_dir / "ste_fig1_hist.csv", ["w_center"] + [f"sim_density[tau={t:g}]" for t in taus],
-                            [[centers[i]] + [h[i] for h in hist_rows] for i in range(centers.size)]))
+                            [[centers[i]] + [h[i] for h in hist_rows] for i in range(centers.size)], meta=meta))
     paths.append(write_csv(out_dir / "ste_fig1_pde.csv", ["w"] + [f"pde_density[tau={t:g}]" for t in taus],
                             [[pde.x[i]] + [c[i] for c in pde_cols] for i in range(pde.x.size)]))
     return paths
@@ -163,12 +171,15 @@ def fig5(out_dir: Path, quick: bool = False, seed: int = 0):
     cur = ste.fig5_curves(b_x=tuple(range(1, 9)), omegas=(0.5, 1.0, 2.0, 3.0), b_right=(1, 2, 3, 4))
     pyplot = plt()
     fig, (axl, axr) = pyplot.subplots(1, 2, figsize=(11, 4))
+    om_sim = 1.0  # the simulations sit on this omega_x line and take its colour
+    sim_color = None
     for k, w in enumerate(cur["omega"]):
-        axl.plot(cur["b_x"], cur["eta_c"][k], "-", lw=1.2, label=rf"$\omega_x$={w:g}")
+        line, = axl.plot(cur["b_x"], cur["eta_c"][k], "-", lw=1.2, label=rf"$\omega_x$={w:g}")
+        if w == om_sim:
+            sim_color = line.get_color()
     axl.axhline(cur["eta_c_unquantized"], ls="--", color="k", lw=1, label="unquantized")
     # simulation points: omega_x = 1, b_x = 1..4, just below / above the boundary
     sim_rows = []
-    om_sim = 1.0
     plist, meta = [], []
     for bx in (1, 2, 3, 4):
         ec = float(ste.stability_boundary(bx, om_sim))
@@ -182,18 +193,25 @@ def fig5(out_dir: Path, quick: bool = False, seed: int = 0):
         div = bool(r.diverged.all())
         conv = not r.diverged.any()
         mk = "x" if div else ("o" if conv else "s")
-        axl.plot([bx], [f * ec], mk, color="tab:red" if div else "tab:green", ms=7, mfc="none" if conv else None)
+        axl.plot([bx], [f * ec], mk, color=sim_color, ms=7, mew=1.5, mfc="none")
         sim_rows.append([bx, om_sim, f * ec, ec, int(r.diverged.sum()), runs,
                          float(np.mean(r.tau_diverged[r.diverged])) if r.diverged.any() else np.inf])
     axl.set_xlabel("input bit width $b_x$")
     axl.set_ylabel(r"$\eta_c = 2/\sigma_\psi^2$")
-    axl.set_title("stability boundary (o: converged, x: diverged, sims at $\\omega_x$=1)", fontsize=9)
-    axl.legend(fontsize=7)
+    axl.plot([], [], "o", color=sim_color, mfc="none", mew=1.5, label=rf"sim. at 0.85 $\eta_c$, $\omega_x$={om_sim:g}: "
+             "all runs converged")
+    axl.plot([], [], "x", color=sim_color, mew=1.5, label=rf"sim. at 1.15 $\eta_c$: all runs diverged")
+    if any(0 < r[4] < runs for r in sim_rows):
+        axl.plot([], [], "s", color=sim_color, mfc="none", mew=1.5, label="sim.: some runs diverged")
+    axl.set_title(rf"stability boundary; simulations (d={d}, {runs} runs) on the $\omega_x$={om_sim:g} line", fontsize=9)
+    axl.legend(fontsize=7, loc="upper right", bbox_to_anchor=(1.0, 0.9))  # between the omega_x = 0.5 and 1 lines
     # right panel
+    right_color = {}
     for k, b in enumerate(cur["b_right"]):
         e = cur["eps_g"][k]
         ok = np.isfinite(e)
-        axr.plot(cur["eta"][ok], e[ok], "-", lw=1.2, label=f"b_x={b}")
+        line, = axr.plot(cur["eta"][ok], e[ok], "-", lw=1.2, label=f"b_x={b}")
+        right_color[int(b)] = line.get_color()
     axr.plot(cur["eta"], cur["eps_g_unquantized"], "--", color="k", lw=1.5,
              label=r"unquantized ($\varepsilon_g^*=0$ at $\sigma^2=0$, $\eta<2$)")
     plist, meta = [], []
@@ -209,12 +227,15 @@ def fig5(out_dir: Path, quick: bool = False, seed: int = 0):
         v = r.eps[:, late][r.valid[:, late]]
         m, se = float(v.mean()), float(v.std() / np.sqrt(max(v.size, 1)))
         th = float(ste.steady_state_error(eta, b, 1.0))
-        axr.errorbar([eta], [m], yerr=[se], fmt="o", color="k", ms=3)
-        right_rows.append([b, eta, m, th, d])
+        axr.errorbar([eta], [m], yerr=[se], fmt="o", color=right_color[b], mfc="none", mew=1.2, ms=5, capsize=2)
+        right_rows.append([b, eta, m, th, d, se, runs])
+    axr.errorbar([], [], yerr=[], fmt="o", color="gray", mfc="none", mew=1.2, ms=5, capsize=2,
+                 label=rf"sim. (d={d}, {runs} runs), mean over $\tau\in[{tmax / 2:g}, {tmax:g}]$ $\pm$ s.e.")
     axr.set_ylim(-0.015, 0.6)  # the unquantized baseline is 0: keep it off the frame
     axr.set_xlabel(r"$\eta$")
     axr.set_ylabel(r"$\varepsilon_g^*$")
-    axr.set_title(r"steady state ($\omega_x$=1, $\lambda$=0, $\sigma^2$=0); dots: simulation", fontsize=9)
+    axr.set_title(r"steady state ($\omega_x$=1, $\lambda$=0, $\sigma^2$=0): closed form (lines), simulation (o)",
+                  fontsize=9)
     axr.legend(fontsize=7)
     paths = [_finish(fig, out_dir, "ste_fig5")]
     paths.append(write_csv(out_dir / "ste_fig5_boundary.csv", ["b_x"] + [f"eta_c[omega_x={w:g}]" for w in cur["omega"]]
@@ -225,9 +246,12 @@ def fig5(out_dir: Path, quick: bool = False, seed: int = 0):
                             [[cur["eta"][i]] + list(cur["eps_g"][:, i]) + [cur["eps_g_unquantized"][i]]
                              for i in range(cur["eta"].size)]))
     paths.append(write_csv(out_dir / "ste_fig5_sim_boundary.csv",
-                            ["b_x", "omega_x", "eta", "eta_c", "n_diverged", "runs", "mean_tau_diverged"], sim_rows))
-    paths.append(write_csv(out_dir / "ste_fig5_sim_steady.csv", ["b_x", "eta", "sim_eps_g*", "theory_eps_g*", "d"],
-                            right_rows))
+                            ["b_x", "omega_x", "eta", "eta_c", "n_diverged", "runs", "mean_tau_diverged"], sim_rows,
+                            meta=dict(d=d, runs=runs, tau_max=tmax, lam=0.0, sigma2=0.0)))
+    paths.append(write_csv(out_dir / "ste_fig5_sim_steady.csv", ["b_x", "eta", "sim_eps_g*", "theory_eps_g*", "d",
+                                                                 "sim_se", "runs"], right_rows,
+                            meta=dict(omega_x=1.0, lam=0.0, sigma2=0.0, tau_max=tmax,
+                                      sim_se="standard error of the late-time mean over runs and records")))
     return paths
 
 
