@@ -126,6 +126,11 @@ def plot_stochastic_rounding(rows, out_dir, large=None):
     ax[0].loglog(N + 1, [float(r["one_minus_sr"]) for r in rows], "s-", ms=3, label="stochastic rounding")
     ax[0].set_xlabel("N + 1")
     ax[0].set_ylabel(r"$1-\chi_{\max}$ (best over $\sigma_w$, $\sigma_b=0$)")
+    # plain integer ticks: the default log labels (3x10^0, 4x10^0, 6x10^0, ...) collide on a short range
+    ticks = [t for t in (3, 4, 5, 7, 10, 20, 30, 50, 70, 100, 200, 500, 1000) if N.min() + 1 <= t <= N.max() + 1]
+    ticks = ticks[::max(1, len(ticks) // 7)]
+    ax[0].set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax[0].xaxis.set_minor_formatter(plt.NullFormatter())
     ax[0].legend()
     allrows = list(rows) + list(large or [])
     Na = np.array([r["N"] for r in allrows], float)
