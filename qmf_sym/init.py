@@ -110,7 +110,8 @@ def init_for(act, dps=None, opt=None):
             Q = mpmath.mpf(1)
         else:
             Q = (mpmath.mpf(D.numerator) / D.denominator / opt.D_opt) ** 2
-        _, Qhat = post_activation_moments(act, Q, dps=d + 5)
+        a, k = post_activation_moments.check(act, Q) if post_activation_moments.check else ((act, Q), {})
+        _, Qhat = post_activation_moments.at_dps(d + 5, *a, **k)  # 5 digits above d, also at d = DPS_MAX
         sw = mpmath.sqrt(Q / Qhat)
         return Init(act.N, +sw, mpmath.mpf(0), +Q, +Qhat, opt.D_opt, opt.chi_max, opt.xi)
 
