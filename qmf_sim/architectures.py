@@ -1,0 +1,159 @@
+"""Finite random networks beyond fully connected ones (torch, CPU): circular CNNs and residual networks.
+
+The mean field they are checked against lives in :mod:`qmf_sym.cnn` and :mod:`qmf_sym.residual`; the
+staircase is applied with the one torch lookup :func:`qmf_sim.nn.staircase_forward` (forward only:
+these are random-network propagation experiments, no training here except through
+:class:`QuantizedResMLP`, which uses the STE of :func:`qmf_sim.nn.staircase_ste`).
+
+CNN (paper 1, sec. 4.2; Xiao et al. 2018): :func:`cnn_mode_decay` propagates inputs built to excite one
+Fourier mode (mode s, band d, amplitude eps) of the correlation through random circular CNNs and returns
+the mode's amplitude layer by layer; :func:`fit_mode_slope` turns it into the measured per-layer slope
+and depth scale.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from qmf_sym import _validate as V
+from qmf_sym import cnn as T
+from qmf_sym.activations import as_staircase
+
+from .nn import staircase_forward
+
+__all__ = ["conv_weights", "cnn_mode_decay", "fit_mode_slope", "ModeFit"]
+
+
+# ============================================================================ CNN
+def _haar_orthogonal(n, gen, dtype):
+    a = torch.randn((n, n), generator=gen, dtype=torch.float64)
+    q, r = torch.linalg.qr(a)
+    return (q * torch.sign(torch.diagonal(r))).to(dtype)
+
+
+def conv_weights(channels, kernel_size, dim, sigma_w, init, gen, dtype=torch.float32):
+    """One layer's filter W of shape (C, C, k[, k]) (torch conv layout): ``"gaussian"``
+    W(j) ~ N(0, sigma_w^2 / (C k^dim)) (the uniform profile of :func:`qmf_sym.cnn.filter_variance`),
+    ``"delta_orthogonal"`` W(0) = sigma_w H, H Haar-orthogonal (Xiao et al. 2018, Algorithm 2), W(j != 0) = 0."""
+    shape = (channels, channels) + (kernel_size,) * dim
+    if init == "gaussian":
+        std = float(sigma_w) / math.sqrt(channels * kernel_size ** dim)
+        return (torch.randn(shape, generator=gen, dtype=torch.float64) * std).to(dtype)
+    w = torch.zeros(shape, dtype=dtype)
+    w[(slice(None), slice(None)) + (kernel_size // 2,) * dim] = float(sigma_w) * _haar_orthogonal(channels, gen, dtype)
+    return w
+
+
+def _conv(x, w, b, dim):
+    k = w.shape[-1]
+    p = k // 2
+    if dim == 1:
+        return torch.nn.functional.conv1d(torch.nn.functional.pad(x, (p, p), mode="circular"), w, b)
+    return torch.nn.functional.conv2d(torch.nn.functional.pad(x, (p, p, p, p), mode="circular"), w, b)
+
+
+def _corr(h):
+    """Empirical correlation over channels: h (B, C, *spatial) -> (B, P, P) with P = prod(spatial)."""
+    B, C = h.shape[:2]
+    x = h.reshape(B, C, -1).to(torch.float64)
+    K = torch.einsum("bca,bcd->bad", x, x) / C
+    d = torch.sqrt(torch.diagonal(K, dim1=1, dim2=2))
+    return K / (d[:, :, None] * d[:, None, :])
+
+
+def cnn_mode_decay(act, sigma_w, sigma_b=0.0, spatial=16, kernel_size=3, init="gaussian", mode=0, band=1,
+                   eps=0.2, channels=256, depth=20, seeds=(0, 1, 2, 3), batch=4, dtype=torch.float32):
+    """The amplitude of one correlation mode, layer by layer, in finite random circular CNNs.
+
+    Inputs excite the mode: the first hidden layer's pre-activations are h^1_{c,.} = L z_c with z_c ~ N(0, I)
+    i.i.d. over channels and L L^T = Q* (R* + eps P), P = :func:`qmf_sym.cnn.mode_perturbation` (mode s,
+    band d) and R* the fixed-point correlation -- exactly the mean field's layer-1 distribution, so
+    the only departure from the mean field is the finite channel count.  Each z is propagated twice,
+    with +eps and with -eps (the same z and the same network), and the mode's amplitude is measured on
+    (R^l(+eps) - R^l(-eps)) / 2 (common random numbers: the finite-width fluctuation of the fixed point
+    cancels in the difference; the odd nonlinear terms O(eps^3) stay).
+
+    Returns an array (len(seeds), depth) of amplitudes a^l (l = 1..depth), each the mean over ``batch``
+    inputs of <R^l - R*, P> / <P, P> (antisymmetrised as above); seed k draws the k-th network and its
+    inputs from ``torch.Generator().manual_seed(seed)``.
+    """
+    act = as_staircase(act)
+    spatial = T._check_spatial(spatial)
+    dim = len(spatial)
+    V.choice("init", init, T.INITS)
+    profile = T.filter_variance(kernel_size, dim, init)
+    P = T.mode_perturbation(spatial, mode, band)
+    channels = V.integer("channels", channels, 1)
+    depth = V.integer("depth", depth, 1)
+    batch = V.integer("batch", batch, 1)
+    seeds = [V.integer("seed", s, 0) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    from qmf_sym import maps
+
+    fp = maps.fixed_point(act, sigma_w, sigma_b)
+    if not fp.C < 1:
+        raise ValueError("the fixed point has C* = 1: no correlation mode to follow")
+    V.in_open("eps", eps, 0, (1 - fp.C) / 2)
+    T._check_profile(profile, spatial)
+    R_star = T.fixed_point_correlation(spatial, fp.C)
+    n = int(np.prod(spatial))
+    Pf = P.reshape(n, n)
+    L = {sgn: torch.as_tensor(np.linalg.cholesky(fp.Q * (R_star.reshape(n, n) + sgn * eps * Pf)))
+         for sgn in (1, -1)}
+    Pt = torch.as_tensor(Pf)
+    PP = float((Pf * Pf).sum())
+    out = np.empty((len(seeds), depth))
+    for i, seed in enumerate(seeds):
+        gen = torch.Generator().manual_seed(seed)
+        z = torch.randn((batch, channels, n), generator=gen, dtype=torch.float64)
+        hs = {sgn: torch.einsum("ad,bcd->bca", L[sgn], z).reshape((batch, channels) + spatial).to(dtype)
+              for sgn in (1, -1)}
+        for l in range(depth):
+            diff = (_corr(hs[1]) - _corr(hs[-1])) / 2
+            out[i, l] = float((diff * Pt).sum((1, 2)).mean()) / PP
+            if l == depth - 1:
+                break
+            w = conv_weights(channels, kernel_size, dim, sigma_w, init, gen, dtype)
+            b = (torch.randn((channels,), generator=gen, dtype=torch.float64) * float(sigma_b)).to(dtype)
+            hs = {sgn: _conv(staircase_forward(h, act), w, b, dim) for sgn, h in hs.items()}
+    return out
+
+
+@dataclass(frozen=True)
+class ModeFit:
+    """A measured per-layer slope: ``chi`` (mean over seeds of the least-squares ratio
+    sum a^(l+1) a^l / sum (a^l)^2 over the fitted layers) with ``chi_se`` (standard error over seeds),
+    ``xi`` = -1/log|chi| with ``xi_se`` (delta method), ``layers`` (the fitted l, 1-based) and ``seeds``."""
+
+    chi: float
+    chi_se: float
+    xi: float
+    xi_se: float
+    layers: int
+    seeds: int
+
+
+def fit_mode_slope(amplitudes, n_layers):
+    """Per-seed slope r = sum_{l<n} a^(l+1) a^l / sum_{l<n} (a^l)^2 over the first ``n_layers`` layers of
+    each row of ``amplitudes`` (the AR(1) least-squares coefficient: signed, so a mode with
+    chi_c lambda_s < 0 gives r < 0; linear in the noise, unlike a fit of log|a|), then the mean and its
+    standard error over rows (seeds), and xi = -1/log|r| with xi_se = r_se / (|r| log^2 |r|)."""
+    a = np.asarray(amplitudes, dtype=float)
+    if a.ndim != 2 or a.shape[1] < 2:
+        raise ValueError(f"amplitudes must be (seeds, layers >= 2), got shape {a.shape}")
+    n = V.integer("n_layers", n_layers, 2, a.shape[1])
+    x, y = a[:, :n - 1], a[:, 1:n]
+    r = (x * y).sum(1) / (x * x).sum(1)
+    m = float(r.mean())
+    se = float(r.std(ddof=1) / math.sqrt(len(r))) if len(r) > 1 else float("nan")
+    am = abs(m)
+    if 0 < am < 1:
+        xi = -1.0 / math.log(am)
+        xi_se = se / (am * math.log(am) ** 2)
+    else:
+        xi, xi_se = (0.0, float("nan")) if am == 0 else (float("inf"), float("nan"))
+    return ModeFit(m, se, xi, xi_se, n, len(r))
