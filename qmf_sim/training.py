@@ -178,6 +178,18 @@ def sigma_w_opt(levels: int) -> float:
     return float(_opt(Staircase.uniform(int(levels))))
 
 
+def critical_ste_slope(levels: int, sigma_w: float, sigma_b: float = 0.0) -> float:
+    """The clipped-STE slope s (eq. 19) whose backward gain per layer is 1 at the fixed point Q* of
+    (``Staircase.uniform(levels)``, sigma_w, sigma_b): sigma_w^2 s^2 P(|u| < 1) = 1 (paper 1, App. J;
+    :func:`qmf_sym.backward.jacobian_moment_at_fixed_point`).  At sigma_w = sigma_w_opt it is the
+    ``ste_slope`` of :func:`qmf_sym.init.critical_init` (``qmf init``)."""
+    from qmf_sym.activations import Staircase
+    from qmf_sym.backward import jacobian_moment_at_fixed_point
+
+    m = float(jacobian_moment_at_fixed_point(Staircase.uniform(int(levels)), float(sigma_w), float(sigma_b)))
+    return 1.0 / math.sqrt(m)
+
+
 THEORY_FIELDS = ("Q", "C", "chi", "xi")
 
 
@@ -254,7 +266,7 @@ def device_data(dataset, train_eval_size: int, dtype, dev):
 
 
 def run_training(config: TrainConfig, dataset=None, progress: bool = False, threads: int | None = None,
-                 device=None) -> dict:
+                 device=None, model_factory=None) -> dict:
     """Train one network and return its record (a JSON-serialisable dict).
 
     The record holds ``key``, the full resolved ``config``, the ``data`` description, the
@@ -262,20 +274,24 @@ def run_training(config: TrainConfig, dataset=None, progress: bool = False, thre
     (step, test_acc, train_acc, mean training loss since the previous checkpoint),
     ``final_test_acc`` / ``final_train_acc`` (at the last checkpoint reached; ``None`` if diverged),
     and the execution facts (device, torch version, threads, wall time, steps per second).
+
+    ``model_factory(cfg, dataset, dtype, device)``: builds the network instead of the default
+    :class:`qmf_sim.nn.QuantizedMLP` (e.g. the residual network of :mod:`qmf_sim.architectures`); the
+    caller then keys and labels its records (the config does not name the architecture).
     """
     import torch
 
     if threads is None:
-        return _run_training(config, dataset, progress, device)
+        return _run_training(config, dataset, progress, device, model_factory)
     before = torch.get_num_threads()
     torch.set_num_threads(int(threads))  # ``threads`` torch threads for this run only
     try:
-        return _run_training(config, dataset, progress, device)
+        return _run_training(config, dataset, progress, device, model_factory)
     finally:
         torch.set_num_threads(before)
 
 
-def _run_training(config, dataset, progress, device):
+def _run_training(config, dataset, progress, device, model_factory=None):
     import torch
 
     from qmf_sym.activations import Staircase
@@ -292,9 +308,12 @@ def _run_training(config, dataset, progress, device):
     torch.manual_seed(cfg.seed)
     x_tr, y_tr, x_te, y_te, x_sub, y_sub = device_data(dataset, cfg.train_eval_size, dtype, dev)
 
-    model = QuantizedMLP(dataset.n_features, cfg.width, cfg.depth, dataset.n_classes, Staircase.uniform(cfg.levels),
-                         cfg.sigma_w, cfg.sigma_b, ste=cfg.ste, ste_slope=cfg.ste_slope,
-                         quantize_output=cfg.quantize_output, dtype=dtype, device=dev, seed=cfg.seed)
+    if model_factory is not None:
+        model = model_factory(cfg, dataset, dtype, dev)
+    else:
+        model = QuantizedMLP(dataset.n_features, cfg.width, cfg.depth, dataset.n_classes, Staircase.uniform(cfg.levels),
+                             cfg.sigma_w, cfg.sigma_b, ste=cfg.ste, ste_slope=cfg.ste_slope,
+                             quantize_output=cfg.quantize_output, dtype=dtype, device=dev, seed=cfg.seed)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     batches = _Batches(len(y_tr), cfg.batch_size, cfg.sampling, torch.Generator().manual_seed(cfg.seed + 1))
     eval_at = sorted({s for s in cfg.eval_steps if s <= cfg.steps} | {cfg.steps})
