@@ -138,3 +138,52 @@ def test_low_bit_non_monotone():
     e = solve_particles(p, tau=np.linspace(0, 150, 61), n_particles=20_000, dt=0.02, seed=1).eps[0]
     assert overshoot(e) > 0.1
     assert e.min() < 1.45 and e[-1] > 1.45
+
+
+def _plot_rows():
+    """Small hand-made rows of every kind plot_all draws (the keys the run_* functions write)."""
+    deg = [dict(lam=1.0, b=b, omega=om, delta=0.01 * b, sgd_eps=0.1 if b == 2 else None,
+                sgd_delta=0.02 if b == 2 else None, sgd_se=0.003 if b == 2 else None) for b in (1, 2, 3) for om in (0.5, 1.0)]
+    sch = [dict(b=3, omega=1.0, tau_0=t, tau_total=60.0, model_eps=0.15 + 0.001 * t, ptq_converged=0.154,
+                sgd_eps=0.149 if t == 0 else None, sgd_se=0.002 if t == 0 else None) for t in (0.0, 30.0, 60.0)]
+    eta_in = [dict(b_x=b, omega_x=om, eta_c=3.0 + b / 10) for b in (2, 3) for om in (1.0, 1.5)]
+    eta_w = [dict(eta=e, lam=0.1, branches="0.0131;0.24(unstable)" if e > 2 else "0.0131", eta_c_unquantized=2.2,
+                  particles_quant_eps40=0.013 * e, particles_unquant_eps40=0.008, particles_unquant_diverged=e > 2.2)
+             for e in (1.0, 4.0)]
+    rng = [dict(b=b, one_minus_corr2_at_best=0.3 / b**2, mse_max=0.3 / b**2, omega_best_eta0=0.6 * b, omega_max=0.6 * b,
+                omega_best_eta1=0.5 * b) for b in (1, 2, 3)]
+    mono = [dict(ste=ste, lam=lam, b=b, omega=om, overshoot=0.01 if (b, om, lam) == (1, 1.0, 1.0) else 0.0)
+            for ste in ("clipped", "identity") for lam in (0.0, 1.0) for b in (1, 2) for om in (0.5, 1.0)
+            if not (ste == "identity" and lam == 0 and om <= 1.0)]
+    return deg, sch, eta_in, eta_w, rng, mono
+
+
+def test_ste_uses_figure_labels_and_replot(tmp_path, monkeypatch):
+    """The six-panel figure: the non-monotonicity axis names each (b, omega) setting (one common position per
+    setting for every curve), the legends name every marker kind; and ``qmf plot`` redraws it from the CSVs."""
+    from qmf_sim import cli
+    from qmf_sim.experiments import ste_uses as U
+
+    rows = _plot_rows()
+    for name, rr in zip(U.CSV_NAMES, rows):
+        U._csv(tmp_path, name, rr, {})
+    back = U.rows_from_csv(tmp_path)
+    assert back[3][1]["particles_unquant_diverged"] is True and back[0][0]["sgd_eps"] is None and back[0][0]["b"] == 1
+    figs = []
+    real_save = U.save_figure
+    monkeypatch.setattr(U, "save_figure", lambda fig, out, stem: figs.append(fig) or real_save(fig, out, stem))
+    U.plot_all(*back, tmp_path / "fig")
+    ax = figs[0].axes
+    mono_ax = next(a for a in ax if "non-monotonicity" in a.get_title())
+    ticks = [t.get_text() for t in mono_ax.get_xticklabels()]
+    assert ticks == ["b=1\nω=0.5", "b=1\nω=1", "b=2\nω=0.5", "b=2\nω=1"] and "setting" in mono_ax.get_xlabel()
+    for line in mono_ax.get_lines():  # identity, lam = 0 has no omega <= 1 setting: its points sit at their own ticks
+        assert set(line.get_xdata()) <= set(range(4))
+    labels = [t.get_text() for a in ax if a.get_legend() for t in a.get_legend().get_texts()]
+    for want in ("SGD (± s.e.), colour of its line", "PTQ of the converged model", "stationary branch, stable",
+                 "stationary branch, unstable", "best ω_x, η→0 (right)"):
+        assert want in labels, want
+    twin = [a for a in ax if a.get_ylabel() == r"input range $\omega_x$"]
+    assert twin, "the twin axis of the input-range panel is labelled"
+    assert cli.main(["plot", str(tmp_path), "--out", str(tmp_path / "again")]) == 0
+    assert (tmp_path / "again" / "ste_uses.png").exists() and (tmp_path / "again" / "ste_uses.pdf").exists()

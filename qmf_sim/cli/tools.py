@@ -53,7 +53,8 @@ def add_commands(sub):
     p = sub.add_parser("plot", help="re-draw a figure from a saved results file (no recomputing)",
                        description="Re-draw the figures of saved results without recomputing: a trainable-depth "
                        "output folder (runs.jsonl + summary.csv, from qmf train-depth or qmf reproduce) or its "
-                       "runs.jsonl.")
+                       "runs.jsonl; a folder with the CSVs of the ste_uses part (ste_degradation.csv, ...) "
+                       "or one of them.")
     p.add_argument("results", metavar="RESULTS", help="results folder or file")
     p.add_argument("--out", default=None, help="output directory (default: the results' folder)")
     p.set_defaults(func=_cmd_plot)

@@ -204,83 +204,127 @@ def _csv(out_dir, name, rows, meta):
 
 
 def plot_all(deg, sch, eta_in, eta_w, rng, mono, out_dir):
+    """The six panels of ``ste_uses.png`` from the rows of the run_* functions (or the same rows read back
+    from their CSVs, :func:`rows_from_csv`)."""
     P = plt()
-    fig, ax = P.subplots(2, 3, figsize=(14, 8))
+    fig, ax = P.subplots(2, 3, figsize=(14, 8.6))
     a = ax[0, 0]
     for lam in sorted({r["lam"] for r in deg}, reverse=True):
         for om in sorted({r["omega"] for r in deg}):
             sel = [r for r in deg if r["lam"] == lam and r["omega"] == om]
             line, = a.plot([r["b"] for r in sel], [r["delta"] for r in sel], "-", lw=1, label=f"λ={lam:g}, ω={om:g}")
-            sim = [r for r in sel if "sgd_eps" in r]
+            sim = [r for r in sel if r.get("sgd_eps") is not None]
             if sim:
                 a.errorbar([r["b"] for r in sim], [r["sgd_delta"] for r in sim], yerr=[r["sgd_se"] for r in sim], fmt="o",
                            mfc="none", color=line.get_color(), capsize=2)
+    a.errorbar([], [], yerr=[], fmt="o", mfc="none", color="gray", capsize=2, label="SGD (± s.e.), colour of its line")
     a.axhline(0, color="k", lw=0.5)
-    a.set_xlabel("b")
+    a.set_xlabel("weight bits b")
     a.set_ylabel(r"$\Delta\varepsilon_g^*$ (vs unquantized ridge)")
     a.set_title("weight quantization: degradation (lines theory, o SGD)", fontsize=9)
-    a.legend(fontsize=5, ncol=2)
+    a.legend(fontsize=6, ncol=2)
     a = ax[0, 1]
     for key in sorted({(r["b"], r["omega"]) for r in sch}):
         sel = [r for r in sch if (r["b"], r["omega"]) == key]
-        line, = a.plot([r["tau_0"] for r in sel], [r["model_eps"] for r in sel], "-", label=f"b={key[0]}, ω={key[1]:g}")
+        line, = a.plot([r["tau_0"] for r in sel], [r["model_eps"] for r in sel], "-", label=f"b={key[0]}, ω={key[1]:g} (PDE)")
         a.axhline(sel[0]["ptq_converged"], ls=":", color=line.get_color(), lw=0.8)
-        sim = [r for r in sel if "sgd_eps" in r]
+        sim = [r for r in sel if r.get("sgd_eps") is not None]
         if sim:
             a.errorbar([r["tau_0"] for r in sim], [r["sgd_eps"] for r in sim], yerr=[r["sgd_se"] for r in sim], fmt="o",
                        mfc="none", color=line.get_color(), capsize=2)
+    a.plot([], [], ":", color="gray", lw=0.8, label="PTQ of the converged model")
+    a.errorbar([], [], yerr=[], fmt="o", mfc="none", color="gray", capsize=2, label="SGD (± s.e.)")
     a.set_xlabel(r"switch time $\tau_0$ (0: QAT, $\tau_{tot}$: PTQ)")
     a.set_ylabel(rf"$\varepsilon_g(\tau_{{tot}}={sch[0]['tau_total']:g})$")
-    a.set_title("schedules (lines PDE, o SGD, dotted PTQ of the converged model)", fontsize=8)
+    a.set_title("schedules: quantize from τ_0 on", fontsize=9)
     a.legend(fontsize=6)
     a = ax[0, 2]
     for om_kind, mk in (("1", "o"), ("max", "s")):
         sel = eta_in[0::2] if om_kind == "1" else eta_in[1::2]
-        a.plot([r["b_x"] for r in sel], [r["eta_c"] for r in sel], mk + "-", label=f"inputs quantized, ω_x={om_kind}")
+        lab = "inputs quantized, ω_x=1" if om_kind == "1" else "inputs quantized, ω_x = Max's range"
+        a.plot([r["b_x"] for r in sel], [r["eta_c"] for r in sel], mk + "-", label=lab)
     a.axhline(2.0, ls="--", color="k", label="unquantized 2(1+λ), λ=0")
-    a.set_xlabel(r"$b_x$")
-    a.set_ylabel(r"$\eta_c$")
+    a.set_xlabel(r"input bits $b_x$")
+    a.set_ylabel(r"largest stable rate $\eta_c$")
     a.set_title("input quantization raises η_c = 2(σφ²+λ)/σφ⁴", fontsize=9)
     a.legend(fontsize=7)
     a = ax[1, 0]
     for r in eta_w:
-        for tok in r["branches"].split(";"):
+        for tok in str(r["branches"]).split(";"):
             st = "(unstable)" not in tok
             a.plot(r["eta"], float(tok.replace("(unstable)", "")), "o" if st else "x", color="C0", mfc="C0" if st else "none")
+    a.plot([], [], "o", color="C0", label="stationary branch, stable")
+    a.plot([], [], "x", color="C0", label="stationary branch, unstable")
     a.plot([r["eta"] for r in eta_w], [r["particles_quant_eps40"] for r in eta_w], "s", mfc="none", color="C1",
            label="particles b=3, τ=40")
-    a.plot([r["eta"] for r in eta_w if not r["particles_unquant_diverged"]],
-           [r["particles_unquant_eps40"] for r in eta_w if not r["particles_unquant_diverged"]], "^", color="C2",
-           label="particles unquantized (diverges beyond 2.2)")
-    a.axvline(eta_w[0]["eta_c_unquantized"], ls="--", color="C2")
+    conv = [r for r in eta_w if not r["particles_unquant_diverged"]]
+    a.plot([r["eta"] for r in conv], [r["particles_unquant_eps40"] for r in conv], "^", color="C2",
+           label="particles unquantized, τ=40 (diverged: not drawn)")
+    a.axvline(eta_w[0]["eta_c_unquantized"], ls="--", color="C2",
+              label=rf"unquantized $\eta_c$ = 2(1+λ) = {eta_w[0]['eta_c_unquantized']:g}")
     a.set_yscale("log")
-    a.set_xlabel(r"$\eta$")
+    a.set_xlabel(r"learning rate $\eta$")
     a.set_ylabel(r"$\varepsilon_g$")
-    a.set_title("weights (b=3, ω=1, λ=0.1): branches (o stable, x unstable)", fontsize=8)
+    a.set_title(f"weights (b=3, ω=1, λ={eta_w[0]['lam']:g}): no divergence with quantized weights", fontsize=8)
     a.legend(fontsize=6)
     a = ax[1, 1]
-    a.semilogy([r["b"] for r in rng], [r["one_minus_corr2_at_best"] for r in rng], "o-", label=r"$1-\kappa^2/\sigma_\phi^2$ at best ω_x")
-    a.semilogy([r["b"] for r in rng], [r["mse_max"] for r in rng], "x--", label="Max uniform MSE")
+    bb = [r["b"] for r in rng]
+    a.semilogy(bb, [r["one_minus_corr2_at_best"] for r in rng], "o-", label=r"$1-\kappa^2/\sigma_\phi^2$ at the best ω_x (left)")
+    a.semilogy(bb, [r["mse_max"] for r in rng], "x--", label="MSE of Max's optimal uniform quantizer (left)")
+    a.set_ylabel("error (log)")
     a2 = a.twinx()
-    a2.plot([r["b"] for r in rng], [r["omega_best_eta0"] for r in rng], "s:", color="C3", label="best ω_x (η→0)")
-    a2.plot([r["b"] for r in rng], [r["omega_max"] for r in rng], "+", color="k", ms=10, label="(2^b−1)s_Max/2")
-    a2.plot([r["b"] for r in rng], [r["omega_best_eta1"] for r in rng], "d:", color="C4", label="best ω_x (η=1)")
-    a.set_xlabel("b")
-    a.legend(fontsize=6, loc="lower left")
-    a2.legend(fontsize=6, loc="upper center")
+    a2.plot(bb, [r["omega_best_eta0"] for r in rng], "s:", color="C3", label="best ω_x, η→0 (right)")
+    a2.plot(bb, [r["omega_max"] for r in rng], "+", color="k", ms=10, label="Max's range (2^b−1) s_Max/2 (right)")
+    a2.plot(bb, [r["omega_best_eta1"] for r in rng], "d:", color="C4", label="best ω_x, η=1 (right)")
+    a2.set_ylabel(r"input range $\omega_x$")
+    a.set_xlabel("input bits b")
+    a.set_xticks(bb)
+    h1, l1 = a.get_legend_handles_labels()
+    h2, l2 = a2.get_legend_handles_labels()  # one legend for both axes, below the panel
+    a.legend(h1 + h2, l1 + l2, fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
     a.set_title("input range: best ω_x = Max's optimal uniform quantizer", fontsize=9)
     a = ax[1, 2]
+    settings = sorted({(r["b"], r["omega"]) for r in mono})
     for ste in sorted({r["ste"] for r in mono}):
         for lam in sorted({r["lam"] for r in mono}):
-            sel = [r for r in mono if r["ste"] == ste and r["lam"] == lam]
-            a.plot(range(len(sel)), [r["overshoot"] for r in sel], "o-", ms=3, label=f"{ste}, λ={lam:g}")
+            sel = sorted([r for r in mono if r["ste"] == ste and r["lam"] == lam], key=lambda r: (r["b"], r["omega"]))
+            if sel:
+                a.plot([settings.index((r["b"], r["omega"])) for r in sel], [r["overshoot"] for r in sel], "o-", ms=3,
+                       label=f"{ste} STE, λ={lam:g}")
+    a.set_xticks(range(len(settings)), [f"b={b:g}\nω={o:g}" for b, o in settings], fontsize=6)
     a.set_yscale("symlog", linthresh=1e-5)
-    a.set_xlabel("setting (b, ω) index")
-    a.set_ylabel("max rise of ε_g above running min")
+    # a rise is >= 0; margins keep the zero markers and the largest one in view
+    a.set_ylim(-3e-6, max(3 * max(r["overshoot"] for r in mono), 1e-4))
+    a.set_xlabel("setting: weight bits b and range ω")
+    a.set_ylabel("max rise of ε_g above its running min")
     a.set_title("non-monotonicity (PDE, N(0,1) start)", fontsize=9)
     a.legend(fontsize=6)
     fig.tight_layout()
     return save_figure(fig, out_dir, "ste_uses")
+
+
+#: the CSVs of :func:`reproduce`, in the order of :func:`plot_all`'s row arguments
+CSV_NAMES = ("ste_degradation.csv", "ste_schedules.csv", "ste_eta_inputs.csv", "ste_eta_weights.csv",
+             "ste_input_range.csv", "ste_monotonicity.csv")
+
+
+def _typed(v):
+    if v is None or v in ("True", "False"):
+        return None if v is None else v == "True"
+    for conv in (int, float):
+        try:
+            return conv(v)
+        except ValueError:
+            pass
+    return v
+
+
+def rows_from_csv(folder) -> list[list[dict]]:
+    """The row lists of :func:`plot_all` read back from the CSVs of a ``ste_uses`` run in ``folder``
+    (numbers and booleans typed again; an empty cell is ``None``), for ``qmf plot``."""
+    from qmf_sim.io import read_csv
+
+    return [[{k: _typed(v) for k, v in r.items()} for r in read_csv(Path(folder) / name)] for name in CSV_NAMES]
 
 
 def reproduce(out_dir: Path, quick: bool = False, seed: int = 0):
