@@ -93,3 +93,78 @@ def test_a_part_module_supplies_its_captions(tmp_path, monkeypatch):
     _fig(tmp_path, "my_new_fig")
     text = report.write_report(tmp_path, parts=["sign"]).read_text(encoding="utf-8")
     assert "My title" in text and "What it shows." in text
+
+
+def test_every_figure_of_every_part_has_a_caption():
+    """Each registered part declares the figures it can write (FIGURE_STEMS in its module), and each of them has
+    a caption (title and what qmf drew) in report.CAPTIONS or its module's CAPTIONS -- a new part too."""
+    from qmf_sim import experiments
+
+    caps = report.captions(experiments.parts())
+    undeclared = [p for p in experiments.parts() if report.figure_stems(p) is None]
+    assert not undeclared, (f"parts {undeclared}: declare FIGURE_STEMS = {{part: (stem, ...)}} in the part's module "
+                            "(() for a part without figures) and a CAPTIONS entry for each stem")
+    missing = [(p, s) for p in experiments.parts() for s in report.figure_stems(p)
+               if not (s in caps and caps[s][0].strip() and caps[s][1].strip())]
+    assert not missing, f"figures without a caption (part, stem): {missing}"
+
+
+def test_quick_run_says_so_at_the_top_and_beside_each_comparison(tmp_path):
+    io.write_json(tmp_path / "spacing_fit.json",
+                  {"fit": {"one_minus_chi": {"a": 0.75, "b": -1.80, "se_a": 0.011, "se_b": 0.003}}})
+    _fig(tmp_path, "fig2_spacing")
+    text = report.write_report(tmp_path, parts=["spacing"]).read_text(encoding="utf-8")
+    assert "Quick sizes" not in text  # a full run (no --quick anywhere) says nothing of it
+    text = report.write_report(tmp_path, parts=["spacing"], quick=True).read_text(encoding="utf-8")
+    body = text[text.index("<body>"):]
+    assert body.index("quickbox") < body.index("<h2>")  # the first thing on the page
+    assert "--quick" in body and "not evidence against the paper" in body
+    fig = body[body.index("<figure id='fig2_spacing'"):body.index("</figure>")]
+    assert "Quick sizes: spacing: certified table N = 2..64" in fig  # beside its comparison table
+    assert fig.index("Quick sizes: spacing") < fig.index("<table>")
+    assert "(quick sizes: see the note above)" in fig  # the 2-SE-and-more gap of this made-up fit is flagged
+
+
+def test_quick_run_is_read_from_the_files_provenance(tmp_path):
+    io.set_context(["qmf", "reproduce", "--quick", "--out", str(tmp_path)])
+    try:
+        io.write_json(tmp_path / "fig1.json", {"runs": []})
+    finally:
+        io.set_context(None)
+    assert report.quick_run(tmp_path) and not report.quick_run(tmp_path / "nothing")
+    io.write_json(tmp_path / "fig1.json", {"runs": []})  # rewritten by a run without --quick
+    assert not report.quick_run(tmp_path)
+
+
+def test_paper2_comparisons_from_the_csvs(tmp_path):
+    """Settings (paper's vs the run's, from the CSV sidecars) and the largest sim-vs-model gap in SE; Fig. 5's
+    divergence count across eta_c."""
+    import numpy as np
+
+    tau = np.linspace(0, 10, 6)
+    runs, std = 4, 0.02
+    se = std / np.sqrt(runs)
+    meta = dict(d=900, runs=runs, eta=0.04, lam=1.0, omega=1.0, b=[2])
+    sim = [[t, 0.5 - 0.01 * t + (2.5 * se if t == 6 else 0.0), std] for t in tau]
+    io.write_csv(tmp_path / "ste_fig2_sim.csv", ["tau", "sim_mean[b=2]", "sim_std[b=2]"], sim, meta=meta)
+    io.write_csv(tmp_path / "ste_fig2_theory.csv", ["tau", "theory[b=2]"], [[t, 0.5 - 0.01 * t] for t in tau], meta=meta)
+    io.write_csv(tmp_path / "ste_fig5_sim_boundary.csv", ["b_x", "omega_x", "eta", "eta_c", "n_diverged", "runs",
+                                                          "mean_tau_diverged"],
+                 [[1, 1.0, 0.85, 1.0, 0, 3, None], [1, 1.0, 1.15, 1.0, 3, 3, 12.0]])
+    rows = {(r[0], r[1]): r for r in report.comparisons(tmp_path)}
+    s = rows[("ste_fig2", "settings")]
+    assert "d = 900" in s[2] and s[3].startswith("d = 900, 4 runs") and s[4] == "smaller than the paper's"  # 4 < 5 runs
+    g = rows[("ste_fig2", "b=2: simulation vs model")]
+    assert "largest gap 2.5 SE at tau = 6" in g[3] and g[4] == "within 3 SE"
+    f5 = next(r for k, r in rows.items() if k[0] == "ste_fig5")
+    assert "0 of 3 runs diverged at 0.85 eta_c, 3 of 3 at 1.15 eta_c" in f5[3] and f5[4] == "as the paper"
+
+
+def test_wide_tables_scroll_or_wrap_inside_the_page(tmp_path):
+    io.write_csv(tmp_path / "spacing_table.csv", ["N", "chi_max", "sigma_w"], [[3, "0." + "8" * 60, "1." + "1" * 60]])
+    text = report.write_report(tmp_path).read_text(encoding="utf-8")
+    css = text[text.index("<style>"):text.index("</style>")]
+    assert re.search(r"\.scroll\{[^}]*max-width:100%[^}]*overflow:auto", css)  # a box no wider than the page
+    assert re.search(r"td,th\{[^}]*overflow-wrap:anywhere", css)  # long digit strings wrap in their cell
+    tables = text[text.index("<h2>Certified tables"):]
+    assert tables.count("<table>") == tables.count("<div class=scroll><table>")  # every table in such a box

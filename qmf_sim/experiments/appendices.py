@@ -490,3 +490,53 @@ def reproduce_ntk(out_dir: Path, quick: bool = False, N=8) -> list:
     fig.suptitle(f"STE NTK, uniform N={N} staircase, critical sigma_w={c.sigma_w:.4g}, sigma_b=0.1", fontsize=9)
     fig.tight_layout()
     return paths + io.save_figure(fig, out_dir, "ntk")
+
+
+#: the figures of each part (qmf_sim.report.figure_stems: every one must have a caption); --quick draws phase_N4 only
+FIGURE_STEMS = {"stochastic_rounding": ("stochastic_rounding",), "bias": ("bias",), "phase": ("phase_N4", "phase_N16"),
+                "optimal_activation": ("optimal_activation",), "large_n": ("large_n",), "init": (), "ntk": ("ntk",)}
+
+_PHASE_CAPTION = ("Heat map: chi at the true fixed point (Q*, C*) of the uniform N-level staircase (levels -1..1) over "
+                  "sigma_w (log axis) x sigma_b; white contours: the depth scale xi; cyan +: the grid optimum; green "
+                  "star: the refined optimum at sigma_b = 0 (qmf_sym.phase.phase_diagram).",
+                  "Paper, App. F: empirical evidence that sigma_b > 0 is sub-optimal; chi < 1 everywhere for a "
+                  "quantized activation (no chi = 1 boundary, sec. 4).")
+
+#: stem -> (title, what qmf drew, the paper's caption in short), merged by qmf_sim.report.captions
+CAPTIONS = {
+    "stochastic_rounding": (
+        "Paper 1, App. D: stochastic rounding against the deterministic staircase",
+        "Left: 1 - chi_max (best over sigma_w at sigma_b = 0) against N + 1 on log axes, circles the deterministic "
+        "uniform staircase (eq. 17), squares its stochastic-rounding version (qmf_sym.rounding.optimal_sr). Right: "
+        "their ratio (1 - chi_SR) / (1 - chi_det) against N, dots exact, line the large-N law, dotted its limit 2.",
+        "Paper, App. D: stochastic rounding can only decrease the signal-propagation depth scale."),
+    "bias": (
+        "Paper 1, App. F: the cost of a bias sigma_b > 0",
+        "Left: xi(sigma_b) / xi(0) at the best sigma_w for each sigma_b, one colour per N. Right: the loss "
+        "chi_max(0) - chi_max(sigma_b) against N, one line per sigma_b (true fixed point, "
+        "qmf_sym.phase.best_chi_over_sigma_w).",
+        "Paper, App. F: empirical evidence that sigma_b > 0 is sub-optimal (sigma_b = 0 is used throughout)."),
+    "phase_N4": ("Paper 1, App. F: phase diagram, N = 4", *_PHASE_CAPTION),
+    "phase_N16": ("Paper 1, App. F: phase diagram, N = 16", *_PHASE_CAPTION),
+    "optimal_activation": (
+        "Paper 1, App. G: uniform staircase against free levels",
+        "xi of the Lloyd-Max quantizer (free levels and offsets) over xi of the uniform staircase (the best "
+        "equal-step one, derivations/optimal_activation.md) against N; dotted: 1.",
+        "Paper, App. G: numerical results suggest that more complex activations with the same number of levels "
+        "do not give better results than the uniform one."),
+    "large_n": (
+        "Paper 1, eq. 18: the large-N law",
+        "Left: the local slope d ln(1 - chi_max) / d ln(N + 1) of the certified table against N (line), its "
+        "2 d ln D_opt part (dashed), the corrected asymptotic law (dotted), -2 + 1 / ln N (dash-dot) and the "
+        "paper's -1.82 (thin dotted). Right: xi = -1 / ln chi_max exact (circles) against the paper's "
+        "(1/2)(N + 1)^1.82 (line).",
+        "Paper, eq. 18: xi_N ~ -1 / log(1 - e^0.71 (N + 1)^-1.82) ~ (1/2)(N + 1)^1.82 for large N; L_max ~ "
+        "3 (N + 1)^1.82."),
+    "ntk": (
+        "Paper 1, sec. 7: the STE NTK with depth",
+        "Left: the diagonal Theta(x, x) of the STE NTK recursion (qmf_sym.ntk.ste_ntk) against the layer for the "
+        "uniform N = 8 staircase (spacing 0.5) at its critical initialisation, sigma_b = 0.1, STE slopes 0.9, 1, "
+        "1.1 x s_crit. Right: the NTK correlation Theta(x, x') / Theta(x, x), dotted: C*.",
+        "Paper, sec. 7 / App. M: rapid convergence of the correlations makes the NTK independent of the test "
+        "point's label; maximal signal propagation mitigates it."),
+}

@@ -224,3 +224,7 @@ def reproduce_finite_width(out_dir: Path, quick: bool = False) -> list[Path]:
         return write_finite_width(run_finite_width(widths=(64, 256, 1024), depth=10, factors=(1.0,), runs=32,
                                                    progress=True), out_dir)
     return write_finite_width(run_finite_width(progress=True), out_dir)
+
+
+#: the figures of each part (qmf_sim.report.figure_stems: every one must have a caption)
+FIGURE_STEMS = {"fig1": ("fig1", "fig1_heatmap"), "finite_width": ("finite_width",)}

@@ -66,3 +66,7 @@ def run(out_dir, quick: bool = False) -> list[Path]:
 
 
 reproduce = run
+
+
+#: the figures of each part (qmf_sim.report.figure_stems: every one must have a caption)
+FIGURE_STEMS = {"sign": ("sign_map",)}

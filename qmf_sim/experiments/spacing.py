@@ -232,3 +232,7 @@ def reproduce(out_dir, quick=False) -> list:
     written = [write_table(res["rows"], out_dir / "spacing_table.csv"),
                io.write_json(out_dir / "spacing_fit.json", summary)]
     return written + io.save_figure(plot(res, summary), out_dir, "fig2_spacing")
+
+
+#: the figures of each part (qmf_sim.report.figure_stems: every one must have a caption)
+FIGURE_STEMS = {"spacing": ("fig2_spacing",)}

@@ -304,3 +304,8 @@ def closure_errors(out_dir: Path, quick: bool = False, seed: int = 0):
 
 
 FIGURES = {1: fig1, 2: fig2, 3: fig3, 4: fig4, 5: fig5}
+
+
+#: the figures of each part (qmf_sim.report.figure_stems: every one must have a caption); the closure part writes
+#: a CSV only
+FIGURE_STEMS = {**{f"ste_fig{k}": (f"ste_fig{k}",) for k in FIGURES}, "ste_closures": ()}

@@ -283,3 +283,34 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0):
     paths += plot_phase(ph, out_dir)
     _log(f"phase: {time.perf_counter() - t0:.1f} s")
     return paths
+
+
+#: the figures of each part (qmf_sim.report.figure_stems: every one must have a caption)
+FIGURE_STEMS = {"ste_plateau": ("ste_plateau_curves", "ste_plateau_lengths", "ste_plateau_phase")}
+
+#: stem -> (title, what qmf drew, the paper's caption in short), merged by qmf_sim.report.captions
+CAPTIONS = {
+    "ste_plateau_curves": (
+        "Paper 2: plateau and sharp drop, example curves",
+        "eps_g(tau) of the model (line: particles of the McKean-Vlasov SDE) and of the d-dimensional SGD (hollow "
+        "circles: mean +- s.e. over runs; d = 1000, 5 runs; quick: 200, 2) for four starts: Rademacher +-1 with "
+        "the clipped and the identity STE and a N(0, 1) start at omega = 0.25, b = 3, and a start in the zero cell "
+        "at omega = 1; dotted: the predicted plateau level, dashed: its predicted end (qmf_sym.ste.plateau). "
+        "eta = 0.04, lam = 1.",
+        "Paper (abstract): STE training shows a plateau followed by a sharp drop of the generalization error, with "
+        "a plateau length that depends on the quantization range. The paper has no figure of it that we have seen."),
+    "ste_plateau_lengths": (
+        "Paper 2: plateau length against the range omega",
+        "Plateau length tau_10 (the first time 10% of the drop from the plateau level is done) against omega, one "
+        "colour per start and ridge lam: lines, the model curve analysed by qmf_sym.ste.plateau.plateau_analysis; "
+        "x, the closed form (tau_in = ln(|w_0| / omega) / (eta lam) for a saturated start, the OU estimate for the "
+        "zero cell); hollow circles, the d-dimensional SGD (mean +- s.e. over runs). Left: clipped STE, right: "
+        "identity STE (full run only).",
+        "Paper (abstract): the plateau length depends on the quantization range."),
+    "ste_plateau_phase": (
+        "Paper 2: where a plateau exists",
+        "log10 of the sharpness (plateau length / drop width) of the model curve over the range omega and the "
+        "start +-a (Rademacher), b = 3, clipped STE, lam = 1; P marks the cells with sharpness >= 1 (a plateau).",
+        "Paper (abstract): a plateau followed by a sharp drop; spec sec. 5.4: from a N(0, 1) start it is a "
+        "shoulder, a flat plateau needs a start outside the range (a > omega)."),
+}

@@ -349,3 +349,27 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0):
     _log(f"monotonicity {time.perf_counter() - t0:.1f} s")
     paths += plot_all(deg, sch, eta_in, eta_w, rng, mono, out_dir)
     return paths
+
+
+#: the figures of each part (qmf_sim.report.figure_stems: every one must have a caption)
+FIGURE_STEMS = {"ste_uses": ("ste_uses",)}
+
+#: stem -> (title, what qmf drew, the paper's caption in short), merged by qmf_sim.report.captions
+CAPTIONS = {
+    "ste_uses": (
+        "Paper 2: what quantization costs and buys (degradation, schedules, stable rates, input range)",
+        "Top left: Delta eps_g* of weight quantization against unquantized ridge SGD over the weight bits b, lines "
+        "the fixed-point theory (qmf_sym.ste.degradation), hollow circles long-time SGD averages (+- s.e.), one "
+        "colour per (lam, omega). Top middle: eps_g at tau_tot = 60 when quantization is switched on at tau_0 (0: "
+        "QAT from the start, tau_tot: PTQ), lines the PDE, circles SGD, dotted the PTQ of the converged model. Top "
+        "right: the largest stable rate eta_c = 2 (sigma_phi^2 + lam) / sigma_phi^4 of input quantization at "
+        "omega_x = 1 and at Max's range, dashed the unquantized 2. Bottom left: weights (b = 3, omega = 1, lam = "
+        "0.1): the stationary branches (o stable, x unstable) and particles at tau = 40, quantized and not, dashed "
+        "the unquantized eta_c. Bottom middle: the best input range omega_x (right axis) against Max's optimal "
+        "uniform quantizer, and 1 - kappa^2 / sigma_phi^2 against Max's MSE (left axis, log). Bottom right: the "
+        "largest rise of the model's eps_g above its running minimum for each (b, omega), per STE and lam. eta = "
+        "0.04 unless stated.",
+        "Paper: a fixed-point analysis quantifies the asymptotic deviation from the unquantized linear model; "
+        "quantization can act as an implicit regularizer and influences training stability; implications for "
+        "layer-wise post-training quantization and quantization schedules (abstract, TL;DR)."),
+}

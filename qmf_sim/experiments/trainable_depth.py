@@ -262,3 +262,7 @@ def reproduce(out_dir: Path, quick: bool = False) -> list[Path]:
     written, results, plan, elapsed = run("quick" if quick else "smoke", Path(out_dir) / "trainable_depth",
                                           progress=enabled())
     return written
+
+
+#: the figures of each part (qmf_sim.report.figure_stems: every one must have a caption)
+FIGURE_STEMS = {"trainable_depth": ("trainable_depth_sigma", "trainable_depth_levels")}
