@@ -30,7 +30,7 @@ from pathlib import Path
 from qmf_sim.cli import _vocab as A
 
 PLUGINS = ("qmf_sim.cli.theory", "qmf_sim.cli.netprop", "qmf_sim.cli.training", "qmf_sim.cli.ste",
-           "qmf_sim.cli.tools")
+           "qmf_sim.cli.tools", "qmf_sim.cli.activation")
 
 
 def _plugins():

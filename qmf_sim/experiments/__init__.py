@@ -31,6 +31,8 @@ PARTS: dict[str, tuple[str, ...]] = {
        for part in ("stochastic_rounding", "bias", "phase", "optimal_activation", "large_n", "init", "ntk")},
     "ste_plateau": ("qmf_sim.experiments.ste_plateau:reproduce",),
     "ste_uses": ("qmf_sim.experiments.ste_uses:reproduce",),
+    "activations": ("qmf_sim.experiments.activations:reproduce",),
+    "linearisation": ("qmf_sim.experiments.activations:reproduce_linearisation",),
     "cnn": ("qmf_sim.experiments.cnn:reproduce",),
 }
 
