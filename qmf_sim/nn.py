@@ -55,7 +55,7 @@ def round_up(values, dtype: torch.dtype, device=None) -> torch.Tensor:
     ``device``: for x representable in ``dtype``, ``x >= g`` iff ``x >= round_up(g)``, so a lookup on the
     rounded-up thresholds is the float64 lookup at the ``dtype`` value (:func:`_boundaries`; the torch STE
     solver's thresholds, :mod:`qmf_sim.ste.torch_micro`)."""
-    g64 = torch.as_tensor(np.asarray(values, dtype=np.float64))
+    g64 = torch.as_tensor(np.array(values, dtype=np.float64))  # a copy: cached views may be read-only
     g = g64.to(dtype)
     up = torch.nextafter(g, torch.full_like(g, math.inf))
     g = torch.where(g.to(torch.float64) < g64, up, g)

@@ -1,0 +1,123 @@
+"""``qmf fixed-point`` (qmf_sim.cli.activation): its numbers are qmf_sym.maps.fixed_point's, its JSON carries
+provenance, --out writes through qmf_sim.io, and every bad value of every flag is one line naming the flag,
+exit status 2, no traceback (in-process through qmf_sim.cli.main)."""
+import json
+import math
+
+import pytest
+
+from qmf_sim import cli, io
+from qmf_sym import activations as A
+from qmf_sym import maps
+
+HAS_CONTINUOUS = hasattr(A, "by_name") and hasattr(maps, "chi_1")  # the continuous maps present
+
+
+def _run(argv, capsys):
+    code = cli.main(argv)
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err
+
+
+def test_staircase_text_matches_fixed_point(capsys):
+    code, out, err = _run(["fixed-point", "--activation", "staircase", "--levels", "4", "--sigma-w", "1.2",
+                           "--sigma-b", "0.05"], capsys)
+    assert code == 0, err
+    fp = maps.fixed_point(A.Staircase.uniform(4), 1.2, 0.05)
+    vals = {ln.split("=")[0].strip(): ln.split("=")[1].split()[0] for ln in out.splitlines()[1:] if "=" in ln}
+    assert float(vals["Q_star"]) == pytest.approx(fp.Q, rel=1e-14)
+    assert float(vals["C_star"]) == pytest.approx(fp.C, rel=1e-14)
+    assert float(vals["chi"]) == pytest.approx(fp.chi, rel=1e-14)
+    assert float(vals["xi"]) == pytest.approx(fp.xi, rel=1e-14)
+    assert "does not exist (staircase)" in out
+
+
+def test_sign_json_has_provenance_and_the_closed_form(capsys):
+    code, out, err = _run(["fixed-point", "--activation", "sign", "--sigma-w", "1.5", "--sigma-b", "0", "--json"],
+                          capsys)
+    assert code == 0, err
+    rep = json.loads(out)
+    assert rep["provenance"]["command"].split()[:2] == ["qmf", "fixed-point"]
+    assert rep["Q_star"] == pytest.approx(2.25, rel=1e-14)  # eq. 10: Q* = sigma_w^2 + sigma_b^2
+    assert rep["chi"] == pytest.approx(2 / math.pi, rel=1e-14)  # eq. 11 at C* = 0
+    assert rep["chi_1"] is None and rep["chi_1_note"] == "does not exist (staircase)"
+
+
+def test_dps_digits_agree_with_float64(capsys):
+    code, out, err = _run(["fixed-point", "--activation", "staircase", "--levels", "16", "--sigma-w", "1",
+                           "--dps", "30", "--json"], capsys)
+    assert code == 0, err
+    rep = json.loads(out)
+    d = rep["digits"]
+    assert len(d["chi"].replace("0.", "", 1).lstrip("0")) >= 28
+    fp = maps.fixed_point(A.Staircase.uniform(16), 1.0)
+    assert float(d["chi"]) == pytest.approx(fp.chi, rel=1e-13)
+    assert float(d["Q_star"]) == pytest.approx(fp.Q, rel=1e-13)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".csv"])
+def test_out_writes_through_io(tmp_path, capsys, suffix):
+    path = tmp_path / f"fp{suffix}"
+    code, out, err = _run(["fixed-point", "--activation", "staircase", "--levels", "8", "--sigma-w", "1.1",
+                           "--out", str(path)], capsys)
+    assert code == 0, err
+    fp = maps.fixed_point(A.Staircase.uniform(8), 1.1)
+    if suffix == ".json":
+        rep, prov = io.read_json(path, provenance=True)
+        assert prov["command"].split()[:2] == ["qmf", "fixed-point"]
+        assert rep["chi"] == pytest.approx(fp.chi, rel=1e-15)
+    else:
+        (row,) = io.read_csv(path)
+        assert float(row["xi"]) == pytest.approx(fp.xi, rel=1e-15)
+        assert io.sidecar_path(path).exists()
+
+
+BAD = [("--sigma-w", v) for v in ("nan", "inf", "-inf", "0", "-1", "abc", "")] + \
+      [("--sigma-b", v) for v in ("nan", "inf", "-0.5", "abc", "")] + \
+      [("--levels", v) for v in ("nan", "inf", "0", "1", "-3", "2.5", "abc")] + \
+      [("--dps", v) for v in ("nan", "inf", "0", "-1", "1001", "abc", "2.5")] + \
+      [("--activation", v) for v in ("softplus", "0", "nan", "")]
+
+
+@pytest.mark.parametrize("flag,value", BAD)
+def test_bad_value_is_one_line_naming_the_flag(flag, value, capsys):
+    argv = {"--activation": "staircase", "--levels": "4", "--sigma-w": "1.0"}
+    argv[flag] = value
+    code, out, err = _run(["fixed-point"] + [w for kv in argv.items() for w in kv], capsys)
+    assert code == 2, (flag, value, err)
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert flag in err, err
+
+
+@pytest.mark.parametrize("argv,flag", [
+    (["--activation", "staircase", "--sigma-w", "1"], "--levels"),      # staircase needs --levels
+    (["--activation", "sign", "--levels", "4", "--sigma-w", "1"], "--levels"),  # refused for the others
+    (["--activation", "sign"], "--sigma-w"),                             # required
+    (["--sigma-w", "1"], "--activation"),                                # required
+])
+def test_levels_rules_and_required_flags(argv, flag, capsys):
+    code, out, err = _run(["fixed-point"] + argv, capsys)
+    assert code == 2 and flag in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("out", ["x.txt", "{dir}"])
+def test_bad_out(out, tmp_path, capsys):
+    code, _, err = _run(["fixed-point", "--activation", "sign", "--sigma-w", "1", "--out",
+                         out.format(dir=tmp_path) if "{" in out else str(tmp_path / out)], capsys)
+    assert code == 2 and "--out" in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.skipif(not HAS_CONTINUOUS, reason="continuous activations (activations.by_name, maps.chi_1) not present")
+@pytest.mark.parametrize("name", ["tanh", "erf", "relu", "hardtanh"])
+def test_continuous_json_matches_maps(name, capsys):
+    sb = 0.3 if name == "relu" else 0.05
+    sw = 1.2 if name == "relu" else 1.5
+    code, out, err = _run(["fixed-point", "--activation", name, "--sigma-w", str(sw), "--sigma-b", str(sb), "--json"],
+                          capsys)
+    assert code == 0, err
+    rep = json.loads(out)
+    fp = maps.fixed_point(A.by_name(name), sw, sb)
+    assert rep["Q_star"] == pytest.approx(float(fp.Q), rel=1e-13)
+    assert rep["chi"] == pytest.approx(float(fp.chi), rel=1e-13)
+    assert rep["chi_1"] == pytest.approx(float(maps.chi_1(A.by_name(name), fp.Q, sw)), rel=1e-12)
+    assert rep["chi_1_note"] is None
