@@ -2,6 +2,8 @@
 import re
 from pathlib import Path
 
+import pytest
+
 from qmf_sim import io, report
 
 
@@ -168,3 +170,20 @@ def test_wide_tables_scroll_or_wrap_inside_the_page(tmp_path):
     assert re.search(r"td,th\{[^}]*overflow-wrap:anywhere", css)  # long digit strings wrap in their cell
     tables = text[text.index("<h2>Certified tables"):]
     assert tables.count("<table>") == tables.count("<div class=scroll><table>")  # every table in such a box
+
+
+@pytest.mark.slow
+def test_quick_reproduce_every_figure_captioned_and_declared(tmp_path):
+    """``qmf reproduce --quick`` over every part (a few minutes): each PNG has a caption, each part wrote only
+    figures it declares (report.figure_stems), and the page says at the top that quick sizes were used."""
+    from qmf_sim import cli, experiments
+
+    assert cli.main(["reproduce", "--quick", "--out", str(tmp_path), "--no-progress"]) == 0
+    caps = report.captions(experiments.parts())
+    pngs = sorted(tmp_path.rglob("*.png"))
+    assert pngs
+    assert not [p.name for p in pngs if not (p.stem in caps and caps[p.stem][1].strip())]
+    declared = {s for part in experiments.parts() for s in (report.figure_stems(part) or ())}
+    assert not [p.name for p in pngs if p.stem not in declared]
+    text = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "no caption" not in text and "class=quickbox" in text
