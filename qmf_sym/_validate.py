@@ -9,7 +9,13 @@ Rules (issue 8, item 10):
   or a real is expected (``dps=True``, ``b=True``, ``seed=True`` ...);
 * NaN is not a number: it is rejected by every check here (``real`` admits +-inf, nothing admits NaN);
 * ``dps`` is bounded: an integer in ``[1, DPS_MAX]`` (mpmath's cost grows faster than linearly in
-  the digits; ``dps = 10**5`` would run for hours inside quadratures).
+  the digits; ``dps = 10**5`` would run for hours inside quadratures);
+* an empty list or array is not a number: the numeric checks reject it (``positive("step", [])``);
+  a function taking a sequence states its shortest length (:func:`array`);
+* a size is bounded before anything is allocated or iterated: :func:`integer` with ``hi`` and a
+  ``why`` (the cost that sets the bound, e.g. ``lloyd_max``'s ``N <= 256``), :func:`size_product`
+  for sizes that multiply into one allocation (width x depth x draws ...).  The message names the
+  parameter, the bound and the estimate.
 """
 from __future__ import annotations
 
@@ -43,6 +49,8 @@ def _real_array(name, value, what):
         raise ValueError(f"{name} must be {what}, got {value!r}")
     if isinstance(value, (list, tuple)) and any(_is_bool(v) for v in np.ravel(np.asarray(value, dtype=object))):
         raise ValueError(f"{name} must be {what}, got bools in {value!r}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must be {what}, got an empty {type(value).__name__}")
     return arr
 
 
@@ -114,10 +122,13 @@ def in_open(name, value, lo, hi):
     return _check(name, value, lambda v: (v > lo) & (v < hi), f"({lo}, {hi})")
 
 
-def integer(name, value, lo, hi=None):
+def integer(name, value, lo, hi=None, why=""):
     """Require an integer ``lo <= value (<= hi)``; returns it as ``int``.  Bools are rejected;
-    integral floats (``3.0``) are accepted."""
+    integral floats (``3.0``) are accepted.  ``why`` (optional) says what sets ``hi`` (a cost or an
+    allocation) and is appended to the message."""
     rng = f"[{lo}, {'inf' if hi is None else hi}] (integers)"
+    if why:
+        rng += f"; {why}"
     if _is_bool(value):
         raise ValueError(f"{name} must be an integer in {rng}, got a bool {value!r}")
     if not isinstance(value, (int, np.integer)):
@@ -176,3 +187,44 @@ def correlation(C=None, deficit=None, name="C", one_plus=None):
 def guard_digits(d):
     """Working precision used internally for a requested ``dps`` (10 guard digits)."""
     return d + 10 + int(math.log10(max(d, 1)))
+
+
+def array(name, value, ndim=None, min_size=1, finite=True):
+    """Require a real array (or a number / list of them) of at least ``min_size`` elements, of
+    ``ndim`` dimensions when given (a scalar counts as one dimension of length 1 for ``ndim=1``),
+    without NaN (and without +-inf when ``finite``); returns it as a float64 ``ndarray``."""
+    what = "a real array" + (" of finite values" if finite else " (not NaN)")
+    arr = _real_array(name, value, what)
+    if ndim == 1 and arr.ndim == 0:
+        arr = arr.reshape(1)
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must be {what} with {ndim} dimension(s), got shape {arr.shape}")
+    if arr.size < min_size:
+        raise ValueError(f"{name} must hold at least {min_size} value(s), got {arr.size}")
+    bad = ~np.isfinite(arr) if finite else np.isnan(arr)
+    if np.any(bad):
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    return arr
+
+
+ELEMENTS_MAX = 2 * 10 ** 9
+"""The most float elements one call may plan to allocate in one array family (16 GB of float64)
+unless it states its own bound; :func:`size_product` refuses more before allocating."""
+
+
+def size_product(name, factors, limit=ELEMENTS_MAX, what="elements"):
+    """Refuse a run whose arrays would hold ``prod(factors)`` > ``limit`` elements, naming ``name``
+    (the size that makes it large) and giving the estimate; returns the product (an ``int``).
+
+    ``factors`` are validated integers (a dict ``{label: value}`` reads best in the message, e.g.
+    ``{"width": w, "width": w, "draws": k}``)."""
+    items = list(factors.items()) if isinstance(factors, dict) else [(str(i), f) for i, f in enumerate(factors)]
+    total = 1
+    for _, f in items:
+        total *= int(f)
+    if total > limit:
+        terms = " x ".join(f"{k} {int(v)}" for k, v in items) if isinstance(factors, dict) else ""
+        raise ValueError(f"{name} too large: the run would allocate about {total:.3g} {what}"
+                         f"{' (' + terms + ')' if terms else ''}, above the bound {limit:.3g} "
+                         f"({8 * total / 2 ** 30:.3g} GiB of float64)")
+    return total

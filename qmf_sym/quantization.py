@@ -51,6 +51,29 @@ __all__ = [
 _p = G.pdf.f64                    # n(x); 0 at +-inf
 _cell = G.cell_probability.f64    # P(a < z <= b), relative accuracy in either tail
 
+# Size bounds (refused above with a ValueError naming N; times measured on one CPU core)
+LLOYD_N_MAX = 256
+"""Largest N of :func:`lloyd_max`: Lloyd's iteration needs ~ N^1.8 sweeps (N = 16: 690, N = 64: 8 680,
+N = 256: 109 057), so N = 64 takes ~5 s and N = 256 ~1-2 minutes; N = 10**7 would take years."""
+UNIFORM_N_MAX = 10 ** 7
+"""Largest N of the float64 faces of :func:`uniform_quantizer_mse` (O(N) arrays, ~1 s at 10**7) and
+of :func:`chi_of_quantizer` / :func:`quantizer_mse` grids (len(levels))."""
+UNIFORM_OPT_N_MAX = 10 ** 6
+"""Largest N of the float64 :func:`optimal_uniform_quantizer` (~40 MSE evaluations of O(N):
+~3 s at 10**5, ~30 s at 10**6)."""
+MP_N_MAX = 2000
+"""Largest N of the ``dps`` faces (:func:`uniform_quantizer_mse`, :func:`optimal_uniform_quantizer`,
+:func:`quantizer_mse`): O(N) mpmath cells per evaluation, and the optimal step takes ~50 of them
+(N = 100: ~2 s, N = 1000: ~40 s at dps = 30)."""
+
+
+def _N_bound(N, d, f64_max, why_f64, mp_max=MP_N_MAX):
+    """N validated as an integer >= 2 under the bound of its face (float64 or ``dps``)."""
+    if d is None:
+        return V.integer("N", N, 2, f64_max, why_f64)
+    return V.integer("N", N, 2, mp_max, f"the dps face costs O(N) mpmath cells per evaluation "
+                                        f"(N = 1000: ~40 s); N <= {mp_max} at dps")
+
 
 def _mp_pdf(x):
     """n(x) at the current mpmath precision, 0 at +-inf."""
@@ -59,16 +82,34 @@ def _mp_pdf(x):
     return G.pdf.mp(x) if mpmath.isfinite(x) else mpmath.mpf(0)
 
 
-def _check_grid(thresholds, levels):
-    """Validate a quantizer grid: N - 1 strictly increasing finite thresholds, N finite levels."""
-    t = list(np.ravel(np.asarray(thresholds, dtype=object)))
-    y = list(np.ravel(np.asarray(levels, dtype=object)))
+def _as_list(name, value):
+    """A 1-D sequence of numbers as a list (numbers / mpf kept), rejecting strings and scalars."""
+    if isinstance(value, (str, bytes)) or value is None or V._is_bool(value):
+        raise ValueError(f"{name} must be a 1-D sequence of finite real numbers, got {value!r}")
+    arr = np.asarray(value, dtype=object)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D sequence of finite real numbers, got {value!r}")
+    return list(arr)
+
+
+def _check_grid(thresholds, levels, max_levels=UNIFORM_N_MAX):
+    """Validate a quantizer grid: N - 1 strictly increasing finite thresholds, N >= 1 finite levels."""
+    t = _as_list("thresholds", thresholds)
+    y = _as_list("levels", levels)
     if len(y) != len(t) + 1:
         raise ValueError(f"levels must have len(thresholds) + 1 = {len(t) + 1} entries, got {len(y)}")
-    for x in t:
-        V.finite("thresholds", x)
-    for x in y:
-        V.finite("levels", x)
+    if len(y) > max_levels:
+        raise ValueError(f"levels must hold at most {max_levels} entries (the cost is O(len(levels))), "
+                         f"got {len(y)}")
+    if any(V._is_mp(x) for x in t + y):
+        for x in t:
+            V.finite("thresholds", x)
+        for x in y:
+            V.finite("levels", x)
+    else:
+        if t:
+            V.array("thresholds", np.array(t, dtype=object), ndim=1)
+        V.array("levels", np.array(y, dtype=object), ndim=1)
     if any(not b > a for a, b in zip(t, t[1:])):
         raise ValueError(f"thresholds must be strictly increasing, got {thresholds!r}")
     return t, y
@@ -78,9 +119,10 @@ def _check_grid(thresholds, levels):
 def quantizer_mse(thresholds, levels, dps=None):
     """E (z - q(z))^2 for z ~ N(0, 1) and the quantizer with the given increasing ``thresholds``
     (N - 1) and ``levels`` (N; level j on the cell (t_{j-1}, t_j]).  Computed cell by cell from
-    the partial moments int_a^b z^k p(z) dz (k = 0, 1, 2), independently of qmf_sym.spacing."""
+    the partial moments int_a^b z^k p(z) dz (k = 0, 1, 2), independently of qmf_sym.spacing.
+    At most :data:`UNIFORM_N_MAX` levels (float64) or :data:`MP_N_MAX` (``dps``)."""
     d = V.dps(dps)
-    t, y = _check_grid(thresholds, levels)
+    t, y = _check_grid(thresholds, levels, UNIFORM_N_MAX if d is None else MP_N_MAX)
     if d is None:
         tt = np.concatenate([[-np.inf], np.asarray(t, float), [np.inf]])
         yy = np.asarray(y, float)
@@ -109,18 +151,19 @@ def quantizer_mse(thresholds, levels, dps=None):
 
 def uniform_quantizer_mse(step, N, dps=None):
     """MSE of the N-level uniform quantizer with step ``step`` and midpoint reconstruction:
-    thresholds step (i - N/2), i = 1..N-1, levels step (j - (N-1)/2), j = 0..N-1 (Max 1960)."""
-    N = V.integer("N", N, 2)
+    thresholds step (i - N/2), i = 1..N-1, levels step (j - (N-1)/2), j = 0..N-1 (Max 1960).
+    N <= :data:`UNIFORM_N_MAX` (float64) or :data:`MP_N_MAX` (``dps``)."""
     d = V.dps(dps)
+    N = _N_bound(N, d, UNIFORM_N_MAX, "O(N) arrays, about 1 s at N = 10**7")
     if d is None:
         V.positive("step", step)
         s = float(step)
         return quantizer_mse(s * (np.arange(1, N) - N / 2), s * (np.arange(N) - (N - 1) / 2))
     import mpmath
 
+    V.positive("step", step)
     with mpmath.workdps(V.guard_digits(d)):
         s = to_mpf(step)
-        V.positive("step", s)
         t = [s * (mpmath.mpf(i) - mpmath.mpf(N) / 2) for i in range(1, N)]
         y = [s * (mpmath.mpf(j) - mpmath.mpf(N - 1) / 2) for j in range(N)]
         r = quantizer_mse(t, y, dps=d)
@@ -130,9 +173,10 @@ def uniform_quantizer_mse(step, N, dps=None):
 def optimal_uniform_quantizer(N, dps=None):
     """(step, mse) of Max's optimal uniform quantizer of N(0, 1): a 1-D minimisation of
     :func:`uniform_quantizer_mse` over the step (float64: bounded Brent; ``dps``: root of the analytic
-    derivative, E[q^2] = E[z q], bracketed around the float64 step)."""
-    N = V.integer("N", N, 2)
+    derivative, E[q^2] = E[z q], bracketed around the float64 step).
+    N <= :data:`UNIFORM_OPT_N_MAX` (float64, ~30 s at the bound) or :data:`MP_N_MAX` (``dps``)."""
     d = V.dps(dps)
+    N = _N_bound(N, d, UNIFORM_OPT_N_MAX, "about 40 O(N) MSE evaluations, ~30 s at N = 10**6")
     if N == 2:  # MSE = 1 - s sqrt(2/pi) + s^2/4, minimised at s = 2 sqrt(2/pi)
         if d is None:
             return 2 * math.sqrt(2 / math.pi), 1 - 2 / math.pi
@@ -195,8 +239,11 @@ def lloyd_max(N, tol=1e-13, maxit=500_000):
     ``tol``.  Symmetry is exact by construction (odd N includes the level 0).
     For a log-concave density the fixed point is unique (Fleischer 1964), hence it is the
     Lloyd-Max quantizer.
+
+    N <= :data:`LLOYD_N_MAX` = 256 (the iteration count grows like N^1.8: ~5 s at N = 64, ~1-2 minutes
+    at N = 256 on one core); larger N is refused before iterating.
     """
-    N = V.integer("N", N, 2)
+    N = V.integer("N", N, 2, LLOYD_N_MAX, "Lloyd's iteration needs ~N^1.8 sweeps (N = 256: ~2 minutes)")
     V.positive("tol", tol)
     maxit = V.integer("maxit", maxit, 1)
     if N == 2:
@@ -228,9 +275,18 @@ def chi_of_quantizer(thresholds, levels, dps=None):
     whose heights are its level increments (the quantizer seen as an activation at Q* = 1 units)."""
     from .spacing import chi_staircase
 
-    y = np.asarray(levels, dtype=object if dps else float)
-    h = np.diff(np.asarray(levels, dtype=float)) if dps is None else [y[i + 1] - y[i] for i in range(len(y) - 1)]
-    return chi_staircase(thresholds, h, dps=dps)
+    d = V.dps(dps)
+    t, y = _check_grid(thresholds, levels, UNIFORM_N_MAX if d is None else MP_N_MAX)
+    if not t:
+        raise ValueError("thresholds must hold N - 1 >= 1 values (a quantizer of N >= 2 levels), got none")
+    if d is None:
+        h = np.diff(np.asarray(y, dtype=float))
+        t = np.asarray(t, dtype=float)
+    else:
+        h = [y[i + 1] - y[i] for i in range(len(y) - 1)]
+    if any(not hi > 0 for hi in h):
+        raise ValueError(f"levels must be strictly increasing (positive staircase heights), got {levels!r}")
+    return chi_staircase(t, h, dps=d)
 
 
 def chi_via_stein(act, dps=None):
@@ -266,20 +322,28 @@ def chi_via_stein(act, dps=None):
 
 
 # ----------------------------------------------------------------------------- asymptotics
+def _asymptotic_N(N):
+    """N of the high-resolution laws: finite reals >= 2 (scalar or array), as float64."""
+    V.in_closed("N", N, 2, math.inf)
+    return np.asarray(N, dtype=float)
+
+
 def hui_neuhoff_step(N):
-    """Leading-order optimal uniform step for N(0, 1): 4 sqrt(ln N) / N (Hui & Neuhoff 2001)."""
-    N = np.asarray(N, dtype=float)
+    """Leading-order optimal uniform step for N(0, 1): 4 sqrt(ln N) / N (Hui & Neuhoff 2001).
+    N: a finite real >= 2 or an array of them (any size: a closed form)."""
+    N = _asymptotic_N(N)
     return 4 * np.sqrt(np.log(N)) / N
 
 
 def hui_neuhoff_mse(N):
-    """Leading-order optimal uniform MSE: step^2 / 12 = (4/3) ln N / N^2 (granular noise dominates)."""
-    N = np.asarray(N, dtype=float)
+    """Leading-order optimal uniform MSE: step^2 / 12 = (4/3) ln N / N^2 (granular noise dominates).
+    N: a finite real >= 2 or an array of them."""
+    N = _asymptotic_N(N)
     return 4 * np.log(N) / (3 * N * N)
 
 
 def panter_dite_mse(N):
     """Panter-Dite high-resolution MSE of the optimal (Lloyd-Max) quantizer of N(0, 1):
-    (1/12) (int p^(1/3))^3 N^-2 = (sqrt(3) pi / 2) N^-2."""
-    N = np.asarray(N, dtype=float)
+    (1/12) (int p^(1/3))^3 N^-2 = (sqrt(3) pi / 2) N^-2.  N: a finite real >= 2 or an array of them."""
+    N = _asymptotic_N(N)
     return math.sqrt(3) * math.pi / 2 / (N * N)
