@@ -182,6 +182,9 @@ covariance_slope = ClosedForm(
     f64=_cslope_f64, mp=_cslope_mp, check=_check_cslope, oracle=_cslope_oracle,
     cases=lambda: [((a, q, c), {}) for a in _cases()[:3] for q in (0.05, 1.0) for c in (0.0, 0.6, -0.3)],
     rtol=1e-11, atol=1e-15, signature=lambda act, Q, C, sigma_w=1.0, dps=None: None,
+    # 0 at C = 0 for a centred staircase (m(g_i) = E phi = 0): absolute accuracy at the scale of the terms,
+    # sum_i h_i |g~_i| pdf(g~_i) |m(g_i)| <= 3 in the cases
+    cancel_scale=3.0,
     doc="""dK/dQ at fixed C for K(Q, C) = E_{Sigma(Q,C)} phi(u1) phi(u2) of a staircase (App. K):
 
         (1/Q) sum_i h_i g~_i pdf(g~_i) m(g_i),   m(g) = A + sum_j h_j Phi((C g - g_j) / sqrt(Q (1 - C^2))),
