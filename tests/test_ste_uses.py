@@ -180,7 +180,7 @@ def test_ste_uses_figure_labels_and_replot(tmp_path, monkeypatch):
     for line in mono_ax.get_lines():  # identity, lam = 0 has no omega <= 1 setting: its points sit at their own ticks
         assert set(line.get_xdata()) <= set(range(4))
     labels = [t.get_text() for a in ax if a.get_legend() for t in a.get_legend().get_texts()]
-    for want in ("SGD (± s.e.), colour of its line", "PTQ of the converged model", "stationary branch, stable",
+    for want in ("SGD (± s.e.), colour of its ω", "PTQ of the converged model", "stationary branch, stable",
                  "stationary branch, unstable", "best ω_x, η→0 (right)"):
         assert want in labels, want
     twin = [a for a in ax if a.get_ylabel() == r"input range $\omega_x$"]

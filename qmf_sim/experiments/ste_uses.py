@@ -209,20 +209,30 @@ def plot_all(deg, sch, eta_in, eta_w, rng, mono, out_dir):
     P = plt()
     fig, ax = P.subplots(2, 3, figsize=(14, 8.6))
     a = ax[0, 0]
-    for lam in sorted({r["lam"] for r in deg}, reverse=True):
-        for om in sorted({r["omega"] for r in deg}):
+    lams = sorted({r["lam"] for r in deg}, reverse=True)
+    oms = sorted({r["omega"] for r in deg})
+    styles = ["-", "--", ":", "-."]
+    for i, lam in enumerate(lams):  # colour: omega; line style: lam
+        for j, om in enumerate(oms):
             sel = [r for r in deg if r["lam"] == lam and r["omega"] == om]
-            line, = a.plot([r["b"] for r in sel], [r["delta"] for r in sel], "-", lw=1, label=f"λ={lam:g}, ω={om:g}")
+            c = f"C{j % 10}"
+            a.plot([r["b"] for r in sel], [r["delta"] for r in sel], styles[i % 4], color=c, lw=1)
             sim = [r for r in sel if r.get("sgd_eps") is not None]
             if sim:
                 a.errorbar([r["b"] for r in sim], [r["sgd_delta"] for r in sim], yerr=[r["sgd_se"] for r in sim], fmt="o",
-                           mfc="none", color=line.get_color(), capsize=2)
-    a.errorbar([], [], yerr=[], fmt="o", mfc="none", color="gray", capsize=2, label="SGD (± s.e.), colour of its line")
+                           mfc="none", color=c, capsize=2)
+    for j, om in enumerate(oms):
+        a.plot([], [], "-", color=f"C{j % 10}", lw=1, label=f"ω={om:g}")
+    for i, lam in enumerate(lams):
+        a.plot([], [], styles[i % 4], color="k", lw=1, label=f"λ={lam:g} (theory)")
+    a.errorbar([], [], yerr=[], fmt="o", mfc="none", color="gray", capsize=2, label="SGD (± s.e.), colour of its ω")
+    lo, hi = min(r["delta"] for r in deg), max(r["delta"] for r in deg)
+    a.set_ylim(top=hi + 0.5 * (hi - min(lo, 0.0)))  # room for the legend above the data
     a.axhline(0, color="k", lw=0.5)
     a.set_xlabel("weight bits b")
     a.set_ylabel(r"$\Delta\varepsilon_g^*$ (vs unquantized ridge)")
     a.set_title("weight quantization: degradation (lines theory, o SGD)", fontsize=9)
-    a.legend(fontsize=6, ncol=2)
+    a.legend(fontsize=6, ncol=3, loc="upper right")
     a = ax[0, 1]
     for key in sorted({(r["b"], r["omega"]) for r in sch}):
         sel = [r for r in sch if (r["b"], r["omega"]) == key]
