@@ -47,3 +47,29 @@ def test_reproduce_stochastic_rounding_quick(tmp_path):
         assert float(r["chi_sr"]) <= float(r["chi_det"]) + 1e-15
         assert abs(float(r["ratio"]) - (1 - float(r["chi_sr"])) / (1 - float(r["chi_det"]))) < 1e-9
     assert any(p.suffix == ".pdf" for p in paths) and any(p.suffix == ".png" for p in paths)
+
+
+@pytest.mark.parametrize("n_max", [16, 64])
+def test_stochastic_rounding_figure_tick_labels_do_not_overlap(tmp_path, monkeypatch, n_max):
+    """The N + 1 log axis: plain integer labels, no two of them (major or minor) overlapping once drawn --
+    the quick (N <= 16) and the full (N <= 64) range.  Rows are made up: only the layout is tested."""
+    from qmf_sim import io
+
+    rows = [dict(N=N, one_minus_det=0.6 / (N + 1) ** 1.8, one_minus_sr=1.1 / (N + 1) ** 1.8, ratio=1.8)
+            for N in range(2, n_max + 1)]
+    figs = []
+    real = io.save_figure
+    monkeypatch.setattr(io, "save_figure", lambda fig, out, stem: figs.append(fig) or real(fig, out, stem))
+    A.plot_stochastic_rounding(rows, tmp_path, [dict(N=1024, ratio=1.9)])
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = figs[0]
+    canvas = FigureCanvasAgg(fig)  # the saved figure is closed: draw it again on its own canvas
+    canvas.draw()
+    r = canvas.get_renderer()
+    ax = fig.axes[0]
+    labels = [t for t in ax.xaxis.get_majorticklabels() + ax.xaxis.get_minorticklabels()
+              if t.get_visible() and t.get_text() and ax.get_xlim()[0] <= t.get_position()[0] <= ax.get_xlim()[1]]
+    assert len(labels) >= 3 and all(t.get_text().isdigit() for t in labels)
+    boxes = sorted((t.get_window_extent(r) for t in labels), key=lambda b: b.x0)
+    assert all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:]))  # left to right, no overlap
