@@ -601,7 +601,9 @@ def _cmp_table(rows, quick, part_of_fig, with_figure=False) -> str:
         return ""
     head = ("<th>figure</th>" if with_figure else "") + "<th>quantity</th><th>paper</th><th>qmf</th><th>agreement</th>"
     def flag(a):  # under quick sizes, an n/a or a gap says where it may come from
-        ok = str(a).startswith(("within", "as the paper", "agrees", "depends on omega", "raised", "a plateau only"))
+        ok = (str(a).startswith(("within", "as the paper", "depends on omega", "raised", "a plateau only",
+                                 "an approximation", "QAT better", "PTQ better", "n/a (not in the paper)"))
+              or "agrees to its rounding" in str(a))
         return "" if not quick or ok else " <span class=quick>(quick sizes: see the note above)</span>"
 
     body = "".join("<tr>" + (f"<td>{_esc(f)}</td>" if with_figure else "") + f"<td>{_esc(q)}</td><td>{_esc(pv)}</td>"
