@@ -33,6 +33,7 @@ PARTS: dict[str, tuple[str, ...]] = {
     "ste_uses": ("qmf_sim.experiments.ste_uses:reproduce",),
     "activations": ("qmf_sim.experiments.activations:reproduce",),
     "linearisation": ("qmf_sim.experiments.activations:reproduce_linearisation",),
+    "generalization": ("qmf_sim.experiments.generalization:reproduce",),
     "cnn": ("qmf_sim.experiments.cnn:reproduce",),
 }
 

@@ -1,0 +1,53 @@
+"""Sec. 3.2 / App. M (qmf_sim.experiments.generalization): the vectorised NNGP/NTK recursion against
+qmf_sym.ntk.ste_ntk pair by pair, the stop-depth rule, and the claim on a small digits problem."""
+import math
+
+import numpy as np
+import pytest
+
+from qmf_sim.experiments import generalization as G
+from qmf_sym import maps, ntk
+from qmf_sym.activations import Staircase
+from qmf_sym.init import sigma_w_opt
+
+
+@pytest.mark.parametrize("N,factor,sb", [(2, 1.0, 0.0), (4, 1.0, 0.0), (16, 1.0, 0.0), (4, 2.0, 0.1)])
+def test_tabulated_recursion_equals_ste_ntk(N, factor, sb):
+    a = Staircase.uniform(N)
+    sw = factor * (float(sigma_w_opt(a)) if N > 2 else 1.0)
+    Q = float(maps.fixed_point(a, sw, sb).Q)
+    c1 = np.array([0.3, -0.2, 0.95, 0.999, -0.9])
+    for L, c, th, thd in G.kernels(a, sw, sb, c1, (1, 5, 30)):
+        ref = [ntk.ste_ntk(a, Q, x, sw, sb, depth=L) for x in c1]
+        # the spline in theta = arccos C is accurate to ~1e-13 (measured 5e-14 .. 1e-12 here)
+        assert np.allclose(c, [r.C[-1] for r in ref], rtol=0, atol=1e-11)
+        assert np.allclose(th, [r.theta_off[-1] for r in ref], rtol=1e-11, atol=1e-11)
+        assert thd == pytest.approx(ref[0].theta_diag[-1], rel=1e-13)
+
+
+def test_stop_depth():
+    assert G.stop_depth([1, 2, 4, 8], [0.5, 0.3, 0.295, 0.6]) == (2, 0.295)
+    assert G.stop_depth([1, 2, 4], [0.2, 0.25, 0.3]) == (1, 0.2)
+    assert G.stop_depth([1, 2, 4], [0.5, None, 0.1]) == (4, 0.1)
+
+
+def test_typical_network_returns_to_chance_beyond_a_few_xi():
+    # digits, 300 train / 200 test points, uniform N = 4 at sigma_w_opt (xi = 7.9): the NNGP mean classifies well
+    # at every depth (argmax is blind to the shrinking scale), while a typical trained wide network
+    # (f0 ~ GP(0, K) plus the NTK correction) is near chance (0.9) once depth >> xi
+    a = Staircase.uniform(4)
+    sw = float(sigma_w_opt(a))
+    rows = G.kernel_errors(a, sw, 0.0, (1, 64), quick=True, draws=6)
+    (l1, xi, _, nngp1, ntk1, typ1), (l64, _, r64, nngp64, ntk64, typ64) = rows
+    assert xi == pytest.approx(7.9037, rel=1e-4) and r64 > 8
+    assert nngp1 < 0.12 and ntk1 < 0.12           # measured 0.06, 0.065
+    assert typ1 < 0.35                            # measured 0.21
+    assert typ64 > 0.8                            # measured 0.90 (chance)
+    assert nngp64 < 0.3                           # measured 0.185
+
+
+def test_networks_train():
+    a = Staircase.uniform(4)
+    rows = G.network_errors(a, float(sigma_w_opt(a)), 0.0, (2,), quick=True)
+    ((L, s, early, final),) = rows
+    assert L == 2 and 0 <= final < 0.5 and early is not None  # a 2-layer STE net learns digits in 200 steps
