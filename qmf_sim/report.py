@@ -419,6 +419,12 @@ def _ste_fig5(out):
     b, st = _floats(out / "ste_fig5_sim_boundary.csv"), _floats(out / "ste_fig5_sim_steady.csv")
     rows = []
     if b:
+        meta = _meta(out / "ste_fig5_sim_boundary.csv")
+        sz = (f"d = {meta['d']:g}, {meta['runs']:g} runs, tau <= {meta.get('tau_max', math.nan):g}" if "d" in meta
+              else "d, runs not recorded")
+        rows.append(("ste_fig5", "settings", "input-only quantization, lambda = 0, sigma^2 = 0 (b_x, omega_x swept; "
+                     "no simulation sizes stated)", f"lam = 0, sigma^2 = 0; curves for omega_x in {{0.5, 1, 2, 3}}, "
+                     f"b_x = 1..8; simulations at omega_x = 1: {sz}", "as the paper's caption"))
         below = [r for r in b if r["eta"] < r["eta_c"]]
         above = [r for r in b if r["eta"] > r["eta_c"]]
         nb, rb = sum(r["n_diverged"] for r in below), sum(r["runs"] for r in below)

@@ -158,7 +158,7 @@ def test_paper2_comparisons_from_the_csvs(tmp_path):
     assert "d = 900" in s[2] and s[3].startswith("d = 900, 4 runs") and s[4] == "smaller than the paper's"  # 4 < 5 runs
     g = rows[("ste_fig2", "b=2: simulation vs model")]
     assert "largest gap 2.5 SE at tau = 6" in g[3] and g[4] == "within 3 SE"
-    f5 = next(r for k, r in rows.items() if k[0] == "ste_fig5")
+    f5 = rows[("ste_fig5", "divergence across eta_c = 2 / sigma_psi^2 (omega_x = 1)")]
     assert "0 of 3 runs diverged at 0.85 eta_c, 3 of 3 at 1.15 eta_c" in f5[3] and f5[4] == "as the paper"
 
 
