@@ -46,6 +46,32 @@ def _seed(seed):
     return None if seed is None else V.integer("seed", seed, 0)
 
 
+def _device(device):
+    """A torch device from None ('cpu'), a string or a torch.device; ``ValueError`` naming ``device``
+    when it is malformed or not present here."""
+    V.device_spec("device", device)
+    dev = torch.device("cpu") if device is None else torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r}: no CUDA device is available here; use 'cpu'")
+    if dev.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise ValueError(f"device {device!r}: no MPS device is available here; use 'cpu'")
+    return dev
+
+
+def _dtype(dtype):
+    return V.torch_float_dtype("dtype", dtype)
+
+
+def _inputs(X):
+    """X as a floating tensor of finite values (a tensor, an array or nested lists)."""
+    if isinstance(X, torch.Tensor):
+        if not X.is_floating_point() or X.numel() == 0 or not bool(torch.isfinite(X).all()):
+            raise ValueError(f"X must be a non-empty floating tensor of finite values, got {X.dtype} of shape "
+                             f"{tuple(X.shape)}")
+        return X
+    return torch.as_tensor(V.array("X", X))
+
+
 def _gen(seed, device):
     g = torch.Generator(device=torch.device(device).type if device is not None else "cpu")
     seed = _seed(seed)
@@ -62,6 +88,9 @@ def circulant_profile(K: torch.Tensor) -> torch.Tensor:
     ``K`` has shape (..., r, r); returns (..., r): entry k is the mean over the r pairs whose
     angle difference is Delta theta = 2 pi k / r.
     """
+    if not isinstance(K, torch.Tensor) or K.ndim < 2 or K.shape[-1] != K.shape[-2] or K.shape[-1] == 0:
+        raise ValueError(f"K must be a tensor of shape (..., r, r) with r >= 1, got "
+                         f"{tuple(K.shape) if isinstance(K, torch.Tensor) else repr(K)}")
     r = K.shape[-1]
     ar = torch.arange(r, device=K.device)
     idx = (ar[:, None] + ar[None, :]) % r
@@ -81,12 +110,15 @@ def circle_inputs(r, n0, Q1, sigma_w, sigma_b=0.0, seed=None, dtype=torch.float6
     (sigma_w^2 s^2 cos(Delta theta) / n0 + sigma_b^2) / Q1.
 
     Returns (X (r, n0) tensor, theta (r,) numpy array of Delta theta = 2 pi k / r).
+    r * n0 is bounded by ``qmf_sym._validate.ELEMENTS_MAX`` (checked before allocating).
     """
     r = V.integer("r", r, 2)
     n0 = V.integer("n0", n0, 2)
-    V.positive("sigma_w", sigma_w)
-    V.nonnegative("sigma_b", sigma_b)
-    V.positive("Q1", Q1)
+    sigma_w = V.finite("sigma_w", V.positive("sigma_w", sigma_w))
+    sigma_b = V.finite("sigma_b", V.nonnegative("sigma_b", sigma_b))
+    Q1 = V.finite("Q1", V.positive("Q1", Q1))
+    _dtype(dtype)
+    V.size_product(None, [("r", r), ("n0", n0)])
     if Q1 <= sigma_b ** 2:
         raise ValueError(f"Q1 must be in (sigma_b^2, inf) = ({sigma_b ** 2}, inf), got {Q1}")
     g = _gen(seed, "cpu")
@@ -101,10 +133,14 @@ def circle_inputs(r, n0, Q1, sigma_w, sigma_b=0.0, seed=None, dtype=torch.float6
 def gaussian_pair_inputs(Q, C, n, n_draws=1, seed=None, dtype=torch.float64, device=None):
     """Exact Gaussian pre-activations (u1, u2) ~ N(0, Q [[1, C], [C, 1]]), n i.i.d. neurons each.
 
-    Returns a tensor of shape (n_draws, 2, n)."""
-    V.positive("Q", Q)
-    V.in_closed("C", C, -1, 1)
+    Returns a tensor of shape (n_draws, 2, n); 2 n n_draws <= ``qmf_sym._validate.ELEMENTS_MAX``."""
+    Q = V.finite("Q", V.positive("Q", Q))
+    C = V.finite("C", V.in_closed("C", C, -1, 1))
     n = V.integer("n", n, 1)
+    n_draws = V.integer("n_draws", n_draws, 1)
+    _dtype(dtype)
+    device = _device(device)
+    V.size_product(None, [("n_draws", n_draws), ("n", n), ("pair", 2)])
     g = _gen(seed, "cpu")
     z = torch.randn(n_draws, 2, n, generator=g, dtype=torch.float64)
     u1 = z[:, 0]
@@ -139,23 +175,37 @@ def propagate(act, X, sigma_w, sigma_b=0.0, depth=1, width=1000, *, n_draws=1, r
       layer: W^(l) is independent of alpha^(l-1), so the r x n matrix alpha^(l) has i.i.d. columns
       N(0, G) with G = sigma_w^2 h h^T / n_in + sigma_b^2, h = phi(alpha^(l-1)).  Same joint law of
       all pre-activations as ``"weights"``, at cost O(D (r^2 n + r^3)): for r << n.
+
+    Sizes are checked before anything is allocated (``qmf_sym._validate.size_product``, bound
+    ``ELEMENTS_MAX`` elements): the recorded output n_draws x len(layers) x r x r (x r without the
+    default ``reduce``), one draw's weights width x max(width, n0) and activations r x width.
     """
     act = as_staircase(act)
-    V.positive("sigma_w", sigma_w)
-    V.nonnegative("sigma_b", sigma_b)
+    sigma_w = V.finite("sigma_w", V.positive("sigma_w", sigma_w))
+    sigma_b = V.finite("sigma_b", V.nonnegative("sigma_b", sigma_b))
     depth = V.integer("depth", depth, 1)
     width = V.integer("width", width, 1)
     n_draws = V.integer("n_draws", n_draws, 1)
     V.choice("method", method, ("weights", "gram"))
-    device = torch.device(device) if device is not None else torch.device("cpu")
-    X = torch.as_tensor(X)
+    V.optional_callable("reduce", reduce)
+    _dtype(dtype)
+    V.flag("progress", progress)
+    V.flag("phi_first", phi_first)
+    chunk = None if chunk is None else V.integer("chunk", chunk, 1)
+    device = _device(device)
+    X = _inputs(X)
     if X.ndim == 2:
         X = X.unsqueeze(0).expand(n_draws, *X.shape)
     if X.ndim != 3 or X.shape[0] != n_draws:
         raise ValueError(f"X must have shape (r, n0) or (n_draws, r, n0), got {tuple(X.shape)}")
     r, n0 = X.shape[1], X.shape[2]
     V.integer("r (number of inputs)", r, 1)
-    layers = list(range(1, depth + 1)) if layers is None else [V.integer("layers", l, 1, depth) for l in layers]
+    layers = None if layers is None else V.integers("layers", layers, 1, depth)
+    V.size_product(None, [("n_draws", n_draws), ("depth", depth) if layers is None else ("layers", len(layers)),
+                          ("r", r)] + ([("r", r)] if reduce is None else []))
+    layers = list(range(1, depth + 1)) if layers is None else layers
+    V.size_product("width", [("width", width), ("width" if width >= n0 else "n0", max(width, n0))]
+                   if method == "weights" else [("r", r), ("width", width)])
     want = set(layers)
     if reduce is None:
         reduce = lambda K, l: K  # noqa: E731
@@ -197,6 +247,14 @@ def propagate(act, X, sigma_w, sigma_b=0.0, depth=1, width=1000, *, n_draws=1, r
     return [torch.cat(out[l], dim=0) for l in layers]
 
 
+def _check_resolved(C, sigma_w, sigma_b, dtype):
+    """A correlation K12 / sqrt(K11 K22) is a number only while the variances are: ``ValueError``
+    naming sigma_w when they under- or overflowed ``dtype`` (e.g. sigma_w = 1e-300: Q ~ 1e-600)."""
+    if not bool(torch.isfinite(C).all()):
+        raise ValueError(f"sigma_w = {sigma_w}, sigma_b = {sigma_b}: the layer variances under- or overflow "
+                         f"{dtype} (the correlations are 0/0); choose sigma_w nearer 1")
+
+
 def _mean_se(t: torch.Tensor):
     """Mean and standard error over the leading (draw) axis, as float64 numpy arrays."""
     t = t.to(torch.float64)
@@ -222,6 +280,7 @@ def layer_statistics(act, X, sigma_w, sigma_b=0.0, depth=1, width=1000, *, n_dra
     K = torch.stack(Ks, dim=1).to(torch.float64)  # (D, L, r, r)
     q = torch.diagonal(K, dim1=-2, dim2=-1)  # (D, L, r)
     C = K / torch.sqrt(q[..., :, None] * q[..., None, :])
+    _check_resolved(C, sigma_w, sigma_b, dtype)
     res = {}
     res["Q"], res["Q_se"] = _mean_se(q)
     res["Qbar"], res["Qbar_se"] = _mean_se(q.mean(-1))
@@ -240,8 +299,14 @@ def one_layer_statistics(act, Q, C, sigma_w, sigma_b=0.0, n_prev=2000, n_next=20
     Per draw: Q_hat = mean of alpha_1^2 and alpha_2^2 over the n_next neurons, K12_hat = mean of
     alpha_1 alpha_2 (both unbiased for the mean-field Q_next and Q_next C_next of ``layer_map``),
     C_hat = K12 / sqrt(K11 K22) (bias O(1/n)).  Returns dict of (mean, se) over draws and the
-    per-draw arrays.
+    per-draw arrays.  Sizes: 2 n_prev n_draws and n_next n_prev <= ``qmf_sym._validate.ELEMENTS_MAX``.
     """
+    act = as_staircase(act)
+    n_prev = V.integer("n_prev", n_prev, 1)
+    n_next = V.integer("n_next", n_next, 1)
+    n_draws = V.integer("n_draws", n_draws, 1)
+    V.size_product(None, [("n_draws", n_draws), ("n_prev", n_prev), ("pair", 2)])
+    V.size_product(None, [("n_next", n_next), ("n_prev", n_prev)])
     u = gaussian_pair_inputs(Q, C, n_prev, n_draws, seed=seed, dtype=dtype, device=device)
     seed2 = None if seed is None else _seed(seed) + 7919
     (K,) = propagate(act, u, sigma_w, sigma_b, 1, n_next, n_draws=n_draws, dtype=dtype, device=device,
@@ -250,6 +315,7 @@ def one_layer_statistics(act, Q, C, sigma_w, sigma_b=0.0, n_prev=2000, n_next=20
     q = 0.5 * (K[:, 0, 0] + K[:, 1, 1])
     k12 = K[:, 0, 1]
     c = k12 / torch.sqrt(K[:, 0, 0] * K[:, 1, 1])
+    _check_resolved(c, sigma_w, sigma_b, dtype)
     out = {}
     for name, t in (("Q", q), ("K12", k12), ("C", c)):
         out[name], out[name + "_se"] = _mean_se(t)
@@ -274,16 +340,26 @@ def empirical_chi(act, sigma_w, sigma_b=0.0, Q=None, C=None, eps=0.05, n_prev=40
     from qmf_sym import maps
 
     act = as_staircase(act)
-    V.positive("sigma_w", sigma_w)
-    V.nonnegative("sigma_b", sigma_b)
-    V.positive("eps", eps)
+    sigma_w = V.finite("sigma_w", V.positive("sigma_w", sigma_w))
+    sigma_b = V.finite("sigma_b", V.nonnegative("sigma_b", sigma_b))
+    eps = V.finite("eps", V.positive("eps", eps))
+    n_prev = V.integer("n_prev", n_prev, 1)
+    n_next = V.integer("n_next", n_next, 1)
+    n_draws = V.integer("n_draws", n_draws, 1)
+    _dtype(dtype)
+    device = _device(device)
+    _seed(seed)
+    if Q is not None:
+        Q = V.finite("Q", V.positive("Q", Q))
+    if C is not None:
+        C = V.finite("C", V.in_closed("C", C, -1, 1))
+    V.size_product(None, [("n_draws", n_draws), ("n_prev", n_prev), ("inputs", 3)])
+    V.size_product(None, [("n_next", n_next), ("n_prev", n_prev)])
     if Q is None or C is None:
         fp = maps.fixed_point(act, sigma_w, sigma_b)
         Q = float(fp.Q) if Q is None else Q
         C = float(fp.C) if C is None else C
-    V.positive("Q", Q)
     V.in_closed("C - eps, C + eps", np.array([C - eps, C + eps]), -1, 1)
-    n_prev = V.integer("n_prev", n_prev, 1)
     g = _gen(seed, "cpu")
     z = torch.randn(n_draws, 2, n_prev, generator=g, dtype=torch.float64)
     sq = math.sqrt(Q)
@@ -311,6 +387,8 @@ def sigma_w_optimal(act, sigma_b=0.0):
     from qmf_sym import maps
     from qmf_sym.init import sigma_w_opt, uniform_spacing
 
+    act = as_staircase(act)
+    sigma_b = V.finite("sigma_b", V.nonnegative("sigma_b", sigma_b))
     if sigma_b == 0:
         try:
             uniform_spacing(act)
@@ -330,20 +408,37 @@ def sigma_w_optimal(act, sigma_b=0.0):
 
 
 def decay_layer(values, start, target, layers=None):
-    """First layer at which (values - target) / (values[0] - target) falls to 1/e.
+    """First layer at which (values - target) / (values[0] - target) falls to 1/e (the decay depth of
+    paper 1, sec. 5, measured as in Fig. 1).
 
-    ``values[i]`` is the quantity at ``layers[i]`` (default 1, 2, ...); linear interpolation of
-    log((v - target)/(v0 - target)) between the bracketing layers.  Returns nan if it never does."""
-    v = np.asarray(values, dtype=float)
+    ``values[i]`` (finite) is the quantity at ``layers[i]`` (default start, start + 1, ...; strictly
+    increasing when given, as many as ``values``); linear interpolation of log((v - target)/(v0 - target))
+    between the bracketing layers.  Returns ``inf`` if it never does within the layers given (and for
+    a curve that starts at the target, ``values[0] == target``, where nothing decays)."""
+    v = V.array("values", values, ndim=1)
+    start = V.finite("start", start)
+    target = V.finite("target", target)
+    if layers is not None:
+        layers = V.array("layers", layers, ndim=1)
+        if layers.shape != v.shape:
+            raise ValueError(f"layers must hold one layer per value ({len(v)}), got {len(layers)}")
+        if np.any(np.diff(layers) <= 0):
+            raise ValueError(f"layers must be strictly increasing, got {layers!r}")
+    return _decay_layer(v, start, target, layers)
+
+
+def _decay_layer(v, start, target, layers=None):
+    """:func:`decay_layer` on validated input (NaN values propagate: a curve that is not a number
+    nowhere falls below 1/e and gives ``inf``)."""
     layers = np.arange(start, start + len(v)) if layers is None else np.asarray(layers, dtype=float)
     d0 = v[0] - target
-    if d0 == 0:
-        return float("nan")
+    if d0 == 0 or not np.isfinite(d0):
+        return math.inf
     rho = (v - target) / d0
     thr = math.exp(-1)
     below = np.nonzero(rho <= thr)[0]
     if len(below) == 0:
-        return float("nan")
+        return math.inf
     i = int(below[0])
     if i == 0:
         return float(layers[0])
@@ -390,17 +485,28 @@ def correlation_propagation(act, sigma_ws, sigma_b=0.0, depth=100, width=1000, r
     depth = V.integer("depth", depth, 1)
     width = V.integer("width", width, 1)
     n0 = width if n0 is None else V.integer("n0", n0, 2)
-    V.nonnegative("sigma_b", sigma_b)
-    sigma_ws = [float(V.positive("sigma_w", s)) for s in np.atleast_1d(sigma_ws)]
+    sigma_b = V.finite("sigma_b", V.nonnegative("sigma_b", sigma_b))
+    sigma_ws = [float(s) for s in V.positive("sigma_ws", V.array("sigma_ws", sigma_ws, ndim=1))]
     seed = V.integer("seed", seed, 0)
-    V.integer("n_draws", n_draws, 1)
-    V.in_closed("dtheta_decay", dtheta_decay, 0.0, 2 * np.pi)
+    n_draws = V.integer("n_draws", n_draws, 1)
+    dtheta_decay = V.finite("dtheta_decay", V.in_closed("dtheta_decay", dtheta_decay, 0.0, 2 * np.pi))
+    n_theory = V.integer("n_theory", n_theory, 2, 10 ** 6, "the mean-field angles (an O(n_theory depth) iteration)")
+    _dtype(dtype)
+    _device(device)
+    V.flag("progress", progress)
+    V.size_product(None, [("r", r), ("n0" if n0 != width else "width", n0)])
+    V.size_product(None, [("n_draws", n_draws), ("depth", depth), ("r", r), ("profiles", 2)])
+    V.size_product("width", [("width", width), ("width" if width >= n0 else "n0", max(width, n0))])
+    V.size_product(None, [("n_theory", n_theory + 9), ("depth", depth)])
     runs = []
     theta = 2 * np.pi * np.arange(r) / r
     k_dec = int(round(dtheta_decay * r / (2 * np.pi))) % r
     for j, sw in enumerate(sigma_ws):
         t0 = time.perf_counter()
-        fp = maps.fixed_point(act, sw, sigma_b)
+        try:
+            fp = maps.fixed_point(act, sw, sigma_b)
+        except ValueError as exc:
+            raise ValueError(f"sigma_ws: {exc}") from exc
         Qs, Cs = float(fp.Q), float(fp.C)
         X, _ = circle_inputs(r, n0, Qs, sw, sigma_b, seed=seed + 1000 * j, dtype=torch.float64)
         K0 = sw * sw * (X @ X.T) / n0 + sigma_b ** 2
@@ -428,8 +534,8 @@ def correlation_propagation(act, sigma_ws, sigma_b=0.0, depth=100, width=1000, r
         Qm, Cm = maps.iterate(act, Qs, C1, sw, sigma_b, depth)
         covm = np.vstack([Qs * C1, Qm * Cm])
         corrm = np.vstack([C1, Cm])
-        dec_emp = decay_layer(corr[1:, k_dec], 1, Cs)
-        dec_mf = decay_layer(corrm[1:, -1], 1, Cs)
+        dec_emp = _decay_layer(corr[1:, k_dec], 1, Cs)
+        dec_mf = _decay_layer(corrm[1:, -1], 1, Cs)
         runs.append(dict(sigma_w=sw, sigma_b=float(sigma_b), Q_star=Qs, C_star=Cs, chi=float(fp.chi),
                          xi=float(fp.xi), cov=cov, corr=corr, cov_se=cov_se, corr_se=corr_se,
                          theta_theory=th_t[:-1], cov_theory=covm[:, :-1], corr_theory=corrm[:, :-1],
@@ -455,17 +561,26 @@ def finite_width_errors(act, sigma_w, sigma_b=0.0, widths=(64, 128, 256, 512, 10
     Per width and layer: ``Q_rms`` = RMS over draws and inputs of Q_emp - Q_mf, ``Q_bias`` = mean
     (``Q_bias_se``), and ``C_rms``, ``C_bias``, ``C_bias_se`` the same over the input pairs.  The
     relative errors divide by Q_mf.  Fits: log(error averaged over layers) = a + p log n by least
-    squares, p reported as ``fit[name] = (p, a)``.
+    squares, p reported as ``fit[name] = (p, a)`` (with two or more widths; one width: no fits).
     """
     from qmf_sym import maps
 
     act = as_staircase(act)
-    widths = [V.integer("widths", n, 1) for n in widths]
+    widths = V.integers("widths", widths, 1)
     depth = V.integer("depth", depth, 1)
     seed = V.integer("seed", seed, 0)
     n_draws = V.integer("n_draws", n_draws, 2)  # the standard errors need two draws
-    V.positive("sigma_w", sigma_w)
-    V.nonnegative("sigma_b", sigma_b)
+    sigma_w = V.finite("sigma_w", V.positive("sigma_w", sigma_w))
+    sigma_b = V.finite("sigma_b", V.nonnegative("sigma_b", sigma_b))
+    angles = V.array("angles", angles, ndim=1, min_size=2)  # at least one input pair
+    V.choice("method", method, ("weights", "gram"))
+    _dtype(dtype)
+    _device(device)
+    r = len(angles)
+    for n in widths:
+        V.size_product(None, [("n_draws", n_draws), ("depth", depth), ("angles", r), ("angles", r)])
+        V.size_product("widths", [("widths", n), ("widths", max(n, 4096))] if method == "weights"
+                       else [("angles", r), ("widths", n)])
     fp = maps.fixed_point(act, sigma_w, sigma_b)
     Qs = float(fp.Q)
     n0 = 4096
@@ -500,7 +615,7 @@ def finite_width_errors(act, sigma_w, sigma_b=0.0, widths=(64, 128, 256, 512, 10
     out["Q_rel_rms"] = out["Q_rms"] / Qm[None]
     ln = np.log(np.array(widths, dtype=float))
     fit = {}
-    for name in ("Q_rel_rms", "C_rms"):
+    for name in ("Q_rel_rms", "C_rms") if len(widths) >= 2 else ():  # a slope needs two widths
         y = np.log(out[name].mean(axis=1))
         p, a = np.polyfit(ln, y, 1)
         fit[name] = (float(p), float(a))

@@ -213,18 +213,73 @@ unless it states its own bound; :func:`size_product` refuses more before allocat
 
 
 def size_product(name, factors, limit=ELEMENTS_MAX, what="elements"):
-    """Refuse a run whose arrays would hold ``prod(factors)`` > ``limit`` elements, naming ``name``
-    (the size that makes it large) and giving the estimate; returns the product (an ``int``).
+    """Refuse a run whose arrays would hold ``prod(factors)`` > ``limit`` elements before it allocates;
+    returns the product (an ``int``).
 
-    ``factors`` are validated integers (a dict ``{label: value}`` reads best in the message, e.g.
-    ``{"width": w, "width": w, "draws": k}``)."""
-    items = list(factors.items()) if isinstance(factors, dict) else [(str(i), f) for i, f in enumerate(factors)]
+    ``factors``: ``(label, value)`` pairs of validated integers, labels being the parameters'
+    names (``[("n_draws", D), ("width", n), ("width", n)]``).  The message names ``name``, or when
+    ``name`` is None the parameter with the largest factor, and gives the estimate."""
     total = 1
-    for _, f in items:
+    for _, f in factors:
         total *= int(f)
     if total > limit:
-        terms = " x ".join(f"{k} {int(v)}" for k, v in items) if isinstance(factors, dict) else ""
-        raise ValueError(f"{name} too large: the run would allocate about {total:.3g} {what}"
-                         f"{' (' + terms + ')' if terms else ''}, above the bound {limit:.3g} "
-                         f"({8 * total / 2 ** 30:.3g} GiB of float64)")
+        if name is None:
+            name = max(factors, key=lambda kv: int(kv[1]))[0]
+        terms = " x ".join(f"{k} {int(v)}" for k, v in factors)
+        raise ValueError(f"{name} too large: the run would allocate about {total:.3g} {what} ({terms}), "
+                         f"above the bound {limit:.3g} (~{8 * limit / 2 ** 30:.3g} GiB of float64)")
     return total
+
+
+def flag(name, value):
+    """Require a bool (Python or numpy); returns it as ``bool``.  ``0``/``1``, ``None`` or strings are
+    not flags."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def optional_callable(name, value):
+    """Require ``None`` or a callable; returns it."""
+    if value is not None and not callable(value):
+        raise ValueError(f"{name} must be None or a callable, got {value!r}")
+    return value
+
+
+_FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
+
+
+def torch_float_dtype(name, value):
+    """Require a floating torch dtype (``torch.float32`` ...), recognised without importing torch
+    (``qmf_sym`` never imports it); returns it."""
+    if not (type(value).__module__ == "torch" and type(value).__name__ == "dtype"
+            and str(value).replace("torch.", "") in _FLOAT_DTYPES):
+        raise ValueError(f"{name} must be a floating torch dtype (torch.{', torch.'.join(_FLOAT_DTYPES)}), "
+                         f"got {value!r}")
+    return value
+
+
+def device_spec(name, value):
+    """Require ``None``, a ``torch.device`` or a device string ``cpu`` / ``cuda`` / ``cuda:<k>`` /
+    ``mps`` (the form only; whether it exists is the caller's check); returns it."""
+    import re
+
+    if value is None or (type(value).__module__ == "torch" and type(value).__name__ == "device"):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"(cpu|cuda|mps)(:\d+)?", value):
+        return value
+    raise ValueError(f"{name} must be None, a torch.device or 'cpu' / 'cuda' / 'cuda:<index>' / 'mps', "
+                     f"got {value!r}")
+
+
+def integers(name, values, lo, hi=None, min_len=1):
+    """Require a sequence (list, tuple, range, 1-D array) of at least ``min_len`` integers in
+    ``[lo, hi]``; returns them as a list of ``int``."""
+    if isinstance(values, (str, bytes, dict)) or values is None or np.ndim(values) != 1 \
+            or (isinstance(values, np.ndarray) and values.dtype.kind not in "iuf"):
+        raise ValueError(f"{name} must be a sequence of integers in [{lo}, {'inf' if hi is None else hi}], "
+                         f"got {values!r}")
+    out = [integer(name, v, lo, hi) for v in values]
+    if len(out) < min_len:
+        raise ValueError(f"{name} must hold at least {min_len} integer(s), got {len(out)}")
+    return out

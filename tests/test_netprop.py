@@ -97,7 +97,7 @@ def test_decay_layer():
     l = np.arange(1, 60)
     v = 0.2 + 0.5 * np.exp(-(l - 1) / 7.3)
     assert NW.decay_layer(v, 1, 0.2) == pytest.approx(8.3, abs=0.05)
-    assert math.isnan(NW.decay_layer(np.ones(5), 1, 0.0))
+    assert NW.decay_layer(np.ones(5), 1, 0.0) == math.inf  # never decays within the layers (was NaN)
 
 
 def test_correlation_propagation_small():
