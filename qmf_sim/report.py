@@ -1,4 +1,4 @@
-"""``index.html``: the results of ``qmf reproduce`` as one self-contained page (issue 11, section 4).
+"""``index.html``: the results of ``qmf reproduce`` as one self-contained page.
 
 :func:`write_report` writes ``<out>/index.html``: every figure of the run (PNG inline as a data URI,
 the PDF linked by a relative path), each with its caption and, where the paper states a number,

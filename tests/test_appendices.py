@@ -57,14 +57,13 @@ def test_stochastic_rounding_figure_tick_labels_do_not_overlap(tmp_path, monkeyp
 
     rows = [dict(N=N, one_minus_det=0.6 / (N + 1) ** 1.8, one_minus_sr=1.1 / (N + 1) ** 1.8, ratio=1.8)
             for N in range(2, n_max + 1)]
-    figs = []
-    real = io.save_figure
-    monkeypatch.setattr(io, "save_figure", lambda fig, out, stem: figs.append(fig) or real(fig, out, stem))
+    figs = []  # the figure itself, not its files
+    monkeypatch.setattr(io, "save_figure", lambda fig, out, stem: figs.append(fig) or [])
     A.plot_stochastic_rounding(rows, tmp_path, [dict(N=1024, ratio=1.9)])
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     fig = figs[0]
-    canvas = FigureCanvasAgg(fig)  # the saved figure is closed: draw it again on its own canvas
+    canvas = FigureCanvasAgg(fig)
     canvas.draw()
     r = canvas.get_renderer()
     ax = fig.axes[0]

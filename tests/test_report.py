@@ -1,4 +1,4 @@
-"""index.html of qmf reproduce (issue 11 section 4): every figure the run wrote, offline."""
+"""index.html of qmf reproduce: every figure the run wrote, offline."""
 import re
 from pathlib import Path
 

@@ -25,9 +25,8 @@ def test_fig5_simulation_markers_take_the_colour_of_the_line_they_test(tmp_path,
     from qmf_sim import ste as S
 
     monkeypatch.setattr(S, "simulate_many", _fake_simulate_many)
-    figs = []
-    real = F.save_figure
-    monkeypatch.setattr(F, "save_figure", lambda fig, out, stem: figs.append(fig) or real(fig, out, stem))
+    figs = []  # the figure itself, not its files
+    monkeypatch.setattr(F, "save_figure", lambda fig, out, stem: figs.append(fig) or [tmp_path / f"{stem}.png"])
     F.fig5(tmp_path, quick=True)
     left, right = figs[0].axes[:2]
     lines = {ln.get_label(): ln for ln in left.get_lines()}

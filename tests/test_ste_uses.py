@@ -169,9 +169,8 @@ def test_ste_uses_figure_labels_and_replot(tmp_path, monkeypatch):
         U._csv(tmp_path, name, rr, {})
     back = U.rows_from_csv(tmp_path)
     assert back[3][1]["particles_unquant_diverged"] is True and back[0][0]["sgd_eps"] is None and back[0][0]["b"] == 1
-    figs = []
-    real_save = U.save_figure
-    monkeypatch.setattr(U, "save_figure", lambda fig, out, stem: figs.append(fig) or real_save(fig, out, stem))
+    figs = []  # the figure itself, not its files (io.save_figure is tested elsewhere)
+    monkeypatch.setattr(U, "save_figure", lambda fig, out, stem: figs.append(fig) or [])
     U.plot_all(*back, tmp_path / "fig")
     ax = figs[0].axes
     mono_ax = next(a for a in ax if "non-monotonicity" in a.get_title())
@@ -185,5 +184,8 @@ def test_ste_uses_figure_labels_and_replot(tmp_path, monkeypatch):
         assert want in labels, want
     twin = [a for a in ax if a.get_ylabel() == r"input range $\omega_x$"]
     assert twin, "the twin axis of the input-range panel is labelled"
+    calls = []  # qmf plot on the folder (or one of its CSVs) redraws from the same rows
+    monkeypatch.setattr(U, "plot_all", lambda *a: calls.append(a) or [])
     assert cli.main(["plot", str(tmp_path), "--out", str(tmp_path / "again")]) == 0
-    assert (tmp_path / "again" / "ste_uses.png").exists() and (tmp_path / "again" / "ste_uses.pdf").exists()
+    assert cli.main(["plot", str(tmp_path / "ste_schedules.csv")]) == 0
+    assert len(calls) == 2 and list(calls[0][:6]) == back and calls[0][6] == tmp_path / "again"
