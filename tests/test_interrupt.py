@@ -1,44 +1,123 @@
-"""Ctrl-C in a training sweep (issue 11 section 2): SIGINT to a real subprocess."""
+"""Ctrl-C (issue 11 section 2): a real SIGINT to a real subprocess, sent at a fixed point of the work so
+that the interrupt path is tested every time (never skipped because the work ended first).
+
+The child runs the ``qmf`` entry point with one hook installed by the test's own wrapper code (no hook
+in the package): the sweep's record writer (``qmf_sim.sweep.append_record``) or a stand-in part of
+``qmf reproduce`` sends SIGINT to its own process after the k-th record / inside the part.
+"""
+import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
+pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
 
-@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+#: the child: install the hook named in QMF_TEST_HOOK, then run qmf with the given arguments
+WRAPPER = r'''
+import os, signal, sys
+hook = os.environ.get("QMF_TEST_HOOK", "")
+if hook.startswith("sweep:"):  # SIGINT right after the k-th record of the sweep is saved
+    import qmf_sim.sweep as S
+    k, orig, n = int(hook.split(":")[1]), S.append_record, [0]
+    def append_record(*a, **kw):
+        orig(*a, **kw)
+        n[0] += 1
+        if n[0] == k:
+            os.kill(os.getpid(), signal.SIGINT)
+    S.append_record = append_record
+if hook.startswith("reproduce"):  # two stand-in parts; part b is interrupted unless the hook says "reproduce:ok"
+    from pathlib import Path
+    from qmf_sim import experiments, io, report
+    io.git_commit = lambda: "0" * 40  # other commits to this checkout meanwhile must not count as a code change
+    def part(name):
+        def fn(out, quick):
+            print(f"computing {name}", flush=True)
+            if name == "b" and hook != "reproduce:ok":
+                os.kill(os.getpid(), signal.SIGINT)
+            return [io.write_json(Path(out) / f"{name}.json", {"part": name})]
+        return fn
+    experiments.parts = lambda: ["a", "b"]
+    experiments.resolve = part
+    report.write_report = lambda out, **kw: io.write_text(Path(out) / "index.html", "<html></html>")
+from qmf_sim.cli import main
+sys.exit(main(sys.argv[1:]))
+'''
+
+
+def _qmf(args, hook, timeout=600):
+    env = {**os.environ, "QMF_MNIST_DIR": "", "QMF_TEST_HOOK": hook, "QMF_NO_PROGRESS": "1"}
+    return subprocess.run([sys.executable, "-c", WRAPPER, *args], capture_output=True, text=True, env=env,
+                          timeout=timeout)
+
+
 def test_sigint_saves_and_resumes(tmp_path):
     out = tmp_path / "td"
-    cmd = [sys.executable, "-m", "qmf_sim.cli", "train-depth", "--panels", "levels", "--levels", "2,3,4,5,6",
-           "--depths", "2", "--width", "16", "--steps", "1000", "--out", str(out), "--no-progress"]
-    env = {**os.environ, "QMF_MNIST_DIR": ""}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    cmd = ["train-depth", "--panels", "levels", "--levels", "2,3,4,5,6", "--depths", "2", "--width", "16",
+           "--steps", "50", "--out", str(out), "--no-progress"]
     results = out / "runs.jsonl"
-    t0 = time.monotonic()
-    while not (results.exists() and results.read_text().count("\n") >= 1):
-        if proc.poll() is not None or time.monotonic() - t0 > 300:
-            proc.kill()
-            pytest.fail(f"the sweep ended before its first record: {proc.communicate()}")
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=120)
-    if proc.returncode == 0:
-        pytest.skip("the sweep finished before the signal arrived")
-    assert proc.returncode == 130, stderr
-    assert "Traceback" not in stderr
-    lines = [l for l in stderr.splitlines() if l.strip()]
-    assert len(lines) == 1, stderr
+    r = _qmf(cmd, "sweep:2")  # SIGINT after the second of five records
+    assert r.returncode == 130, r.stderr
+    assert "Traceback" not in r.stderr
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1, r.stderr
     m = re.fullmatch(r"interrupted: (\d+) of 5 runs saved in (.+); rerun the same command to resume", lines[0])
-    # k >= 1 (the signal came after the first record); k = 5 when it landed after the last run, while the
-    # figures were being written
-    assert m and 1 <= int(m.group(1)) <= 5 and m.group(2) == str(results)
-    k = int(m.group(1))
-    assert len(results.read_text().splitlines()) == k
+    assert m and int(m.group(1)) == 2 and m.group(2) == str(results), lines[0]
+    assert len(results.read_text().splitlines()) == 2
     # resume: the same command says how far it got, then trains only the rest
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    r = _qmf(cmd, "")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines()[0] == f"resuming: {k} of 5 runs done"
+    assert r.stdout.splitlines()[0] == "resuming: 2 of 5 runs done"
     assert len(results.read_text().splitlines()) == 5
+
+
+def test_sigint_in_reproduce_records_finished_parts(tmp_path):
+    """Ctrl-C outside the sweep: the finished parts are recorded (through qmf_sim.io, with provenance),
+    the message says so, and the rerun skips them, saying so; --redo recomputes."""
+    out = tmp_path / "res"
+    r = _qmf(["reproduce", "--out", str(out), "--no-progress"], "reproduce")
+    assert r.returncode == 130 and "Traceback" not in r.stderr, r.stderr
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("interrupted during part b: 1 part(s) finished (a), recorded in ")
+    assert "rerun the same command to skip them (--redo recomputes)" in lines[0]
+    state = json.loads((out / ".qmf-reproduce.json").read_text())
+    assert set(state["parts"]) == {"a"} and "provenance" in state
+    assert state["parts"]["a"]["written"] == [str(out / "a.json")]
+
+    r = _qmf(["reproduce", "--out", str(out), "--no-progress"], "reproduce:ok")
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"^\[qmf reproduce\] skipping part a: done at \S+Z \(--redo recomputes it\)$", r.stdout, re.M)
+    assert "computing a" not in r.stdout and "computing b" in r.stdout
+    assert set(json.loads((out / ".qmf-reproduce.json").read_text())["parts"]) == {"a", "b"}
+
+
+
+def test_reproduce_skips_finished_parts_in_process(tmp_path, monkeypatch, capsys):
+    """The skip rule without subprocesses: all done -> nothing computed; a finished part whose file is
+    gone is recomputed; --redo recomputes everything."""
+    from pathlib import Path
+
+    from qmf_sim import cli, experiments, io, report
+
+    calls = []
+
+    def part(name):
+        def fn(out, quick):
+            calls.append(name)
+            return [io.write_json(Path(out) / f"{name}.json", {"part": name})]
+        return fn
+
+    monkeypatch.setattr(experiments, "parts", lambda: ["a", "b"])
+    monkeypatch.setattr(experiments, "resolve", part)
+    monkeypatch.setattr(report, "write_report", lambda out, **kw: io.write_text(Path(out) / "index.html", "x"))
+    argv = ["reproduce", "--out", str(tmp_path), "--no-progress"]
+    assert cli.main(argv) == 0 and calls == ["a", "b"]
+    assert cli.main(argv) == 0 and calls == ["a", "b"]  # all done: nothing computed
+    assert capsys.readouterr().out.count("skipping part") == 2
+    (tmp_path / "a.json").unlink()
+    assert cli.main(argv) == 0 and calls == ["a", "b", "a"]
+    assert cli.main([*argv, "--quick"]) == 0 and calls == ["a", "b", "a", "a", "b"]  # other sizes: recomputed
+    assert cli.main([*argv, "--redo"]) == 0 and calls[-2:] == ["a", "b"] and len(calls) == 7

@@ -16,6 +16,10 @@ Also here (issue 11): ``qmf --version``; the provenance context of every file wr
 (``--no-progress``, :mod:`qmf_sim.progress`; a non-TTY stderr is quiet anyway); Ctrl-C: no
 traceback, exit 130, and for a training sweep one line "interrupted: k of n runs saved in FILE;
 rerun the same command to resume" (a resumed sweep first prints "resuming: k of n runs done");
+``qmf reproduce`` records each finished part in ``--out/.qmf-reproduce.json`` (:data:`STATE_FILE`,
+through :mod:`qmf_sim.io`) and a rerun skips the parts finished by the same qmf version, commit and
+``--quick`` whose files are still there ("skipping part X: done at ..."; ``--redo`` recomputes them);
+Ctrl-C there says which parts finished;
 ``qmf plot RESULTS`` and ``qmf data mnist`` (:mod:`qmf_sim.cli.tools`); ``qmf reproduce`` ends by
 writing ``index.html`` (:mod:`qmf_sim.report`).
 """
@@ -62,8 +66,47 @@ def _parts_list(text):
     return names
 
 
+#: the record of finished parts of ``qmf reproduce`` in its --out directory (written through qmf_sim.io)
+STATE_FILE = ".qmf-reproduce.json"
+
+
+def _state_key(quick):
+    """What a finished part's record must match to be skipped: the sizes (--quick) and the code (qmf
+    version and git commit, so that a rerun after a code change recomputes)."""
+    from qmf_sim import io
+
+    prov = io.provenance()
+    return {"quick": bool(quick), "qmf_version": prov["qmf_version"], "git_commit": prov["git_commit"]}
+
+
+def read_state(out) -> dict:
+    """``{part: record}`` of the parts finished in ``out`` (empty when there is none or it is damaged)."""
+    from qmf_sim import io
+
+    path = Path(out) / STATE_FILE
+    try:
+        obj = io.read_json(path)
+    except (OSError, ValueError):
+        return {}
+    parts = obj.get("parts") if isinstance(obj, dict) else None
+    return parts if isinstance(parts, dict) else {}
+
+
+def _write_state(out, parts):
+    from qmf_sim import io
+
+    io.write_json(Path(out) / STATE_FILE, {"about": "parts of qmf reproduce finished in this directory; a rerun "
+                                           "skips them (--redo recomputes)", "parts": parts})
+
+
+def _finished(rec, key) -> bool:
+    """Whether a part's record matches ``key`` and every file it wrote is still there."""
+    return (isinstance(rec, dict) and all(rec.get(k) == v for k, v in key.items())
+            and isinstance(rec.get("written"), list) and all(Path(p).exists() for p in rec["written"]))
+
+
 def _cmd_reproduce(args):
-    from qmf_sim import experiments
+    from qmf_sim import experiments, io
 
     names = args.only or experiments.parts()
     out = A.out_dir(args.out)
@@ -73,8 +116,18 @@ def _cmd_reproduce(args):
             fns[name] = experiments.resolve(name)
         except ImportError as exc:
             raise ValueError(f"reproduce part {name!r}: {exc}") from None
+    key = _state_key(args.quick)
+    known = {} if args.redo else read_state(out)  # what this run may skip
+    args._done = []  # parts finished in this run or before (for the Ctrl-C message)
     timings, written_all = {}, {}
     for name in names:
+        rec = known.get(name)
+        if _finished(rec, key):
+            print(f"[qmf reproduce] skipping part {name}: done at {rec['done_utc']} (--redo recomputes it)",
+                  flush=True)
+            timings[name], written_all[name] = float(rec.get("seconds") or 0.0), list(rec["written"])
+            args._done.append(name)
+            continue
         args._part = name  # for the Ctrl-C message of a sweep part
         t0 = time.perf_counter()
         print(f"[qmf reproduce] {name} ...", flush=True)
@@ -86,6 +139,11 @@ def _cmd_reproduce(args):
         print(f"[qmf reproduce] {name} done in {timings[name]:.1f} s", flush=True)
         for p in written:
             print(f"    wrote {p}")
+        state = read_state(out)  # the record as it is now (kept for the other parts), with this part added
+        state[name] = {**key, "done_utc": io.provenance()["created_utc"], "seconds": timings[name],
+                       "written": written_all[name]}
+        _write_state(out, state)
+        args._done.append(name)
     args._part = None
     from qmf_sim import report
 
@@ -173,9 +231,24 @@ def _interrupted(args) -> str:
         if sw is not None:
             k, n = sweep_counts(*sw)
             return f"interrupted: {k} of {n} runs saved in {sw[1]}; rerun the same command to resume"
+        if args.command == "reproduce" and getattr(args, "_done", None) is not None:
+            done = args._done
+            part = getattr(args, "_part", None)
+            where = f" during part {part}" if part else ""
+            if not done:
+                return f"interrupted{where}: no part finished; a rerun starts again"
+            return (f"interrupted{where}: {len(done)} part(s) finished ({', '.join(done)}), recorded in "
+                    f"{Path(args.out) / STATE_FILE}; rerun the same command to skip them (--redo recomputes)")
     except Exception:  # noqa: BLE001 -- the message must not become a traceback
         pass
     return "interrupted"
+
+
+def _command_words(args) -> str:
+    """The (sub)command words of ``args``: ``table``, ``ste simulate`` (nested ``*_command`` dests)."""
+    words = [args.command] + [v for k, v in sorted(vars(args).items())
+                              if k.endswith("_command") and isinstance(v, str) and v]
+    return " ".join(words)
 
 
 def build_parser():
@@ -201,6 +274,9 @@ def build_parser():
     rp.add_argument("--only", type=_parts_list, default=None, help="comma-separated parts to run (default: all)")
     rp.add_argument("--quick", action="store_true", help="smaller sizes for a fast look")
     rp.add_argument("--no-progress", action="store_true", help="no progress bars (a non-TTY is quiet anyway)")
+    rp.add_argument("--redo", action="store_true",
+                    help=f"recompute every part (default: skip the parts recorded as finished in --out/{STATE_FILE} "
+                    "by the same qmf version, commit and --quick)")
     rp.set_defaults(func=_cmd_reproduce)
     for mod in _plugins():
         mod.add_commands(sub)
@@ -237,7 +313,7 @@ def main(argv=None):
         return 141
     except (ValueError, OSError) as exc:  # user errors: bad values, unreadable/unwritable paths
         msg = str(exc) if isinstance(exc, ValueError) else f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
-        print(f"qmf {args.command}: error: {' '.join(msg.split())}", file=sys.stderr)
+        print(f"qmf {_command_words(args)}: error: {' '.join(msg.split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         try:

@@ -154,11 +154,30 @@ def device(text):
     return t
 
 
+def _blocking_file(p: Path):
+    """The nearest of ``p`` and its ancestors that exists, if it is not a directory (it blocks ``p``)."""
+    for a in (p, *p.parents):
+        try:
+            if a.exists() or a.is_symlink():
+                return None if a.is_dir() else a
+        except OSError:  # e.g. a name too long: the mkdir below reports it
+            return None
+    return None
+
+
 def out_dir(path, flag="--out") -> Path:
     """Make sure ``path`` is (or can become) a writable directory, before any computing.
 
-    Raises ``ValueError("argument --out: ...")`` otherwise; returns the Path."""
+    Raises ``ValueError("argument --out: ...")`` otherwise (saying which existing path is not a
+    directory when that is why); returns the Path."""
     p = Path(path).expanduser()
+    if not str(path).strip():
+        raise ValueError(f"argument {flag}: expected a directory name, got {str(path)!r}")
+    block = _blocking_file(p)
+    if block is not None:
+        what = f"{str(p)!r} exists and is not a directory" if block == p else \
+            f"{str(block)!r} is not a directory, so {str(p)!r} cannot be created"
+        raise ValueError(f"argument {flag}: {what}")
     try:
         p.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=".qmf-write-probe-", dir=p)
@@ -171,11 +190,20 @@ def out_dir(path, flag="--out") -> Path:
 
 
 def out_file(path, flag="--out") -> Path:
-    """Like :func:`out_dir` for a file path: its directory must be writable and the path not a directory."""
+    """Like :func:`out_dir` for a file path: its directory must be writable, the path not a directory
+    and, if it exists, writable."""
     p = Path(path).expanduser()
+    if not str(path).strip():
+        raise ValueError(f"argument {flag}: expected a file name, got {str(path)!r}")
     if p.is_dir():
         raise ValueError(f"argument {flag}: {str(p)!r} is a directory, expected a file name")
-    out_dir(p.parent if str(p.parent) else ".", flag)
+    parent = p.parent if str(p.parent) else Path(".")
+    block = _blocking_file(parent)
+    if block is not None:
+        raise ValueError(f"argument {flag}: {str(block)!r} is not a directory, so {str(p)!r} cannot be created")
+    out_dir(parent, flag)
+    if p.exists() and not os.access(p, os.W_OK):
+        raise ValueError(f"argument {flag}: cannot write to {str(p)!r} (permission denied)")
     return p
 
 

@@ -2,7 +2,9 @@
 
 The experiments, tables and figures are in :mod:`qmf_sim.experiments.netprop`; the ``qmf reproduce``
 parts ``fig1`` and ``finite_width`` are registered in :mod:`qmf_sim.experiments`.
-Torch and matplotlib are imported inside the functions so that ``qmf --help`` stays fast.
+Torch and matplotlib are imported inside the functions so that ``qmf --help`` stays fast.  Every size
+flag (--width, --depth, --r, --runs, --widths) is checked against the memory the run would need
+(:mod:`qmf_sim.limits`: half the physical RAM) before computing.
 """
 from __future__ import annotations
 
@@ -18,10 +20,45 @@ def _num(v, spec):
     return "n/a" if v is None or not math.isfinite(v) else format(v, spec)
 
 
+def fig1_bytes(width, depth, r, runs, item=4, n_theory=61):
+    """Bytes the Fig. 1 experiment (:func:`qmf_sim.netprop.correlation_propagation`, real weights) plans:
+    per chunk of draws (at least one) the weights W (width x width), the activations (3 x r x width) and the
+    covariances (2 r^2); the r inputs (float64, r x width) and their covariance; the recorded profiles
+    (runs x depth x 2 r, and the per-layer tables) and the mean-field curves over the layers."""
+    w, d, r, n = float(width), float(depth), float(r), float(runs)
+    per = max(w * w, r * w) * item
+    chunk = max(1.0, min(n, float(2 ** 28 // max(int(per), 1))))
+    return (chunk * item * (w * w + 3 * r * w + 2 * r * r) + 8 * (2 * r * w + 2 * r * r)
+            + 8 * d * (4 * n * r + 8 * r + 8 * (n_theory + 10)) + 40 * d)
+
+
+def finite_width_bytes(widths, depth, runs, r=4, n0=4096):
+    """Bytes of :func:`qmf_sim.netprop.finite_width_errors` (exact-law 'gram' sampling, float64) at the
+    largest width: per chunk of draws the activations (4 x r x width), the kept covariances
+    (runs x depth x r^2, twice), the inputs (r x n0)."""
+    w, d, n = float(max(widths)), float(depth), float(runs)
+    per = max(w * max(w, n0), r * w) * 8
+    chunk = max(1.0, min(n, float(2 ** 28 // max(int(per), 1))))
+    return 8 * (4 * chunk * r * w + 2 * n * d * r * r + r * n0) + 40 * d
+
+
+def _check_size(flags_values, nbytes, what):
+    """One line naming the size flag that makes the run large (the largest multiple of its default)."""
+    from qmf_sim.limits import check_bytes
+
+    flag, value, _ = max(flags_values, key=lambda fv: float(fv[1]) / fv[2])
+    others = ", ".join(f"{f} {v}" for f, v, _ in flags_values if f != flag)
+    check_bytes(f"argument {flag}: {flag} {value} (with {others})", nbytes, what)
+
+
 def _cmd_fig1(args):
     from qmf_sim.experiments import netprop as E
 
     out = A.out_dir(args.out)
+    _check_size([("--width", args.width, 1000), ("--depth", args.depth, 100), ("--r", args.r, 500),
+                 ("--runs", args.runs, 1)],
+                fig1_bytes(args.width, args.depth, args.r, args.runs, 8 if args.dtype == "float64" else 4),
+                "weights, activations, inputs and recorded profiles")
     res = E.run_fig1(levels=args.levels, depth=args.depth, width=args.width, r=args.r, factors=args.factors,
                      sigma_b=args.sigma_b, runs=args.runs, dtheta_decay=args.dtheta, dtype=args.dtype,
                      device=args.device, seed=args.seed, progress=not args.no_progress)
@@ -43,11 +80,13 @@ def _cmd_finite_width(args):
     from qmf_sim.experiments import netprop as E
 
     out = A.out_dir(args.out)
+    _check_size([("--widths", max(args.widths), 4096), ("--depth", args.depth, 30), ("--runs", args.runs, 128)],
+                finite_width_bytes(args.widths, args.depth, args.runs), "activations and kept covariances")
     res = E.run_finite_width(levels=args.levels, widths=args.widths, depth=args.depth, factors=args.factors,
                              runs=args.runs, seed=args.seed)
     for p in E.write_finite_width(res, out):
         print(f"wrote {p}")
-    print(io.dumps(E.finite_width_summary(res)))
+    print(io.dumps(io.with_provenance(E.finite_width_summary(res))))  # provenance as in every file
     return 0
 
 

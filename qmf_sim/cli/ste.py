@@ -44,19 +44,56 @@ def _params_from_args(a):
                      teacher=a.teacher, init=a.init, init_scale=a.init_scale, ridge=a.ridge, onset=a.onset, **maps)
 
 
+def _duration(seconds):
+    for unit, n in (("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= n:
+            return f"{seconds / n:.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def _check_sizes(a, n_rec):
+    """Every size flag against the memory it would allocate (qmf_sim.limits), before any computing; a run
+    estimated to take more than a minute says so on stderr (how long, at the measured kernel speed)."""
+    import os
+
+    if a.method == "micro":
+        from qmf_sim.ste.micro import UPDATES_PER_SECOND, check_memory, work
+
+        # the torch path keeps ~3 more (runs, d) temporaries (qmf_sim.ste.torch_micro)
+        check_memory(a.d, a.runs * (3 if a.device is not None else 1), n_rec, flags=("--d", "--runs"))
+        n, what = work(a.d, a.runs, round(a.tau_max * a.d)), "coordinate updates (--runs x --d x --tau-max x --d)"
+        threads = 1 if a.device is not None else min(a.runs, os.cpu_count() or 1)
+    elif a.method == "particles":
+        from qmf_sim.ste.micro import UPDATES_PER_SECOND
+        from qmf_sim.ste.particles import check_memory
+
+        check_memory(a.particles, flag="--particles")
+        n, what, threads = a.particles * a.tau_max / 0.02, "particle steps (--particles x --tau-max / dt)", 1
+    else:
+        return
+    seconds = n / UPDATES_PER_SECOND / threads
+    if seconds > 60:
+        _vocab.warn(f"qmf ste simulate: note: about {n:.2g} {what}, roughly {_duration(seconds)} on this CPU "
+                    f"(~{UPDATES_PER_SECOND:.0e}/s per thread)")
+
+
 def _cmd_simulate(a):
     from qmf_sim import io
     from qmf_sim import ste as S
+    from qmf_sim.ste.trajectory import divergence_note
 
-    path = Path(a.out) if a.out else None
-    if path is not None and path.suffix not in (".csv", ".json"):
-        raise ValueError(f"--out must end in .csv or .json, got {a.out!r}")
+    path = None
+    if a.out:  # the output path first: a bad one is reported before any computing
+        path = _vocab.out_file(a.out)
+        if path.suffix not in (".csv", ".json"):
+            raise ValueError(f"argument --out: must end in .csv or .json, got {a.out!r}")
+    if a.device is not None and a.method != "micro":
+        raise ValueError(f"argument --device: applies to --method micro only, got --method {a.method}")
     p = _params_from_args(a)
     tau = S.tau_grid(a.tau_max, a.n_tau)
+    _check_sizes(a, tau.size)
     t0 = time.perf_counter()
     out = {"params": p.as_dict(), "method": a.method, "seed": a.seed}
-    if a.device is not None and a.method != "micro":
-        raise ValueError(f"--device applies to --method micro only, got --method {a.method}")
     if a.method == "micro":
         if a.device is None:
             r = S.simulate(p, d=a.d, tau=tau, runs=a.runs, seed=a.seed)
@@ -71,31 +108,38 @@ def _cmd_simulate(a):
                 "runs": r.valid.sum(0)}
     else:
         kw = {"particles": dict(n_particles=a.particles, seed=a.seed)}.get(a.method, {})
-        eps_out = S.theory_curve(p, tau, a.method, **kw)
-        out.update(tau=tau, eps=eps_out)
+        r = S.theory_result(p, tau, a.method, **kw)  # the one divergence rule, whatever the method
+        eps_out = np.interp(tau, r.tau, r.eps[0])
+        out.update(tau=tau, eps=eps_out, diverged=r.diverged, tau_diverged=r.tau_diverged)
         cols = {"tau": tau, f"eps_g[{a.method}]": eps_out}
+    note = divergence_note(r)
     out["seconds"] = time.perf_counter() - t0
     rows = list(zip(*cols.values()))
     if path is not None:
         if path.suffix == ".csv":  # the parameters and the meaning of the columns go into the sidecar
             io.write_csv(path, list(cols), rows, meta={
                 "params": p.as_dict(), "method": a.method, "d": a.d, "runs": a.runs if a.method == "micro" else 1,
-                "columns": "eps_g_std: sample std (ddof 1) over the runs not diverged; eps_g_se = std / sqrt(runs)"})
+                "diverged": r.diverged, "tau_diverged": r.tau_diverged, "divergence": note,
+                "columns": "eps_g_std: sample std (ddof 1) over the runs not diverged; eps_g_se = std / sqrt(runs); "
+                           "tau_diverged: null for a run that did not diverge; eps_g empty from the divergence on"})
         else:
-            io.write_json(path, out)
-        print(f"wrote {path}")
+            io.write_json(path, {**out, "divergence": note})
+        print(f"wrote {path}" + (f" ({note})" if note else ""))
     else:  # a labelled table
         print(" ".join(f"{c:>12}" for c in cols))
         for row in rows:
             print(" ".join(f"{int(v):>12d}" if isinstance(v, (int, np.integer)) else f"{v:>12.6g}" for v in row))
+        if note:
+            print(f"# {note}")
     return 0
 
 
 def _cmd_figure(a):
-    out = Path(a.out)
+    bad = [n for n in a.which if n not in FIGURES]
+    if bad:
+        raise ValueError(f"argument which: figure must be among {sorted(FIGURES)}, got {bad[0]}")
+    out = _vocab.out_dir(a.out)  # before computing: an unwritable --out is reported at once
     for n in a.which:
-        if n not in FIGURES:
-            raise ValueError(f"figure must be among {sorted(FIGURES)}, got {n}")
         t0 = time.perf_counter()
         for p in FIGURES[n](out, a.quick, seed=a.seed):
             print(f"wrote {p}")
@@ -142,11 +186,12 @@ def add_commands(subparsers):
     s.add_argument("--init", default="gaussian", choices=["gaussian", "uniform", "rademacher", "zeros"],
                    help="initial student weights")
     s.add_argument("--init-scale", type=_vocab.number(0), default=1.0, help="scale of the initial weights")
-    s.add_argument("--d", type=_vocab.integer(1), default=900, help="dimension d (micro)")
+    s.add_argument("--d", type=_vocab.integer(1), default=900,
+                   help="dimension d (micro; runs x d is bounded by the memory it needs: qmf_sim.limits)")
     s.add_argument("--runs", type=_vocab.integer(1), default=5, help="independent runs averaged (micro)")
     s.add_argument("--particles", type=_vocab.integer(1), default=100_000, help="particles (--method particles)")
     s.add_argument("--tau-max", type=_vocab.number(0, lo_open=True), default=100.0, help="last time tau")
-    s.add_argument("--n-tau", type=_vocab.integer(2), default=40, help="number of recorded times")
+    s.add_argument("--n-tau", type=_vocab.integer(2, 10 ** 6), default=40, help="number of recorded times (2..10^6)")
     s.add_argument("--seed", type=_vocab.integer(0), default=0, help="random seed")
     s.add_argument("--device", default=None, metavar="DEVICE",
                    help="--method micro on the torch solver on DEVICE (cpu, cuda, cuda:N: many replicas, large d); "
@@ -178,7 +223,7 @@ def _cmd_stationary(a):
         out["branches"] = [dict(eps_g=e, stable=s) for e, s in stationary_branches(
             a.eta, a.lam, a.b, a.omega, kind=a.kind, ste=a.ste, sigma2=a.sigma2, T=a.T)]
     if a.json:
-        print(io.dumps(out))
+        print(io.dumps(io.with_provenance(out)))  # provenance as in every file
     else:
         for k, v in out.items():
             print(f"{k:>14} {v}")
@@ -198,7 +243,7 @@ def _cmd_plateau(a):
         pr = PL.saturated_plateau(a.init_scale, a.omega, a.eta, a.lam, b=a.b, kind=a.kind)
     out = dict(start=a.start, b=a.b, omega=a.omega, eta=a.eta, lam=a.lam, init_scale=a.init_scale, **pr.as_dict())
     if a.json:
-        print(io.dumps(out))
+        print(io.dumps(io.with_provenance(out)))  # provenance as in every file
     else:
         for k, v in out.items():
             print(f"{k:>12} {v}")

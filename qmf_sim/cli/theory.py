@@ -23,7 +23,10 @@ def _cmd_table(args):
         if not proof.available():
             raise ValueError(f"argument --prove: {proof.MISSING}")
         proven = proof.proven_table(args.levels, dps=args.dps or 30)
-    rows = E.table(args.levels, dps=args.dps, progress=not args.no_progress, check=not args.no_check)
+    from qmf_sim import progress
+
+    # a bar only on a terminal, without --no-progress and QMF_NO_PROGRESS=1 (the one switch)
+    rows = E.table(args.levels, dps=args.dps, progress=progress.enabled(not args.no_progress), check=not args.no_check)
     out = E.write_table(rows, out, proven=proven)
     worst = min((r.agree_digits for r in rows if r.check_dps), default=float("nan"))
     print(f"wrote {out} ({len(rows)} rows with sigma_w; dps={args.dps or 'float64'}; "
@@ -63,8 +66,8 @@ def _cmd_init(args):
     from qmf_sim.experiments import appendices as E
 
     rep = E.init_report(args.levels, dps=args.dps, sigma_b=args.sigma_b)
-    if args.json:
-        print(io.dumps(rep))
+    if args.json:  # with its provenance, like every file qmf writes
+        print(io.dumps(io.with_provenance(rep)))
         return 0
     d = rep.get("digits", {})
     show = lambda k: d.get(k, f"{rep[k]:.10g}")
@@ -92,6 +95,12 @@ def _cmd_phase(args):
     from qmf_sim.experiments import appendices as E
 
     out = A.out_dir(args.out)
+    from qmf_sim.limits import check_bytes
+
+    n_w, n_b = len(args.sigma_w or [0] * 36), len(args.sigma_b or [0] * 31)
+    flag = "--sigma-w" if n_w >= n_b else "--sigma-b"
+    check_bytes(f"argument {flag}: a grid of {n_w} sigma_w x {n_b} sigma_b values", 8.0 * 16 * n_w * n_b,
+                "about 16 float64 numbers per cell")
     pd = E.phase_grid(args.levels, args.sigma_w, args.sigma_b)
     paths = [io.write_csv(out / f"phase_N{args.levels}.csv", ["sigma_w", "sigma_b", "Q_star", "C_star", "chi", "xi"],
                           E.phase_rows(pd))]

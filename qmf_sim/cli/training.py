@@ -37,14 +37,32 @@ def _check_data(data):
         raise ValueError(f"argument --data: {exc}") from None
 
 
+def _check_sizes(plan):
+    """The largest run of the sweep against the memory one network needs (qmf_sim.ensemble.member_bytes:
+    parameters x 3, activations of a batch, an evaluation chunk), before training (qmf_sim.limits)."""
+    from qmf_sim.ensemble import member_bytes
+    from qmf_sim.limits import check_bytes
+
+    cfgs = [c for cs in plan.values() for c in cs]
+    if not cfgs:
+        return
+    big = max(cfgs, key=member_bytes)
+    flag = "--width" if big.width * big.width >= big.depth * 1000 else "--depths"
+    name = (f"argument --width: --width {big.width} (with depth {big.depth})" if flag == "--width"
+            else f"argument --depths: depth {big.depth} (with --width {big.width})")
+    check_bytes(name, member_bytes(big),
+                "one network's parameters x 3, a batch's activations and an evaluation chunk")
+
+
 def _cmd_train_depth(args):
     from qmf_sim.experiments import trainable_depth as E
 
     out = A.out_dir(args.out)
-    _check_data(args.data)
     kw = dict(depths=args.depths, sigma_w=args.sigma_w, levels=args.levels, width=args.width, steps=args.steps,
               lr=args.lr, data=args.data, device=args.device, seed=args.seed, sigma_levels=args.sigma_levels,
               panels=args.panels)
+    _check_data(args.data)
+    _check_sizes(E.build_plan(args.preset, **kw))  # sizes before anything trains
     scheduler = None
     if args.scheduler is not None:
         from qmf_sim.sweep import connect

@@ -47,6 +47,44 @@ def _check_run(d, runs, seed, eps_bound, q_bound, tau, tau_max):
         V.positive("tau_max", tau_max)
     return d, runs, seed, eps_bound, q_bound
 
+def memory_bytes(d, runs, n_rec, n_sets=1, n_snap=0, keep_teacher=False, threads=None):
+    """Bytes :func:`simulate_many` allocates: latent and teacher weights (runs x sets x d float64, a teacher
+    copy with ``keep_teacher``/snapshots), the records (4 per recording time), the snapshots, and per
+    thread the kernel's step buffers (x and, per set, psi(w) and phi(x): d (1 + 2 sets))."""
+    import os
+
+    threads = min(int(runs), os.cpu_count() or 1) if threads is None else threads
+    per = float(d) * (2 + bool(keep_teacher or n_snap) + n_snap) + 4.0 * n_rec
+    return 8.0 * (float(runs) * n_sets * per + threads * float(d) * (1 + 2 * n_sets))
+
+
+#: coordinate updates per second of the micro kernel per thread (measured on a loaded 2-core CPU with
+#: d = 900..3000: ~0.8-1e8); used only to state how long a large run will take
+UPDATES_PER_SECOND = 1.0e8
+
+
+def work(d, runs, last_step):
+    """Coordinate updates of a micro run: runs x d x the number of SGD steps."""
+    return float(runs) * float(d) * float(last_step)
+
+
+def check_memory(d, runs, n_rec, n_sets=1, n_snap=0, keep_teacher=False, flags=None):
+    """ValueError naming ``d`` (or ``runs``, whichever is the larger multiple of its usual size 900 / 5)
+    when :func:`memory_bytes` exceeds the budget of :mod:`qmf_sim.limits`; ``flags`` = (flag of d, flag of
+    runs): the CLI's names (the message then starts ``argument --d:``)."""
+    from qmf_sim.limits import check_bytes
+
+    nb = memory_bytes(d, runs, n_rec, n_sets, n_snap, keep_teacher)
+    first, other = (0, 1) if float(d) / 900 >= float(runs) / 5 else (1, 0)
+    vals = (d, runs)
+    if flags is None:
+        name = f"{('d', 'runs')[first]} = {vals[first]} (with {('d', 'runs')[other]} = {vals[other]})"
+    else:
+        name = f"argument {flags[first]}: {flags[first]} {vals[first]} (with {flags[other]} {vals[other]})"
+    check_bytes(name, nb, f"{n_sets} parameter set(s) x runs x d float64 weights, teachers and records")
+    return nb
+
+
 def _config_arrays(plist):
     f = lambda x: np.asarray(x, dtype=np.float64)  # noqa: E731
     wgl, wgt, wgm = map_tables([p.weight_map() for p in plist], [p.ridge == "psi" for p in plist])
@@ -89,6 +127,7 @@ def simulate_many(plist: Sequence, d, tau_max=None, runs=5, seed=0, tau=None, sh
     if snap.size and snap.max() > rec[-1]:
         raise ValueError(f"snapshot_tau must lie in [0, {rec[-1] / d}], got {snapshot_tau!r}")
     C = len(plist)
+    check_memory(d, runs, rec.size, C, snap.size, keep_teacher)
     cfg = _config_arrays(plist)
     if share_inputs:
         n_groups, G = runs, C
@@ -169,6 +208,7 @@ def _simulate_onset(p, d, tau_max=None, runs=5, seed=0, tau=None, eps_bound=EPS_
     if np.asarray(snapshot_tau, dtype=float).size:
         raise ValueError("snapshot_tau is not available with onset > 0 (record eps_g only)")
     rec = Schedule(tau, (), tau_max=tau_max).steps(d)
+    check_memory(d, runs, rec.size)
     n1 = int(round(p.onset * d))
     states = np.stack([stream_state(seed, (r,)) for r in range(runs)])
     W = np.empty((runs, 1, d))
@@ -183,8 +223,13 @@ def _simulate_onset(p, d, tau_max=None, runs=5, seed=0, tau=None, eps_bound=EPS_
 
     out = {k: np.full((runs, rec.size), np.nan) for k in ("eps", "q", "m", "qpsi")}
     div = np.full(runs, -1, dtype=np.int64)
-    segs = [(p.before_onset(), np.unique(np.concatenate([rec[rec < n1], [n1]])), 0),
-            (p.after_onset(), rec[rec >= n1] - n1, n1)] if n1 > 0 else [(p.after_onset(), rec, 0)]
+    if n1 > rec[-1]:  # the onset after the last recording: the unquantized run only (not on to step n1)
+        segs = [(p.before_onset(), rec, 0)]
+    elif n1 > 0:
+        segs = [(p.before_onset(), np.unique(np.concatenate([rec[rec < n1], [n1]])), 0),
+                (p.after_onset(), rec[rec >= n1] - n1, n1)]
+    else:
+        segs = [(p.after_onset(), rec, 0)]
     for q, rsteps, off in segs:
         if rsteps.size == 0:
             continue

@@ -24,6 +24,21 @@ from qmf_sim.ste.rng import check_seed, draw_init, draw_teacher, init_rng, strea
 from qmf_sim.ste.trajectory import EPS_BOUND, Q_BOUND, Schedule, Trajectory, check_bounds, mask_after
 
 
+def memory_bytes(n_particles, n_snap=0):
+    """Bytes :func:`solve_particles` allocates: teacher and latent values of the particles, the kernel's
+    psi and noise buffers, and the snapshots (float64 each)."""
+    return 8.0 * float(n_particles) * (4 + n_snap)
+
+
+def check_memory(n_particles, n_snap=0, flag=None):
+    """ValueError naming ``n_particles`` (or the CLI's ``flag``) when :func:`memory_bytes` exceeds the
+    budget of :mod:`qmf_sim.limits`."""
+    from qmf_sim.limits import check_bytes
+
+    name = f"n_particles = {n_particles}" if flag is None else f"argument {flag}: {flag} {n_particles}"
+    return check_bytes(name, memory_bytes(n_particles, n_snap), "float64 particles")
+
+
 def solve_particles(params=None, tau=None, n_particles=100_000, dt=0.02, seed=0, n_chunks=64,
                     eps_bound=EPS_BOUND, q_bound=Q_BOUND, keep=False, snapshot_tau=(), **kw) -> Trajectory:
     """Euler--Maruyama for the McKean--Vlasov SDE of spec §4.3 with ``n_particles`` pairs (w*, w_hat)
@@ -44,6 +59,7 @@ def solve_particles(params=None, tau=None, n_particles=100_000, dt=0.02, seed=0,
     tau, snap_rec = sched.with_snapshots()
     if keep and snap_rec[-1] < 0:  # the final particles as one more snapshot
         snap_rec[-1] = snap_rec.max() + 1 if snap_rec.max() >= 0 else 0
+    check_memory(n_particles, int(snap_rec.max()) + 1)
     dts, rec_at = sched.euler(dt, tau)
     n = -(-n_particles // n_chunks)
     N = n * n_chunks

@@ -73,6 +73,12 @@ def initial_density(p, edges, h):
     return p0 / (p0.sum() * h)
 
 
+def memory_bytes(M, n_teacher, n_snap=0, n_sub=64):
+    """Bytes :func:`solve_pde` allocates for M cells: the sub-cell samples of the cell averages (about six
+    (M, n_sub) arrays), the densities and drifts per teacher node, and the snapshots (float64 each)."""
+    return 8.0 * float(M) * (6 * n_sub + float(n_teacher) * (3 + n_snap))
+
+
 def solve_pde(params=None, tau=None, h=0.005, L=None, n_teacher=24, snapshot_tau=(), eps_bound=EPS_BOUND,
               q_bound=Q_BOUND, wall_mass=WALL_MASS, **kw) -> Trajectory:
     """Fokker--Planck equation of spec §4.3 for p_tau(w_hat | w*) on [-L, L] (default
@@ -92,6 +98,10 @@ def solve_pde(params=None, tau=None, h=0.005, L=None, n_teacher=24, snapshot_tau
     M = int(round(2 * L / h))
     if M < 8:
         raise ValueError(f"h must be <= L/4, got h={h}, L={L}")
+    from qmf_sim.limits import check_bytes
+
+    check_bytes(f"h = {h} (M = 2 L / h = {M} cells, n_teacher = {n_teacher})",
+                memory_bytes(M, n_teacher, sched.snapshot_tau.size), "float64 cell arrays")
     h = 2 * L / M
     edges = np.linspace(-L, L, M + 1)
     x = 0.5 * (edges[1:] + edges[:-1])
@@ -146,6 +156,6 @@ def solve_pde(params=None, tau=None, h=0.005, L=None, n_teacher=24, snapshot_tau
     return Trajectory(params=p, method="pde", tau=tau, eps=out[0][None], m_psi=out[1][None], q_psi=out[2][None],
                       q=out[3][None], valid=valid[None], diverged=np.array([bool(status[0])]),
                       tau_diverged=tau_div.copy(), eps_bound=eps_bound, q_bound=q_bound,
-                      info=dict(h=h, L=float(L), steps=steps, weights=pw,
+                      info=dict(h=h, L=float(L), steps=steps, weights=pw, wall_mass=float(wall_mass),
                                 stop=(None, "bounds", "walls")[int(status[0])]),
                       snapshot_tau=sched.snapshot_tau, density=out_snap, w_star=wst, x=x)

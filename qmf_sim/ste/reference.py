@@ -35,6 +35,9 @@ def simulate_numpy(p, d, tau_max=None, runs=5, seed=0, tau=None, eps_bound=1e4, 
     if np.asarray(snapshot_tau, dtype=float).size:
         raise ValueError("snapshot_tau is not available on the pure-numpy path")
     rec = Schedule(tau, (), tau_max=tau_max if tau is None else None).steps(d)
+    from qmf_sim.ste.micro import check_memory
+
+    check_memory(d, 3 * runs, rec.size)  # numpy temporaries: x, phi(x), psi(w), the update (~3 more copies)
     WS = np.empty((runs, d))
     W = np.empty((runs, d))
     for r in range(runs):

@@ -6,6 +6,7 @@ import numpy as np
 
 from qmf_sym import _validate as V
 from qmf_sim.ste.params import as_params
+from qmf_sim.ste.trajectory import Trajectory, curve_trajectory
 
 
 def closed_curve(params, tau):
@@ -49,22 +50,32 @@ def closure_curve(params, tau, closure="gaussian", dt=0.2, n_teacher=24):
     return r["eps"]
 
 
+def theory_result(params, tau, method="pde", **kw) -> Trajectory:
+    """The "ODE" prediction of spec §4.4 as a one-run :class:`~qmf_sim.ste.trajectory.Trajectory` on the
+    times ``tau``, with the one divergence rule of :mod:`qmf_sim.ste.trajectory` applied whatever the method
+    (``diverged``, ``tau_diverged``; NaN from then on): ``pde`` / ``particles`` (the solver's own run, at the
+    solver's times, which contain ``tau``), ``closed`` (input-only, §4.4 iii) and the closures ``gaussian``
+    (§4.4 iv) / ``split`` (the curve at the sorted distinct times of ``tau``: divergence is seen at that resolution)."""
+    V.choice("method", method, ("pde", "particles", "closed", "gaussian", "split"))
+    p = as_params(params)
+    tau = np.asarray(tau, dtype=float)
+    if method in ("closed", "gaussian", "split"):
+        V.nonnegative("tau", tau)
+        t = np.unique(tau)  # the curve's recording times, in order (the rule looks for the first bad one)
+        eps = closed_curve(p, t) if method == "closed" else closure_curve(p, t, method, **kw)
+        return curve_trajectory(p, method, t, eps)
+    from qmf_sim.ste.particles import solve_particles
+    from qmf_sim.ste.pde import solve_pde
+
+    return (solve_pde if method == "pde" else solve_particles)(p, tau=tau, **kw)
+
+
 def theory_curve(params, tau, method="pde", **kw):
     """The "ODE" prediction eps_g(tau) of spec §4.4: ``closed`` (input-only, §4.4 iii), a closure
     (``gaussian`` §4.4 iv, ``split``; :func:`closure_curve`), or the exact
     moment equations §4.4 (ii), i.e. eps_g = 1/2 (rho - 2 kappa m_psi + s2 q_psi) from mu_tau of
     the PDE (``pde``) or of the particle solver (``particles``); ``kw`` go to the solver.  NaN from the
-    time the solver's run diverged."""
-    V.choice("method", method, ("pde", "particles", "closed", "gaussian", "split"))
-    p = as_params(params)
+    time the run diverged (the one rule, :func:`theory_result`, which also says when)."""
     tau = np.asarray(tau, dtype=float)
-    if method == "closed":
-        return closed_curve(p, tau)
-    if method in ("gaussian", "split"):
-        return closure_curve(p, tau, method, **kw)
-    from qmf_sim.ste.particles import solve_particles
-    from qmf_sim.ste.pde import solve_pde
-
-    solver = solve_pde if method == "pde" else solve_particles
-    res = solver(p, tau=tau, **kw)
+    res = theory_result(params, tau, method, **kw)
     return np.interp(tau, res.tau, res.eps[0])

@@ -153,6 +153,9 @@ def simulate_many_torch(plist: Sequence, d, tau_max=None, runs=5, seed=0, tau=No
     snap = np.unique(np.round(sched.snapshot_tau * d).astype(np.int64))
     if snap.size and snap.max() > rec[-1]:
         raise ValueError(f"snapshot_tau must lie in [0, {rec[-1] / d}], got {snapshot_tau!r}")
+    from qmf_sim.ste.micro import check_memory
+
+    check_memory(d, 3 * runs, rec.size, len(plist), snap.size, keep_teacher)  # x, psi(w), phi(x) temporaries
     sets = [_Set(p, d, runs, seed, dtype, dev) for p in plist]
     n_rec = rec.size
     outs = [{k: torch.full((runs, n_rec), math.nan, dtype=dtype, device=dev) for k in ("eps", "q", "m", "qpsi")}

@@ -1,5 +1,6 @@
 """What the three STE solvers share: the recording :class:`Schedule`, the divergence rule
-(:func:`check_bounds`; compiled as ``_kernels.out_of_bounds``) and the result type :class:`Trajectory`.
+(:func:`check_bounds`; compiled as ``_kernels.out_of_bounds``; on recorded arrays :func:`apply_divergence`,
+on a curve known at its recording times :func:`curve_trajectory`) and the result type :class:`Trajectory`.
 
 Divergence rule (all solvers, spec §5.1/§5.3): a run diverges at the first step where eps_g > eps_bound
 or the latent second moment q = E[w_hat^2] > q_bound, or either is not a number; the Fokker--Planck
@@ -37,6 +38,9 @@ def tau_grid(tau_max, n=60, tau_min=None):
     """Log-spaced tau grid on [tau_min, tau_max] with tau = 0 prepended (the default recording grid)."""
     V.positive("tau_max", tau_max)
     n = V.integer("n", n, 2)
+    from qmf_sim.limits import check_bytes
+
+    check_bytes(f"n = {n}", 8.0 * 8 * n, "recording times and the records of a run")
     tau_min = min(0.1, tau_max / 10) if tau_min is None else tau_min
     V.in_closed("tau_min", tau_min, 1e-12, tau_max)
     return np.concatenate([[0.0], np.geomspace(tau_min, tau_max, n)])
@@ -176,15 +180,59 @@ def mask_after(values, rec_index, first_bad):
     return valid
 
 
-def apply_divergence(arrs, rec_index, first_bad, d):
+def apply_divergence(arrs, rec_index, first_bad, d=1, step_tau=None):
     """The one divergence rule applied to a solver's recorded arrays ``arrs`` (dict of (runs, n)):
     run r diverged iff ``first_bad[r] >= 0`` (the first step past the bounds); its records from that
-    step on become NaN.  Returns ``(diverged, valid, tau_diverged)`` (tau = step / d; inf if none)."""
+    step on become NaN.  Returns ``(diverged, valid, tau_diverged)``: tau = step / d, or
+    ``step_tau[step]`` where the steps are not of length 1/d (a curve known at its recording times);
+    inf if the run never diverged."""
     first_bad = np.asarray(first_bad)
     diverged = first_bad >= 0
     valid = np.ones((first_bad.size, np.asarray(rec_index).size), dtype=bool)
     tau_diverged = np.full(first_bad.size, np.inf)
     for r in np.nonzero(diverged)[0]:
-        tau_diverged[r] = first_bad[r] / d
+        tau_diverged[r] = first_bad[r] / d if step_tau is None else step_tau[first_bad[r]]
         valid[r] = mask_after([a[r] for a in arrs.values()], rec_index, first_bad[r])
     return diverged, valid, tau_diverged
+
+
+def first_out_of_bounds(eps, q=None, eps_bound=EPS_BOUND, q_bound=Q_BOUND):
+    """Index of the first entry of a recorded curve where the divergence rule holds (eps_g > eps_bound,
+    q > q_bound, or either not a number); -1 if none (module docstring)."""
+    eps = np.asarray(eps, dtype=float)
+    with np.errstate(invalid="ignore"):
+        bad = ~(eps <= eps_bound)
+        if q is not None:
+            bad |= ~(np.asarray(q, dtype=float) <= q_bound)
+    return int(np.argmax(bad)) if bad.any() else -1
+
+
+def curve_trajectory(params, method, tau, eps, q=None, m_psi=None, q_psi=None, eps_bound=EPS_BOUND,
+                     q_bound=Q_BOUND, info=None) -> Trajectory:
+    """A :class:`Trajectory` (one run) for a curve known only at its recording times ``tau`` (the closed
+    ODE, the closures), with the one divergence rule applied at those times: ``tau_diverged`` is the
+    first recorded time past the bounds (resolution: the recording grid); NaN from there on.
+    Missing order parameters are NaN."""
+    tau = np.asarray(tau, dtype=float).reshape(-1)
+    nan = np.full(tau.size, np.nan)
+    arrs = {k: np.array(v if v is not None else nan, dtype=float).reshape(1, -1)
+            for k, v in (("eps", eps), ("q", q), ("m_psi", m_psi), ("q_psi", q_psi))}
+    first = first_out_of_bounds(arrs["eps"][0], None if q is None else arrs["q"][0], eps_bound, q_bound)
+    diverged, valid, tdiv = apply_divergence(arrs, np.arange(tau.size), [first], step_tau=tau)
+    return Trajectory(params=params, method=method, tau=tau, eps=arrs["eps"], m_psi=arrs["m_psi"],
+                      q_psi=arrs["q_psi"], q=arrs["q"], valid=valid, diverged=diverged, tau_diverged=tdiv,
+                      eps_bound=eps_bound, q_bound=q_bound, info=dict(info or {}))
+
+
+def divergence_note(traj) -> str | None:
+    """One line saying which runs of ``traj`` diverged and when (the one rule of this module), or None."""
+    dv = np.asarray(traj.diverged, dtype=bool)
+    if not dv.any():
+        return None
+    td = np.asarray(traj.tau_diverged, dtype=float)[dv]
+    rule = f"eps_g > {traj.eps_bound:g}, q > {traj.q_bound:g} or not a number"
+    if traj.method == "pde" and traj.info.get("stop") == "walls":
+        rule = f"mass in the outer cells of [-L, L] > {traj.info.get('wall_mass', WALL_MASS):g}"
+    who = "diverged" if dv.size == 1 else f"{int(dv.sum())} of {dv.size} runs diverged"
+    when = f"at tau = {td.min():.6g}" if dv.size == 1 else f"(first at tau = {td.min():.6g})"
+    return f"{who} {when} ({rule}; spec §5.1): eps_g is NaN (null) from then on"
