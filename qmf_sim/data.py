@@ -49,6 +49,8 @@ from pathlib import Path
 
 import numpy as np
 
+from qmf_sym import _validate as V
+
 ENV_VAR = "QMF_MNIST_DIR"
 STD_FLOOR = 0.1
 DIGITS_TEST_SIZE = 400
@@ -214,8 +216,28 @@ def load_mnist_arrays(directory, strict_counts: bool = False):
 
 
 # ---------------------------------------------------------------------------------- normalisation
+def _features(name, x):
+    """A finite real (samples, features) array; integer / float ndarrays pass without a copy."""
+    if isinstance(x, np.ndarray) and x.dtype.kind in "iuf" and x.dtype != bool:
+        if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
+            raise ValueError(f"{name} must be a (samples, features) array with both >= 1, got shape {x.shape}")
+        if x.dtype.kind == "f" and not np.isfinite(x).all():
+            raise ValueError(f"{name} must hold finite values (NaN or inf found)")
+        return x
+    arr = V.array(name, x, ndim=2)
+    return arr
+
+
 def standardize(x_train, x_test, floor: float = STD_FLOOR):
-    """Per-feature standardisation with the training mean and the floored training std."""
+    """Per-feature standardisation with the training mean and the floored training std.
+
+    ``x_train`` (n, p) and ``x_test`` (m, p): finite real arrays with the same p; ``floor`` > 0
+    (finite): the smallest std a feature is divided by (a constant pixel stays finite)."""
+    x_train = _features("x_train", x_train)
+    x_test = _features("x_test", x_test)
+    if x_test.shape[1] != x_train.shape[1]:
+        raise ValueError(f"x_test must have the {x_train.shape[1]} features of x_train, got {x_test.shape[1]}")
+    floor = V.finite("floor", V.positive("floor", floor))
     mean = x_train.mean(axis=0)
     std = np.maximum(x_train.std(axis=0), floor)
     return ((x_train - mean) / std).astype(np.float32), ((x_test - mean) / std).astype(np.float32)

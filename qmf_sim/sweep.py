@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from qmf_sym import _validate as V
+from qmf_sym.activations import N_MAX
 
 from . import io
 from .ensemble import split_ensembles, train_ensemble
@@ -56,9 +57,15 @@ PRESETS = {
 }
 
 
+GRID_MAX = 10 ** 5
+"""The most runs one grid may hold (depths x sigma_ws or depths x levels); the paper's panels hold
+a few hundred."""
+
+
 def preset(name: str) -> dict:
-    if name not in PRESETS:
-        raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {name!r}")
+    """A copy of the named sweep preset (``smoke``, ``quick``, ``paper``)."""
+    if not isinstance(name, str) or name not in PRESETS:
+        raise ValueError(f"name (the preset) must be one of {sorted(PRESETS)}, got {name!r}")
     return dict(PRESETS[name])
 
 
@@ -72,19 +79,22 @@ def _base_kwargs(base: dict | None):
 
 def sigma_grid(depths, sigma_ws, levels: int = 10, **base) -> list[TrainConfig]:
     """The depth x sigma_w panel (Fig. 3 left): N = ``levels`` fixed, sigma_w given."""
-    if not len(depths) or not len(sigma_ws):
-        raise ValueError("depths and sigma_ws must be non-empty")
+    depths = V.integers("depths", depths, 2)
+    sigma_ws = [float(s) for s in V.positive("sigma_ws", V.array("sigma_ws", sigma_ws, ndim=1))]
+    levels = V.integer("levels", levels, 2, N_MAX)
+    V.size_product("depths", [("depths", len(depths)), ("sigma_ws", len(sigma_ws))], limit=GRID_MAX, what="runs")
     b = _base_kwargs(base)
-    cfgs = [TrainConfig(depth=int(d), levels=int(levels), sigma_w=float(s), **b) for s in sigma_ws for d in depths]
+    cfgs = [TrainConfig(depth=d, levels=levels, sigma_w=s, **b) for s in sigma_ws for d in depths]
     return [c.resolved() for c in cfgs]
 
 
 def levels_grid(depths, levels, **base) -> list[TrainConfig]:
     """The depth x N panel (Fig. 3 right): sigma_w = sigma_w_opt(N) for each N."""
-    if not len(depths) or not len(levels):
-        raise ValueError("depths and levels must be non-empty")
+    depths = V.integers("depths", depths, 2)
+    levels = V.integers("levels", levels, 2, N_MAX)
+    V.size_product("depths", [("depths", len(depths)), ("levels", len(levels))], limit=GRID_MAX, what="runs")
     b = _base_kwargs(base)
-    cfgs = [TrainConfig(depth=int(d), levels=int(n), sigma_w=None, **b) for n in levels for d in depths]
+    cfgs = [TrainConfig(depth=d, levels=n, sigma_w=None, **b) for n in levels for d in depths]
     return [c.resolved() for c in cfgs]
 
 
@@ -371,12 +381,25 @@ def boundary_depths(depths, acc, chance: float = 0.1, best: float | None = None)
     (Later recoveries above m, from noise, are ignored.)
     Returns ``(L_b, flag)``: flag "ok"; "above" if no depth is below m (boundary beyond the largest
     depth, L_b = nan, censored); "below" if already the shallowest depth is below m (L_b = nan).
+    The nan of a censored column comes with its flag (:func:`fit_boundary_constant` leaves it out).
+
+    ``depths``: distinct finite depths >= 1; ``acc``: one accuracy in [0, 1] per depth (nan = a missing
+    cell of the grid, skipped); ``chance``, ``best`` in [0, 1].
     """
-    d = np.asarray(depths, float)
-    a = np.asarray(acc, float)
-    order = np.argsort(d)
-    d, a = d[order], a[order]
-    best = float(np.nanmax(a)) if best is None else float(best)
+    d = V.positive("depths", V.array("depths", depths, ndim=1))
+    a = V.array("acc", acc, ndim=1, missing=True)
+    if a.shape != d.shape:
+        raise ValueError(f"acc must hold one accuracy per entry of depths ({len(d)}), got {len(a)}")
+    keep = ~np.isnan(a)
+    if not keep.any():
+        raise ValueError("acc holds no accuracy (every cell is nan)")
+    V.in_closed("acc", a[keep], 0.0, 1.0)
+    if len(np.unique(d)) != len(d):
+        raise ValueError(f"depths must be distinct, got {depths!r}")
+    chance = V.finite("chance", V.in_closed("chance", chance, 0.0, 1.0))
+    order = np.argsort(d[keep])
+    d, a = d[keep][order], a[keep][order]
+    best = float(np.max(a)) if best is None else V.finite("best", V.in_closed("best", best, 0.0, 1.0))
     m = 0.5 * (chance + best)
     if a[0] < m:
         return math.nan, "below"
@@ -395,10 +418,19 @@ def fit_boundary_constant(xi, L_b, n_boot: int = 2000, seed: int = 0) -> dict:
     c = sum(xi L) / sum(xi^2).  Uncertainties: the analytic standard error
     SE = sqrt(s^2 / sum xi^2) with s^2 = sum (L - c xi)^2 / (n - 1), and a bootstrap SE (columns
     resampled with replacement, ``n_boot`` times, seeded) with its 2.5-97.5 % interval.  Columns
-    whose boundary is nan (censored) or whose xi is not finite are left out (``n_used``).
+    whose boundary is nan (censored) or whose xi is not finite are left out (``n_used``); with none
+    left, c and its errors are nan and ``method`` says so.
+
+    ``xi``, ``L_b``: 1-D real arrays of equal length (nan / inf allowed as "no value");
+    ``n_boot`` in [1, 10**6]; ``seed`` an integer >= 0.
     """
-    xi = np.asarray(xi, float)
-    L = np.asarray(L_b, float)
+    xi = V.array("xi", xi, ndim=1, missing=True)
+    L = V.array("L_b", L_b, ndim=1, missing=True)
+    if L.shape != xi.shape:
+        raise ValueError(f"xi and L_b must be 1-D arrays of one value per column, got shapes {np.shape(xi)} "
+                         f"and {np.shape(L_b)}")
+    n_boot = V.integer("n_boot", n_boot, 1, 10 ** 6, "bootstrap resamples (an n_boot x columns array)")
+    seed = V.integer("seed", seed, 0)
     ok = np.isfinite(xi) & np.isfinite(L) & (xi > 0)
     xi, L = xi[ok], L[ok]
     n = len(xi)
@@ -420,7 +452,20 @@ def fit_boundary_constant(xi, L_b, n_boot: int = 2000, seed: int = 0) -> dict:
 
 
 def grid_table(records, column_field: str):
-    """(columns, depths, acc matrix [depth, column]) from records; missing cells are nan."""
+    """(columns, depths, acc matrix [depth, column]) from records; missing cells are nan.
+
+    ``records``: a non-empty list of run records (dicts with ``config`` holding ``depth`` and
+    ``column_field``)."""
+    if not isinstance(records, (list, tuple)) or not records:
+        raise ValueError(f"records must be a non-empty list of run records, got {records!r}"[:200])
+    if not isinstance(column_field, str):
+        raise ValueError(f"column_field must be a config field name (a string), got {column_field!r}")
+    for r in records:
+        if not isinstance(r, dict) or not isinstance(r.get("config"), dict) or "depth" not in r["config"]:
+            raise ValueError(f"records must be run records with a 'config' holding 'depth', got {r!r}"[:200])
+        if column_field not in r["config"]:
+            raise ValueError(f"column_field {column_field!r} is not a config field of the records "
+                             f"(fields: {sorted(r['config'])})")
     cols = sorted({r["config"][column_field] for r in records})
     depths = sorted({r["config"]["depth"] for r in records})
     A = np.full((len(depths), len(cols)), np.nan)

@@ -96,29 +96,40 @@ class TrainConfig:
 
     # ------------------------------------------------------------------ validation / resolution
     def validate(self) -> "TrainConfig":
-        """Raise ``ValueError`` naming the bad field (before any training starts)."""
-        V.integer("depth", self.depth, 2)
-        V.integer("width", self.width, 1)
-        V.integer("levels", self.levels, 2)
+        """Raise ``ValueError`` naming the bad field (before any training starts).
+
+        Sizes: ``levels`` <= ``qmf_sym.activations.N_MAX``; the weights depth x width^2 and the
+        activations batch_size x width x depth are bounded by ``qmf_sym._validate.ELEMENTS_MAX``."""
+        from qmf_sym.activations import N_MAX
+
+        depth = V.integer("depth", self.depth, 2)
+        width = V.integer("width", self.width, 1)
+        V.integer("levels", self.levels, 2, N_MAX)
         if self.sigma_w is not None:
-            V.positive("sigma_w", self.sigma_w)
-        V.nonnegative("sigma_b", self.sigma_b)
+            V.finite("sigma_w", V.positive("sigma_w", self.sigma_w))
+        V.finite("sigma_b", V.nonnegative("sigma_b", self.sigma_b))
         if self.lr is not None:
-            V.positive("lr", self.lr)
-        V.integer("batch_size", self.batch_size, 1)
+            V.finite("lr", V.positive("lr", self.lr))
+        batch = V.integer("batch_size", self.batch_size, 1)
         V.integer("steps", self.steps, 1)
-        for s in self.eval_steps:
-            V.integer("eval_steps", s, 1)
+        V.integers("eval_steps", self.eval_steps, 1)
+        V.size_product(None, [("depth", depth), ("width", width), ("width", width)])
+        V.size_product(None, [("batch_size", batch), ("width", width), ("depth", depth)])
         V.choice("optimizer", self.optimizer, {"sgd"})
         V.in_closed("momentum", self.momentum, 0.0, 0.999999)
         V.nonnegative("weight_decay", self.weight_decay)
         V.choice("loss", self.loss, {"cross_entropy"})
         V.choice("ste", self.ste, {"clipped", "identity"})
-        V.positive("ste_slope", self.ste_slope)
+        V.finite("ste_slope", V.positive("ste_slope", self.ste_slope))
+        V.flag("quantize_output", self.quantize_output)
         V.choice("sampling", self.sampling, {"epoch", "replacement"})
         V.integer("train_eval_size", self.train_eval_size, 1)
         V.choice("dtype", self.dtype, {"float32", "float64"})
         V.integer("seed", self.seed, 0)
+        for name in ("data", "sigma_w_rule", "lr_rule") if self.data is not None else ("sigma_w_rule", "lr_rule"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} must be a string, got {getattr(self, name)!r}")
+        V.device_spec("device", self.device)
         if self.device is not None:
             import torch
 
@@ -172,10 +183,10 @@ class TrainConfig:
 
 def sigma_w_opt(levels: int) -> float:
     """sigma_w at the optimal normalized spacing for ``Staircase.uniform(levels)`` (qmf_sym.init)."""
-    from qmf_sym.activations import Staircase
+    from qmf_sym.activations import N_MAX, Staircase
     from qmf_sym.init import sigma_w_opt as _opt
 
-    return float(_opt(Staircase.uniform(int(levels))))
+    return float(_opt(Staircase.uniform(V.integer("levels", levels, 2, N_MAX))))
 
 
 def critical_ste_slope(levels: int, sigma_w: float, sigma_b: float = 0.0) -> float:
@@ -183,10 +194,13 @@ def critical_ste_slope(levels: int, sigma_w: float, sigma_b: float = 0.0) -> flo
     (``Staircase.uniform(levels)``, sigma_w, sigma_b): sigma_w^2 s^2 P(|u| < 1) = 1 (paper 1, App. J;
     :func:`qmf_sym.backward.jacobian_moment_at_fixed_point`).  At sigma_w = sigma_w_opt it is the
     ``ste_slope`` of :func:`qmf_sym.init.critical_init` (``qmf init``)."""
-    from qmf_sym.activations import Staircase
+    from qmf_sym.activations import N_MAX, Staircase
     from qmf_sym.backward import jacobian_moment_at_fixed_point
 
-    m = float(jacobian_moment_at_fixed_point(Staircase.uniform(int(levels)), float(sigma_w), float(sigma_b)))
+    act = Staircase.uniform(V.integer("levels", levels, 2, N_MAX))
+    sigma_w = V.finite("sigma_w", V.positive("sigma_w", sigma_w))
+    sigma_b = V.finite("sigma_b", V.nonnegative("sigma_b", sigma_b))
+    m = float(jacobian_moment_at_fixed_point(act, sigma_w, sigma_b))
     return 1.0 / math.sqrt(m)
 
 
@@ -202,11 +216,14 @@ def theory(levels: int, sigma_w: float, sigma_b: float = 0.0) -> dict:
     arithmetic overflows for a huge sigma_w) -- every field ``None`` and ``error`` says why.
     A training run is never lost to its theory: the record is written in every case.
     """
-    from qmf_sym.activations import Staircase
+    from qmf_sym.activations import N_MAX, Staircase
     from qmf_sym.maps import fixed_point
 
+    act = Staircase.uniform(V.integer("levels", levels, 2, N_MAX))
+    sigma_w = V.finite("sigma_w", V.positive("sigma_w", sigma_w))
+    sigma_b = V.finite("sigma_b", V.nonnegative("sigma_b", sigma_b))
     try:
-        fp = fixed_point(Staircase.uniform(int(levels)), float(sigma_w), float(sigma_b))
+        fp = fixed_point(act, sigma_w, sigma_b)
         vals = {k: float(getattr(fp, k)) for k in THEORY_FIELDS}
     except (ValueError, ArithmeticError) as exc:
         return {**dict.fromkeys(THEORY_FIELDS), "status": "unavailable", "error": f"{type(exc).__name__}: {exc}"}
@@ -398,12 +415,18 @@ def make_record(cfg: TrainConfig, dataset, status: str, div_step, checkpoints: l
 
 def accuracy_for_plot(record: dict) -> float:
     """Final test accuracy, with a diverged run counted at chance level (1 / n_classes)."""
+    if not isinstance(record, dict):
+        raise ValueError(f"record must be a run record (a dict), got {record!r}"[:200])
     acc = record.get("final_test_acc")
     return float(record.get("chance", 0.1)) if acc is None else float(acc)
 
 
 def summarize(record: dict) -> dict:
-    """One flat row for CSV summaries."""
+    """One flat row for CSV summaries (of a record of :func:`run_training`)."""
+    missing = [k for k in ("key", "config", "status", "diverged_step", "final_test_acc", "final_train_acc", "run")
+               if not isinstance(record, dict) or k not in record]
+    if missing:
+        raise ValueError(f"record must be a run record of run_training; missing {missing}")
     c = record["config"]
     return {
         "key": record["key"], "depth": c["depth"], "levels": c["levels"], "sigma_w": c["sigma_w"],

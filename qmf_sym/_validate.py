@@ -189,11 +189,16 @@ def guard_digits(d):
     return d + 10 + int(math.log10(max(d, 1)))
 
 
-def array(name, value, ndim=None, min_size=1, finite=True):
+def array(name, value, ndim=None, min_size=1, finite=True, missing=False):
     """Require a real array (or a number / list of them) of at least ``min_size`` elements, of
     ``ndim`` dimensions when given (a scalar counts as one dimension of length 1 for ``ndim=1``),
-    without NaN (and without +-inf when ``finite``); returns it as a float64 ``ndarray``."""
+    without NaN (and without +-inf when ``finite``); returns it as a float64 ``ndarray``.
+
+    ``missing=True`` admits NaN and +-inf as documented "no value" entries (a censored boundary, a
+    missing grid cell); the caller says what they mean."""
     what = "a real array" + (" of finite values" if finite else " (not NaN)")
+    if missing:
+        what = "a real array (nan for a missing value)"
     arr = _real_array(name, value, what)
     if ndim == 1 and arr.ndim == 0:
         arr = arr.reshape(1)
@@ -201,7 +206,7 @@ def array(name, value, ndim=None, min_size=1, finite=True):
         raise ValueError(f"{name} must be {what} with {ndim} dimension(s), got shape {arr.shape}")
     if arr.size < min_size:
         raise ValueError(f"{name} must hold at least {min_size} value(s), got {arr.size}")
-    bad = ~np.isfinite(arr) if finite else np.isnan(arr)
+    bad = np.zeros(arr.shape, bool) if missing else ~np.isfinite(arr) if finite else np.isnan(arr)
     if np.any(bad):
         raise ValueError(f"{name} must be {what}, got {value!r}")
     return arr

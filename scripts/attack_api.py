@@ -62,6 +62,8 @@ SKIP_NAMES = {
     "qmf_sim.sweep.load_results", "qmf_sim.sweep.append_record", "qmf_sim.sweep.pending",
     "qmf_sim.sweep.connect", "qmf_sim.sweep.run_sweep",
     "qmf_sim.training.run_training", "qmf_sim.ensemble.train_ensemble",
+    # plumbing of run_training / train_ensemble (a loaded dataset, a trained model's checkpoints)
+    "qmf_sim.training.device_data", "qmf_sim.training.make_record",
     "qmf_sim.nn.default_device", "qmf_sim.ste.torch_micro.resolve_device",
     "qmf_sym._faces.registry", "qmf_sym._faces.equations", "qmf_sym._faces.equation_table",
     "qmf_sym._faces.register_equation", "qmf_sym._faces.ClosedForm", "qmf_sym._faces.Equation",
@@ -75,8 +77,10 @@ SKIP_NAMES = {
 
 
 def _is_record(obj):
-    """A result container: a dataclass with no checks of its own (an output, not an input)."""
-    return inspect.isclass(obj) and dataclasses.is_dataclass(obj) and not hasattr(obj, "__post_init__")
+    """A result container: a dataclass with no checks of its own (an output, not an input).  A
+    dataclass with a ``validate`` method is a configuration: attacked, constructed and validated."""
+    return (inspect.isclass(obj) and dataclasses.is_dataclass(obj) and not hasattr(obj, "__post_init__")
+            and not hasattr(obj, "validate"))
 
 
 def _public(mod):
@@ -158,9 +162,12 @@ def _params():
 
 
 def _record():
-    return {"config": {"depth": 2, "width": 8, "levels": 4, "sigma_w": 1.0}, "status": "ok",
+    """A run record of the shape run_training writes (tests/test_training.py)."""
+    return {"key": "L2_N4", "status": "ok", "diverged_step": None, "final_test_acc": 0.5, "final_train_acc": 0.5,
+            "chance": 0.1, "theory": {"xi": 3.0},
+            "config": {"depth": 2, "width": 8, "levels": 4, "sigma_w": 1.0, "steps": 2, "lr": 1e-3, "seed": 0},
             "checkpoints": [{"step": 2, "train_acc": 0.5, "test_acc": 0.5, "loss": 1.0}],
-            "final": {"train_acc": 0.5, "test_acc": 0.5}}
+            "run": {"wall_s": 1.0, "steps_per_s": 2.0}}
 
 
 def _psi():
@@ -329,6 +336,7 @@ VALID = {
     "qmf_sim.training.TrainConfig": dict(depth=2, width=8),
     "qmf_sim.training.sigma_w_opt": dict(levels=4),
     "qmf_sim.training.theory": dict(levels=4, sigma_w=1.5),
+    "qmf_sim.training.critical_ste_slope": dict(levels=4, sigma_w=1.5),
     "qmf_sim.training.accuracy_for_plot": dict(record=_record),
     "qmf_sim.training.summarize": dict(record=_record),
     "qmf_sim.ste.params.STEParams": dict(),
@@ -367,7 +375,7 @@ SIZE_NAMES = {"N", "n", "d", "r", "n0", "width", "depth", "runs", "draws", "n_dr
               "n_layers", "n_prev", "n_next", "n_particles", "n_chunks", "n_boot", "n_scan", "n_theory",
               "n_teacher", "n_tau", "steps", "starts", "maxit", "block", "K", "n_in", "n_out", "batch_size",
               "N_max", "train_eval_size", "sizes", "n_sub", "max_members"}
-FREE_TEXT = {"name", "description", "desc", "label", "title", "tag", "unit"}
+FREE_TEXT = {"name", "description", "desc", "label", "title", "tag", "unit", "sigma_w_rule", "lr_rule", "data"}
 
 
 def _is_size(name):
@@ -489,6 +497,8 @@ def run_case(qual, param, label, timeout):
             warnings.simplefilter("ignore")
             with np.errstate(all="ignore"):
                 result = obj(**kw)
+                if inspect.isclass(obj) and hasattr(result, "validate"):
+                    result = result.validate()
         nan = _has_nan(result)
         out = {"status": "returned", "nan": nan}
     except _Alarm:
