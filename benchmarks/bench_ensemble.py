@@ -1,33 +1,98 @@
 #!/usr/bin/env python
-"""Ensemble training vs one run at a time (issue 12 §1), in one process, on this machine.
+"""Ensemble training against its physical ceiling: the batched products of its own shapes, same run.
 
-    python benchmarks/bench_ensemble.py [--preset smoke] [--depth 16] [--steps N] [--width W]
-                                        [--threads 1] [--device cpu]
+    python benchmarks/bench_ensemble.py [--width 128] [--depth 8] [--preset smoke] [--steps N]
+                                        [--repeats 3] [--threads 1] [--vs-one-by-one]
 
 Takes the runs of one depth of a preset's plan (both panels of Fig. 3, deduplicated by key: at the
-smoke preset 5 sigma_w + 5 N - 1 shared = 9 runs), trains them one by one with
-:func:`qmf_sim.training.run_training`, then all together with :func:`qmf_sim.ensemble.train_ensemble`,
-checks that the two give the same accuracies (float32: counts the runs whose final test accuracy
-differs; rounding can move a staircase jump late in a run), and prints the wall times.  The last line
-is ``speed-up <ratio>x`` with the sizes.  ``--steps`` shortens the runs (e.g. a few steps at width 2048).
+smoke preset 5 sigma_w + 5 N - 1 shared = 9 runs) and trains them as one ensemble
+(:func:`qmf_sim.ensemble.train_ensemble`).  Its training FLOP rate counts the products of a step,
+per member and layer 2 B n_in n_out for the forward product, the same for the weight gradient and
+for the input gradient (every layer but the first, whose input needs none): 6 B n_in n_out per
+member-layer but 4 for the first.  The CEILING is the rate of exactly those batched products alone
+(``torch.baddbmm`` forward with the bias, ``torch.bmm`` for both gradients, on tensors of the
+ensemble's shapes, dtype and thread count, into preallocated outputs), measured in the same process,
+interleaved with the ensemble runs (``--repeats`` pairs; the machine may be shared, so each pair is
+one ratio and the MEDIAN is reported, with the load average).  The training time is the ensemble's
+own ``steps_per_s`` (training steps only: evaluations excluded).  The last line is
 
-Measured on the project's 2-core CPU (threads 1; 9 runs of 300 steps, width 128; the ratio depends
-strongly on the load from other processes, which slows the many small operations of the one-by-one runs
-far more than the few large ones of the ensemble):
+    fraction <median training FLOP rate / ceiling rate> (...)
 
-    depth 8,  load ~3.5:  one by one 15.9 s, ensemble 4.8 s   speed-up 3.28x (training steps only 3.10x)
-    depth 16, load ~3.5:  one by one 17.8 s, ensemble 10.5 s  speed-up 1.69x (training steps only 1.66x)
-    depth 16, load ~10:   one by one 184 s,  ensemble 25.1 s  speed-up 7.36x
-    width 2048, depth 4, 3 steps: one by one 30.0 s, ensemble 32.7 s  speed-up 0.92x (training 0.63x):
-    at width 2048 the CPU is bound by the products themselves; the ensemble is for the GPU there.
+``--vs-one-by-one`` also trains the runs one at a time and prints that speed-up (the old yardstick,
+which on a CPU mostly measures the per-operation overhead of small products).  At width 2048 use a
+few steps (default 4): one step is ~14 GFLOP per member.
 
-Where the ensemble's time goes (profile, depth 16): the batched staircase lookup and STE gain
-(~15 elementwise passes per layer, :func:`qmf_sim.nn.stacked_staircase_forward`) and the evaluations
-(the same work as one by one); the batched products are ~150 GFLOP/s and not the limit.
-All accuracies equal to the one-by-one runs in these measurements.
+CPU time is the measure quoted first: on the shared 2-core machine the wall time of both sides swings
+by 2x with the other processes' time slices, the CPU time by ~15 %.  Measured 2026-12-07, 1 thread, load
+average 7-9 on 2 cores (other helpers' jobs), ``--repeats 3``:
+
+    width 128, before (autograd backward, fresh gradients): fraction 0.52 CPU time (0.64 / 0.52 / 0.47),
+        wall 0.52; ceiling ~38 GFLOP/s CPU
+    width 2048, 4 steps, hand-written backward: fraction 0.90 CPU time (0.905 / 0.890 / ...)
 """
 import argparse
+import os
+import statistics
 import time
+from dataclasses import replace
+
+
+def product_flops(M, B, sizes):
+    """FLOPs of the products of one training step of M members (see the module docstring)."""
+    f = 0
+    for l, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        f += (4 if l == 0 else 6) * B * a * b
+    return M * f
+
+
+def ceiling_seconds(M, B, sizes, dtype, reps):
+    """(wall, CPU) seconds per step of the products alone: wall the median of ``reps`` timed steps,
+    CPU the process time of all of them / reps (after one warm-up step)."""
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    L = len(sizes) - 1
+    hs = [torch.randn((M, B, a), generator=g, dtype=dtype) for a in sizes[:-1]]
+    Ws = [torch.randn((M, a, b), generator=g, dtype=dtype) for a, b in zip(sizes[:-1], sizes[1:])]
+    bs = [torch.randn((M, 1, b), generator=g, dtype=dtype) for b in sizes[1:]]
+    gs = [torch.randn((M, B, b), generator=g, dtype=dtype) for b in sizes[1:]]
+    outs_a = [torch.empty((M, B, b), dtype=dtype) for b in sizes[1:]]
+    outs_w = [torch.empty_like(W) for W in Ws]
+    outs_h = [torch.empty_like(h) for h in hs]
+
+    def step():
+        for l in range(L):
+            torch.baddbmm(bs[l], hs[l], Ws[l], out=outs_a[l])
+        for l in reversed(range(L)):
+            torch.bmm(hs[l].transpose(1, 2), gs[l], out=outs_w[l])
+            if l > 0:
+                torch.bmm(gs[l], Ws[l].transpose(1, 2), out=outs_h[l])
+
+    step()
+    ts = []
+    c = time.process_time()
+    for _ in range(reps):
+        t = time.perf_counter()
+        step()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts), (time.process_time() - c) / reps
+
+
+def ensemble_seconds(cfgs, data, threads, s1, s2):
+    """(wall, CPU) seconds per training step of the ensemble: wall from its own ``steps_per_s`` (training
+    steps only) at ``s2`` steps; CPU as the process-time difference of runs of ``s2`` and ``s1`` steps
+    (set-up and the one final evaluation cancel)."""
+    from dataclasses import replace
+
+    from qmf_sim.ensemble import train_ensemble
+
+    cpu = []
+    for s in (s1, s2):
+        run = [replace(c, steps=s, eval_steps=(s,)) for c in cfgs]  # evaluated once, at the end
+        t = time.process_time()
+        ens = train_ensemble(run, dataset=data, threads=threads)
+        cpu.append(time.process_time() - t)
+    return 1.0 / ens[0]["run"]["steps_per_s"], (cpu[1] - cpu[0]) / (s2 - s1)
 
 
 def main(argv=None):
@@ -40,18 +105,17 @@ def main(argv=None):
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--preset", default="smoke")
-    ap.add_argument("--depth", type=int, default=16)
-    ap.add_argument("--steps", type=int, default=None)
-    ap.add_argument("--width", type=int, default=None)
+    ap.add_argument("--depth", type=int, default=8)
+    ap.add_argument("--width", type=int, default=128)
+    ap.add_argument("--steps", type=int, default=None, help="default: the preset's at width <= 512, else 4")
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--vs-one-by-one", action="store_true")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
-    kw = dict(depths=[a.depth], device=a.device)
-    if a.steps is not None:
-        kw["steps"] = a.steps
-    if a.width is not None:
-        kw["width"] = a.width
+    kw = dict(depths=[a.depth], device="cpu", width=a.width)
+    if a.steps is not None or a.width > 512:
+        kw["steps"] = a.steps if a.steps is not None else 4
     plan = build_plan(a.preset, **kw)
     seen, cfgs = set(), []
     for c in plan["sigma"] + plan["levels"]:
@@ -60,24 +124,52 @@ def main(argv=None):
             cfgs.append(c)
     data = load_dataset(cfgs[0].data)
     c0 = cfgs[0]
-    print(f"{len(cfgs)} runs: preset {a.preset}, depth {c0.depth}, width {c0.width}, {c0.steps} steps, batch "
-          f"{c0.batch_size}, data {data.name}, device {a.device}, threads {a.threads}", flush=True)
-    t = time.perf_counter()
-    ens = train_ensemble(cfgs, dataset=data, threads=a.threads, device=a.device)
-    t_ens = time.perf_counter() - t
-    print(f"ensemble of {len(cfgs)}: {t_ens:.2f} s", flush=True)
-    t = time.perf_counter()
-    one = [run_training(c, dataset=data, threads=a.threads, device=a.device) for c in cfgs]
-    t_one = time.perf_counter() - t
-    print(f"one by one: {t_one:.2f} s", flush=True)
-    t_ens_train = ens[0]["run"]["train_steps_done"] / ens[0]["run"]["steps_per_s"]
-    t_one_train = sum(r["run"]["train_steps_done"] / r["run"]["steps_per_s"] for r in one)
-    print(f"training steps only (evaluations excluded): ensemble {t_ens_train:.2f} s, one by one {t_one_train:.2f} s, "
-          f"ratio {t_one_train / t_ens_train:.2f}x")
-    differ = sum(e["final_test_acc"] != s["final_test_acc"] or e["status"] != s["status"] for e, s in zip(ens, one))
-    print(f"runs whose final test accuracy or status differ (float rounding): {differ} of {len(cfgs)}")
-    print(f"speed-up {t_one / t_ens:.2f}x ({len(cfgs)} runs, depth {c0.depth}, width {c0.width}, {c0.steps} steps, "
-          f"{a.device}, {a.threads} thread(s))")
+    M, B = len(cfgs), c0.batch_size
+    sizes = [data.n_features] + [c0.width] * c0.depth + [data.n_classes]
+    dtype = getattr(torch, c0.dtype)
+    flops = product_flops(M, B, sizes)
+    print(f"{M} runs: preset {a.preset}, depth {c0.depth}, width {c0.width}, {c0.steps} steps, batch {B}, "
+          f"data {data.name}, {c0.dtype}, cpu, threads {a.threads}; {flops / 1e9:.3f} GFLOP of products per step",
+          flush=True)
+    # evaluations are not part of the training rate: cut the evaluation sets to 32 examples (no effect
+    # on the training steps) so that a width-2048 run does not spend minutes on them
+    fast = replace(data, x_test=data.x_test[:32], y_test=data.y_test[:32])
+    cut = [replace(c, train_eval_size=32) for c in cfgs]
+    s2 = c0.steps
+    s1 = max(1, s2 // 4)
+    train_ensemble([replace(cut[0], steps=2)], dataset=fast, threads=a.threads)  # warm-up (allocator, kernels)
+    reps = max(3, min(100, s2 - s1))
+    res = {"wall": [], "cpu": []}
+    loads = []
+    for i in range(a.repeats):
+        cw, cc = ceiling_seconds(M, B, sizes, dtype, reps)
+        ew, ec = ensemble_seconds(cut, fast, a.threads, s1, s2)
+        load = os.getloadavg()
+        loads.append(load[0])
+        for k, tc, te in (("wall", cw, ew), ("cpu", cc, ec)):
+            res[k].append((tc / te, flops / te, flops / tc))
+        print(f"pair {i + 1}: ceiling {flops / cw / 1e9:.2f} GFLOP/s wall, {flops / cc / 1e9:.2f} CPU; ensemble "
+              f"{flops / ew / 1e9:.2f} wall, {flops / ec / 1e9:.2f} CPU: fraction {cw / ew:.3f} wall, "
+              f"{cc / ec:.3f} CPU time; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", flush=True)
+    med = {k: [statistics.median(r[j] for r in v) for j in range(3)] for k, v in res.items()}
+    if a.vs_one_by_one:
+        t = time.perf_counter()
+        ens = train_ensemble(cfgs, dataset=data, threads=a.threads)
+        t_ens = time.perf_counter() - t
+        t = time.perf_counter()
+        one = [run_training(c, dataset=data, threads=a.threads) for c in cfgs]
+        t_one = time.perf_counter() - t
+        differ = sum(e["final_test_acc"] != s["final_test_acc"] or e["status"] != s["status"]
+                     for e, s in zip(ens, one))
+        print(f"one by one {t_one:.2f} s vs ensemble {t_ens:.2f} s (whole runs): speed-up {t_one / t_ens:.2f}x; "
+              f"runs whose final test accuracy or status differ (float rounding): {differ} of {M}; "
+              f"load average {os.getloadavg()[0]:.2f}")
+    print(f"wall-clock fraction {med['wall'][0]:.3f} (median of {a.repeats}; ensemble {med['wall'][1] / 1e9:.2f} "
+          f"GFLOP/s, ceiling {med['wall'][2] / 1e9:.2f} GFLOP/s)")
+    print(f"fraction {med['cpu'][0]:.3f} (CPU time, median of {a.repeats} interleaved pairs; ensemble "
+          f"{med['cpu'][1] / 1e9:.2f} GFLOP/s, ceiling {med['cpu'][2] / 1e9:.2f} GFLOP/s; {M} runs, depth "
+          f"{c0.depth}, width {c0.width}, steps {s1}..{s2}, {a.threads} thread(s); load average "
+          f"{statistics.median(loads):.2f})")
 
 
 if __name__ == "__main__":

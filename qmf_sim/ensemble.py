@@ -25,6 +25,14 @@ equal to those of the runs trained alone up to float rounding (batched vs single
 float64 in tests/test_ensemble.py), plus ``run.ensemble`` (size, position).  The SGD step is
 ``torch.optim.SGD``'s rule written out with per-member coefficients (dampening 0, no Nesterov).
 
+One step: the forward pass without an autograd graph, keeping each layer's input and STE gain; the
+loss's gradient at the logits by autograd; the layers' gradients by hand (:meth:`StackedMLP.backward`:
+the very products autograd runs, so the same numbers bit for bit, tested), each layer's update applied
+as soon as its input gradient is formed, its weight gradient written into one reused buffer per shape
+(no fresh gradient tensors: at width 2048 a fresh 150 MB gradient per layer and step cost page faults
+comparable to a product).  benchmarks/bench_ensemble.py measures the step against its ceiling, the rate
+of the same batched products alone.
+
 Memory: the stacks hold M times one network's parameters, gradients, momentum buffers and
 activations; :func:`split_ensembles` cuts a group into ensembles within a byte budget
 (:func:`member_bytes`).
@@ -104,38 +112,68 @@ def split_ensembles(configs, max_members: int | None = None, budget_bytes: int |
     return out
 
 
+# ---------------------------------------------------------------------------------- the fused CPU pass
+_FUSED = None
+
+
+def _fused_kernel():
+    """The numba pass of :func:`fused_phi_gain` (compiled on first use, cached on disk)."""
+    global _FUSED
+    if _FUSED is None:
+        from numba import njit
+
+        @njit(cache=True, nogil=True, boundscheck=False)
+        def kernel(a, c, inv, top, bnd, lev, clip, slope, out, gain):
+            M, n = a.shape
+            for m in range(M):
+                cm, im, tm, cl, sl = c[m, 0], inv[m, 0], top[m, 0], clip[m], slope[m]
+                zero = sl * 0.0  # the gain where |x| >= clip: 0 * slope, as the torch face computes it
+                for i in range(n):
+                    x = a[m, i]
+                    jf = np.floor(cm + x * im)
+                    jf = jf if jf < tm else tm  # NaN and +inf -> top (as nan_to_num then minimum)
+                    jf = jf if jf > 0 else 0.0  # below the first offset (and -inf) -> 0
+                    j = np.intp(jf)
+                    k = j if x < bnd[m, j] else j + 1  # not (x < g_j): NaN counts every offset
+                    out[m, i] = lev[m, k]
+                    gain[m, i] = sl if abs(x) < cl else zero
+        _FUSED = kernel
+    return _FUSED
+
+
+def fused_phi_gain(a, tab, clip, slope):
+    """(phi(a), STE gain) of M members in ONE pass over ``a`` (M, ...) on the CPU, or None where it does
+    not apply (not a CPU tensor, staircases not evenly spaced): the value of
+    :func:`qmf_sim.nn.stacked_staircase_forward` bit for bit (the same nearest-offset formula with one
+    exact comparison: its rounding cannot change the count, so the result is exact whatever order
+    the formula's operations round in; NaN and +-inf as there; tested) and gain = slope * 1[|a| < clip].
+    The torch face runs ~15 elementwise passes per layer, each a few times slower per element than a
+    float product: at width 128 they cost as much as the layer's three products."""
+    if a.device.type != "cpu" or tab.inv is None or not a.is_contiguous():
+        return None
+    import torch
+
+    M = a.shape[0]
+    out = torch.empty_like(a)
+    gain = torch.empty_like(a)
+    kernel = _fused_kernel()
+    kernel(a.view(M, -1).numpy(), tab.c.numpy(), tab.inv.numpy(), tab.top.numpy(), tab.bnd.numpy(),
+           tab.lev.numpy(), clip.numpy(), slope.numpy(), out.view(M, -1).numpy(), gain.view(M, -1).numpy())
+    return out, gain
+
+
 # ---------------------------------------------------------------------------------- the stacked model
-class _StackedSTE:
-    """Forward: every member's staircase (:func:`qmf_sim.nn.stacked_staircase_forward`, exact); backward:
-    grad * gain, gain = slope * 1[|x| < clip] (clip = 1: eq. 19's clipped STE; inf: identity STE)."""
-
-    def __new__(cls):  # the autograd Function is built lazily (torch imported on first use)
-        import torch
-
-        from .nn import stacked_staircase_forward
-
-        class F(torch.autograd.Function):
-            @staticmethod
-            def forward(ctx, x, tab, clip, slope):
-                shape = (-1,) + (1,) * (x.dim() - 1)
-                if x.requires_grad:
-                    ctx.save_for_backward((x.abs() < clip.view(shape)).to(x.dtype) * slope.view(shape))
-                return stacked_staircase_forward(x, tab)
-
-            @staticmethod
-            def backward(ctx, g):
-                (gain,) = ctx.saved_tensors
-                return g * gain, None, None, None
-
-        return F
-
-
 class StackedMLP:
     """M networks of eq. 1 (:class:`qmf_sim.nn.QuantizedMLP`, same sizes) as stacked tensors.
 
     ``Ws[l]``: (M, n_in, n_out) (each member's W^(l) transposed, so that forward and backward products
-    run on contiguous operands), ``bs[l]``: (M, n_out), leaf tensors with gradients.  Per-member
-    tables: staircase offsets/levels (padded), STE clip bound and slope.  :meth:`keep` drops members."""
+    run on contiguous operands), ``bs[l]``: (M, n_out).  Per-member tables: staircase offsets/levels
+    (padded), STE clip bound and slope.  :meth:`keep` drops members.
+
+    Forward: every member's staircase (:func:`qmf_sim.nn.stacked_staircase_forward`, exact); backward
+    (:meth:`backward`, written out: the products autograd would run, without its graph): the STE
+    multiplies the incoming gradient by gain = slope * 1[|x| < clip] (clip = 1: eq. 19's clipped STE;
+    inf: identity STE), bit for bit autograd's result for this model (tested)."""
 
     def __init__(self, configs, n_in, n_out, dtype, device):
         import torch
@@ -149,29 +187,35 @@ class StackedMLP:
         sizes = [n_in] + [configs[0].width] * configs[0].depth + [n_out]
         self.Ws = [torch.empty((self.M, a, b), dtype=dtype, device=device) for a, b in zip(sizes[:-1], sizes[1:])]
         self.bs = [torch.empty((self.M, b), dtype=dtype, device=device) for b in sizes[1:]]
-        with torch.no_grad():
-            for m, c in enumerate(configs):
-                for l, (w, b) in enumerate(init_draws(sizes, c.sigma_w, c.sigma_b, c.seed)):
-                    self.Ws[l][m].copy_(w.T)
-                    self.bs[l][m].copy_(b)
-        for t in self.Ws + self.bs:
-            t.requires_grad_(True)
+        for m, c in enumerate(configs):
+            for l, (w, b) in enumerate(init_draws(sizes, c.sigma_w, c.sigma_b, c.seed)):
+                self.Ws[l][m].copy_(w.T)
+                self.bs[l][m].copy_(b)
         self.tab = StackedTables([Staircase.uniform(c.levels) for c in configs], dtype, device)
         self.clip = torch.tensor([1.0 if c.ste == "clipped" else math.inf for c in configs], dtype=dtype,
                                  device=device)
         self.slope = torch.tensor([c.ste_slope for c in configs], dtype=dtype, device=device)
+        self.unit_slope = all(c.ste_slope == 1.0 for c in configs)
         self.quantize_output = configs[0].quantize_output
-        self._phi = _StackedSTE()
+        self._gbuf = {}  # weight-gradient buffers by shape (no fresh large allocation per step)
 
     def params(self):
         return self.Ws + self.bs
 
-    def phi(self, a):
-        return self._phi.apply(a, self.tab, self.clip, self.slope)
+    def gain(self, a):
+        """The STE gain slope * 1[|a| < clip] of each member (a: (M, ...))."""
+        shape = (-1,) + (1,) * (a.dim() - 1)
+        g = (a.abs() < self.clip.view(shape)).to(a.dtype)
+        return g if self.unit_slope else g * self.slope.view(shape)  # 1.0 * g is g: the same numbers
 
-    def forward(self, x):
-        """Logits (M, B, n_out) for inputs ``x``: (M, B, n_in) per member, or (B, n_in) shared."""
+    def forward(self, x, saved=None):
+        """Logits (M, B, n_out) for inputs ``x``: (M, B, n_in) per member, or (B, n_in) shared.
+
+        ``saved``: a list that receives, per layer, its input and the STE gain of its output (None where
+        the output is not quantized), for :meth:`backward`."""
         import torch
+
+        from .nn import stacked_staircase_forward
 
         h = x
         L = len(self.Ws)
@@ -181,22 +225,56 @@ class StackedMLP:
                 a = torch.matmul(h, W) + b[:, None, :]
             else:
                 a = torch.baddbmm(b[:, None, :], h, W)
-            h = self.phi(a) if (l < L - 1 or self.quantize_output) else a
+            quantized = l < L - 1 or self.quantize_output
+            if not quantized:
+                if saved is not None:
+                    saved.append((h, None))
+                h = a
+                continue
+            fused = fused_phi_gain(a, self.tab, self.clip, self.slope) if saved is not None else None
+            if fused is not None:
+                saved.append((h, fused[1]))
+                h = fused[0]
+                continue
+            if saved is not None:
+                saved.append((h, self.gain(a)))
+            h = stacked_staircase_forward(a, self.tab)
         return h
 
     __call__ = forward
 
+    def backward(self, g, saved, update):
+        """Back-propagate ``g`` (the loss gradient at the logits) through the layers recorded in ``saved``
+        by :meth:`forward`, top layer first; ``update(l, grad_W, grad_b)`` is called for layer l once its
+        input gradient is formed (so it may change ``Ws[l]`` in place).  The products are autograd's for
+        ``baddbmm(b, h, W)``: grad_W = h^T g, grad_h = g W^T, grad_b = sum of g over the batch."""
+        import torch
+
+        for l in reversed(range(len(self.Ws))):
+            h, gain = saved[l]
+            if gain is not None:
+                g = g.mul_(gain)  # g is this step's own tensor (autograd's or the product's): in place
+            W = self.Ws[l]
+            buf = self._gbuf.get(W.shape)
+            if buf is None:
+                buf = self._gbuf[W.shape] = torch.empty_like(W)
+            gW = torch.bmm(h.transpose(1, 2), g, out=buf)
+            gb = g.sum(1)
+            gh = torch.bmm(g, W.transpose(1, 2)) if l > 0 else None
+            update(l, gW, gb)
+            g = gh
+
     def keep(self, idx):
-        """Keep only the members ``idx`` (a list of positions); gradients are dropped."""
+        """Keep only the members ``idx`` (a list of positions)."""
         import torch
 
         sel = torch.as_tensor(idx, dtype=torch.long, device=self.device)
-        with torch.no_grad():
-            self.Ws = [W.detach()[sel].clone().requires_grad_(True) for W in self.Ws]
-            self.bs = [b.detach()[sel].clone().requires_grad_(True) for b in self.bs]
+        self.Ws = [W[sel] for W in self.Ws]
+        self.bs = [b[sel] for b in self.bs]
         self.tab = self.tab.select(sel)
         self.clip, self.slope = self.clip[sel], self.slope[sel]
         self.M = len(idx)
+        self._gbuf = {}
         return sel
 
 
@@ -316,7 +394,10 @@ def _train(cfgs, dataset, progress, device, on_record):
             ts = time.perf_counter()
             idx = torch.stack([samplers[m].next() for m in members]).to(dev)
             while True:  # redone without the members that diverge at this step
-                logits = model(x_tr[idx])
+                saved = []
+                with torch.no_grad():
+                    logits = model(x_tr[idx], saved)
+                logits.requires_grad_(True)  # the loss's own gradient by autograd; the layers by hand
                 M, B = idx.shape
                 per = torch.nn.functional.cross_entropy(logits.reshape(M * B, -1), y_tr[idx].reshape(-1),
                                                         reduction="none").view(M, B).mean(1)
@@ -333,24 +414,32 @@ def _train(cfgs, dataset, progress, device, on_record):
             if not members:
                 break
             lv = per.detach().tolist()
-            for p in model.params():
-                p.grad = None
-            per.sum().backward()
+            (g_logits,) = torch.autograd.grad(per.sum(), logits)
+            del per, logits
+            L = len(model.Ws)
+            if use_mom and bufs is None:
+                bufs = [None] * (2 * L)  # in the order of model.params(): Ws, then bs
+            neg_lr = -lr
+            lr_w, lr_b = neg_lr.view(-1, 1, 1), neg_lr.view(-1, 1)
+
+            def update(l, gW, gb):
+                """torch.optim.SGD's rule (dampening 0, no Nesterov), per member coefficients."""
+                if not (use_wd or use_mom):
+                    model.Ws[l].addcmul_(lr_w, gW)
+                    model.bs[l].addcmul_(lr_b, gb)
+                    return
+                for i, p, g in ((l, model.Ws[l], gW), (L + l, model.bs[l], gb)):
+                    shape = (-1,) + (1,) * (p.dim() - 1)
+                    if use_wd:
+                        g = g + wd.view(shape) * p
+                    if use_mom:
+                        bufs[i] = g.clone() if bufs[i] is None else bufs[i].mul_(mom.view(shape)).add_(g)
+                        g = bufs[i]
+                    p.addcmul_(neg_lr.view(shape), g)
+
             with torch.no_grad():
-                params = model.params()
-                grads = [p.grad for p in params]
-                neg_lr = -lr
-                shape = lambda p: (-1,) + (1,) * (p.dim() - 1)  # noqa: E731
-                if use_wd:
-                    grads = [g + wd.view(shape(p)) * p for g, p in zip(grads, params)]
-                if use_mom:
-                    if bufs is None:
-                        bufs = [g.clone() for g in grads]
-                    else:
-                        bufs = [b.mul_(mom.view(shape(b))).add_(g) for b, g in zip(bufs, grads)]
-                    grads = bufs
-                for p, g in zip(params, grads):
-                    p.addcmul_(neg_lr.view(shape(p)), g)
+                model.backward(g_logits, saved, update)
+            del saved, g_logits
             t_train += time.perf_counter() - ts
             for j, m in enumerate(members):
                 loss_sum[m] += lv[j]

@@ -142,3 +142,71 @@ def test_device_check_cpu_dry_run(capsys):
     for part in ("(b) ensemble depth", "(b) training / matmul rate", "(c) STE d=1e+03", "(d) train-depth"):
         assert part in out, part
     assert "nan" not in out.lower()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_hand_written_backward_is_autograds_bit_for_bit(dtype):
+    """StackedMLP.backward (the products autograd runs for baddbmm, without its graph) gives exactly
+    autograd's gradients for the same forward: the STE as an autograd Function (gain = slope 1[|x| < clip]),
+    clipped / identity STE, slopes != 1, quantized output; torch.equal, not a tolerance."""
+    from qmf_sim.nn import stacked_staircase_forward
+
+    class STE(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, model):
+            ctx.save_for_backward(model.gain(a))
+            return stacked_staircase_forward(a, model.tab)
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * ctx.saved_tensors[0], None
+
+    for qout in (False, True):
+        cfgs = [TrainConfig(**{**BASE, "quantize_output": qout}, **m).resolved() for m in MEMBERS]
+        model = E.StackedMLP(cfgs, 64, 10, dtype, torch.device("cpu"))
+        x = torch.randn((len(cfgs), 16, 64), generator=torch.Generator().manual_seed(0), dtype=dtype)
+        y = torch.randint(0, 10, (len(cfgs), 16), generator=torch.Generator().manual_seed(1))
+        loss = lambda z: torch.nn.functional.cross_entropy(z.reshape(-1, 10), y.reshape(-1))  # noqa: E731
+        saved = []
+        with torch.no_grad():
+            z = model(x, saved)
+        z.requires_grad_(True)
+        (gz,) = torch.autograd.grad(loss(z), z)
+        got = {}
+        with torch.no_grad():
+            model.backward(gz, saved, lambda l, gW, gb: got.update({l: (gW.clone(), gb.clone())}))
+        Ws = [W.clone().requires_grad_(True) for W in model.Ws]
+        bs = [b.clone().requires_grad_(True) for b in model.bs]
+        h = x
+        for l in range(len(Ws)):
+            a = torch.baddbmm(bs[l][:, None, :], h, Ws[l])
+            h = STE.apply(a, model) if (l < len(Ws) - 1 or qout) else a
+        assert torch.equal(h.detach(), z.detach())
+        loss(h).backward()
+        for l in range(len(Ws)):
+            assert torch.equal(got[l][0], Ws[l].grad) and torch.equal(got[l][1], bs[l].grad), (qout, l)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_fused_cpu_pass_is_the_lookup_bit_for_bit(dtype):
+    """ensemble.fused_phi_gain (one numba pass) = nn.stacked_staircase_forward and the torch STE gain,
+    torch.equal, on values at, just below and just above every offset, far outside, +-inf, NaN, +-0."""
+    from qmf_sim.nn import StackedTables, stacked_staircase_forward
+    from qmf_sym.activations import Staircase
+
+    levels = [2, 3, 4, 6, 10, 17]
+    tab = StackedTables([Staircase.uniform(n) for n in levels], dtype, "cpu")
+    clip = torch.tensor([1.0, math.inf, 1.0, 0.5, 1.0, 2.0], dtype=dtype)
+    slope = torch.tensor([1.0, 0.5, 2.0, 1.0, -1.0, 1.0], dtype=dtype)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn((len(levels), 40, 50), generator=g, dtype=dtype) * 2
+    flat = x.view(len(levels), -1)
+    for m in range(len(levels)):
+        b = tab.bnd[m][torch.isfinite(tab.bnd[m])]
+        near = torch.cat([b, torch.nextafter(b, b - 1), torch.nextafter(b, b + 1), b * 10, -b * 10])
+        flat[m, : near.numel()] = near
+        flat[m, -6:] = torch.tensor([math.inf, -math.inf, math.nan, 0.0, -0.0, 1e30], dtype=dtype)
+    out, gain = E.fused_phi_gain(x, tab, clip, slope)
+    assert torch.equal(out, stacked_staircase_forward(x, tab))
+    shape = (-1, 1, 1)
+    assert torch.equal(gain, (x.abs() < clip.view(shape)).to(dtype) * slope.view(shape))
