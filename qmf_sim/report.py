@@ -560,15 +560,17 @@ def _ste_uses(out):
 def ste_comparisons(out: Path) -> list[tuple]:
     """Paper 2's rows ``(figure, quantity, paper, qmf, agreement)``: the captions' settings against the run's
     and what it reproduces, from the parts' CSVs (what exists)."""
+    from functools import partial
+
     out = Path(out)
-    rows = _ste_fig1(out)
-    for stem in _EPS_FIGS:
-        rows += _ste_eps(out, stem)
-    for fn in (_ste_fig5, _ste_closures, _ste_plateau, _ste_uses):
+    rows = []
+    for fn in (_ste_fig1, *(partial(_ste_eps, stem=s) for s in _EPS_FIGS), _ste_fig5, _ste_closures, _ste_plateau,
+               _ste_uses):
         try:
             rows += fn(out)
-        except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:  # a CSV of another layout
-            rows.append((fn.__name__.lstrip("_"), "comparison", "", f"could not read: {exc}", "n/a"))
+        except (KeyError, TypeError, ValueError, ZeroDivisionError, IndexError) as exc:  # a CSV of another layout
+            name = fn.keywords["stem"] if isinstance(fn, partial) else fn.__name__.lstrip("_")
+            rows.append((name, "comparison", "", f"could not read its CSV: {exc!r}", "n/a"))
     return rows
 
 
