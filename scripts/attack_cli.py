@@ -58,15 +58,14 @@ BASE = {
 POSITIONALS = {"ste figure": {"which": 0}, "plot": {"results": 0}, "data": {"dataset": 0}}
 #: the representative subset (``--subset``; the fast default test): one command per plugin, its size and
 #: path flags and a few kinds of bad value
-SUBSET = [("table", "--levels", v) for v in ("nan", "1e12", "")] + \
-    [("table", "--dps", v) for v in ("1001", "true")] + \
-    [("table", "--out", "{file}/x.csv"), ("init", "--levels", "1e12"), ("phase", "--sigma-w", "1-1e12"),
-     ("fig1", "--width", "1e12"), ("fig1", "--r", "1e12"), ("finite-width", "--widths", "1e12"),
-     ("train-depth", "--width", "1e12"), ("ste simulate", "--d", "1e12"), ("ste simulate", "--runs", "1e12"),
-     ("ste simulate", "--particles", "1e12"), ("ste simulate", "--n-tau", "1e12"), ("ste simulate", "--b", "abc"),
-     ("ste simulate", "--out", "/dev/null/x.json"), ("ste simulate", "--psi", "tanh:nan"),
-     ("ste figure", "which", "9"), ("ste figure", "--out", "{file}"), ("ste stationary", "--omega", "inf"),
-     ("ste plateau", "--init-scale", "1e12"), ("plot", "results", ""), ("data", "--timeout", "nan")]
+SUBSET = [("table", "--levels", "nan"), ("table", "--levels", "1e12"), ("table", "--dps", "1001"),
+          ("table", "--out", "{file}/x.csv"), ("init", "--levels", "1e12"), ("init", "--sigma-b", "inf"),
+          ("phase", "--sigma-w", "1-1e12"), ("fig1", "--width", "1e12"), ("finite-width", "--widths", "1,,2"),
+          ("train-depth", "--lr", "nan"), ("ste simulate", "--d", "1e12"), ("ste simulate", "--n-tau", "1e12"),
+          ("ste simulate", "--b", "abc"), ("ste simulate", "--out", "/dev/null/x.json"),
+          ("ste figure", "which", "9"), ("ste figure", "--out", "{file}"), ("ste stationary", "--omega", "inf"),
+          ("ste plateau", "--b", "true"), ("plot", "results", ""), ("data", "--timeout", "1e12"),
+          ("reproduce", "--only", "nope")]
 
 
 def _walk(parser, path=()):

@@ -24,7 +24,7 @@ def _bits(flag, s):
     try:
         return int(s)
     except ValueError:
-        raise ValueError(f"{flag} must be an integer number of bits or 'none', got {s!r}") from None
+        raise ValueError(f"argument {flag}: must be an integer number of bits or 'none', got {s!r}") from None
 
 
 def _params_from_args(a):
