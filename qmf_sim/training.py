@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import math
 import platform
 import time
@@ -126,7 +127,9 @@ class TrainConfig:
         V.integer("train_eval_size", self.train_eval_size, 1)
         V.choice("dtype", self.dtype, {"float32", "float64"})
         V.integer("seed", self.seed, 0)
-        for name in ("data", "sigma_w_rule", "lr_rule") if self.data is not None else ("sigma_w_rule", "lr_rule"):
+        if self.data is not None and not isinstance(self.data, (str, os.PathLike)):
+            raise ValueError(f"data must be None or a directory path, got {self.data!r}")
+        for name in ("sigma_w_rule", "lr_rule"):
             if not isinstance(getattr(self, name), str):
                 raise ValueError(f"{name} must be a string, got {getattr(self, name)!r}")
         V.device_spec("device", self.device)
