@@ -175,13 +175,14 @@ def _presets_text():
            f"1600 steps)"
 
 
-#: part -> the sizes ``--quick`` uses (and the full run's); ``None`` values are computed (:func:`quick_sizes`)
+#: part -> the sizes ``--quick`` uses (and the full run's), as the parts' reproduce functions set them (keep in
+#: step); ``None``: computed (:func:`quick_sizes`); a part not listed gets a general sentence
 QUICK_SIZES = {
     "spacing": "certified table N = 2..64 at 20 digits, float64 fit table to N = 1000 (full: N = 2..256 at 30 "
                "digits, to N = 10 000)",
     "sign": "31 ratios sigma_b / sigma_w (full: 121)",
-    "fig1": "depth 40, width 300, r = 120 input pairs, sigma_w factors 0.85, 1, 1.2 (full: depth 100, width 1000, "
-            "r = 500, factors 0.7 .. 1.5)",
+    "fig1": "depth 40, width 300, r = 120 inputs on the circle, sigma_w factors 0.85, 1, 1.2 (full and paper: depth "
+            "100, width 1000, r = 500; full: factors 0.7 .. 1.5)",
     "finite_width": "widths 64, 256, 1024, depth 10, 32 networks per width, sigma_w factor 1 (full: widths 64 .. "
                     "4096, depth 30, 128 networks, factors 1 and 1.5)",
     "trainable_depth": None,
@@ -191,9 +192,9 @@ QUICK_SIZES = {
     "ste_fig4": "d = 250, 3 runs, tau <= 60 (full and paper: d = 500, 5 runs; full: tau <= 100)",
     "ste_fig5": "d = 200, 2 runs, tau <= 40 (full: d = 500, 3 runs, tau <= 80)",
     "ste_closures": "3 of the 13 settings of Figs. 2-4, on a quarter of each time range (full: all 13, whole range)",
-    "ste_plateau": "d = 200, 2 runs, 20 000 particles, omega in {0.25, 0.5}, two starts, clipped STE and lam = 1 only, "
-                   "a 3 x 3 phase map (full: d = 1000 / 500, 5 / 4 runs, 100 000 particles, 10 omegas, four starts, "
-                   "both STEs, lam = 1 and 0.5, a 10 x 7 map)",
+    "ste_plateau": "d = 200, 2 runs, 20 000 particles in the example curves, omega in {0.25, 0.5}, two starts, "
+                   "clipped STE and lam = 1 only, a 3 x 3 phase map (full: d = 1000 / 500, 5 / 4 runs, 100 000 "
+                   "particles, 10 omegas, four starts, both STEs, lam = 1 and 0.5, a 10 x 7 map)",
     "ste_uses": "d = 200, 2 runs, b = 1..4, omega in {0.5, 1}, lam = 1, two learning rates, one schedule setting "
                 "(full: d = 500, 3 runs, b = 1..8, six omegas, lam = 1 and 0.1, eight rates, five settings)",
     "stochastic_rounding": "N = 2..16 and 128, 256, 1024; 500-unit networks (full: N = 2..64 and to 10 000; 2000)",
@@ -213,13 +214,27 @@ QUICK_MEANS = ("smaller networks, dimensions d, fewer runs, training steps and g
 
 
 def quick_sizes(part) -> str:
-    """What ``--quick`` changes in ``part`` (:data:`QUICK_SIZES`; a part not listed: a general sentence)."""
+    """What ``--quick`` changes in ``part``: :data:`QUICK_SIZES`, else ``QUICK_SIZES[part]`` of the part's
+    module (a new part may say it there), else a general sentence."""
+    import importlib
+
+    from qmf_sim import experiments
+
     if part == "trainable_depth":
         try:
             return _presets_text()
         except (ImportError, KeyError):
             pass
-    return QUICK_SIZES.get(part) or "reduced sizes (see the part's reproduce function)"
+    if QUICK_SIZES.get(part):
+        return QUICK_SIZES[part]
+    for spec in experiments.PARTS.get(part, ()):
+        try:
+            text = (getattr(importlib.import_module(spec.split(":")[0]), "QUICK_SIZES", None) or {}).get(part)
+        except ImportError:
+            continue
+        if text:
+            return text
+    return "reduced sizes (see the part's reproduce function)"
 
 
 def quick_run(out, quick=False) -> bool:
