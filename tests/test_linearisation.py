@@ -136,15 +136,19 @@ def test_continuous_jacobian_quadrature_vs_fd(name, sw, sb):
 
 
 @pytest.mark.skipif(not HAS_CONTINUOUS, reason="continuous maps (maps.chi_1) not present")
-def test_claim_fails_for_relu_with_bias():
-    # ReLU: E phi^2 = Q/2 so lambda_Q = sigma_w^2 / 2, while chi(C*) = sigma_w^2 (1/4 + arcsin(C*)/(2 pi)) < sigma_w^2/2
-    # for C* < 1: the C direction converges *faster* than Q although ReLU is monotone
-    from qmf_sym.activations import ReLU
+def test_relu_is_a_tie_and_softplus_a_counterexample():
+    # ReLU: E phi^2 = Q/2, lambda_Q = sigma_w^2/2; a finite Q* forces chi_1 = sigma_w^2/2 < 1, so C* = 1 and
+    # lambda_C = chi_1 = lambda_Q (the claim holds with equality)
+    from qmf_sym.activations import ReLU, Smooth
 
     lin = L.linearise(ReLU(), 1.2, 0.3)
-    assert lin.lambda_Q == pytest.approx(0.72, rel=1e-10)
-    assert lin.C < 1 and lin.lambda_C < lin.lambda_Q and not lin.c_not_faster
-    assert lin.lambda_C == pytest.approx(1.44 * (0.25 + math.asin(lin.C) / (2 * math.pi)), rel=1e-9)
+    assert lin.C == 1.0 and lin.Q == pytest.approx(0.09 / (1 - 0.72), rel=1e-10)
+    assert lin.lambda_Q == pytest.approx(0.72, rel=1e-10) and lin.lambda_C == pytest.approx(0.72, rel=1e-10)
+    assert lin.c_not_faster
+    # softplus (monotone, phi phi'' > 0): lambda_Q = chi_1 + sigma_w^2 E phi phi'' > chi_1 = lambda_C
+    sp = Smooth(lambda x: np.logaddexp(0, x), lambda x: 0.5 * (1 + np.tanh(x / 2)), name="softplus")
+    lin = L.linearise(sp, 1.0, 0.3)
+    assert lin.C == 1.0 and lin.lambda_Q > lin.lambda_C + 0.1 and not lin.c_not_faster
 
 
 @pytest.mark.skipif(not HAS_CONTINUOUS, reason="continuous maps (maps.chi_1) not present")
