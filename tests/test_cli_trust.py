@@ -202,8 +202,14 @@ def test_size_limit_api_and_env(monkeypatch):
                        (lambda: S.simulate(d=10, runs=10 ** 12, tau_max=1), "runs = "),
                        (lambda: S.solve_particles(n_particles=10 ** 12, tau=[0, 1]), "n_particles = "),
                        (lambda: S.solve_pde(h=1e-9, tau=[0, 1]), "h = "),
-                       (lambda: S.tau_grid(1.0, 10 ** 12), "n = ")):
+                       (lambda: S.tau_grid(1.0, 10 ** 12), "n = "),
+                       (lambda: S.solve_particles(n_particles=100, n_chunks=10 ** 12, tau=[0, 1]), "n_chunks = "),
+                       (lambda: S.solve_particles(n_particles=100, dt=1e-12, tau=[0, 1]), "dt = ")):
         with pytest.raises(ValueError, match=name + ".*would need about"):
+            call()
+    for call in (lambda: S.solve_pde(S.STEParams(teacher="gaussian"), n_teacher=10 ** 12, tau=[0, 1]),
+                 lambda: S.closure_curve(S.STEParams(teacher="gaussian"), [0, 1], n_teacher=10 ** 9)):
+        with pytest.raises(ValueError, match=r"n_teacher must be an integer in \[1, 1000\]"):
             call()
     assert limits.memory_budget()[0] == int(limits.MEMORY_FRACTION * limits.physical_memory())
     monkeypatch.setenv("QMF_MAX_BYTES", "1M")

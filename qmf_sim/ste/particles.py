@@ -30,12 +30,13 @@ def memory_bytes(n_particles, n_snap=0):
     return 8.0 * float(n_particles) * (4 + n_snap)
 
 
-def check_memory(n_particles, n_snap=0, flag=None):
-    """ValueError naming ``n_particles`` (or the CLI's ``flag``) when :func:`memory_bytes` exceeds the
-    budget of :mod:`qmf_sim.limits`."""
+def check_memory(n_particles, n_snap=0, flag=None, name=None):
+    """ValueError naming ``n_particles`` (or the CLI's ``flag``, or ``name``) when :func:`memory_bytes`
+    exceeds the budget of :mod:`qmf_sim.limits`."""
     from qmf_sim.limits import check_bytes
 
-    name = f"n_particles = {n_particles}" if flag is None else f"argument {flag}: {flag} {n_particles}"
+    if name is None:
+        name = f"n_particles = {n_particles}" if flag is None else f"argument {flag}: {flag} {n_particles}"
     return check_bytes(name, memory_bytes(n_particles, n_snap), "float64 particles")
 
 
@@ -59,7 +60,9 @@ def solve_particles(params=None, tau=None, n_particles=100_000, dt=0.02, seed=0,
     tau, snap_rec = sched.with_snapshots()
     if keep and snap_rec[-1] < 0:  # the final particles as one more snapshot
         snap_rec[-1] = snap_rec.max() + 1 if snap_rec.max() >= 0 else 0
-    check_memory(n_particles, int(snap_rec.max()) + 1)
+    N = -(-n_particles // n_chunks) * n_chunks  # rounded up to whole chunks
+    check_memory(N, int(snap_rec.max()) + 1, name=f"n_particles = {n_particles}" + (
+        f" in n_chunks = {n_chunks} (N = {N})" if N > n_particles else ""))
     dts, rec_at = sched.euler(dt, tau)
     n = -(-n_particles // n_chunks)
     N = n * n_chunks

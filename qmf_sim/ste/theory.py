@@ -38,14 +38,14 @@ def closure_curve(params, tau, closure="gaussian", dt=0.2, n_teacher=24):
     """eps_g(tau) of an order-parameter closure (:func:`qmf_sym.ste.closure.solve_closure`: 'gaussian',
     spec §4.4 iv, or 'split', the Gaussian closure with the exact frozen mass of the clipped STE)."""
     from qmf_sym.ste.closure import solve_closure
-    from qmf_sim.ste.pde import teacher_nodes
+    from qmf_sim.ste.pde import MAX_TEACHER_NODES, teacher_nodes
 
     p = as_params(params)
     if p.onset > 0:
         raise ValueError("onset must be 0 for the closures (use method='pde' or 'particles')")
     kappa, s2 = p.input_moments()
     r = solve_closure(np.asarray(tau, dtype=float), p.weight_map(), kappa, s2, p.eta, p.lam, p.sigma2, p.T, p.rho,
-                      teacher_nodes(p.teacher, V.integer("n_teacher", n_teacher, 1)), p.init, p.init_scale,
+                      teacher_nodes(p.teacher, V.integer("n_teacher", n_teacher, 1, MAX_TEACHER_NODES)), p.init, p.init_scale,
                       p.ridge, closure, dt)
     return r["eps"]
 

@@ -89,6 +89,13 @@ class Schedule:
         """Steps of at most ``dt`` that land exactly on every recording time: (dts, rec_at), rec_at[k] =
         the number of steps before recording time k."""
         tau = self.tau if tau is None else tau
+        gaps = np.diff(np.asarray(tau, dtype=float))
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = float(np.maximum(1.0, np.ceil(gaps / dt - 1e-9)).sum()) if gaps.size else 0.0
+        from qmf_sim.limits import check_bytes
+
+        check_bytes(f"dt = {dt} ({total:.3g} time steps up to tau = {tau[-1]:g})", 48.0 * total,
+                    "the list of step sizes")
         dts, rec_at = [], [0]
         for a, b in zip(tau[:-1], tau[1:]):
             n = max(1, int(math.ceil((b - a) / dt - 1e-9)))
