@@ -24,7 +24,8 @@ from qmf_sym.activations import as_staircase
 
 from .nn import staircase_forward
 
-__all__ = ["conv_weights", "cnn_mode_decay", "fit_mode_slope", "ModeFit"]
+__all__ = ["conv_weights", "cnn_mode_decay", "fit_mode_slope", "ModeFit", "residual_correlations", "QuantizedResMLP",
+           "residual_factory"]
 
 
 # ============================================================================ CNN
@@ -157,3 +158,119 @@ def fit_mode_slope(amplitudes, n_layers):
     else:
         xi, xi_se = (0.0, float("nan")) if am == 0 else (float("inf"), float("nan"))
     return ModeFit(m, se, xi, xi_se, n, len(r))
+
+
+# ============================================================================ residual networks
+def residual_correlations(act, Q1, C1, alpha, sigma_w, sigma_b=0.0, width=1024, depth=100, seeds=(0, 1, 2, 3),
+                          pairs=4, dtype=torch.float32):
+    """Correlation C^l and variance Q^l, layer by layer, in finite random residual networks
+    x^(l+1) = x^l + alpha (W^l phi(x^l) + b^l) (:mod:`qmf_sym.residual`).
+
+    The first hidden layer is drawn from the mean field's layer-1 law: ``pairs`` independent pairs
+    (x_a, x_b) with x_i ~ N(0, Q1 [[1, C1], [C1, 1]]) i.i.d. over the ``width`` units.  Returns
+    (C, Q), arrays (len(seeds), depth): the empirical correlation x_a.x_b / (|x_a| |x_b|) and the mean
+    |x|^2 / width, each averaged over the pairs, for l = 1..depth; seed k draws the k-th network and its
+    inputs from ``torch.Generator().manual_seed(seed)``."""
+    act = as_staircase(act)
+    V.positive("Q1", Q1)
+    V.in_closed("C1", C1, -1, 1)
+    V.positive("alpha", alpha)
+    V.positive("sigma_w", sigma_w)
+    V.nonnegative("sigma_b", sigma_b)
+    width = V.integer("width", width, 1)
+    depth = V.integer("depth", depth, 1)
+    pairs = V.integer("pairs", pairs, 1)
+    seeds = [V.integer("seed", s, 0) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    L = torch.linalg.cholesky(torch.tensor([[1.0, C1], [C1, 1.0]], dtype=torch.float64) * float(Q1)
+                              + 1e-300 * torch.eye(2, dtype=torch.float64)) if C1 < 1 else None
+    Cs, Qs = np.empty((len(seeds), depth)), np.empty((len(seeds), depth))
+    for i, seed in enumerate(seeds):
+        gen = torch.Generator().manual_seed(seed)
+        z = torch.randn((pairs, 2, width), generator=gen, dtype=torch.float64)
+        if L is None:
+            z = z[:, :1].expand(pairs, 2, width) * math.sqrt(float(Q1))
+            x = z
+        else:
+            x = torch.einsum("ij,pjn->pin", L, z)
+        x = x.reshape(2 * pairs, width).to(dtype)
+        for l in range(depth):
+            x64 = x.to(torch.float64).reshape(pairs, 2, width)
+            n2 = (x64 * x64).sum(-1)
+            Cs[i, l] = float(((x64[:, 0] * x64[:, 1]).sum(-1) / torch.sqrt(n2[:, 0] * n2[:, 1])).mean())
+            Qs[i, l] = float(n2.mean() / width)
+            if l == depth - 1:
+                break
+            w = torch.randn((width, width), generator=gen, dtype=dtype) * (float(sigma_w) / math.sqrt(width))
+            b = torch.randn((width,), generator=gen, dtype=dtype) * float(sigma_b)
+            x = x + float(alpha) * (staircase_forward(x, act) @ w.T + b)
+    return Cs, Qs
+
+
+class QuantizedResMLP(torch.nn.Module):
+    """The residual counterpart of :class:`qmf_sim.nn.QuantizedMLP`: the same weight layers and the
+    same initial draws (:func:`qmf_sim.nn.init_draws`, so a seed gives the same W and b as the plain
+    network), with every hidden-to-hidden layer wrapped in a skip connection:
+
+    x^1 = W^1 x + b^1,  x^(l+1) = x^l + alpha (W^(l+1) phi(x^l) + b^(l+1)) (l = 1..depth-1),
+    f(x) = W^(L+1) phi(x^L) + b^(L+1)  (``depth`` = L hidden layers),
+
+    phi by :func:`qmf_sim.nn.staircase_ste` (forward exact, backward STE)."""
+
+    def __init__(self, n_in, width, depth, n_out, act, sigma_w, sigma_b=0.0, alpha=1.0, ste="clipped",
+                 ste_slope=1.0, dtype=torch.float32, device=None, seed=None):
+        super().__init__()
+        from .nn import _check_ste, init_draws
+
+        n_in = V.integer("n_in", n_in, 1)
+        width = V.integer("width", width, 1)
+        depth = V.integer("depth", depth, 1)
+        n_out = V.integer("n_out", n_out, 1)
+        self.act = as_staircase(act)
+        self.sigma_w, self.sigma_b = V.finite("sigma_w", V.positive("sigma_w", sigma_w)), V.finite(
+            "sigma_b", V.nonnegative("sigma_b", sigma_b))
+        self.alpha = V.finite("alpha", V.positive("alpha", alpha))
+        self.ste, self.ste_slope = _check_ste(ste, ste_slope)
+        self.depth, self.width = depth, width
+        device = torch.device(device) if device is not None else torch.device("cpu")
+        sizes = [n_in] + [width] * depth + [n_out]
+        self.layers = torch.nn.ModuleList(
+            torch.nn.Linear(a, b, bias=True, dtype=dtype, device=device) for a, b in zip(sizes[:-1], sizes[1:]))
+        with torch.no_grad():
+            for lin, (w, b) in zip(self.layers, init_draws(sizes, self.sigma_w, self.sigma_b, seed)):
+                lin.weight.copy_(w)
+                lin.bias.copy_(b)
+
+    def phi(self, x):
+        from .nn import staircase_ste
+
+        return staircase_ste(x, self.act, self.ste, self.ste_slope)
+
+    def forward(self, x, return_preactivations=False):
+        h = self.layers[0](x)
+        pre = [h]
+        for lin in self.layers[1:-1]:
+            h = h + self.alpha * lin(self.phi(h))
+            pre.append(h)
+        out = self.layers[-1](self.phi(h))
+        return (out, pre) if return_preactivations else out
+
+    def extra_repr(self):
+        return (f"depth={self.depth}, width={self.width}, alpha={self.alpha:g}, sigma_w={self.sigma_w:g}, "
+                f"sigma_b={self.sigma_b:g}, act=N{self.act.N}, slope={self.ste_slope:g}")
+
+
+def residual_factory(alpha):
+    """A ``model_factory`` for :func:`qmf_sim.training.run_training`: the :class:`QuantizedResMLP` of a
+    run's config with branch weight ``alpha``."""
+    V.positive("alpha", alpha)
+
+    def make(cfg, dataset, dtype, device):
+        from qmf_sym.activations import Staircase
+
+        return QuantizedResMLP(dataset.n_features, cfg.width, cfg.depth, dataset.n_classes,
+                               Staircase.uniform(cfg.levels), cfg.sigma_w, cfg.sigma_b, alpha, ste=cfg.ste,
+                               ste_slope=cfg.ste_slope, dtype=dtype, device=device, seed=cfg.seed)
+
+    return make

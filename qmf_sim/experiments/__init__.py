@@ -35,6 +35,7 @@ PARTS: dict[str, tuple[str, ...]] = {
     "linearisation": ("qmf_sim.experiments.activations:reproduce_linearisation",),
     "generalization": ("qmf_sim.experiments.generalization:reproduce",),
     "cnn": ("qmf_sim.experiments.cnn:reproduce",),
+    "residual": ("qmf_sim.experiments.residual:reproduce",),
 }
 
 

@@ -1,0 +1,122 @@
+"""Quantized residual networks: the mean-field maps (qmf_sym.residual) against the fully connected maps
+they call, finite random residual networks and the residual training model (qmf_sim.architectures)."""
+import math
+
+import numpy as np
+import pytest
+
+from qmf_sym import maps, residual
+from qmf_sym.activations import Staircase
+from qmf_sym.init import init_for
+
+ACT = Staircase.uniform(4)
+SW = float(init_for(4).sigma_w)
+
+
+@pytest.mark.parametrize("alpha,sb", [(1.0, 0.0), (0.3, 0.2), (3.0, 0.0)])
+def test_block_is_a_convex_combination_of_identity_and_fc_layer(alpha, sb):
+    Q, C = np.array([0.2, 1.5, 40.0]), np.array([0.9, -0.3, 0.1])
+    Qn, Cn = residual.layer_map(ACT, Q, C, alpha, SW, sb)
+    Vq, F = maps.layer_map(ACT, Q, C, SW, sb)
+    w = alpha ** 2 * Vq / Qn
+    assert np.all((w > 0) & (w < 1))
+    assert np.allclose(Qn, Q + alpha ** 2 * Vq, rtol=1e-15)
+    assert np.allclose(Cn, (1 - w) * C + w * F, rtol=0, atol=1e-15)
+    # C = 1 stays 1 (identical inputs stay identical)
+    assert residual.layer_map(ACT, 0.5, 1.0, alpha, SW, sb)[1] == pytest.approx(1.0, abs=1e-14)
+
+
+def test_sign_limit_and_limit():
+    assert residual.sign_limit(ACT).N == 2 and list(residual.sign_limit(ACT).levels) == [-1.0, 1.0]
+    lim = residual.limit(ACT, SW)
+    assert lim.C_inf == 0.0 and lim.gamma == pytest.approx(1 - 2 / math.pi, abs=1e-15)
+    assert lim.V_inf == pytest.approx(SW ** 2, rel=1e-15)
+    # a non-centred staircase: its sign limit keeps the base and total height
+    act = Staircase([-0.5, 0.25], [0.5, 1.5], base=-0.25)
+    s = residual.sign_limit(act)
+    assert list(s.levels) == [-0.25, 1.75] and list(s.offsets) == [0.0]
+    lim = residual.limit(act, 1.0, 0.1)
+    assert 0 < lim.C_inf < 1 and 0 < lim.gamma < 1
+
+
+def test_power_law_local_exponent_approaches_gamma():
+    """Exact iteration, 2000 layers: the local exponent is within 0.012 of -gamma (0.009 there) and closing in."""
+    tau, dev, gam = residual.power_law_prediction(ACT, 0.4, 0.8, 1.0, SW, 0.0, 2001)
+    loc = lambda l: np.log(dev[l - 1] / dev[l // 2 - 1]) / np.log(tau[l - 1] / tau[l // 2 - 1])  # noqa: E731
+    assert abs(loc(2000) + gam) < 0.012 < abs(loc(100) + gam)
+
+
+@pytest.mark.parametrize("call,name", [
+    (lambda: residual.layer_map(ACT, 1.0, 0.5, 0.0, SW), "alpha"),
+    (lambda: residual.layer_map(ACT, 1.0, 1.5, 1.0, SW), "C"),
+    (lambda: residual.layer_map(ACT, -1.0, 0.5, 1.0, SW), "Q"),
+    (lambda: residual.iterate(ACT, 1.0, 0.5, 1.0, SW, n_layers=0), "n_layers"),
+    (lambda: residual.limit(ACT, -1.0), "sigma_w"),
+    (lambda: residual.limit(ACT, 1.0, float("nan")), "sigma_b"),
+    (lambda: residual.depth_clock(1.0, 1.0, 0.0), "V_inf"),
+])
+def test_bad_input_names_the_parameter(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
+
+
+# ---------------------------------------------------------------------------- finite networks
+def test_finite_residual_network_follows_the_map():
+    """Width 256, 4 seeds x 4 pairs, 40 blocks: C^l within 4 SE + 0.02 of the mean field at l = 10, 40 (the
+    0.02 covers the O(1/width) bias of a correlation of quantized units and the t_3 tails of a 4-seed SE)."""
+    from qmf_sim.architectures import residual_correlations
+
+    fp = maps.fixed_point(ACT, SW)
+    C, Q = residual_correlations(ACT, fp.Q, 0.8, 1.0, SW, 0.0, 256, 40, seeds=range(4), pairs=4)
+    Qm, Cm = residual.iterate(ACT, fp.Q, 0.8, 1.0, SW, 0.0, 40)
+    for l in (10, 40):
+        m, se = C[:, l - 1].mean(), C[:, l - 1].std(ddof=1) / 2
+        assert abs(m - Cm[l - 1]) <= 4 * se + 0.02, (l, m, se, Cm[l - 1])
+        assert Q[:, l - 1].mean() == pytest.approx(Qm[l - 1], rel=0.1)
+
+
+def test_residual_mlp_shares_the_plain_networks_weights_and_trains():
+    import torch
+
+    from qmf_sim.architectures import QuantizedResMLP, residual_factory
+    from qmf_sim.nn import QuantizedMLP
+    from qmf_sim.training import TrainConfig, run_training
+
+    a = QuantizedMLP(5, 16, 3, 4, ACT, SW, seed=7)
+    b = QuantizedResMLP(5, 16, 3, 4, ACT, SW, alpha=0.5, seed=7)
+    for la, lb in zip(a.layers, b.layers):
+        assert torch.equal(la.weight, lb.weight) and torch.equal(la.bias, lb.bias)
+    x = torch.randn(8, 5, generator=torch.Generator().manual_seed(0))
+    h = b.layers[0](x)
+    for lin in b.layers[1:-1]:
+        h = h + 0.5 * lin(b.phi(h))
+    assert torch.equal(b(x), b.layers[-1](b.phi(h)))
+    assert torch.equal(QuantizedResMLP(5, 16, 1, 4, ACT, SW, seed=7)(x), QuantizedMLP(5, 16, 1, 4, ACT, SW, seed=7)(x))
+    cfg = TrainConfig(depth=3, width=16, levels=4, steps=5, eval_steps=(5,), lr=1e-2, train_eval_size=50, device="cpu")
+    rec = run_training(cfg, threads=1, model_factory=residual_factory(1.0))
+    assert rec["status"] == "ok" and rec["final_step"] == 5
+    with pytest.raises(ValueError, match="alpha"):
+        QuantizedResMLP(5, 16, 3, 4, ACT, SW, alpha=-1.0)
+    with pytest.raises(ValueError, match="alpha"):
+        residual_factory(0.0)
+
+
+def test_finite_residual_bad_input():
+    from qmf_sim.architectures import residual_correlations
+
+    with pytest.raises(ValueError, match="C1"):
+        residual_correlations(ACT, 1.0, 1.2, 1.0, SW, width=8, depth=2, seeds=[0])
+    with pytest.raises(ValueError, match="width"):
+        residual_correlations(ACT, 1.0, 0.5, 1.0, SW, width=0, depth=2, seeds=[0])
+
+
+@pytest.mark.slow
+def test_propagation_quick_exponents_slow():
+    """The quick propagation experiment: the network's local exponent within 4 SE of the exact map's on the
+    same window, and a power law fitting the map's tail far better than an exponential."""
+    from qmf_sim.experiments import residual as E
+
+    rows = E.fit_exponents(E.propagation(quick=True))
+    for r in rows:
+        assert abs(r["z_network_vs_meanfield"]) < 4
+        assert r["rss_power_law"] < 0.1 * r["rss_exponential"]
