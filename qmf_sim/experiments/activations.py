@@ -60,6 +60,31 @@ def make_activation(name, levels=None):
     raise ValueError(f"argument --activation: {name!r} needs qmf_sym.activations.by_name (continuous activations)")
 
 
+def continuous_available() -> bool:
+    """True when qmf_sym's maps accept continuous activations (``by_name``, ``maps.chi_1``,
+    ``maps.edge_of_chaos``); the parts then include tanh, erf, hard tanh (and ReLU in the App. K tables)."""
+    from qmf_sym import activations as A
+    from qmf_sym import maps
+
+    return all(hasattr(m, a) for m, a in ((A, "by_name"), (maps, "chi_1"), (maps, "edge_of_chaos")))
+
+
+def _continuous(names):
+    return tuple(names) if continuous_available() else ()
+
+
+def softplus():
+    """(activation, torch_fn): softplus log(1 + e^x) as a ``Smooth`` activation with its torch twin -- monotone
+    with phi phi'' > 0, the counterexample to the claim of sec. 3.1 (App. K)."""
+    import torch
+
+    from qmf_sym.activations import Smooth
+
+    act = Smooth(lambda x: np.logaddexp(0, x), lambda x: 0.5 * (1 + np.tanh(np.asarray(x, float) / 2)),
+                 name="softplus")
+    return act, torch.nn.functional.softplus
+
+
 def _label(act):
     from qmf_sym.activations import Staircase
 
@@ -123,7 +148,7 @@ def xi_curves(quick=False, sigma_ws=None, sigma_bs=SIGMA_BS, continuous=CONTINUO
     from qmf_sym.activations import Staircase
 
     sws = _sigma_ws(quick) if sigma_ws is None else np.asarray(sigma_ws, float)
-    acts = [(n, make_activation(n)) for n in continuous] + [
+    acts = [(n, make_activation(n)) for n in _continuous(continuous)] + [
         ("sign" if N == 2 else f"staircase N={N}", Staircase.uniform(N)) for N in levels]
     rows = []
     for label, act in acts:
@@ -135,32 +160,31 @@ def xi_curves(quick=False, sigma_ws=None, sigma_bs=SIGMA_BS, continuous=CONTINUO
 
 # ============================================================================ the edge of chaos
 def edge_of_chaos_rows(quick=False, names=CONTINUOUS, sigma_bs=None):
-    """Rows (activation, sigma_b, sigma_w_crit, Q_star, chi_1, lambda_Q, xi_Q, xi_C): the order-to-chaos
+    """Rows (activation, sigma_b, sigma_w_crit, Q_star, chi_1, lambda_Q, xi_Q, xi_q_maps, xi_C): the order-to-chaos
     line chi_1 = 1 (:func:`qmf_sym.maps.edge_of_chaos`).  On it xi_C (the C direction) is infinite by
     definition; the Q direction still converges, at the rate lambda_Q of App. K
-    (:func:`qmf_sym.linearisation.jacobian` at (Q*, 1)), xi_Q = -1/log lambda_Q.  No such line exists
+    (:func:`qmf_sym.linearisation.jacobian` at (Q*, 1)), xi_Q = -1/log lambda_Q, beside the ``xi_q`` of
+    :func:`qmf_sym.maps.edge_of_chaos` (an independent computation of the same number).  No such line exists
     for a staircase (chi diverges at C = 1, eq. 15)."""
     from qmf_sym import linearisation as L
     from qmf_sym import maps
 
     sbs = np.round(np.linspace(0.0, 0.5, 6 if quick else 26), 10) if sigma_bs is None else sigma_bs
     rows = []
-    for n in names:
+    for n in _continuous(names):
         act = make_activation(n)
         for sb in sbs:
             try:
-                sw = float(maps.edge_of_chaos(act, float(sb)))
+                e = maps.edge_of_chaos(act, float(sb))
             except (ValueError, ArithmeticError):
-                rows.append([n, float(sb)] + [math.nan] * 6)
+                rows.append([n, float(sb)] + [math.nan] * 7)
                 continue
-            if sb == 0:
-                rows.append([n, 0.0, sw, 0.0, 1.0, math.nan, math.nan, math.inf])  # Q* = 0 on the line
+            sw, Q = float(e.sigma_w), float(e.Q_star)
+            if not Q > 0:  # sigma_b = 0: the line meets Q* = 0, no Q direction
+                rows.append([n, float(sb), sw, Q, float(e.chi_1), math.nan, math.nan, float(e.xi_q), math.inf])
                 continue
-            fp = maps.fixed_point(act, sw, float(sb))
-            chi1 = float(maps.chi_1(act, fp.Q, sw))
-            jac = L.jacobian(act, float(fp.Q), 1.0, sw, float(sb))
-            lq = float(jac.J[0, 0])
-            rows.append([n, float(sb), sw, float(fp.Q), chi1, lq, L._xi(lq), math.inf])
+            lq = float(L.jacobian(act, Q, 1.0, sw, float(sb)).J[0, 0])
+            rows.append([n, float(sb), sw, Q, float(e.chi_1), lq, L._xi(lq), float(e.xi_q), math.inf])
     return rows
 
 
@@ -195,7 +219,7 @@ def levels_table(quick=False, names=CONTINUOUS, sigma_ws=(0.9, 1.2, 1.5, 2.0, 3.
     uniform staircase at its own optimum needs to propagate as deep as the continuous activation at
     (sigma_w, sigma_b).  At the continuous edge of chaos xi is infinite and no N suffices (N_needed empty)."""
     rows = []
-    for n in names:
+    for n in _continuous(names):
         act = make_activation(n)
         for sb in sigma_bs:
             for sw in sigma_ws:
@@ -301,19 +325,20 @@ def network_rates(act, sigma_w, sigma_b=0.0, width=2000, depth=5, seeds=range(8)
 
 
 def _lin_settings(quick):
+    """(act, sigma_w, sigma_b, torch_fn) of the App. K table."""
     from qmf_sym.activations import Staircase
     from qmf_sym.init import sigma_w_opt
 
     out = []
     for N in (4, 16):
         a = Staircase.uniform(N)
-        out += [(a, float(sigma_w_opt(a)), 0.0), (a, float(sigma_w_opt(a)), 0.05)]
-    for n in CONTINUOUS + ("relu",):
-        try:
-            act = make_activation(n)
-        except ValueError:
-            continue
-        out += [(act, 1.5, 0.05), (act, 1.2, 0.3)] if n != "relu" else [(act, 1.2, 0.3)]
+        out += [(a, float(sigma_w_opt(a)), 0.0, None), (a, float(sigma_w_opt(a)), 0.05, None)]
+    for n in _continuous(CONTINUOUS + ("relu",)):
+        act = make_activation(n)
+        out += [(act, 1.5, 0.05, None), (act, 1.2, 0.3, None)] if n != "relu" else [(act, 1.2, 0.3, None)]
+    if continuous_available():
+        sp, fn = softplus()
+        out.append((sp, 1.0, 0.3, fn))
     return out if not quick else out[:2] + out[4::2]
 
 
@@ -326,7 +351,7 @@ def linearisation_rows(quick=False, width=None, seeds=None, network=True):
     width = width or (2000 if quick else 8000)
     seeds = seeds or (range(4) if quick else range(12))
     rows = []
-    for act, sw, sb in _lin_settings(quick):
+    for act, sw, sb, tfn in _lin_settings(quick):
         try:
             lin = L.linearise(act, sw, sb)
         except ValueError:
@@ -337,7 +362,7 @@ def linearisation_rows(quick=False, width=None, seeds=None, network=True):
         row = [_label(act), sw, sb, lin.Q, lin.C, lin.lambda_Q, lin.lambda_C, float(lin.J[1, 0]), lin.xi_Q, lin.xi_C,
                lin.c_not_faster, fd_dev, fd_err]
         if network:
-            r = network_rates(act, sw, sb, width=width, depth=5, seeds=seeds)
+            r = network_rates(act, sw, sb, width=width, depth=5, seeds=seeds, torch_fn=tfn)
             row += [r["width"], r["seeds"], r["eps"], r["lambda_Q"], r["se_Q"], r["mf_Q"], r["lambda_C"], r["se_C"],
                     r["mf_C"], abs(r["lambda_Q"] - r["mf_Q"]) / r["se_Q"] if r["se_Q"] > 0 else None,
                     abs(r["lambda_C"] - r["mf_C"]) / r["se_C"] if r["se_C"] > 0 else None]
@@ -353,19 +378,22 @@ LIN_HEADER = ["activation", "sigma_w", "sigma_b", "Q_star", "C_star", "lambda_Q"
 def claim_scan(names=("tanh", "erf", "hardtanh", "relu"), sigma_ws=(0.8, 1.0, 1.2, 1.5, 2.0, 3.0),
                sigma_bs=(0.0, 0.05, 0.3, 1.0), levels=(2, 4, 16, 64)):
     """Where |lambda_C| >= |lambda_Q| (the claim of sec. 3.1) holds: rows (activation, sigma_w, sigma_b,
-    Q_star, C_star, lambda_Q, lambda_C, holds) over a grid, for the continuous activations and the uniform
-    staircases (their grid: sigma_w_opt(N) x (0.8, 1, 1.25))."""
+    Q_star, C_star, lambda_Q, lambda_C, holds) over a grid, for the continuous activations, softplus (the
+    counterexample) and the uniform staircases (their grid: sigma_w_opt(N) x (0.8, 1, 1.25))."""
     from qmf_sym import linearisation as L
     from qmf_sym.activations import Staircase
     from qmf_sym.init import sigma_w_opt
 
     settings = []
-    for n in names:
+    for n in _continuous(names):
         try:
             act = make_activation(n)
         except ValueError:
             continue
         settings += [(act, sw, sb) for sw in sigma_ws for sb in sigma_bs]
+    if continuous_available():
+        sp, _ = softplus()
+        settings += [(sp, sw, sb) for sw in sigma_ws[:4] for sb in sigma_bs]
     for N in levels:
         a = Staircase.uniform(N)
         s0 = float(sigma_w_opt(a))
@@ -424,7 +452,8 @@ def reproduce(out_dir: Path, quick: bool = False) -> list:
                                 "nan": "no finite fixed point (e.g. tanh, sigma_b = 0, sigma_w <= 1)"})]
     eoc = edge_of_chaos_rows(quick)
     paths.append(io.write_csv(out_dir / "edge_of_chaos.csv",
-                              ["activation", "sigma_b", "sigma_w_crit", "Q_star", "chi_1", "lambda_Q", "xi_Q", "xi_C"],
+                              ["activation", "sigma_b", "sigma_w_crit", "Q_star", "chi_1", "lambda_Q", "xi_Q", "xi_q_maps",
+                               "xi_C"],
                               eoc, meta={"note": "chi_1 = 1 on the line; no such line exists for staircases"}))
     lv = levels_table(quick)
     paths.append(io.write_csv(out_dir / "levels_needed.csv",

@@ -56,7 +56,7 @@ def settings(quick=False):
         from qmf_sym.activations import Tanh
 
         t = Tanh()
-        crit = float(maps.edge_of_chaos(t, 0.05))
+        crit = float(maps.edge_of_chaos(t, 0.05).sigma_w)
         out += [("tanh 1.1x crit", t, 1.1 * crit, 0.05), ("tanh 2x crit", t, 2 * crit, 0.05)]
     return out
 
