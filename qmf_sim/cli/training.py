@@ -27,6 +27,17 @@ def _panels(text):
     return tuple(ps)
 
 
+def _ste_slope(text):
+    """``--ste-slope``: ``critical`` (backward gain 1 per run, App. H) or a positive number."""
+    t = str(text).strip()
+    if t == "critical":
+        return t
+    try:
+        return A.number(0, lo_open=True)(t)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"expected 'critical' or a number > 0 ({exc})") from None
+
+
 def _check_data(data):
     """Load the data set now: a missing or corrupt ``--data`` is a user error before any training."""
     from qmf_sim.data import load_dataset
@@ -60,7 +71,7 @@ def _cmd_train_depth(args):
     out = A.out_dir(args.out)
     kw = dict(depths=args.depths, sigma_w=args.sigma_w, levels=args.levels, width=args.width, steps=args.steps,
               lr=args.lr, data=args.data, device=args.device, seed=args.seed, sigma_levels=args.sigma_levels,
-              panels=args.panels)
+              panels=args.panels, ste_slope=args.ste_slope)
     _check_data(args.data)
     _check_sizes(E.build_plan(args.preset, **kw))  # sizes before anything trains
     scheduler = None
@@ -110,6 +121,9 @@ def add_commands(subparsers):
                    help="learning rate (paper preset default: 1e-3 / 5e-4 by depth)")
     p.add_argument("--seed", type=A.integer(0), default=0, help="random seed (default 0)")
     p.add_argument("--panels", type=_panels, default=PANELS, help="which grids to run (default sigma,levels)")
+    p.add_argument("--ste-slope", type=_ste_slope, dest="ste_slope", default=1.0,
+                   help="clipped-STE slope: a number (default 1, as in the paper) or 'critical' (per run the slope with "
+                   "backward gain 1 at its fixed point, as qmf init prints; paper 1 App. H)")
     p.add_argument("--out", default="results/trainable_depth", help="output directory (results file inside)")
     p.add_argument("--data", default=None, help="'mnist' (real MNIST from the user cache, downloaded and checksum-verified once: "
                    "qmf data mnist) or an MNIST IDX directory (default: $QMF_MNIST_DIR, else sklearn digits)")

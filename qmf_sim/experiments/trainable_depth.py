@@ -26,8 +26,12 @@ PANELS = (SIGMA_PANEL, LEVELS_PANEL)
 
 
 def build_plan(preset_name="smoke", depths=None, sigma_w=None, levels=None, width=None, steps=None, lr=None,
-               data=None, device=None, sigma_levels=None, seed=0, panels=(SIGMA_PANEL, LEVELS_PANEL)):
-    """The runs of a sweep: ``{"sigma": [TrainConfig...], "levels": [...]}``; validates everything first."""
+               data=None, device=None, sigma_levels=None, seed=0, panels=(SIGMA_PANEL, LEVELS_PANEL), ste_slope=1.0):
+    """The runs of a sweep: ``{"sigma": [TrainConfig...], "levels": [...]}``; validates everything first.
+
+    ``ste_slope``: the clipped-STE slope of every run (default 1, the paper's sec. 5), or ``"critical"``:
+    per run the slope with backward gain 1 at its fixed point (:func:`qmf_sim.training.critical_ste_slope`,
+    App. H/J)."""
     from qmf_sym import _validate as V
 
     from qmf_sim.data import load_dataset
@@ -57,7 +61,13 @@ def build_plan(preset_name="smoke", depths=None, sigma_w=None, levels=None, widt
     if sigma_w is not None:
         for s in sigma_w:
             V.positive("sigma_w", s)
+    if isinstance(ste_slope, str):
+        V.choice("ste_slope", ste_slope, ("critical",))
+    else:
+        V.positive("ste_slope", ste_slope)
     base = dict(width=width, steps=steps, lr=lr, data=data, device=device, seed=seed)
+    if not isinstance(ste_slope, str):
+        base["ste_slope"] = float(ste_slope)
     TrainConfig(depth=max(depths), levels=n_sig, sigma_w=1.0, **base).validate()
     load_dataset(data)  # unreadable data: clear error now, before any training
     plan = {}
@@ -66,6 +76,13 @@ def build_plan(preset_name="smoke", depths=None, sigma_w=None, levels=None, widt
         plan[SIGMA_PANEL] = sigma_grid(depths, sws, levels=n_sig, **base)
     if LEVELS_PANEL in panels:
         plan[LEVELS_PANEL] = levels_grid(depths, levels, **base)
+    if ste_slope == "critical":
+        from dataclasses import replace
+
+        from qmf_sim.training import critical_ste_slope
+
+        plan = {k: [replace(c, ste_slope=critical_ste_slope(c.levels, c.sigma_w, c.sigma_b)).resolved() for c in v]
+                for k, v in plan.items()}
     return plan
 
 
