@@ -24,7 +24,8 @@ layer's pre-activations have variance Q*, isolating the C direction as in Fig. 1
 
 Each against depth L (also in units of xi = -1/log chi, eq. 7), at sigma_w_opt and off it.
 :func:`stop_depth` reports the depth after which the test error no longer improves by more than a
-tolerance (the README sentence's numbers).
+tolerance, :func:`half_depth` the depth at which it has climbed half way back to chance (both also in
+units of xi: the README sentence's numbers).
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ import numpy as np
 
 from qmf_sim import io
 
-__all__ = ["settings", "kernel_tables", "kernels", "kernel_errors", "network_errors", "stop_depth", "reproduce", "CAPTIONS",
+__all__ = ["settings", "kernel_tables", "kernels", "kernel_errors", "network_errors", "stop_depth", "half_depth", "reproduce", "CAPTIONS",
            "FIGURE_STEMS"]
 
 
@@ -73,7 +74,9 @@ def _data(quick):
 # ============================================================================ kernels
 def _grid(n=3001):
     """theta = arccos C, uniform on [0, pi]: the maps are smooth in theta at C = +-1 (a staircase's
-    1 - M(1 - delta) ~ sqrt(delta) ~ theta), so a cubic spline in theta is accurate to ~1e-12 everywhere."""
+    1 - M(1 - delta) ~ sqrt(delta) ~ theta), so a cubic spline in theta is accurate to ~1e-12 everywhere
+    with 3001 nodes (staircases, closed forms); continuous activations (certified quadrature, slower) use
+    401 nodes, accurate to ~1e-10 (tests/test_generalization.py)."""
     return np.linspace(0.0, math.pi, n)
 
 
@@ -85,7 +88,7 @@ def kernel_tables(act, Q, sigma_w, sigma_b, ste="clipped", slope=1.0):
     from qmf_sym import backward, maps
     from qmf_sym.activations import Staircase
 
-    t = _grid()
+    t = _grid(3001 if isinstance(act, Staircase) else 401)
     d, e = 2 * np.sin(t / 2) ** 2, 2 * np.cos(t / 2) ** 2
     lo, hi = (t > 0) & (t <= math.pi / 2), (t > math.pi / 2) & (t < math.pi)
     M = np.empty_like(t)
@@ -247,6 +250,25 @@ def stop_depth(depths, errors, tol=0.01):
     return stop, best
 
 
+CHANCE = 0.9  # ten balanced classes
+
+
+def half_depth(depths, errors, chance=CHANCE):
+    """The depth (log-linear interpolation) at which the test error first climbs half way from its best
+    value back to chance: where the depth has eaten half of what the network can generalise.  ``None`` if it
+    never does within ``depths``."""
+    pts = [(d, e) for d, e in zip(depths, errors) if e is not None and math.isfinite(e)]
+    if not pts:
+        return None
+    best = min(e for _, e in pts)
+    target = 0.5 * (best + chance)
+    for (d0, e0), (d1, e1) in zip(pts, pts[1:]):
+        if e0 < target <= e1:
+            f = (target - e0) / (e1 - e0)
+            return float(math.exp(math.log(d0) + f * (math.log(d1) - math.log(d0))))
+    return None
+
+
 def _depths(quick):
     return (1, 2, 4, 8, 16, 32, 64) if quick else (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 
@@ -255,7 +277,8 @@ KERNEL_HEADER = ["setting", "activation", "sigma_w", "sigma_b", "depth", "xi", "
                  "err_ntk_typical"]
 NET_HEADER = ["setting", "activation", "sigma_w", "sigma_b", "depth", "seed", "xi", "depth_over_xi",
               "test_error_step50", "test_error_final"]
-SUMMARY_HEADER = ["setting", "xi", "predictor", "stop_depth", "stop_depth_over_xi", "best_error", "error_at_max_depth"]
+SUMMARY_HEADER = ["setting", "xi", "predictor", "stop_depth", "stop_depth_over_xi", "best_error", "half_depth",
+                  "half_depth_over_xi", "error_at_max_depth"]
 
 
 def reproduce(out_dir: Path, quick: bool = False) -> list:
@@ -273,8 +296,10 @@ def reproduce(out_dir: Path, quick: bool = False) -> list:
         krow += [[label, name, sw, sb, *r] for r in rows]
         xi = rows[0][1]
         for k, pred in ((3, "nngp"), (4, "ntk"), (5, "ntk_typical")):
-            st, best = stop_depth([r[0] for r in rows], [r[k] for r in rows])
-            srow.append([label, xi, pred, st, st / xi, best, rows[-1][k]])
+            ds, es = [r[0] for r in rows], [r[k] for r in rows]
+            st, best = stop_depth(ds, es)
+            hd = half_depth(ds, es)
+            srow.append([label, xi, pred, st, st / xi, best, hd, hd / xi if hd else None, rows[-1][k]])
         for r in network_errors(act, sw, sb, net_depths, quick):
             nrow.append([label, name, sw, sb, r[0], r[1], xi, r[0] / xi, r[2], r[3]])
     paths = [io.write_csv(out_dir / "generalization_kernels.csv", KERNEL_HEADER, krow,
@@ -283,7 +308,9 @@ def reproduce(out_dir: Path, quick: bool = False) -> list:
                                               "f0 + Theta(x,X)Theta^-1 (Y - f0(X)), f0 ~ GP(0, K), mean error"}),
              io.write_csv(out_dir / "generalization_networks.csv", NET_HEADER, nrow),
              io.write_csv(out_dir / "generalization_summary.csv", SUMMARY_HEADER, srow,
-                          meta={"stop_depth": "depth after which the test error never improves by more than 0.01"})]
+                          meta={"stop_depth": "depth after which the test error never improves by more than 0.01",
+                                "half_depth": "depth where the error first climbs half way from its best back to "
+                                              "chance (0.9), log-linear interpolation"})]
     plt = io.plt()
     fig, ax = plt.subplots(1, 3, figsize=(15, 4.2))
     for k, (col, title) in enumerate(((7, "NNGP posterior mean"), (9, "typical wide network (NTK, f0 ~ GP)"))):
