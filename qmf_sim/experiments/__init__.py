@@ -36,6 +36,7 @@ PARTS: dict[str, tuple[str, ...]] = {
     "generalization": ("qmf_sim.experiments.generalization:reproduce",),
     "cnn": ("qmf_sim.experiments.cnn:reproduce",),
     "residual": ("qmf_sim.experiments.residual:reproduce",),
+    "app_h": ("qmf_sim.experiments.app_h:reproduce",),
 }
 
 
