@@ -14,6 +14,12 @@ and, outside ``quick``, sign activations (N = 2) at sigma_w far from 1, where th
 for every sigma_w (sign is scale invariant) and only the backward gain changes: the cleanest isolation
 of the backward pass.
 
+What the comparison can and cannot separate: the slope multiplies every backward factor, so the critical
+slope changes both the per-layer gain (to exactly 1) and the size of the gradients reaching the lower
+layers (an effective per-layer learning rate).  Where the critical slope is close to 1 (N >= 3 at
+sigma_w_opt: 1.0196 for N = 3, 1.0008 for N = 10) both effects are small; where it is far from 1 (N = 2) a
+difference in trainable depth may come from either.
+
 Written (the ``app_h`` part of ``qmf reproduce``): ``app_h_curves.csv`` (accuracy against step),
 ``app_h_depth.csv`` (final accuracy against depth, both slopes, and their paired difference),
 ``app_h_boundaries.csv`` (the trainable depth L_b per seed and rule, and the paired difference in
