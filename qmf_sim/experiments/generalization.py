@@ -62,12 +62,34 @@ def settings(quick=False):
     return out
 
 
-def _data(quick):
-    from qmf_sim.data import load_digits_dataset
+_DATA_CACHE: dict = {}
 
-    d = load_digits_dataset()
-    n_tr = 300 if quick else len(d.y_train)
-    n_te = 200 if quick else len(d.y_test)
+
+def mnist_available() -> bool:
+    """True when the verified MNIST copy is in the cache (:func:`qmf_sim.data.mnist_cache_dir`); nothing is
+    downloaded here (``qmf data mnist`` does that)."""
+    from qmf_sim import data
+
+    try:
+        data.verify_mnist_dir(data.mnist_cache_dir())
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def _data(quick, name="digits"):
+    """(dataset, x_train, y_train, x_test, y_test): digits (quick: the first 300 / 200 of the project split,
+    else all 1397 / 400), or an MNIST subset (the first 300 / 200 quick, 1000 / 500 otherwise, of the official
+    split, standardised as the training sweep does)."""
+    from qmf_sim import data
+
+    if name not in _DATA_CACHE:
+        _DATA_CACHE[name] = data.load_digits_dataset() if name == "digits" else data.load_mnist(data.mnist_cache_dir())
+    d = _DATA_CACHE[name]
+    if name == "digits":
+        n_tr, n_te = (300, 200) if quick else (len(d.y_train), len(d.y_test))
+    else:
+        n_tr, n_te = (300, 200) if quick else (1000, 500)
     return d, d.x_train[:n_tr].astype(np.float64), d.y_train[:n_tr], d.x_test[:n_te].astype(np.float64), d.y_test[:n_te]
 
 
@@ -177,7 +199,7 @@ def kernels(act, sigma_w, sigma_b, c1, depths):
             yield l, c, th, th_diag
 
 
-def kernel_errors(act, sigma_w, sigma_b, depths, quick=False, draws=None, seed=0):
+def kernel_errors(act, sigma_w, sigma_b, depths, quick=False, draws=None, seed=0, data="digits"):
     """Rows (depth, xi, depth/xi, err_nngp, err_ntk, err_ntk_typical) of the infinite-width predictors at each
     depth L (L hidden layers, readout layer L+1), from the tabulated maps (module docstring)."""
     from qmf_sym import maps
@@ -185,7 +207,7 @@ def kernel_errors(act, sigma_w, sigma_b, depths, quick=False, draws=None, seed=0
     draws = draws or (8 if quick else 20)
     fp = maps.fixed_point(act, sigma_w, sigma_b)
     Q, xi = float(fp.Q), float(fp.xi)
-    _, xtr, ytr, xte, yte = _data(quick)
+    _, xtr, ytr, xte, yte = _data(quick, data)
     n_tr = len(ytr)
     C = _first_layer(np.vstack([xtr, xte]), Q, sigma_w, sigma_b)
     Y = np.eye(10)[ytr] - 0.1
@@ -273,11 +295,11 @@ def _depths(quick):
     return (1, 2, 4, 8, 16, 32, 64) if quick else (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 
 
-KERNEL_HEADER = ["setting", "activation", "sigma_w", "sigma_b", "depth", "xi", "depth_over_xi", "err_nngp", "err_ntk",
+KERNEL_HEADER = ["data", "setting", "activation", "sigma_w", "sigma_b", "depth", "xi", "depth_over_xi", "err_nngp", "err_ntk",
                  "err_ntk_typical"]
 NET_HEADER = ["setting", "activation", "sigma_w", "sigma_b", "depth", "seed", "xi", "depth_over_xi",
               "test_error_step50", "test_error_final"]
-SUMMARY_HEADER = ["setting", "xi", "predictor", "stop_depth", "stop_depth_over_xi", "best_error", "half_depth",
+SUMMARY_HEADER = ["data", "setting", "xi", "predictor", "stop_depth", "stop_depth_over_xi", "best_error", "half_depth",
                   "half_depth_over_xi", "error_at_max_depth"]
 
 
@@ -290,20 +312,29 @@ def reproduce(out_dir: Path, quick: bool = False) -> list:
     krow, nrow, srow = [], [], []
     depths = _depths(quick)
     net_depths = (2, 16) if quick else (2, 4, 8, 16, 32, 64)
-    for label, act, sw, sb in settings(quick):
+    sets = settings(quick)
+    runs = [("digits", st) for st in sets]
+    if mnist_available():  # kernel predictors on an MNIST subset too (staircases: closed forms, fast)
+        from qmf_sym.activations import Staircase
+
+        runs += [("mnist", st) for st in sets if isinstance(st[1], Staircase)]
+    for data_name, (label, act, sw, sb) in runs:
         name = getattr(act, "name", type(act).__name__)
-        rows = kernel_errors(act, sw, sb, depths, quick)
-        krow += [[label, name, sw, sb, *r] for r in rows]
+        rows = kernel_errors(act, sw, sb, depths, quick, data=data_name)
+        krow += [[data_name, label, name, sw, sb, *r] for r in rows]
         xi = rows[0][1]
         for k, pred in ((3, "nngp"), (4, "ntk"), (5, "ntk_typical")):
             ds, es = [r[0] for r in rows], [r[k] for r in rows]
             st, best = stop_depth(ds, es)
             hd = half_depth(ds, es)
-            srow.append([label, xi, pred, st, st / xi, best, hd, hd / xi if hd else None, rows[-1][k]])
+            srow.append([data_name, label, xi, pred, st, st / xi, best, hd, hd / xi if hd else None, rows[-1][k]])
+        if data_name != "digits":
+            continue
         for r in network_errors(act, sw, sb, net_depths, quick):
             nrow.append([label, name, sw, sb, r[0], r[1], xi, r[0] / xi, r[2], r[3]])
     paths = [io.write_csv(out_dir / "generalization_kernels.csv", KERNEL_HEADER, krow,
-                          meta={"data": "sklearn digits (qmf_sim.data.load_digits_dataset)",
+                          meta={"data": "sklearn digits (qmf_sim.data.load_digits_dataset); mnist: a subset of the "
+                                        "cached official MNIST (when present; staircase settings)",
                                 "predictors": "nngp: K(x,X)K^-1 Y; ntk: Theta(x,X)Theta^-1 Y; ntk_typical: "
                                               "f0 + Theta(x,X)Theta^-1 (Y - f0(X)), f0 ~ GP(0, K), mean error"}),
              io.write_csv(out_dir / "generalization_networks.csv", NET_HEADER, nrow),
@@ -313,10 +344,11 @@ def reproduce(out_dir: Path, quick: bool = False) -> list:
                                               "chance (0.9), log-linear interpolation"})]
     plt = io.plt()
     fig, ax = plt.subplots(1, 3, figsize=(15, 4.2))
-    for k, (col, title) in enumerate(((7, "NNGP posterior mean"), (9, "typical wide network (NTK, f0 ~ GP)"))):
-        for label in dict.fromkeys(r[0] for r in krow):
-            rr = [r for r in krow if r[0] == label]
-            ax[k].semilogx([r[6] for r in rr], [r[col] for r in rr], "o-", ms=3, label=label)
+    for k, (col, title) in enumerate(((8, "NNGP posterior mean"), (10, "typical wide network (NTK, f0 ~ GP)"))):
+        for dn, label in dict.fromkeys((r[0], r[1]) for r in krow):
+            rr = [r for r in krow if r[0] == dn and r[1] == label]
+            ax[k].semilogx([r[7] for r in rr], [r[col] for r in rr], "o-" if dn == "digits" else "x--", ms=3,
+                           label=f"{label} ({dn})")
         ax[k].set_xlabel(r"depth / $\xi$")
         ax[k].set_ylabel("test error (digits)")
         ax[k].set_title(title, fontsize=9)
@@ -335,7 +367,7 @@ def reproduce(out_dir: Path, quick: bool = False) -> list:
 
 FIGURE_STEMS = {"generalization": ("generalization",)}
 CAPTIONS = {
-    "generalization": ("Sec. 3.2 / App. M: signal propagation and generalization (digits)",
+    "generalization": ("Sec. 3.2 / App. M: signal propagation and generalization (digits, MNIST subset)",
                        "Test error against depth in units of xi: left, the NNGP posterior mean; middle, a typical "
                        "infinite-width network trained to convergence from its random initial function (NTK, STE gain "
                        "for staircases); right, finite networks trained with SGD (STE). Settings at sigma_w_opt (or "
