@@ -189,3 +189,70 @@ def test_stacked_forward_equals_single_lookup(acts, uniform, seed, dt):
         for m, a in enumerate(stack):
             ref = NW.staircase_forward(X[m], a)
             assert torch.equal(Y[m].nan_to_num(nan=0.5), ref.nan_to_num(nan=0.5))
+
+
+# ----------------------------------------------------------------------------- any activation (torch face)
+from qmf_sym import activations as _A
+
+needs_continuous = pytest.mark.skipif(not all(hasattr(_A, k) for k in ("Erf", "Tanh", "ReLU", "LeakyReLU", "HardTanh",
+                                                                     "Smooth")),
+                                      reason="continuous activation kinds of qmf_sym.activations not present")
+
+
+def _continuous_kinds():
+    from qmf_sym import activations as A
+
+    return [A.Erf(), A.Tanh(), A.ReLU(), A.LeakyReLU(0.2), A.HardTanh(), A.HardTanh(-0.5, 2.0)]
+
+
+@needs_continuous
+@pytest.mark.parametrize("k", range(6))
+def test_continuous_forward_and_derivative_match_numpy(k):
+    act = _continuous_kinds()[k]
+    x = torch.linspace(-4, 4, 1601, dtype=torch.float64)
+    y = NW.activation_forward(x, act)
+    # torch ops vs the numpy face of qmf_sym: float64 rounding only (erf/tanh differ by <= 2 ulp)
+    assert np.allclose(y.numpy(), act(x.numpy()), rtol=0, atol=4e-16)
+    xr = x.clone().requires_grad_(True)
+    NW.activation_forward(xr, act).sum().backward()
+    off_kinks = ~np.isin(x.numpy(), [float(v) for v in act.kinks])  # torch's convention at a kink is its own
+    assert np.allclose(xr.grad.numpy()[off_kinks], act.derivative(x.numpy())[off_kinks], rtol=0, atol=1e-15)
+
+
+@needs_continuous
+def test_smooth_needs_a_torch_callable():
+    from qmf_sym import activations as A
+
+    silu = A.Smooth(lambda x: x / (1 + np.exp(-x)), lambda x: (1 + np.exp(-x) + x * np.exp(-x)) / (1 + np.exp(-x)) ** 2,
+                    name="silu")
+    x = torch.linspace(-3, 3, 61, dtype=torch.float64)
+    with pytest.raises(ValueError, match="torch_fn"):
+        NW.activation_forward(x, silu)
+    y = NW.activation_forward(x, silu, torch_fn=torch.nn.functional.silu)
+    assert np.allclose(y.numpy(), silu(x.numpy()), atol=1e-15)
+    net = NW.QuantizedMLP(3, 5, 2, 1, silu, 1.0, torch_fn=torch.nn.functional.silu, dtype=torch.float64, seed=0)
+    assert torch.isfinite(net(torch.ones(2, 3, dtype=torch.float64))).all()
+    with pytest.raises(ValueError, match="torch_fn"):
+        NW.QuantizedMLP(3, 5, 2, 1, silu, 1.0)
+
+
+@needs_continuous
+def test_mlp_with_continuous_activation_uses_true_gradient():
+    from qmf_sym import activations as A
+
+    act = A.Tanh()
+    net = NW.QuantizedMLP(3, 7, 2, 2, act, 1.3, 0.2, dtype=torch.float64, seed=3)
+    x = torch.randn(4, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    (W1, b1), (W2, b2), (W3, b3) = [(l.weight, l.bias) for l in net.layers]
+    ref = torch.tanh(torch.tanh(x @ W1.T + b1) @ W2.T + b2) @ W3.T + b3
+    assert torch.allclose(net(x), ref, rtol=0, atol=1e-14)
+    net(x).sum().backward()
+    g = W1.grad.clone()
+    W1.grad = None
+    ref.sum().backward()
+    assert torch.allclose(W1.grad, g, atol=1e-14)
+    assert "act=tanh" in repr(net)
+    with pytest.raises(ValueError, match="ste"):
+        NW.QuantizedMLP(3, 7, 2, 2, act, 1.3, ste="identity")
+    with pytest.raises(ValueError, match="act"):
+        NW.QuantizedMLP(3, 7, 2, 2, np.tanh, 1.3)
