@@ -1,23 +1,35 @@
 """Speed of qmf_sim.ste (paper 2), as ratios against baselines measured in the same run.
 
-    .venv/bin/python benchmarks/bench_ste.py [--quick] [--no-fig2]
+    .venv/bin/python benchmarks/bench_ste.py [--quick] [--no-fig2] [--repeats K]
+
+Every ratio is the MEDIAN over K interleaved pairs (baseline, measured thing, baseline, ...) and every
+line ends with os.getloadavg(): the machine is shared.  One-thread rates use CPU time (process time:
+other processes' time slices do not count), the 2-thread scaling uses wall time.
 
 1. Gaussian draws alone, one thread: the numba ziggurat used by the simulation (xoshiro256++, 256
    layers, exact), numba's own np.random.standard_normal (polar Box-Muller), numpy's
    Generator.standard_normal (ziggurat, vectorised).  The ziggurat is the baseline.
-2. d-dimensional STE SGD (d = 900, b = 2, Fig. 2 setting), one thread, one replica: coordinate
-   updates per second and the ratio to the ziggurat draw rate (target >= 0.7); also with quantized
-   inputs and with unquantized weights.
+2. d-dimensional STE SGD (d = 900, Fig. 2 setting), one thread, one replica: coordinate updates per
+   second as a fraction of the draw rate; b = 2, joint weight and input quantization (b = b_x = 3 and
+   2), unquantized.
 3. Common random numbers: 4 parameter sets (the bit widths of Fig. 2) sharing one input stream per
    run -- one normal per coordinate for all 4 sets.  Sound for per-set means and error bars (the
    runs of a set stay independent; only the sets become correlated, see simulate_many).
-4. Scaling over replicas: 2 threads vs 1 (prange over replicas).
+4. Scaling over replicas: 2 threads vs 1 (prange over replicas), and the draws alone the same way
+   (what the two cores give at that moment).
 5. All of Fig. 2 (4 bit widths x 5 runs, d = 900, tau to 160), simulation + PDE theory curves.
 6. The quantizer lookup pass alone (d = 900 values, repeated): the generated select chain
-   (_kernels.qpass) against a numba.literal_unroll loop over (threshold, level) pairs, same results.
-7. General maps (issue 10 §3): tanh weights and inputs (compiled), the ridge on psi, a quantization
-   onset, and a user callable on the pure-numpy path.
-Timings are best-of-k (the machine is shared: the minimum is the least disturbed run).
+   (_kernels.qpass) against numba.literal_unroll loops, same results (see :func:`bench_lookup`).
+7. General maps: tanh weights and inputs (compiled: the kernels' vectorised tanh), the ridge on psi,
+   a quantization onset, and a user callable on the pure-numpy path.
+
+2026-12-07 (2 shared cores, load average 8-11 from other jobs; --quick --no-fig2, medians of 3):
+the libm tanh (math.tanh per coordinate, not vectorised: ~17 ns) replaced by _kernels.tanh (expm1 by
+Cody-Waite reduction and Estrin's scheme, one division, fused multiply-adds: ~1.8 ns, max relative error
+3.4e-16): psi = phi = tanh 0.06 -> see README/the report for the final numbers.  The generated chain
+stays: literal_unroll over a pairs argument ran 0.80x / 1.21x / 0.91x / 0.74x of it at 1 / 3 / 7 / 15
+thresholds, and the form the kernels would need (table rows -> to_fixed_tuple -> literal_unroll)
+0.95x / 1.15x / 0.86x / 0.02x (15 thresholds: not unrolled, a stack tuple indexed at run time).
 
 History (2 cores, AMD EPYC, best of 5, quiet machine): the ziggurat's fast path had a branch on the sign
 bit and a uint64 -> float conversion: 2.0e8 normals/s per core; without them (same draws bit for bit)
@@ -45,6 +57,7 @@ not vectorised by LLVM); a callable tanh on the numpy path 5.3e6 (16 s per 100 t
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numba
@@ -55,64 +68,82 @@ from qmf_sim.ste import _kernels as KM
 from qmf_sim.ste.rng import stream_state
 
 
-def best(fn, k=3):
-    ts = []
+def cpu(fn):
+    """CPU seconds of fn() (process time: on a shared machine the time slices of other processes do
+    not count, unlike wall time; used for the one-thread rates)."""
+    t0 = time.process_time()
+    fn()
+    return time.process_time() - t0
+
+
+def wall(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def interleaved(fns, k, clock=cpu):
+    """Times of each fn in fns, measured k times in turn (fn0, fn1, ..., fn0, fn1, ...): list per fn."""
+    ts = [[] for _ in fns]
     for _ in range(k):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return min(ts)
+        for j, fn in enumerate(fns):
+            ts[j].append(clock(fn))
+    return ts
+
+
+def med_ratio(num, den):
+    """Median over the interleaved pairs of num[i] / den[i]."""
+    return float(np.median(np.asarray(num) / np.asarray(den)))
+
+
+def load():
+    return "load average %.2f %.2f %.2f" % os.getloadavg()
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-fig2", action="store_true")
+    ap.add_argument("--repeats", type=int, default=None, help="interleaved pairs per ratio (default 3 quick, 5)")
     a = ap.parse_args()
-    K = {"draw_normals": KM.draw_normals, "draw_normals_numba": KM.draw_normals_numba}
     d = 900
     tau = 4.0 if a.quick else 10.0
     n = int(tau * d * d)
-    k = 3 if a.quick else 5
+    k = a.repeats or (3 if a.quick else 5)
     st1 = np.stack([stream_state(0, (0,))])
     st2 = np.stack([stream_state(0, (r,)) for r in range(2)])
     # warm-up / compile
-    K["draw_normals"](st1.copy(), 10)
-    K["draw_normals_numba"](1, 10)
+    KM.draw_normals(st1.copy(), 10)
+    draw_normals_numba(1, 10)
     p2 = S.STEParams(b=2)
     configs = {"b=2 (Fig. 2)": p2, "b=3, b_x=3 (joint)": S.STEParams(b=3, b_x=3, eta=0.05),
-               "unquantized": S.STEParams(b=None)}
+               "b=2, b_x=2 (joint)": S.STEParams(b=2, b_x=2), "unquantized": S.STEParams(b=None)}
     for p in configs.values():
         S.simulate(p, d=d, tau_max=0.01, runs=1)
     numba.set_num_threads(1)
-    t_zig = best(lambda: K["draw_normals"](st1.copy(), n), k)
-    t_nbr = best(lambda: K["draw_normals_numba"](1, n), k)
+    draws = lambda: KM.draw_normals(st1.copy(), n)  # noqa: E731  the baseline of every ratio
     rng = np.random.default_rng(0)
     m = 10 * d * d
-    t_np = best(lambda: [rng.standard_normal(d) for _ in range(m // d)], k) * n / m
-    r_zig = n / t_zig
-    print(f"[1] normal draws, 1 thread: ziggurat {r_zig:.3e}/s (baseline); numba np.random {n / t_nbr:.3e}/s "
-          f"= {t_zig / t_nbr:.2f}x; numpy Generator (d-sized calls) {n / t_np:.3e}/s = {t_zig / t_np:.2f}x")
+    t_zig, t_nbr, t_np = interleaved([draws, lambda: draw_normals_numba(1, n),
+                                      lambda: [rng.standard_normal(d) for _ in range(m // d)]], k)
+    t_np = [t * n / m for t in t_np]
+    r_zig = n / float(np.median(t_zig))
+    print(f"[1] normal draws, 1 thread (CPU time, medians of {k} interleaved): ziggurat {r_zig:.3e}/s (baseline); "
+          f"numba np.random {med_ratio(t_zig, t_nbr):.2f}x; numpy Generator (d-sized calls) "
+          f"{med_ratio(t_zig, t_np):.2f}x; {load()}")
     for name, p in configs.items():
-        t = best(lambda p=p: S.simulate(p, d=d, tau_max=tau, runs=1), k)
-        print(f"[2] SGD {name}, d={d}, 1 thread: {n / t:.3e} coordinate-updates/s = {(n / t) / r_zig:.2f} of the "
-              f"draw rate")
-    if hasattr(S.STEParams, "weight_map"):  # issue 10 maps (absent in older trees: before/after runs)
-        bench_maps(k, d, tau, n, r_zig)
+        t_d, t = interleaved([draws, lambda p=p: S.simulate(p, d=d, tau_max=tau, runs=1)], k)
+        print(f"[2] SGD {name}, d={d}, 1 thread: {n / float(np.median(t)):.3e} coordinate-updates/s = "
+              f"{med_ratio(t_d, t):.2f} of the draw rate; {load()}")
+    if hasattr(S.STEParams, "weight_map"):  # general maps (absent in older trees: before/after runs)
+        bench_maps(k, d, tau, n, draws)
     bits = [S.STEParams(b=b) for b in (2, 3, 4, 5)]
-    t_sh = best(lambda: S.simulate_many(bits, d, tau_max=tau, runs=1, share_inputs=True), k)
-    t_un = best(lambda: S.simulate_many(bits, d, tau_max=tau, runs=1, share_inputs=False), k)
-    print(f"[3] 4 sets x 1 run, 1 thread: common inputs {4 * n / t_sh:.3e} set-coordinate-updates/s = "
-          f"{(4 * n / t_sh) / r_zig:.2f} of the draw rate; separate streams {4 * n / t_un:.3e}/s; speed-up "
-          f"{t_un / t_sh:.2f}x")
-    numba.set_num_threads(2)
-    t_2 = best(lambda: S.simulate(p2, d=d, tau_max=tau, runs=2), k)
-    t_d2 = best(lambda: K["draw_normals"](st2.copy(), n), k)
-    numba.set_num_threads(1)
-    t_1 = best(lambda: S.simulate(p2, d=d, tau_max=tau, runs=2), k)
-    print(f"[4] 2 replicas: 2 threads {2 * n / t_2:.3e} updates/s vs 1 thread {2 * n / t_1:.3e}/s: "
-          f"scaling {t_1 / t_2:.2f}x; 2-thread draws alone {2 * n / t_d2:.3e}/s, ratio {t_d2 / t_2:.2f}")
-    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    t_d, t_sh, t_un = interleaved([draws, lambda: S.simulate_many(bits, d, tau_max=tau, runs=1, share_inputs=True),
+                                   lambda: S.simulate_many(bits, d, tau_max=tau, runs=1, share_inputs=False)], k)
+    print(f"[3] 4 sets x 1 run, 1 thread: common inputs {4 * med_ratio(t_d, t_sh):.2f} of the draw rate (set-"
+          f"coordinate-updates); separate streams {4 * med_ratio(t_d, t_un):.2f}; speed-up {med_ratio(t_un, t_sh):.2f}x"
+          f"; {load()}")
+    bench_scaling(k, d, tau, n, p2, st2)
     if not a.no_fig2:
         tt = np.linspace(0, 160, 41)
         t0 = time.perf_counter()
@@ -124,14 +155,46 @@ def main():
         t_th = time.perf_counter() - t0
         print(f"[5] Fig. 2 (4 bit widths x 5 runs, d=900, tau<=160): simulation {t_sim:.1f} s + PDE curves "
               f"{t_th:.1f} s = {t_sim + t_th:.1f} s on {numba.get_num_threads()} threads "
-              f"({sum(r.runs for r in res)} runs, target < 120 s)")
+              f"({sum(r.runs for r in res)} runs, target < 120 s); {load()}")
     bench_lookup(k)
 
 
-def bench_maps(k, d, tau, n, r_zig):
-    """[7]: the general maps of issue 10 §3, 1 thread, 1 replica: tanh weights and inputs (compiled
-    tanh pass and derivative surrogate), the ridge on psi(w) (generic update pass), and a user callable
-    tanh on the pure-numpy path (short run, scaled)."""
+def bench_scaling(k, d, tau, n, p, st2):
+    """[4]: 2 replicas on 2 threads vs 1 thread (wall time: interleaved, median of the ratios), and the
+    same for the draws alone (what the machine's two cores give at this moment: the honest ceiling)."""
+    def at(threads, fn):
+        def run():
+            numba.set_num_threads(threads)
+            try:
+                fn()
+            finally:
+                numba.set_num_threads(1)
+        return run
+
+    sim = lambda: S.simulate(p, d=d, tau_max=tau, runs=2)  # noqa: E731
+    drw = lambda: KM.draw_normals(st2.copy(), n)  # noqa: E731
+    t1, t2, d1, d2 = interleaved([at(1, sim), at(2, sim), at(1, drw), at(2, drw)], k, wall)
+    print(f"[4] 2 replicas: 2 threads {2 * n / float(np.median(t2)):.3e} updates/s vs 1 thread "
+          f"{2 * n / float(np.median(t1)):.3e}/s: scaling {med_ratio(t1, t2):.2f}x (wall, median of {k} interleaved); "
+          f"draws alone scale {med_ratio(d1, d2):.2f}x in the same run; {load()}")
+
+
+@numba.njit(parallel=True)
+def draw_normals_numba(R, n):
+    """Sum of n of numba's own np.random.standard_normal per stream (a baseline for [1])."""
+    out = np.zeros(R)
+    for r in numba.prange(R):
+        acc = 0.0
+        for _ in range(n):
+            acc += np.random.standard_normal()
+        out[r] = acc
+    return out
+
+
+def bench_maps(k, d, tau, n, draws):
+    """[7]: the general maps, 1 thread, 1 replica: tanh weights and inputs (compiled: the kernels' own
+    vectorised tanh, no libm call), the ridge on psi(w) (generic update pass), a quantization onset, and a
+    user callable tanh on the pure-numpy path (short run, scaled)."""
     import math
 
     from qmf_sym.ste.maps import Map
@@ -143,18 +206,26 @@ def bench_maps(k, d, tau, n, r_zig):
     for p in cfg.values():
         S.simulate(p, d=d, tau_max=0.01, runs=1)
     for name, p in cfg.items():
-        t = best(lambda p=p: S.simulate(p, d=d, tau_max=tau, runs=1), k)
-        print(f"[7] SGD {name}, d={d}, 1 thread: {n / t:.3e} updates/s = {(n / t) / r_zig:.2f} of the draw rate")
+        t_d, t = interleaved([draws, lambda p=p: S.simulate(p, d=d, tau_max=tau, runs=1)], k)
+        print(f"[7] SGD {name}, d={d}, 1 thread: {n / float(np.median(t)):.3e} updates/s = {med_ratio(t_d, t):.2f} "
+              f"of the draw rate; {load()}")
     tc = min(tau, 0.5)
     nc = int(tc * d * d)
-    t = best(lambda: S.simulate(S.STEParams(psi=f, phi=f, eta=0.1), d=d, tau_max=tc, runs=1), max(1, k // 2))
-    print(f"[7] SGD psi=phi=callable tanh (numpy path), d={d}: {nc / t:.3e} updates/s = {(nc / t) / r_zig:.3f} of "
-          f"the draw rate ({math.ceil(t / tc * 100)} s per 100 tau)")
+    t = cpu(lambda: S.simulate(S.STEParams(psi=f, phi=f, eta=0.1), d=d, tau_max=tc, runs=1))
+    t_d = cpu(draws)
+    print(f"[7] SGD psi=phi=callable tanh (numpy path), d={d}: {nc / t:.3e} updates/s = {(nc / t) / (n / t_d):.3f} of "
+          f"the draw rate ({math.ceil(t / tc * 100)} s per 100 tau); {load()}")
 
 
 def bench_lookup(k):
-    """[6]: generated chain vs literal_unroll over (threshold, level) pairs, b = 2 (3 thresholds), b = 4 (15)."""
+    """[6]: the generated select chain (_kernels.qpass) against two literal_unroll loops, b = 1..4 (1, 3,
+    7, 15 thresholds): (a) over (threshold, level) pairs passed as a tuple argument (one compiled pass
+    per grid length, values at run time); (b) the form that could replace the generated passes inside
+    the solvers' kernels, which pick each config's grid at run time from table rows: the rows turned
+    into fixed-length tuples (numba's to_fixed_tuple) and a literal_unroll loop over the thresholds.
+    Ratios > 1: the loop is faster.  CPU time, median of k interleaved triples."""
     from numba import literal_unroll, njit
+    from numba.np.unsafe.ndarray import to_fixed_tuple
 
     from qmf_sim.ste.quantizer import lookup_tables
     from qmf_sym.ste import quantizer_grid
@@ -171,6 +242,30 @@ def bench_lookup(k):
             src[r % src.shape[0]] += 1e-300
 
     @njit(nogil=True, boundscheck=False)
+    def chain(src, dst, th, lv):
+        for i in range(src.shape[0]):
+            u = src[i]
+            q = lv[0]
+            j = 0
+            for t in literal_unroll(th):
+                j += 1
+                q = lv[j] if u >= t else q
+            dst[i] = q
+
+    @njit(nogil=True, boundscheck=False)
+    def row_pass(code, src, dst, lev, thr, reps):
+        for r in range(reps):
+            if code == 1:
+                chain(src, dst, to_fixed_tuple(thr, 1), to_fixed_tuple(lev, 2))
+            elif code == 3:
+                chain(src, dst, to_fixed_tuple(thr, 3), to_fixed_tuple(lev, 4))
+            elif code == 7:
+                chain(src, dst, to_fixed_tuple(thr, 7), to_fixed_tuple(lev, 8))
+            else:
+                chain(src, dst, to_fixed_tuple(thr, 15), to_fixed_tuple(lev, 16))
+            src[r % src.shape[0]] += 1e-300
+
+    @njit(nogil=True, boundscheck=False)
     def gen_pass(code, src, dst, lev, thr, t0, inv, top, reps):
         for r in range(reps):
             KM.qpass(code, src, dst, src.shape[0], lev, thr, t0, inv, top)
@@ -178,20 +273,24 @@ def bench_lookup(k):
 
     src = np.random.default_rng(0).standard_normal(900)
     reps = 20000
-    for b in (2, 4):
+    for b in (1, 2, 3, 4):
         lev, thr, meta = lookup_tables([quantizer_grid(b, 1.0)], scales=[1.0])
         nt = 2**b - 1
+        code = np.int64(meta[0, 0])
         pairs = tuple((float(thr[0, j]), float(lev[0, j + 1])) for j in range(nt))
-        a, o = (np.empty(900), np.empty(900))
-        args = (np.int64(meta[0, 0]), src, a, lev[0], thr[0], meta[0, 1], meta[0, 2], meta[0, 3])
-        gen_pass(*args, 1)
-        lu_pass(src, o, pairs, float(lev[0, 0]), 1)
-        t_g = best(lambda: gen_pass(*args, reps), k)
-        t_l = best(lambda: lu_pass(src, o, pairs, float(lev[0, 0]), reps), k)
-        gen_pass(*args, 1)
-        lu_pass(src, o, pairs, float(lev[0, 0]), 1)
-        print(f"[6] lookup pass, b={b} ({nt} thresholds): generated chain {reps * 900 / t_g:.3e}/s; literal_unroll "
-              f"{reps * 900 / t_l:.3e}/s = {t_g / t_l:.2f} of it; same values: {np.array_equal(a, o)}")
+        a, o, w = (np.empty(900), np.empty(900), np.empty(900))
+        args = (code, src, a, lev[0], thr[0], meta[0, 1], meta[0, 2], meta[0, 3])
+        fns = [lambda: gen_pass(*args, reps), lambda: lu_pass(src, o, pairs, float(lev[0, 0]), reps),
+               lambda: row_pass(code, src, w, lev[0], thr[0], reps)]
+        for r in (1, 1):
+            gen_pass(*args, r)
+            lu_pass(src, o, pairs, float(lev[0, 0]), r)
+            row_pass(code, src, w, lev[0], thr[0], r)
+        same = np.array_equal(a, o) and np.array_equal(a, w)
+        t_g, t_l, t_r = interleaved(fns, k)
+        print(f"[6] lookup pass, b={b} ({nt} thresholds): generated chain {reps * 900 / float(np.median(t_g)):.3e}/s; "
+              f"literal_unroll over a pairs argument {med_ratio(t_g, t_l):.2f}x of it, over table rows (the form "
+              f"the kernels would need) {med_ratio(t_g, t_r):.2f}x; same values: {same}; {load()}")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ import math
 import sys
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 
 def _cache_usable():
@@ -235,12 +237,69 @@ CODE_TANH = 100
 CODE_SEARCH = 200
 
 
+# ---- tanh without a libm call (vectorised by LLVM)
+@intrinsic
+def _f64_bits(typingctx, x):
+    """The IEEE-754 bits of a float64 as an int64 (a bit cast)."""
+    return types.int64(types.float64), lambda context, builder, sig, args: builder.bitcast(args[0], ir.IntType(64))
+
+
+@intrinsic
+def _pow2_bits(typingctx, b):
+    """2.0**k from b = the bits of 1.5 * 2^52 + k (|k| < 1022): the exponent field (b + 1023) << 52;
+    the high bits of b are shifted out."""
+    def codegen(context, builder, sig, args):
+        i64 = ir.IntType(64)
+        e = builder.shl(builder.add(args[0], ir.Constant(i64, 1023)), ir.Constant(i64, 52))
+        return builder.bitcast(e, ir.DoubleType())
+    return types.float64(types.int64), codegen
+
+
+LOG2E, LN2HI, LN2LO = 1.4426950408889634, 6.93147180369123816490e-01, 1.90821492927058770002e-10  # fdlibm split
+ROUND52 = 6755399441055744.0  # 1.5 * 2^52: y + ROUND52 - ROUND52 = y rounded to an integer
+E2, E3, E4, E5, E6, E7, E8, E9, E10, E11, E12, E13 = (1.0 / math.factorial(n) for n in range(2, 14))
+
+
+@njit(fastmath={"contract"}, **J)
+def tanh(x):
+    """tanh(x) = copysign(m / (m + 2), x), m = expm1(2|x|), in float64 without a libm call.
+
+    expm1(y) = 2^k (expm1(r) + 1) - 1 with k = round(y / ln 2), r = y - k ln 2 (Cody--Waite, |r| <=
+    ln2 / 2; y clipped at 40, where tanh = 1 to float64) and expm1(r) = r + r^2 sum_{n=2}^{13} r^(n-2)/n!
+    (Estrin's scheme; the omitted terms < 4e-17 r), 2^k built in the exponent field.  No cancellation
+    anywhere (m / (m + 2) with m >= 0), so the result is within a few ulps: max relative error 3.4e-16
+    against 40-digit mpmath over a dense grid of [-25, 25] and +-[1e-300, 30] (libm's ~1.5e-16;
+    tests/test_ste_sim_kernels.py checks <= 4e-16 against mpmath, <= 6e-16 against numpy).  tanh(+-0) =
+    +-0, tanh(+-inf) = +-1, NaN -> NaN, subnormals exact.  Not inlined by numba but by LLVM, so its
+    multiply-adds keep their own ``contract`` flag (fused: ~25 % faster) in every caller, vectorised or
+    not: the same bits everywhere (tested: the pass, the Python face and the surrogate agree)."""
+    y = abs(x + x)
+    y = 40.0 if y > 40.0 else y  # NaN stays NaN
+    t = y * LOG2E + ROUND52
+    kf = t - ROUND52
+    r = (y - kf * LN2HI) - kf * LN2LO
+    r2 = r * r
+    r4 = r2 * r2
+    q = (((E2 + E3 * r) + r2 * (E4 + E5 * r)) + r4 * ((E6 + E7 * r) + r2 * (E8 + E9 * r))
+         + (r4 * r4) * ((E10 + E11 * r) + r2 * (E12 + E13 * r)))
+    s = _pow2_bits(_f64_bits(t))
+    m = s * (r + r2 * q) + (s - 1.0)
+    return math.copysign(m / (m + 2.0), x)
+
+
 @njit(**J)
 def mpass_tanh(src, dst, d, lev):
     a = lev[0]
     inv = 1.0 / lev[1]
     for i in range(d):
-        dst[i] = a * math.tanh(src[i] * inv)
+        dst[i] = a * tanh(src[i] * inv)
+
+
+@njit(**J)
+def tanh_array(u, out):
+    """out = :func:`tanh` (u) elementwise (its Python face, for the tests)."""
+    for i in range(u.shape[0]):
+        out[i] = tanh(u[i])
 
 
 @njit(**J)
@@ -274,7 +333,7 @@ def surrogate(w, om, gcode, ga, gc):
     """The backward derivative g(w): gcode 0: 1{|w| <= om}; 1: ga (1 - tanh(w / gc)^2)."""
     if gcode == 0:
         return 1.0 if abs(w) <= om else 0.0
-    t = math.tanh(w / gc)
+    t = tanh(w / gc)
     return ga * (1.0 - t * t)
 
 
@@ -461,17 +520,6 @@ def fill_normals(state, out):
     for i in range(out.shape[0]):
         out[i], s0, s1, s2, s3 = normal(s0, s1, s2, s3)
     state[0], state[1], state[2], state[3] = s0, s1, s2, s3
-
-
-@njit(parallel=True, **jit)
-def draw_normals_numba(R, n):
-    out = np.zeros(R)
-    for r in prange(R):
-        acc = 0.0
-        for _ in range(n):
-            acc += np.random.standard_normal()
-        out[r] = acc
-    return out
 
 
 # ---------------------------------------------------------------- d-dimensional SGD (micro)
