@@ -46,9 +46,25 @@ _GH = np.polynomial.hermite_e.hermegauss(96)
 _GH = (_GH[0], _GH[1] / _GH[1].sum())
 
 
+STEPS_MAX = 10 ** 7
+"""The most RK steps (tau_max / dt) of :func:`solve_closure` (~10**5 steps per second)."""
+
+
 def gauss_expectations(psi, mu, v):
     """E over w ~ N(mu, v) (arrays mu, v of the same shape) of g, g psi, psi, psi^2, g^2 and of
-    (w - mu) g, (w - mu) g psi: a dict of arrays.  Closed form for staircases, quadrature otherwise."""
+    (w - mu) g, (w - mu) g psi: a dict of arrays.  Closed form for staircases, quadrature otherwise.
+    ``mu`` finite, ``v`` finite and >= 0."""
+    if not isinstance(psi, Map):
+        raise ValueError(f"psi must be a qmf_sym.ste.maps.Map, got {type(psi).__name__}")
+    mu = V.array("mu", mu)
+    v = V.nonnegative("v", V.array("v", v))
+    if mu.shape != v.shape:
+        raise ValueError(f"mu and v must have the same shape, got {mu.shape} and {v.shape}")
+    return _gauss_expectations(psi, mu, v)
+
+
+def _gauss_expectations(psi, mu, v):
+    """:func:`gauss_expectations` on validated arrays (round-off v < 0 clamped to 0; NaN propagates)."""
     mu = np.asarray(mu, dtype=float)
     s = np.sqrt(np.maximum(np.asarray(v, dtype=float), 0.0))
     if psi.kind == "staircase":
@@ -83,7 +99,7 @@ def initial_law_cdf(init, scale):
     """(F0, variance) of the initial latent law of the STE model: 'gaussian' N(0, s^2), 'uniform' on
     [-s sqrt3, s sqrt3], 'rademacher' +-s, 'zeros' (F0 right-continuous, vectorised)."""
     V.choice("init", init, ("gaussian", "uniform", "rademacher", "zeros"))
-    s = float(scale)
+    s = V.finite("scale", V.nonnegative("scale", scale))
     if init == "gaussian" and s > 0:
         return (lambda x: G.cdf.f64(np.asarray(x, dtype=float) / s)), s * s
     if init == "uniform" and s > 0:
@@ -126,9 +142,17 @@ def solve_closure(tau, psi, kappa, s2, eta, lam, sigma2=0.0, T=0.0, rho=1.0, tea
         V.positive(nm, x)
     for nm, x in (("lam", lam), ("sigma2", sigma2), ("T", T), ("rho", rho)):
         V.nonnegative(nm, x)
-    tau = np.asarray(tau, dtype=float)
-    V.nonnegative("tau", tau)
-    wst, pw = (np.asarray(a, dtype=float) for a in teacher)
+    V.finite("kappa", kappa)
+    V.finite("init_scale", V.nonnegative("init_scale", init_scale))
+    tau = V.nonnegative("tau", V.array("tau", tau))
+    steps = float(np.max(tau)) / float(dt)
+    if steps > STEPS_MAX:
+        raise ValueError(f"dt = {dt!r} too small for tau up to {float(np.max(tau))!r}: {steps:.3g} steps, above the "
+                         f"bound {STEPS_MAX:.0e}")
+    if not isinstance(teacher, (tuple, list)) or len(teacher) != 2:
+        raise ValueError(f"teacher must be (values, probabilities) of w*, got {teacher!r}")
+    wst = V.array("teacher values", teacher[0], ndim=1)
+    pw = V.nonnegative("teacher probabilities", V.array("teacher probabilities", teacher[1], ndim=1))
     F0, var0 = initial_law_cdf(init, init_scale)
     c = psi.clip if psi.kind in ("staircase", "identity") else math.inf
     split = closure == "split" and math.isfinite(c) and T == 0
@@ -167,7 +191,7 @@ def solve_closure(tau, psi, kappa, s2, eta, lam, sigma2=0.0, T=0.0, rho=1.0, tea
         mu = np.where(ok, S[:, 1] / np.where(ok, pi, 1.0), 0.0)
         v = np.where(ok, S[:, 2] / np.where(ok, pi, 1.0) - mu * mu, 0.0)
         v = np.maximum(v, 1e-14)
-        E = gauss_expectations(psi, mu, v)
+        E = _gauss_expectations(psi, mu, v)
         opsi, opsi2 = o
         m_psi = float(pw @ (wst * (pi * E["psi"] + opsi)))
         q_psi = float(pw @ (pi * E["psi2"] + opsi2))

@@ -49,6 +49,7 @@ def unquantized_stationary_law(eta, lam, sigma2=0.0, w_star=1.0):
     eta (2 eps* + sigma2) / (2 (1 + lam)) (= q* - m*^2 of spec §5.1 for w* = 1)."""
     V.positive("eta", eta)
     V.nonnegative("lam", lam)
+    w_star = V.finite("w_star", w_star)
     e = unquantized_ridge_eps(eta, lam, sigma2)
     if not math.isfinite(e):
         raise ValueError(f"eta must be < eta_c = 2 (1 + lam) = {2 * (1 + lam):g} (unquantized SGD diverges), got {eta}")
@@ -67,7 +68,8 @@ def ptq_eps(eta, lam, b, omega, kind="endpoints", sigma2=0.0, mean=None, var=Non
         m0, v0 = unquantized_stationary_law(eta, lam, sigma2)
         mean = m0 if mean is None else mean
         var = v0 if var is None else var
-    V.nonnegative("var", var)
+    mean = V.finite("mean", mean)
+    var = V.finite("var", V.nonnegative("var", var))
     lv, th = quantizer_grid(b, omega, kind)
     if var == 0:
         psi = float(lv[np.searchsorted(th, mean, side="right")])

@@ -156,6 +156,16 @@ def _check_dyn(eta, lam, sigma2, kappa, s2, rho, T):
     V.nonnegative("T", T)
 
 
+def _moments(b, omega, kind, dps):
+    """(kappa, sigma_phi^2) of the input quantizer, refusing an omega so small that sigma_phi^2
+    underflows float64 (eta_c = 2 (s2 + lam)/s2^2 would be inf/NaN)."""
+    kappa, s2 = input_moments(b, omega, kind, dps=dps)
+    if dps is None and not np.all(np.asarray(s2, dtype=float) > 0):
+        raise ValueError(f"omega = {omega!r} is too small for float64: sigma_phi^2 = E[Q(z)^2] underflows to 0 "
+                         f"(use dps=...)")
+    return kappa, s2
+
+
 def _mpargs(dps, *xs):
     import mpmath  # noqa: F401
 
@@ -181,7 +191,19 @@ def _evaluate(name, dps, params, extra=()):
 
 
 def input_only_eps_g(m, q, kappa, s2, rho=1.0):
-    """eps_g = (rho - 2 kappa m + s2 q)/2 (spec §4.4(iii); derived in ``input_only_symbolic``)."""
+    """eps_g = (rho - 2 kappa m + s2 q)/2 (spec §4.4(iii); derived in ``input_only_symbolic``).
+
+    m, kappa finite reals; q, s2, rho finite and >= 0 (scalars or arrays, broadcast)."""
+    V.array("m", m)
+    V.nonnegative("q", q)
+    V.in_closed("kappa", kappa, -np.inf, np.inf)
+    V.positive("s2", s2)
+    V.nonnegative("rho", rho)
+    return _eps_g(m, q, kappa, s2, rho)
+
+
+def _eps_g(m, q, kappa, s2, rho):
+    """:func:`input_only_eps_g` on validated arguments (a diverging q gives inf)."""
     return _lambdified("eps", "numpy")(0, 0, 0, kappa, s2, rho, 0, m, q)
 
 
@@ -191,7 +213,11 @@ def input_only_ode_rhs(tau, y, eta, lam, sigma2, kappa, s2, rho=1.0, T=0.0):
     ``y = (m, q)``; m = E[w* w], q = E[w^2]; sigma2 = label-noise variance, s2 = sigma_phi^2.
     """
     _check_dyn(eta, lam, sigma2, kappa, s2, rho, T)
-    m, q = y[0], y[1]
+    V.nonnegative("tau", tau)
+    yy = V.array("y", y, ndim=1)
+    if yy.shape != (2,):
+        raise ValueError(f"y must be the pair (m, q), got {y!r}")
+    m, q = yy[0], yy[1]
     p = (eta, lam, sigma2, kappa, s2, rho, T)
     return np.array([_lambdified("dm", "numpy")(*p, m, q), _lambdified("dq", "numpy")(*p, m, q)], dtype=float)
 
@@ -206,6 +232,8 @@ def solve_input_only_ode(tau, eta, lam, sigma2, kappa, s2, rho=1.0, T=0.0, m0=0.
     """
     _check_dyn(eta, lam, sigma2, kappa, s2, rho, T)
     V.nonnegative("tau", tau)
+    V.finite("m0", m0)
+    V.nonnegative("q0", q0)
     V.choice("method", method, {"closed", "ivp"})
     dps = V.dps(dps)
     p = (eta, lam, sigma2, kappa, s2, rho, T)
@@ -221,11 +249,11 @@ def solve_input_only_ode(tau, eta, lam, sigma2, kappa, s2, rho=1.0, T=0.0, m0=0.
         m[order], q[order] = r.y[0], r.y[1]
         if np.ndim(tau) == 0:
             m, q = m[0], q[0]
-        return m, q, input_only_eps_g(m, q, kappa, s2, rho)
+        return m, q, _eps_g(m, q, kappa, s2, rho)
     m = _evaluate("m_t", dps, p, (tau, m0))
     q = _evaluate("q_t", dps, p, (tau, m0, q0))
     if dps is None:
-        return m, q, input_only_eps_g(m, q, kappa, s2, rho)
+        return m, q, _eps_g(m, q, kappa, s2, rho)
     import mpmath
 
     with mpmath.workdps(dps):
@@ -271,7 +299,7 @@ def stability_boundary(b, omega=1.0, kind="endpoints", lam=0.0, dps=None):
     """
     V.nonnegative("lam", lam)
     dps = V.dps(dps)
-    kappa, s2 = input_moments(b, omega, kind, dps=dps)
+    kappa, s2 = _moments(b, omega, kind, dps)
     return _evaluate("eta_c", dps, (1, lam, 0, kappa, s2, 1, 0))
 
 
@@ -284,7 +312,8 @@ def steady_state_error(eta, b, omega=1.0, kind="endpoints", lam=0.0, sigma2=0.0,
     b = None: unquantized inputs.  Vectorised over eta and omega at float64.
     """
     dps = V.dps(dps)
-    kappa, s2 = input_moments(b, omega, kind, dps=dps)
+    include_noise = V.flag("include_noise", include_noise)
+    kappa, s2 = _moments(b, omega, kind, dps)
     _check_dyn(eta, lam, sigma2, kappa, s2, rho, T)
     fp = input_only_fixed_point(eta, lam, sigma2, kappa, s2, rho, T, dps=dps)
     if dps is None:
@@ -303,7 +332,7 @@ def baseline_deviation(eta, b, omega=1.0, kind="endpoints", lam=0.0, sigma2=0.0,
     """Delta eps_g* = eps_g*(quantized inputs) - eps_g*(unquantized, kappa = sigma_phi^2 = 1) (spec §5.1).
 
     (The sigma2/2 of the noisy test MSE cancels in the difference.)  +inf / -inf where only one of
-    the two is unstable; nan where both are.
+    the two is unstable; nan where both are.  b = None: unquantized inputs (Delta = 0 where stable).
     """
     e1 = steady_state_error(eta, b, omega, kind, lam, sigma2, False, rho, T, dps)
     e0 = steady_state_error(eta, None, omega, kind, lam, sigma2, False, rho, T, dps)
@@ -324,15 +353,25 @@ def fig5_curves(b_x=tuple(range(1, 9)), omegas=(0.5, 1.0, 1.5, 2.0, 3.0), etas=N
       "eta" (ne,), "b_right" (nr,), "eps_g" (nr, ne): eps_g*(eta) at omega_right, +inf for
       eta >= eta_c (right panel), "eta_c_right" (nr,), "eps_g_unquantized" (ne,) (the baseline).
     """
-    bx = np.array([V.integer("b_x", b, 1, B_MAX) for b in b_x])
-    om = np.atleast_1d(np.asarray(omegas, dtype=float))
-    _check_omega(om)
-    left = np.array([[stability_boundary(int(b), w, kind, lam) for b in bx] for w in om])
-    br = np.array([V.integer("b_right", b, 1, B_MAX) for b in b_right])
+    bx = np.array(V.integers("b_x", b_x, 1, B_MAX))
+    om = V.positive("omegas", V.array("omegas", omegas, ndim=1))
+    br = np.array(V.integers("b_right", b_right, 1, B_MAX))
     if etas is None:
         etas = np.linspace(0.01, 4.0, 400)
-    eta = np.atleast_1d(np.asarray(etas, dtype=float))
-    V.positive("eta", eta)
+    eta = V.positive("etas", V.array("etas", etas, ndim=1))
+    omega_right = V.finite("omega_right", V.positive("omega_right", omega_right))
+    V.nonnegative("lam", lam)
+    V.nonnegative("sigma2", sigma2)
+    V.nonnegative("rho", rho)
+    try:
+        _moments(int(bx.max()), float(om.min()), kind, None)
+    except ValueError as exc:
+        raise ValueError(f"omegas: {exc}") from exc
+    try:
+        _moments(int(br.max()), omega_right, kind, None)
+    except ValueError as exc:
+        raise ValueError(f"omega_right: {exc}") from exc
+    left = np.array([[stability_boundary(int(b), w, kind, lam) for b in bx] for w in om])
     right = np.array([steady_state_error(eta, int(b), omega_right, kind, lam, sigma2, rho=rho) for b in br])
     ec_right = np.array([stability_boundary(int(b), omega_right, kind, lam) for b in br])
     base = steady_state_error(eta, None, omega_right, kind, lam, sigma2, rho=rho)

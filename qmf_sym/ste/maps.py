@@ -228,6 +228,8 @@ def named_map(spec, b=None, omega=1.0, kind="endpoints", ste="clipped", name="ps
     """A :class:`Map` from a CLI name: ``identity``, ``tanh[:A[,W]]`` (A tanh(u/W)), ``sign[:S]``,
     ``uniform:N[,D]`` (the N-level Staircase.uniform with spacing D, clipped at 1), or ``quant`` (the
     quantizer of --b/--omega/--kind; b=None gives identity).  ValueError naming ``name`` otherwise."""
+    if not isinstance(name, str):
+        raise ValueError(f"name must be a string (the label the messages use, e.g. a CLI flag), got {name!r}")
     if not isinstance(spec, str) or not spec:
         raise ValueError(f"{name} must be one of {', '.join(MAP_NAMES)} (optionally NAME:ARGS), got {spec!r}")
     head, _, args = spec.partition(":")

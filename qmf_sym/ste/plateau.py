@@ -76,8 +76,8 @@ def plateau_analysis(tau, eps, tau_ref=None, final=None, min_drop=0.01, min_shar
     the plateau is longer than the drop is wide (an exponential relaxation has sharpness 0.05, the
     saturated plateau of the clipped STE 3 to 50).  ValueError naming the argument for bad input.
     """
-    tau = np.asarray(tau, dtype=float).reshape(-1)
-    eps = np.asarray(eps, dtype=float).reshape(-1)
+    tau = V.array("tau", tau, missing=True).reshape(-1)
+    eps = V.array("eps", eps, missing=True).reshape(-1)
     if tau.size < 3 or tau.shape != eps.shape:
         raise ValueError(f"tau and eps must be 1-D arrays of equal length >= 3, got {tau.shape} and {eps.shape}")
     if not np.all(np.isfinite(tau)):
@@ -137,9 +137,7 @@ def reentry_time(w0, clip, eta, lam):
     """tau_in = ln(|w0|/clip)/(eta lam): a latent weight outside the clip range of the clipped STE gets
     no gradient and no noise and only shrinks, w(tau) = w0 exp(-eta lam tau) (spec §5.4); 0 if |w0| <= clip,
     +inf at lam = 0."""
-    w0 = np.abs(np.asarray(w0, dtype=float))
-    if not np.all(np.isfinite(w0)):
-        raise ValueError(f"w0 must be finite real numbers, got {w0!r}")
+    w0 = np.abs(V.array("w0", w0))
     V.positive("clip", clip)
     V.positive("eta", eta)
     V.nonnegative("lam", lam)
@@ -171,8 +169,11 @@ def saturated_plateau(a, omega, eta, lam, b=None, kind="endpoints", kappa=1.0, s
     stays at the outer levels, so eps_g is exactly flat at :func:`plateau_level` until then -- for every
     b (the outer levels of the endpoints/midtread grids are +-omega; of 'cells' +-(omega - Delta/2)).
     ``m_sign`` = E[w*] (1 for the spec's w* = 1)."""
+    from .quantizers import _check_kind
+
     a = _real("a", a)
     V.positive("omega", omega)
+    _check_kind(kind)
     if not abs(a) > omega:
         raise ValueError(f"a must satisfy |a| > omega (the start outside the clip range), got a={a}, omega={omega}")
     lmax = float(omega)
@@ -218,6 +219,8 @@ def zero_cell_plateau(b, omega, eta, lam, kind="midtread", ste="clipped", kappa=
     w0, v0 = _real("w0", w0), _real("v0", v0)
     V.nonnegative("v0", v0)
     kappa, s2, rho = _real("kappa", kappa), _real("s2", s2), _real("rho", rho)
+    V.positive("s2", s2)
+    V.nonnegative("rho", rho)
     if not kappa > 0:
         raise ValueError(f"kappa must be > 0 (w* = 1 must pull the weights out of the zero cell), got {kappa}")
     k = int(np.flatnonzero(lv == 0)[0])
@@ -246,7 +249,7 @@ def zero_cell_plateau(b, omega, eta, lam, kind="midtread", ste="clipped", kappa=
         return 0.5 * (rho - 2 * kappa * delta * (pp - pm) + s2 * delta**2 * (pp + pm))
 
     target = level - 0.1 * (level - final)
-    t10 = math.nan
+    t10 = math.inf  # eps_g never falls below the plateau level: no end of the drop
     if final < level:
         hi = 1.0
         while eps_ou(hi) > target and hi < 1e7:

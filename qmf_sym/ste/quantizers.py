@@ -5,9 +5,10 @@ kappa = E[z phi(z)], sigma2 = E[phi(z)^2] of spec §4.1.
 
 Conventions: every quantizer is a non-decreasing odd staircase, right-continuous at its thresholds
 (a tie u = theta goes to the upper level, as H(0) = 1 in eq. 13 of paper 1); ties have probability
-0 under any density and never enter a mean-field quantity.  NaN input propagates: ``quantize(nan)``
-and ``ste_grad(nan)`` are NaN (a NaN is not a number and is never mapped to a level); +-inf are
-valid inputs (clipped to the outer levels).
+0 under any density and never enter a mean-field quantity.  NaN input propagates element-wise:
+``quantize(nan)`` and ``ste_grad(nan)`` are NaN (a NaN is not a number and is never mapped to a
+level; a diverged run's NaN weight stays NaN); +-inf are valid inputs (clipped to the outer levels).
+``None``, strings, bools and empty inputs are refused (ValueError naming ``u``).
 """
 from __future__ import annotations
 
@@ -47,9 +48,12 @@ def _check_ste(ste):
 
 
 def _real_input(name, u):
-    """``u`` as a float64 array; a bool (or bools) is not a real number (ValueError)."""
+    """``u`` as a float64 array (NaN kept); a bool, None, a string or an empty list is not a real
+    number (ValueError; an empty ndarray maps to an empty array)."""
     if isinstance(u, (bool, np.bool_)) or (isinstance(u, np.ndarray) and u.dtype == bool):
         raise ValueError(f"{name} must be a real number or array of them, got a bool {u!r}")
+    if u is None or isinstance(u, (str, bytes)) or (isinstance(u, (list, tuple)) and np.size(u) == 0):
+        raise ValueError(f"{name} must be a real number or a non-empty array of them, got {u!r}")
     try:
         return np.asarray(u, dtype=float)
     except (TypeError, ValueError) as exc:
@@ -121,7 +125,7 @@ def quantize(u, b, omega, kind="endpoints"):
     cells: Delta = 2 omega/2^b, Q(u) = -omega + Delta (floor((clip(u) + omega)/Delta) + 1/2);
     midtread: Delta = omega/(2^(b-1) - 1), Q(u) = Delta * round(clip(u)/Delta).
     Rounding is half-up (right-continuous, like eq. 13 of paper 1 with H(0) = 1).  NaN in ``u``
-    gives NaN (never a level).  Evaluated as a
+    gives NaN (never a level); +-inf go to the outer levels.  Evaluated as a
     lookup in :func:`quantizer_grid` (Q(u) = levels[k] for thresholds[k-1] <= u < thresholds[k]), so
     that the values and the jump points are exactly those of the grid, with no rounding of u/Delta.
     """

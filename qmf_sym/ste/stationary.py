@@ -209,6 +209,12 @@ def _check_normalizable(w_star, lam, pieces, kappa, s2, T):
                          f"kappa max|w*| = {kappa * np.abs(ws).max():g}; use lam > 0")
 
 
+def _where(eta, lam, kappa, s2, sigma2, T, **more):
+    """The parameters a failure of the closed-form law happened at, for its message."""
+    items = dict(eta=eta, lam=lam, kappa=kappa, s2=s2, sigma2=sigma2, T=T, **more)
+    return ", ".join(f"{k}={v!r}" for k, v in items.items())
+
+
 def stationary_density(w_star, eta, lam, b=None, omega=None, kind="endpoints", ste="clipped", kappa=1.0, s2=1.0,
                        eps_g=0.1, sigma2=0.0, T=0.0, grid=None, psi=None, atoms=False):
     """Stationary law of w_hat given w* of the weight-quantized Fokker-Planck equation (spec §5.2 and
@@ -221,21 +227,30 @@ def stationary_density(w_star, eta, lam, b=None, omega=None, kind="endpoints", s
     of (b, omega, kind, ste).
     """
     _check_weight_model(eta, lam, kappa, s2, sigma2, T)
-    V.in_closed("w_star", w_star, -np.inf, np.inf)
-    V.nonnegative("eps_g", eps_g)
+    w_star = V.finite("w_star", w_star)
+    eps_g = V.finite("eps_g", V.nonnegative("eps_g", eps_g))
+    atoms = V.flag("atoms", atoms)
+    if grid is not None:
+        grid = V.array("grid", grid, ndim=1)
     pieces = _weight_pieces(b, omega, kind, ste, psi)
     _check_normalizable(w_star, lam, pieces, kappa, s2, T)
-    pc = _Pieces(float(w_star), eta, lam, pieces, kappa, s2, eps_g, sigma2, T)
+    where = _where(eta, lam, kappa, s2, sigma2, T, eps_g=eps_g)
+    try:
+        pc = _Pieces(w_star, eta, lam, pieces, kappa, s2, eps_g, sigma2, T)
+    except (ValueError, ArithmeticError) as exc:
+        raise ValueError(f"no stationary law at {where}: {exc}") from exc
     if grid is None:
         br = pieces[0]
         reach = float(np.max(np.abs(br))) if br.size else 1.0
         L = 1.5 * reach + 1.0
         grid = np.linspace(-L, L, 2001)
-    grid = np.asarray(grid, dtype=float)
+    dens = pc.density(grid)
+    if not np.all(np.isfinite(dens)):
+        raise ValueError(f"the stationary density over/underflows float64 at {where} (the diffusion B is too small)")
     if not atoms:
-        return grid, pc.density(grid)
+        return grid, dens
     out = [(float(e), float(lv), float(m)) for e, lv, m in zip(pc.atom_at, pc.atom_level, pc.atom_mass) if m > 0]
-    return grid, pc.density(grid), out
+    return grid, dens, out
 
 
 class StationaryState:
@@ -291,11 +306,12 @@ def stationary_state(eta, lam, b=None, omega=None, kind="endpoints", ste="clippe
     if teacher is None:
         pts, wts = np.array([1.0]), np.array([1.0])
     else:
-        pts = np.atleast_1d(np.asarray(teacher[0], dtype=float))
-        wts = np.atleast_1d(np.asarray(teacher[1], dtype=float))
+        if not isinstance(teacher, (tuple, list)) or len(teacher) != 2:
+            raise ValueError(f"teacher must be None or (points, weights) of a discrete law, got {teacher!r}")
+        pts = V.array("teacher points", teacher[0], ndim=1)
+        wts = V.array("teacher weights", teacher[1], ndim=1)
         if pts.shape != wts.shape or pts.size == 0:
             raise ValueError("teacher must be (points, weights) of equal nonzero length")
-        V.in_closed("teacher points", pts, -np.inf, np.inf)
         V.nonnegative("teacher weights", wts)
         if wts.sum() <= 0:
             raise ValueError("teacher weights must have a positive sum")
@@ -315,13 +331,17 @@ def stationary_state(eta, lam, b=None, omega=None, kind="endpoints", ste="clippe
     degenerate = sigma2 == 0 and T == 0
     e_lo = 1e-12 * e_hi if degenerate else 0.0
     F = lambda e: state(e)[3] - e  # noqa: E731
-    f_lo = F(e_lo)
-    at_zero = False
-    if f_lo <= 0:
-        root, at_zero = e_lo, True
-    else:
-        root = brentq(F, e_lo, e_hi, xtol=xtol, rtol=4 * np.finfo(float).eps, maxiter=500)
-    pcs, m_psi, q_psi, e = state(root)
+    try:
+        f_lo = F(e_lo)
+        at_zero = False
+        if f_lo <= 0:
+            root, at_zero = e_lo, True
+        else:
+            root = brentq(F, e_lo, e_hi, xtol=xtol, rtol=4 * np.finfo(float).eps, maxiter=500)
+        pcs, m_psi, q_psi, e = state(root)
+    except (ValueError, ArithmeticError) as exc:
+        raise ValueError(f"no stationary state found at {_where(eta, lam, kappa, s2, sigma2, T)} (float64 "
+                         f"over/underflow of the closed-form law): {exc}") from exc
     atom = np.array([pc.atom_mass for pc in pcs])
     # eps_g = 0 is ALSO stationary (and absorbing: B = 0) when every w* has a level psi = kappa w*/s2 whose
     # piece reaches 0 (the ridge pulls towards 0 without leaving it) and kappa^2 = s2, sigma2 = T = 0 -- e.g.
@@ -363,7 +383,7 @@ def stationary_branches(eta, lam, b=None, omega=None, kind="endpoints", ste="cli
     high-error branch).  A root closer than the scan spacing to another may be missed (a double root)."""
     from scipy.optimize import brentq
 
-    n_scan = V.integer("n_scan", n_scan, 10)
+    n_scan = V.integer("n_scan", n_scan, 10, 10 ** 6, "one closed-form law per scan point")
     base = stationary_state(eta, lam, b, omega, kind, ste, kappa, s2, sigma2, T, teacher, psi=psi)
     pts, wts = base.teacher
     pieces = _weight_pieces(b, omega, kind, ste, psi)
