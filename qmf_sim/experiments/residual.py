@@ -156,7 +156,7 @@ def plot_propagation(prop: dict):
 # ============================================================================ 2. trainable depth
 def _depth_settings(quick):
     if quick:
-        return dict(levels=[2], depths=[4, 16, 64], seeds=[0], width=64, steps=200, lr=2e-2, alpha=1.0)
+        return dict(levels=[2], depths=[4, 16, 40], seeds=[0], width=64, steps=200, lr=2e-2, alpha=1.0)
     return dict(levels=[2], depths=[4, 8, 16, 32, 64], seeds=[0, 1], width=128, steps=300, lr=1e-2, alpha=1.0)
 
 
