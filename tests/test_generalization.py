@@ -50,6 +50,6 @@ def test_typical_network_returns_to_chance_beyond_a_few_xi():
 
 def test_networks_train():
     a = Staircase.uniform(4)
-    rows = G.network_errors(a, float(sigma_w_opt(a)), 0.0, (2,), quick=True)
+    rows = G.network_errors(a, float(sigma_w_opt(a)), 0.0, (2,), quick=True, steps=100)
     ((L, s, early, final),) = rows
-    assert L == 2 and 0 <= final < 0.5 and early is not None  # a 2-layer STE net learns digits in 200 steps
+    assert L == 2 and 0 <= final < 0.6 and early is not None  # a 2-layer STE net learns digits in 100 steps

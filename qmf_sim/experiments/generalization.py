@@ -230,14 +230,16 @@ def kernel_errors(act, sigma_w, sigma_b, depths, quick=False, draws=None, seed=0
 
 
 # ============================================================================ finite networks
-def network_errors(act, sigma_w, sigma_b, depths, quick=False, seeds=(0,)):
+def network_errors(act, sigma_w, sigma_b, depths, quick=False, seeds=(0,), steps=None):
     """Rows (depth, seed, test_error_early, test_error_final) of finite networks trained with SGD on the
     digits set (:func:`qmf_sim.training.run_training`; staircases: clipped STE of eq. 19; tanh: its gradient);
-    width 64 / 256, 200 / 800 steps, batch 32, lr 0.01; errors at step 50 ("early") and the last step."""
+    width 64 / 256, 200 / 800 steps (or ``steps``), batch 32, lr 0.01; errors at step 50 ("early") and the last
+    step."""
     from qmf_sim import training
     from qmf_sim.nn import QuantizedMLP
 
-    width, steps = (64, 200) if quick else (256, 800)
+    width, n_steps = (64, 200) if quick else (256, 800)
+    steps = n_steps if steps is None else int(steps)
     d, *_ = _data(quick)
     rows = []
     for L in depths:
