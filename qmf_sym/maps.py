@@ -454,7 +454,10 @@ def iterate(act, Q1, C1, sigma_w, sigma_b=0, n_layers=1):
 
     Returns arrays Q, C of shape (n_layers, *shape(C1)); row k holds layer l = k + 1 (row 0 = (Q1, C1)).
     """
-    n_layers = V.integer("n_layers", n_layers, 1)
+    n_layers = V.integer("n_layers", n_layers, 1, 10 ** 6, "one layer map per layer")
+    Q1, C1 = V.positive("Q1", V.array("Q1", Q1)), V.in_closed("C1", V.array("C1", C1), -1, 1)
+    _check_common(act, Q1, sigma_w, sigma_b)
+    V.size_product("n_layers", [("n_layers", n_layers), ("C1", max(C1.size, Q1.size))])
     C1 = np.asarray(C1, dtype=float)
     Q = np.broadcast_to(np.asarray(Q1, dtype=float), C1.shape).copy()
     C = C1.copy()
