@@ -134,11 +134,19 @@ def _asin_mp(C_, deficit, one_plus):
     return mpmath.asin(mpmath.mpf(C_))
 
 
+def _shares(sigma_w, sigma_b):
+    """(sigma_w^2, sigma_b^2) / (sigma_w^2 + sigma_b^2) through (sigma_b/sigma_w)^2, so that neither
+    square under- or overflows (sigma_w = 1e-300 at sigma_b = 0 gives (1, 0), not 0/0)."""
+    with np.errstate(over="ignore"):
+        s = (np.asarray(sigma_b, float) / np.asarray(sigma_w, float)) ** 2
+    w = 1 / (1 + s)
+    b = np.where(np.isinf(s), 1.0, s / (1 + np.where(np.isinf(s), 0.0, s)))
+    return w, b
+
+
 def _cmap_f64(C_=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None):
-    if deficit is None and one_plus is None:
-        return _fn("M", "numpy")(np.asarray(C_, float), sigma_w, sigma_b)
-    w2, b2 = np.asarray(sigma_w, float) ** 2, np.asarray(sigma_b, float) ** 2
-    return (2 * w2 / np.pi * _asin_f64(C_, deficit, one_plus) + b2) / (w2 + b2)
+    w, b = _shares(sigma_w, sigma_b)
+    return (2 * w / np.pi * _asin_f64(C_, deficit, one_plus) + b)[()]
 
 
 def _cmap_mp(C_=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None):
@@ -173,7 +181,7 @@ def _cmap_oracle(C_=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None):
 
 def _check_corr(C_=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None):
     _check_sw_sb(sigma_w, sigma_b)
-    V.correlation(C_, deficit, one_plus=one_plus)
+    V.correlation(C_, deficit, name="C_", one_plus=one_plus)
     return (C_, sigma_w, sigma_b), {"deficit": deficit, "one_plus": one_plus}
 
 
@@ -208,8 +216,8 @@ def _omc2_f64(C_, deficit, one_plus):
 
 
 def _chi_f64(C_=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None):
-    w2, b2 = np.asarray(sigma_w, float) ** 2, np.asarray(sigma_b, float) ** 2
-    return 2 * w2 / (np.pi * (w2 + b2) * np.sqrt(_omc2_f64(C_, deficit, one_plus)))
+    w, _ = _shares(sigma_w, sigma_b)
+    return (2 * w / (np.pi * np.sqrt(_omc2_f64(C_, deficit, one_plus))))[()]
 
 
 def _chi_mp(C_=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None):
@@ -231,7 +239,7 @@ def _chi_mp(C_=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None):
 def _check_chi(C_=None, sigma_w=1.0, sigma_b=0, deficit=None, one_plus=None):
     args, kw = _check_corr(C_, sigma_w, sigma_b, deficit, one_plus)
     if np.any(_omc2_f64(C_, deficit, one_plus) <= 0):
-        raise ValueError("C must be in (-1, 1) for chi (eq. 11 diverges at |C| = 1)")
+        raise ValueError("C_ must be in (-1, 1) for chi (eq. 11 diverges at |C| = 1)")
     return args, kw
 
 

@@ -640,8 +640,8 @@ def attack(only=(), timeout=TIMEOUT, verbose=False, stream=sys.stdout):
             if base["status"] != "returned":
                 novalid.append((qual, f"{base['status']} {base.get('detail', '')}"[:200]))
                 continue
-            params = [p for p in signature(obj).parameters.values()
-                      if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+            params = [p for p in signature(obj).parameters.values()  # private (_retry) ones are not API
+                      if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and not p.name.startswith("_")]
             for p in params:
                 for label, _ in bad_values(p.name):
                     res = pool.call(qual, p.name, label)

@@ -31,7 +31,7 @@ from decimal import Decimal
 
 from .. import _validate as V
 from . import _arb
-from .uniform import taylor_models
+from .uniform import check_N, taylor_models
 from ..spacing.optimum import _levels  # the one check of a list of N (qmf_sym parses no strings)
 
 __all__ = ["ProvenRow", "prove_optimum", "proven_table", "PROVEN"]
@@ -213,7 +213,7 @@ def prove_optimum(N, dps=30, D0=None, _retry=0):
     ``D0``: the float64 optimum (the independent face); computed with
     :func:`qmf_sym.spacing.optimal_spacing` when not given.
     """
-    N = V.integer("N", N, 2)
+    N = check_N(N)
     dps = V.dps(dps)
     if dps is None:
         raise ValueError("dps must be an integer >= 1 for the proven table, got None")
@@ -295,6 +295,7 @@ def proven_table(levels, dps=30, progress=None):
     """
     from ..spacing import table
 
+    V.optional_callable("progress", progress)
     dps = V.dps(dps)
     if dps is None:
         raise ValueError("dps must be an integer >= 1 for the proven table, got None")

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from .. import _validate as V
 from . import _arb
+from ..spacing.uniform import check_N  # N of eq. 17, bounded by N_MAX (one check for every face)
 
 __all__ = ["uniform_sums", "chi_uniform_ball", "chi_uniform_derivatives_ball", "TaylorModel",
            "taylor_models"]
@@ -293,9 +294,18 @@ def taylor_models(N, D0, K, rho):
 
 
 def uniform_sums(N, D, bits=None, dps=30):
-    """Balls (A, B, s_2) of eq. 17 at the spacing D (a number or an Arb ball)."""
-    N = V.integer("N", N, 2)
-    with _arb.precision(bits or _arb.bits_for(dps)):
+    """Balls (A, B, s_2) of eq. 17 at the spacing D (a number or an Arb ball), at ``bits`` bits of
+    working precision (``bits`` = None: those of ``dps`` digits)."""
+    N = check_N(N)
+    _check_D(D)
+    if bits is None:
+        d = V.dps(dps)
+        if d is None:
+            raise ValueError("dps must be an integer >= 1 for the ball face (or give bits), got None")
+        bits = _arb.bits_for(d)
+    else:
+        bits = V.integer("bits", bits, 2, _arb.bits_for(V.DPS_MAX) + 64)
+    with _arb.precision(bits):
         Dm = _arb.arb(D)
         mom = moments(N, Dm, 2)
         aN, cN = _consts(N)
@@ -316,7 +326,7 @@ def _check_D(D):
 def chi_uniform_ball(D, N, dps=30):
     """Ball enclosure of chi(D~; N) of eq. 17 at ``dps`` digits (python-flint); ``D`` may be a number
     (converted exactly) or an Arb ball (the enclosure then holds for every spacing in it)."""
-    N = V.integer("N", N, 2)
+    N = check_N(N)
     d = V.dps(dps)
     if d is None:
         raise ValueError("dps must be an integer >= 1 for the ball face, got None")
@@ -329,7 +339,7 @@ def chi_uniform_ball(D, N, dps=30):
 def chi_uniform_derivatives_ball(D, N, dps=30):
     """Balls (chi, dchi/dD~, d^2chi/dD~^2) of eq. 17 at the spacing D (Taylor arithmetic: the arb
     series of A and B at D, derivatives read off the coefficients)."""
-    N = V.integer("N", N, 2)
+    N = check_N(N)
     d = V.dps(dps)
     if d is None:
         raise ValueError("dps must be an integer >= 1 for the ball face, got None")

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from .. import _validate as V
+
 from .._faces import register_equation
 
 __all__ = ["PAPER_FIT", "fit_power_laws", "local_slopes"]
@@ -45,9 +47,12 @@ def fit_power_laws(rows, N_min=3, N_max=100):
     :mod:`qmf_sym.quantization`), so the SEs measure the misfit of a straight line, and the slope
     depends on the N range, which is reported.
     """
+    rows = _rows(rows)
+    N_min = V.integer("N_min", N_min, 2)
+    N_max = V.integer("N_max", N_max, N_min)
     sel = [r for r in rows if N_min <= _get(r, "N") <= N_max]
     if not sel:
-        raise ValueError(f"no rows with N in [{N_min}, {N_max}]")
+        raise ValueError(f"no rows with N in [N_min, N_max] = [{N_min}, {N_max}]")
     N = np.array([_get(r, "N") for r in sel], dtype=float)
     chi = np.array([float(_get(r, "chi_max")) for r in sel])
     D = np.array([float(_get(r, "D_opt")) for r in sel])
@@ -65,6 +70,7 @@ def fit_power_laws(rows, N_min=3, N_max=100):
 def local_slopes(rows):
     """Effective exponent d log(1 - chi_max) / d log(N + 1) between consecutive rows (centred
     differences): it drifts towards -2 as N grows (N^-2 ln N has local slope -2 + 1/ln N)."""
+    rows = _rows(rows, min_rows=2)
     N = np.array([_get(r, "N") for r in rows], dtype=float)
     y = np.log1p(-np.array([float(_get(r, "chi_max")) for r in rows]))
     x = np.log(N + 1)
@@ -73,6 +79,23 @@ def local_slopes(rows):
 
 def _get(r, k):
     return r[k] if isinstance(r, dict) else getattr(r, k)
+
+
+def _rows(rows, min_rows=1):
+    """Rows of :func:`qmf_sym.spacing.table` (OptimalSpacing objects or dicts with N, chi_max, D_opt)."""
+    if isinstance(rows, (str, bytes, dict)) or not hasattr(rows, "__iter__"):
+        raise ValueError(f"rows must be a list of spacing-table rows (N, chi_max, D_opt), got {rows!r}"[:200])
+    rows = list(rows)
+    if len(rows) < min_rows:
+        raise ValueError(f"rows must hold at least {min_rows} row(s), got {len(rows)}")
+    for r in rows:
+        try:
+            V.integer("rows: N", _get(r, "N"), 2)
+            V.in_closed("rows: chi_max", float(_get(r, "chi_max")), 0.0, 1.0)
+            _get(r, "D_opt")
+        except (KeyError, AttributeError, TypeError) as exc:
+            raise ValueError(f"rows must be spacing-table rows with N, chi_max and D_opt, got {r!r}"[:200]) from exc
+    return rows
 
 
 register_equation("qmf_sym.spacing.fit_power_laws", "paper 1, eq. 18 (power-law fit of 1 - chi_max(N))",

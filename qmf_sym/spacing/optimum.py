@@ -239,7 +239,9 @@ def _levels(levels):
         raise ValueError(f"levels must be an iterable of integers N >= 2 (e.g. range(2, 257)), got the string "
                          f"{levels!r}; qmf_sym parses no range strings")
     try:
-        out = sorted({V.integer("levels", n, 2) for n in levels})
+        from ..activations import N_MAX
+
+        out = sorted({V.integer("levels", n, 2, N_MAX) for n in levels})
     except TypeError as exc:
         raise ValueError(f"levels must be an iterable of integers N >= 2, got {levels!r}") from exc
     if not out:
