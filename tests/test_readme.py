@@ -17,6 +17,7 @@ GENERATED = ("api", "derivations", "_build", "jupyter_execute")  # written by th
 def _cli():
     spec = importlib.util.spec_from_file_location("qmf_cli", DOCS / "_ext" / "qmf_cli.py")
     mod = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, mod)  # a dataclass in it needs its module registered
     spec.loader.exec_module(mod)
     return mod
 

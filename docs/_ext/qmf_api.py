@@ -94,22 +94,17 @@ def collect(packages=PACKAGES):
             obj = getattr(mod, name)
             rows.append(Entry(modname, name, obj, _kind(obj)))
         entries[modname] = rows
-    # the home of each object: the exporting module that defines it, else the deepest exporter
-    exporters: dict[int, list[Entry]] = {}
+    # the home of each (object, name): the exporting module that defines it, else the deepest exporter
+    exporters: dict[tuple, list[Entry]] = {}
     for rows in entries.values():
         for e in rows:
             if e.kind in ("class", "function"):
-                exporters.setdefault(id(e.obj), []).append(e)
+                exporters.setdefault((id(e.obj), e.name), []).append(e)
             else:
                 e.home = e.module
     for group in exporters.values():
         defined = getattr(group[0].obj, "__module__", None)
-        names = {e.name for e in group}
         same = [e for e in group if e.module == defined]
-        if len(names) > 1:  # one object under several names: each name is documented where it is
-            for e in group:
-                e.home = e.module
-            continue
         home = same[0].module if same else max(group, key=lambda e: (e.module.count("."), e.module)).module
         for e in group:
             e.home = home

@@ -107,7 +107,8 @@ def commands_in_markdown(text: str) -> list[str]:
                 if re.match(r"qmf(\s|$)", seg):
                     found.append(seg)
     prose = fence.sub("", text)
-    found += [m.group(1).strip() for m in re.finditer(r"`(qmf(?:\s[^`]*)?)`", prose)]
+    for m in re.finditer(r"`(qmf(?:\s[^`]*)?)`", prose):
+        found += [seg.strip() for seg in re.split(r"&&|;", m.group(1)) if re.match(r"\s*qmf(\s|$)", seg)]
     return found
 
 

@@ -68,7 +68,28 @@ def _finished(app, exc):
     out.write_text("".join(f"{k}\t{v}\n" for k, v in sorted(_PLAIN.items())), encoding="utf-8")
 
 
+def _robust_numpydoc_validator():
+    """numpydoc's validator looks for a ``def``/``class`` line in the object's source and raises
+    StopIteration (crashing the build) for a public name bound to an object whose source has none (an
+    alias of a lambda, a functools.partial): answer "line unknown" instead."""
+    from numpydoc import validate
+
+    prop = validate.Validator.source_file_def_line
+    if getattr(prop.fget, "_qmf_robust", False):
+        return
+
+    def source_file_def_line(self):
+        try:
+            return prop.fget(self)
+        except (StopIteration, RuntimeError):
+            return None
+
+    source_file_def_line._qmf_robust = True
+    validate.Validator.source_file_def_line = property(source_file_def_line)
+
+
 def setup(app):
+    _robust_numpydoc_validator()
     app.connect("autodoc-process-docstring", _process, priority=900)
     app.connect("build-finished", _finished)
     return {"version": "1", "parallel_read_safe": False, "parallel_write_safe": True}
