@@ -352,7 +352,7 @@ def reproduce(out_dir: Path, quick: bool = False) -> list:
             ax[k].semilogx([r[7] for r in rr], [r[col] for r in rr], "o-" if dn == "digits" else "x--", ms=3,
                            label=f"{label} ({dn})")
         ax[k].set_xlabel(r"depth / $\xi$")
-        ax[k].set_ylabel("test error (digits)")
+        ax[k].set_ylabel("test error (digits; MNIST subset dashed)")
         ax[k].set_title(title, fontsize=9)
         ax[k].axhline(0.9, color="gray", ls=":", lw=0.8)
         ax[k].legend(fontsize=7)
