@@ -41,6 +41,8 @@ def _is_mp(value):
 def _real_array(name, value, what):
     if _is_bool(value):
         raise ValueError(f"{name} must be {what}, got a bool {value!r}")
+    if value is None or isinstance(value, (str, bytes)):  # asarray(None, float) is a silent NaN
+        raise ValueError(f"{name} must be {what}, got {value!r}")
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError, OverflowError) as exc:

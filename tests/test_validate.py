@@ -89,3 +89,128 @@ def test_from_grid():
     s = Staircase.from_grid([-1.5, -0.5, 0.5, 1.5], [-1.0, 0.0, 1.0])
     assert s == Staircase([-1.0, 0.0, 1.0], [1, 1, 1], base=-1.5)
     assert np.array_equal(s(np.array([-2.0, -0.5, 0.5, 3.0])), [-1.5, -0.5, 0.5, 1.5])
+
+
+# ---------------------------------------------------------------------------------------------------
+# issue 19 item 4: the analysis helpers a notebook calls follow the one rule (ValueError naming the
+# parameter; no NaN passing as a number).  Every case below raised TypeError / AttributeError /
+# IndexError, returned NaN, or was accepted before.
+def _helper_cases():
+    import torch
+
+    from qmf_sim import data as D, netprop as NW, sweep as S, training as T
+    from qmf_sym import quantization as Qz, spacing as SP
+    from qmf_sym.ste import input_only as IO
+
+    act = Staircase.uniform(4)
+    rows = SP.table(range(2, 8))
+    X = torch.randn(3, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    nan, inf = float("nan"), float("inf")
+    return [
+        # sweep: boundary depths and the boundary-constant fit
+        (lambda: S.boundary_depths(nan, [0.9]), "depths"), (lambda: S.boundary_depths([2, 4], None), "acc"),
+        (lambda: S.boundary_depths([2, 4], [0.9, 0.1], chance=nan), "chance"),
+        (lambda: S.boundary_depths([2, 4], [0.9, 0.1], best=True), "best"),
+        (lambda: S.boundary_depths([], []), "depths"),
+        (lambda: S.fit_boundary_constant(None, [2.0]), "xi"), (lambda: S.fit_boundary_constant([1, 2], "x"), "L_b"),
+        (lambda: S.fit_boundary_constant([1, 2], [2, 4], n_boot=0), "n_boot"),
+        (lambda: S.fit_boundary_constant([1, 2], [2, 4], seed=True), "seed"),
+        (lambda: S.grid_table([], "levels"), "records"), (lambda: S.sigma_grid(4, [1.0]), "depths"),
+        (lambda: S.levels_grid([4], [10 ** 12]), "levels"),
+        # netprop: the decay layer, one-layer statistics, empirical chi, propagate's sizes and types
+        (lambda: NW.decay_layer([0.9, 0.5], 1, inf), "target"), (lambda: NW.decay_layer(None, 1, 0.5), "values"),
+        (lambda: NW.decay_layer([], 1, 0.5), "values"), (lambda: NW.decay_layer([0.9, 0.5], None, 0.5), "start"),
+        (lambda: NW.one_layer_statistics(act, 1.0, 0.5, 1.5, n_prev=8, n_next=8, n_draws=nan), "n_draws"),
+        (lambda: NW.one_layer_statistics(act, 1.0, 0.5, 1.5, n_prev=8, n_next=-1), "n_next"),
+        (lambda: NW.one_layer_statistics(act, 1.0, 0.5, 1e-300, n_prev=8, n_next=8, n_draws=2), "sigma_w"),
+        (lambda: NW.one_layer_statistics(act, 1.0, 0.5, 1.5, n_prev=8, n_next=8, dtype=None), "dtype"),
+        (lambda: NW.empirical_chi(act, 1.5, n_prev=8, n_next=8, n_draws="x"), "n_draws"),
+        (lambda: NW.empirical_chi(act, 1.5, C="x", n_prev=8, n_next=8), "C"),
+        (lambda: NW.propagate(act, X, 1.5, width=8, device=0), "device"),
+        (lambda: NW.propagate(act, X, 1.5, width=8, layers=3), "layers"),
+        (lambda: NW.propagate(act, X, 1.5, width=8, progress="x"), "progress"),
+        (lambda: NW.circulant_profile(None), "K"),
+        (lambda: NW.correlation_propagation(act, [], depth=2, width=8, r=4), "sigma_ws"),
+        # data standardisation
+        (lambda: D.standardize(None, np.zeros((2, 3))), "x_train"),
+        (lambda: D.standardize(np.zeros((2, 3)), np.full((2, 3), np.nan)), "x_test"),
+        (lambda: D.standardize(np.zeros((2, 3)), np.zeros((2, 3)), floor=nan), "floor"),
+        (lambda: T.theory("x", 1.5), "levels"), (lambda: T.theory(4, nan), "sigma_w"),
+        (lambda: T.TrainConfig(depth=2, width=8, quantize_output="yes").validate(), "quantize_output"),
+        # quantizer asymptotics
+        (lambda: Qz.hui_neuhoff_step(nan), "N"), (lambda: Qz.hui_neuhoff_mse(-1), "N"),
+        (lambda: Qz.panter_dite_mse(True), "N"), (lambda: Qz.panter_dite_mse([]), "N"),
+        (lambda: Qz.chi_of_quantizer(nan, [0.0, 1.0]), "thresholds"),
+        (lambda: Qz.uniform_quantizer_mse([], 4), "step"),
+        (lambda: SP.fit_power_laws(nan), "rows"), (lambda: SP.fit_power_laws(rows, N_min=nan), "N_min"),
+        # the input-only error and the Fig. 5 curves
+        (lambda: IO.input_only_eps_g(nan, 1.0, 1.0, 1.0), "m"), (lambda: IO.input_only_eps_g(0.5, None, 1.0, 1.0), "q"),
+        (lambda: IO.input_only_ode_rhs(0.0, 1.0, 0.5, 1.0, 0.0, 1.0, 1.0), "y"),
+        (lambda: IO.solve_input_only_ode(1.0, 0.5, 1.0, 0.0, 1.0, 1.0, m0=nan), "m0"),
+        (lambda: IO.steady_state_error(0.5, 2, include_noise="x"), "include_noise"),
+        (lambda: IO.steady_state_error(0.5, 2, omega=1e-300), "omega"),
+        (lambda: IO.fig5_curves(b_x=3.0), "b_x"), (lambda: IO.fig5_curves(omegas=[nan]), "omegas"),
+        (lambda: IO.fig5_curves(omega_right=inf), "omega_right"), (lambda: IO.fig5_curves(etas=[]), "etas"),
+        # maps.iterate
+        (lambda: M.iterate(act, nan, 0.5, 1.5, n_layers=2), "Q1"), (lambda: M.iterate(act, 1.0, True, 1.5), "C1"),
+        (lambda: M.iterate(act, 1.0, 0.5, 1.5, n_layers=10 ** 12), "n_layers"),
+    ]
+
+
+def test_analysis_helpers_validated():  # issue 19 item 4
+    bad = []
+    for i, (call, name) in enumerate(_helper_cases()):
+        try:
+            call()
+            bad.append((i, name, "no error"))
+        except ValueError as exc:
+            if name not in str(exc):
+                bad.append((i, name, str(exc)[:120]))
+        except Exception as exc:  # noqa: BLE001 - the point: nothing but ValueError
+            bad.append((i, name, f"{type(exc).__name__}: {exc}"[:120]))
+    assert not bad, bad
+
+
+def test_valid_extremes_answer():  # issue 19 item 4: valid extreme input gives the right answer
+    from qmf_sim import netprop as NW
+    from qmf_sym import quantization as Qz, sign
+
+    assert NW.decay_layer(np.ones(5), 1, 0.0) == math.inf  # never decays within the layers (was NaN)
+    assert Qz.hui_neuhoff_mse(1e12) == pytest.approx(4 * math.log(1e12) / 3e24, rel=1e-14)
+    assert sign.chi(0.3, 1e-300) == pytest.approx(2 / (math.pi * math.sqrt(1 - 0.09)), rel=1e-15)  # was NaN
+    assert sign.correlation_map(0.3, 1e-300) == pytest.approx(2 / math.pi * math.asin(0.3), rel=1e-15)
+
+
+# issue 19 item 2 (API side): sizes are refused before anything runs or is allocated, above a
+# documented bound, with the estimate in the message.  lloyd_max(10**7) would iterate for years,
+# the dps faces at N = 10**7 for hours; the netprop / training sizes raised MemoryError.
+@pytest.mark.parametrize("call, name", [
+    (lambda: __import__("qmf_sym.quantization", fromlist=["x"]).lloyd_max(10 ** 7), "N"),
+    (lambda: __import__("qmf_sym.quantization", fromlist=["x"]).optimal_uniform_quantizer(10 ** 7, dps=30), "N"),
+    (lambda: __import__("qmf_sym.spacing", fromlist=["x"]).chi_uniform(0.01, 10 ** 7, dps=30), "N"),
+    (lambda: __import__("qmf_sym.spacing", fromlist=["x"]).optimal_spacing(10 ** 7, dps=30), "N"),
+    (lambda: __import__("qmf_sym.rounding", fromlist=["x"]).optimal_sr(10 ** 7, dps=30), "N"),
+    (lambda: __import__("qmf_sim.netprop", fromlist=["x"]).circle_inputs(10 ** 6, 10 ** 6, 1.0, 1.0), "r|n0"),
+    (lambda: __import__("qmf_sim.netprop", fromlist=["x"]).one_layer_statistics(
+        Staircase.uniform(4), 1.0, 0.5, 1.5, n_prev=10 ** 6, n_next=10 ** 6), "n_next|n_prev"),
+    (lambda: __import__("qmf_sim.netprop", fromlist=["x"]).propagate(
+        Staircase.uniform(4), np.ones((2, 4)), 1.5, depth=2, width=10 ** 6), "width"),
+    (lambda: __import__("qmf_sim.training", fromlist=["x"]).TrainConfig(depth=10 ** 4, width=10 ** 5).validate(),
+     "depth|width"),
+])
+def test_sizes_refused_before_running(call, name):  # before: ran for minutes to years, or MemoryError
+    with pytest.raises(ValueError, match=name) as err:
+        call()
+    msg = str(err.value)
+    assert any(w in msg for w in ("at most", "too large", "]", "bound")), msg
+
+
+def test_size_product_message():
+    with pytest.raises(ValueError, match=r"width too large: .*8e\+12 elements \(n_draws 8 x width 1000000"):
+        V.size_product(None, [("n_draws", 8), ("width", 10 ** 6), ("width", 10 ** 6)])
+    assert V.size_product("x", [("a", 3), ("b", 4)]) == 12
+    with pytest.raises(ValueError, match="lloyd"):
+        V.integer("N", 10, 2, 5, "lloyd's iteration")
+    with pytest.raises(ValueError, match="empty"):
+        V.positive("step", [])
+    assert V.array("acc", [0.5, float("nan")], ndim=1, missing=True).shape == (2,)
