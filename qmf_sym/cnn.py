@@ -1,4 +1,4 @@
-"""Mean field of circular convolutional networks with a staircase activation (paper 1, sec. 4.2;
+"""Mean field of circular convolutional networks with a quantized (or any) activation (paper 1, sec. 4.2;
 Xiao et al. 2018, "Dynamical isometry and a mean field theory of CNNs", sec. 2-3).
 
 The network (1-D or 2-D, periodic boundary, C channels, the same spatial size n in every layer):
@@ -49,7 +49,7 @@ import numpy as np
 
 from . import _validate as V
 from . import maps
-from .activations import as_staircase
+from .activations import as_activation
 
 __all__ = ["INITS", "filter_variance", "averaging_eigenvalues", "average", "mode_perturbation", "mode_amplitude",
            "fixed_point_correlation", "correlation_map", "covariance_map", "iterate_correlation", "ModeSlopes",
@@ -225,7 +225,7 @@ def correlation_map(act, Q, R, sigma_w, sigma_b=0.0, profile=(1.0,)):
     entry by entry (derivations/cnn_modes.md, sec. 1).  For Q != Q* use :func:`covariance_map`."""
     v = _check_profile(profile)
     R = _check_R(R, v.ndim)
-    act = as_staircase(act)
+    act = as_activation(act)
     M = np.asarray(maps.correlation_map(act, Q, C=R, sigma_w=sigma_w, sigma_b=sigma_b), dtype=float)
     out = _average(v, M)
     out[_diag_mask(R.shape[:v.ndim])] = 1.0
@@ -238,7 +238,7 @@ def covariance_map(act, Q, R, sigma_w, sigma_b=0.0, profile=(1.0,)):
     fully connected layer map :func:`qmf_sym.maps.layer_map` (eq. 2-4), entry by entry."""
     v = _check_profile(profile)
     R = _check_R(R, v.ndim)
-    Qn, Cn = maps.layer_map(as_staircase(act), Q, R, sigma_w, sigma_b)
+    Qn, Cn = maps.layer_map(as_activation(act), Q, R, sigma_w, sigma_b)
     out = _average(v, np.asarray(Cn, dtype=float))
     out[_diag_mask(R.shape[:v.ndim])] = 1.0
     return float(np.ravel(Qn)[0]), np.clip(out, -1.0, 1.0)
@@ -281,13 +281,15 @@ def mode_slopes(act, sigma_w, sigma_b=0.0, profile=(1.0,), spatial=1, modes=None
     """chi_mode = chi_c lambda_s and xi_mode = -1/log|chi_c lambda_s| for the frequencies ``modes``
     (default: all of the grid ``spatial``), with chi_c = chi(Q*, C*) of the fully connected fixed point
     (:func:`qmf_sym.maps.fixed_point`, eq. 4-7) and lambda_s of :func:`averaging_eigenvalues`.
-    Raises ValueError when the fixed point has C* = 1 (chi_c infinite: no linear regime)."""
-    act = as_staircase(act)
+    Any activation of :mod:`qmf_sym.activations` (the maps it calls dispatch on it).
+    Raises ValueError when the fixed point has C* = 1 (no linear regime)."""
+    act = as_activation(act)
     v = _check_profile(profile, spatial)
     spatial = _check_spatial(spatial)
     fp = maps.fixed_point(act, sigma_w, sigma_b)
-    if not np.isfinite(fp.chi):
-        raise ValueError(f"the fixed point has C* = 1 for sigma_w={sigma_w!r}, sigma_b={sigma_b!r} (chi_c infinite)")
+    if not (fp.C < 1 and np.isfinite(fp.chi)):
+        raise ValueError(f"the fixed point has C* = 1 for sigma_w={sigma_w!r}, sigma_b={sigma_b!r}: no off-diagonal "
+                         f"perturbation on both sides of C*, no linear regime (for staircases chi_c is infinite there)")
     lam_grid = averaging_eigenvalues(v, spatial)
     if modes is None:
         modes = frequencies(spatial)

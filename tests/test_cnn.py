@@ -56,6 +56,21 @@ def test_linearised_map_gives_chi_c_lambda(sb):
         assert ms.xi_mode[k] <= ms.xi_fc + 1e-12  # the bound of sec. 4.2, mode by mode
 
 
+def test_any_activation_erf():
+    """The CNN map calls maps, which dispatch on any activation: erf with a bias (C* > 0)."""
+    from qmf_sym.activations import Erf
+
+    v = cnn.filter_variance(3, 1)
+    ms = cnn.mode_slopes(Erf(), 1.5, 0.1, v, 12)
+    fp = ms.fixed_point
+    assert 0 < fp.C < 1
+    R0 = cnn.fixed_point_correlation(12, fp.C)
+    P, e = cnn.mode_perturbation(12, 2, 1), 1e-5
+    up = cnn.mode_amplitude(cnn.correlation_map(Erf(), fp.Q, R0 + e * P, 1.5, 0.1, v), P, R0)
+    dn = cnn.mode_amplitude(cnn.correlation_map(Erf(), fp.Q, R0 - e * P, 1.5, 0.1, v), P, R0)
+    assert (up - dn) / (2 * e) == pytest.approx(ms.chi_mode[2], abs=1e-7)
+
+
 def test_kernel_one_is_the_fully_connected_map():
     """With a 1-tap kernel every entry follows the fully connected map (the CNN calls it, it does not copy it)."""
     R = np.array([[1.0, 0.3, -0.2], [0.3, 1.0, 0.6], [-0.2, 0.6, 1.0]])
