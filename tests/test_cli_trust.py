@@ -227,3 +227,11 @@ def test_onset_after_the_last_time_does_not_run_on(monkeypatch):
     a = S.simulate(S.STEParams(onset=1e12), d=20, runs=2, tau_max=1)
     b = S.simulate(S.STEParams(b=None), d=20, runs=2, tau_max=1)
     np.testing.assert_array_equal(a.eps, b.eps)
+
+
+def test_init_levels_bound_is_what_answers(capsys):
+    """qmf init --levels 100000 used to run for minutes and end in a MemoryError traceback (the search is
+    ~N^2 in memory): the documented bound refuses it in one line."""
+    from qmf_sim.cli.theory import INIT_MAX_LEVELS
+
+    _one_line_error(capsys, ["init", "--levels", "100000"], "argument --levels", f"<= {INIT_MAX_LEVELS}")

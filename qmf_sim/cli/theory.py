@@ -84,6 +84,11 @@ def _cmd_init(args):
     return 0
 
 
+#: largest N of ``qmf init``: qmf_sym.init.critical_init costs ~N^2 in time and memory (measured on one
+#: loaded core: N = 256 in 5 s and 0.15 GB, N = 1024 in 52 s and 1.1 GB; N = 10^4 needed > 20 GB)
+INIT_MAX_LEVELS = 2048
+
+
 def _sigma_b(text):
     if text.strip().lower() in ("optimise", "optimize"):
         return "optimise"
@@ -119,7 +124,9 @@ def _add_init_phase(subparsers):
         description="sigma_w (sigma_b = 0 or given or optimised) maximising chi at the true fixed point for the "
         "uniform N-level staircase of sec. 5 (levels -1..1), with Q*, chi, xi, the clipped-STE slope that makes "
         "the backward gain per layer exactly 1, and the predicted trainable depth.")
-    p.add_argument("--levels", type=A.integer(2, 10 ** 6), required=True, help="number of states N >= 2")
+    p.add_argument("--levels", type=A.integer(2, INIT_MAX_LEVELS), required=True,
+                   help=f"number of states N in 2..{INIT_MAX_LEVELS} (the search costs ~N^2 in time and memory: "
+                   "N = 256 about 5 s, N = 1024 about a minute and 1 GB on one core)")
     p.add_argument("--dps", type=A.integer(1, 1000), default=None,
                    help="significant digits (mpmath, 1..1000; odd staircase at sigma_b = 0); default float64")
     p.add_argument("--sigma-b", type=_sigma_b, default=0.0, help="bias std >= 0, or 'optimise' (default 0)")
