@@ -26,7 +26,8 @@ from qmf_sym import _validate as V
 
 __all__ = ["NAMES", "CONTINUOUS", "STAIRCASE_LEVELS", "make_activation", "fixed_point_report", "xi_curves",
            "edge_of_chaos_rows", "levels_to_match", "levels_table", "network_rates", "linearisation_rows",
-           "reproduce", "reproduce_linearisation", "CAPTIONS", "FIGURE_STEMS"]
+           "claim_scan", "continuous_available", "softplus", "reproduce", "reproduce_linearisation", "CAPTIONS",
+           "FIGURE_STEMS"]
 
 #: names accepted by ``qmf fixed-point --activation`` (and :func:`make_activation`)
 NAMES = ("tanh", "erf", "relu", "hardtanh", "sign", "staircase")
