@@ -20,15 +20,18 @@ own ``steps_per_s`` (training steps only: evaluations excluded).  The last line 
 
 ``--vs-one-by-one`` also trains the runs one at a time and prints that speed-up (the old yardstick,
 which on a CPU mostly measures the per-operation overhead of small products).  At width 2048 use a
-few steps (default 4): one step is ~14 GFLOP per member.
+few steps (default 4): one step is ~5.7 GFLOP of products per member at depth 8.
 
 CPU time is the measure quoted first: on the shared 2-core machine the wall time of both sides swings
 by 2x with the other processes' time slices, the CPU time by ~15 %.  Measured 2026-12-07, 1 thread, load
-average 7-9 on 2 cores (other helpers' jobs), ``--repeats 3``:
+average 9-11 on 2 cores (other jobs), the tree before (4a086f2: autograd backward, fresh gradient tensors,
+the ~15 torch passes of the staircase and gain per layer) and after (hand-written backward, reused
+gradient buffer, one fused numba pass for phi and gain):
 
-    width 128, before (autograd backward, fresh gradients): fraction 0.52 CPU time (0.64 / 0.52 / 0.47),
-        wall 0.52; ceiling ~38 GFLOP/s CPU
-    width 2048, 4 steps, hand-written backward: fraction 0.90 CPU time (0.905 / 0.890 / ...)
+    width 128,  --repeats 3 before / 5 after: fraction 0.43 -> 0.65 CPU time (pairs 0.41 0.43 0.44 ->
+        0.67 0.65 0.65 0.65 0.66), wall 0.38 -> 0.59; ceiling ~44 GFLOP/s CPU time, ensemble 18.8 -> 28.5
+    width 2048, 4 steps, --repeats 3: fraction 0.87 CPU time after (pairs 0.58 0.90 0.87: three steps per
+        pair, use --steps 8 for a steadier number), wall 0.97; ceiling ~58 GFLOP/s CPU time
 """
 import argparse
 import os

@@ -210,3 +210,20 @@ def test_fused_cpu_pass_is_the_lookup_bit_for_bit(dtype):
     assert torch.equal(out, stacked_staircase_forward(x, tab))
     shape = (-1, 1, 1)
     assert torch.equal(gain, (x.abs() < clip.view(shape)).to(dtype) * slope.view(shape))
+
+
+def test_bench_ensemble_prints_its_fraction(capsys):
+    """benchmarks/bench_ensemble.py at tiny sizes: it runs, counts the products' FLOPs as documented
+    (forward + weight gradient everywhere, input gradient from the second layer on) and its last line
+    is the fraction (a number; no timing is asserted)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_ensemble.py"
+    spec = importlib.util.spec_from_file_location("bench_ensemble", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.product_flops(2, 4, [3, 5, 7]) == 2 * (4 * 4 * 3 * 5 + 6 * 4 * 5 * 7)
+    mod.main(["--width", "8", "--depth", "2", "--steps", "8", "--repeats", "1"])
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("fraction ") and float(last.split()[1]) > 0, last
