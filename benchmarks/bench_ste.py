@@ -26,10 +26,16 @@ other processes' time slices do not count), the 2-thread scaling uses wall time.
 2026-12-07 (2 shared cores, load average 8-11 from other jobs; --quick --no-fig2, medians of 3):
 the libm tanh (math.tanh per coordinate, not vectorised: ~17 ns) replaced by _kernels.tanh (expm1 by
 Cody-Waite reduction and Estrin's scheme, one division, fused multiply-adds: ~1.8 ns, max relative error
-3.4e-16): psi = phi = tanh 0.06 -> see README/the report for the final numbers.  The generated chain
-stays: literal_unroll over a pairs argument ran 0.80x / 1.21x / 0.91x / 0.74x of it at 1 / 3 / 7 / 15
-thresholds, and the form the kernels would need (table rows -> to_fixed_tuple -> literal_unroll)
-0.95x / 1.15x / 0.86x / 0.02x (15 thresholds: not unrolled, a stack tuple indexed at run time).
+3.4e-16): psi = phi = tanh 0.06 -> 0.31 of the draw rate (0.26 before the multiply-adds were fused).
+Same run: b = 2 0.63, joint b = b_x = 3 0.54, b = b_x = 2 0.60, unquantized 0.64 (the draws take ~2 ns
+of a coordinate update, the four vectorised passes -- update, two lookups, five sums -- ~1.2 ns; a fused
+update + lookups loop measured slower, 1.84 vs 1.24 ns, and fusing the input lookup into the draw loop
+too, 2.78 vs 2.47 ns); 4 sets sharing inputs 1.08; 2-thread scaling 1.22x with the draws alone at
+1.23x in the same run (the machine, not the kernel: at load 10 two threads do not get two cores).
+The generated chain stays: literal_unroll over a pairs argument ran 1.20x / 0.96x / 1.01x / 0.74x of
+it at 1 / 3 / 7 / 15 thresholds (an earlier run: 0.80x / 1.21x / 0.91x / 0.74x), and the form the
+kernels would need (table rows -> to_fixed_tuple -> literal_unroll) 1.07x / 0.96x / 0.89x / 0.02x (15
+thresholds: not unrolled, a stack tuple indexed at run time).
 
 History (2 cores, AMD EPYC, best of 5, quiet machine): the ziggurat's fast path had a branch on the sign
 bit and a uint64 -> float conversion: 2.0e8 normals/s per core; without them (same draws bit for bit)
