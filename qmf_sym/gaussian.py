@@ -112,8 +112,10 @@ def _bvn_pdf_rde_f64(x, y, r, d, e):
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     one_m_r2 = np.where(r >= 0, d * (2 - d), e * (2 - e))
-    quad = np.where(r >= 0, (x - y) ** 2 + 2 * d * x * y, (x + y) ** 2 - 2 * e * x * y)
-    return (np.exp(-quad / (2 * one_m_r2)) / (2 * np.pi * np.sqrt(one_m_r2)))[()]
+    with np.errstate(invalid="ignore"):
+        quad = np.where(r >= 0, (x - y) ** 2 + 2 * d * x * y, (x + y) ** 2 - 2 * e * x * y)
+    dens = np.exp(-quad / (2 * one_m_r2)) / (2 * np.pi * np.sqrt(one_m_r2))
+    return np.where(np.isfinite(x) & np.isfinite(y), dens, 0.0)[()]  # no mass at infinity (inf - inf)
 
 
 def _bvn_pdf_mp(x, y, rho=None, deficit=None, one_plus=None):
@@ -126,6 +128,8 @@ def _bvn_pdf_rde_mp(x, y, r, d, e):
     import mpmath
 
     x, y = mpmath.mpf(x), mpmath.mpf(y)
+    if not (mpmath.isfinite(x) and mpmath.isfinite(y)):
+        return mpmath.mpf(0)
     if r >= 0:
         one_m_r2, quad = d * (2 - d), (x - y) ** 2 + 2 * d * x * y
     else:
@@ -176,8 +180,9 @@ def _excess_f64(h, k, r, d, e=None):
     pos = r >= 0
     omr2 = np.where(pos, d * (2 - d), e * (2 - e))
     sq = np.sqrt(omr2)
-    kmrh = np.where(pos, (k - h) + d * h, (k + h) - e * h)
-    hmrk = np.where(pos, (h - k) + d * k, (h + k) - e * k)
+    with np.errstate(invalid="ignore"):  # inf - inf at an infinite limit: replaced by 0 at the end
+        kmrh = np.where(pos, (k - h) + d * h, (k + h) - e * h)
+        hmrk = np.where(pos, (h - k) + d * k, (h + k) - e * k)
     Ph, Pk = _cdf_f64(h), _cdf_f64(k)
     hz, kz = h == 0, k == 0
     ok = sq > 0
@@ -188,8 +193,9 @@ def _excess_f64(h, k, r, d, e=None):
         Th = special.owens_t(hs, kmrh / (hs * sqs))
         Tk = special.owens_t(ks, hmrk / (ks * sqs))
     sh, sk = np.sign(h), np.sign(k)  # signs, not the product h k (which can underflow)
-    beta = np.where((sh * sk < 0) | ((sh * sk == 0) & (h + k < 0)), 0.5, 0.0)
-    p2 = 0.5 * (Ph + Pk) - Th - Tk - beta
+    with np.errstate(invalid="ignore"):
+        beta = np.where((sh * sk < 0) | ((sh * sk == 0) & (h + k < 0)), 0.5, 0.0)
+        p2 = 0.5 * (Ph + Pk) - Th - Tk - beta
     p2 = np.where(hz & ~kz, 0.5 * Pk - Tk, p2)
     p2 = np.where(kz & ~hz, 0.5 * Ph - Th, p2)
     asin_r = np.where(pos, np.pi / 2 - 2 * np.arcsin(np.sqrt(d / 2)), 2 * np.arcsin(np.sqrt(np.abs(e) / 2)) - np.pi / 2)
@@ -197,7 +203,9 @@ def _excess_f64(h, k, r, d, e=None):
     # |r| = 1 exactly: degenerate limits
     p2 = np.where(~ok & pos, special.ndtr(np.minimum(h, k)), p2)
     p2 = np.where(~ok & ~pos, np.maximum(0.0, Ph + Pk - 1.0), p2)
-    return p2 - Ph * Pk
+    # an infinite limit: Phi_2(+-inf, k) = Phi(+-inf) Phi(k) exactly, so the excess is 0 (Owen's
+    # formula gives inf - inf there)
+    return np.where(np.isfinite(h) & np.isfinite(k), p2 - Ph * Pk, 0.0)
 
 
 def _E_v(h, k):
@@ -308,6 +316,8 @@ def _excess_mp(h, k, r, d, e=None):
     import mpmath
 
     h, k = mpmath.mpf(h), mpmath.mpf(k)
+    if not (mpmath.isfinite(h) and mpmath.isfinite(k)):
+        return mpmath.mpf(0)  # Phi_2(+-inf, k) = Phi(+-inf) Phi(k): no excess
     if e is None:
         e = 1 + r
     sgn = 1

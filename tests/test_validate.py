@@ -214,3 +214,15 @@ def test_size_product_message():
     with pytest.raises(ValueError, match="empty"):
         V.positive("step", [])
     assert V.array("acc", [0.5, float("nan")], ndim=1, missing=True).shape == (2,)
+
+
+def test_bivariate_infinite_limits():  # issue 19 item 4: NaN at h or k = +-inf before (Owen's inf - inf)
+    import mpmath
+
+    for r in (-0.5, 0.0, 0.5):
+        assert G.bvn_cdf(np.inf, 0.3, rho=r) == pytest.approx(float(mpmath.ncdf(0.3)), rel=1e-15)
+        assert G.bvn_cdf(-np.inf, 0.3, rho=r) == 0.0 and G.bvn_excess(0.3, np.inf, rho=r) == 0.0
+        assert G.bvn_pdf(np.inf, 0.2, rho=r) == 0.0 and G.bvn_pdf(0.2, -np.inf, rho=r) == 0.0
+        assert G.orthant(-np.inf, 0.2, rho=r) == pytest.approx(float(mpmath.ncdf(-0.2)), rel=1e-15)
+        assert float(G.bvn_cdf(np.inf, 0.3, rho=r, dps=20)) == pytest.approx(float(mpmath.ncdf(0.3)), rel=1e-15)
+    np.testing.assert_array_equal(G.bvn_cdf(np.array([-np.inf, 1.0]), np.array([np.inf, -np.inf]), rho=0.3), [0, 0])
