@@ -190,7 +190,8 @@ def test_huge_size_is_one_line_before_allocating(argv, flag, tmp_path, capsys, m
     monkeypatch.setenv("QMF_MNIST_DIR", "")
     out = tmp_path / ("x.json" if argv[0] == "ste" else "o")
     line = _one_line_error(capsys, [*argv, "--out", str(out)], f"argument {flag}")
-    assert ("would need about" in line and "the limit is" in line) or "must be <= 1000000" in line, line
+    assert (("would need about" in line and "the limit is" in line) or "must be <= 1000000" in line
+            or "would allocate about" in line), line  # the last: qmf_sym._validate.size_product's bound
 
 
 def test_size_limit_api_and_env(monkeypatch):
@@ -235,3 +236,16 @@ def test_init_levels_bound_is_what_answers(capsys):
     from qmf_sim.cli.theory import INIT_MAX_LEVELS
 
     _one_line_error(capsys, ["init", "--levels", "100000"], "argument --levels", f"<= {INIT_MAX_LEVELS}")
+
+
+@pytest.mark.parametrize("argv, flag", [(["ste", "simulate", "--b", "99", "--tau-max", "1", "--d", "10"], "--b"),
+                                        (["ste", "simulate", "--b", "2", "--omega", "1e300", "--tau-max", "1"], None)])
+def test_library_errors_name_the_flag(argv, flag, capsys):
+    """A ValueError of the library names its parameter ('b must be ...'); the CLI line names the flag."""
+    capsys.readouterr()
+    code = cli.main(argv)
+    err = capsys.readouterr().err
+    if flag is None:  # a valid run, or a one-line error
+        assert code in (0, 2) and "Traceback" not in err
+        return
+    assert code == 2 and err.startswith(f"qmf ste simulate: error: argument {flag}: "), err

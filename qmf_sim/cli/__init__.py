@@ -244,6 +244,30 @@ def _interrupted(args) -> str:
     return "interrupted"
 
 
+def _name_the_flag(msg: str, parser, args) -> str:
+    """A library's ValueError names its parameter (``width too large: ...``); on the command line the
+    message names the flag: ``argument --width: width too large: ...`` (the flag whose dest is the
+    message's first word, or that word + 's': ``depth`` -> ``--depths``).  Other messages as they are."""
+    import re
+
+    if msg.startswith("argument "):
+        return msg
+    m = re.match(r"([A-Za-z_]\w*)\b", msg)
+    if not m:
+        return msg
+    p = parser
+    for word in _command_words(args).split():  # down to this (sub)command's parser
+        sub = next((a for a in p._actions if isinstance(a, A.argparse._SubParsersAction)), None)
+        if sub is None or word not in sub.choices:
+            return msg
+        p = sub.choices[word]
+    flags = {a.dest: a.option_strings[-1] for a in p._actions if a.option_strings}
+    for dest in (m.group(1), m.group(1) + "s"):
+        if dest in flags:
+            return f"argument {flags[dest]}: {msg}"
+    return msg
+
+
 def _command_words(args) -> str:
     """The (sub)command words of ``args``: ``table``, ``ste simulate`` (nested ``*_command`` dests)."""
     words = [args.command] + [v for k, v in sorted(vars(args).items())
@@ -313,6 +337,8 @@ def main(argv=None):
         return 141
     except (ValueError, OSError) as exc:  # user errors: bad values, unreadable/unwritable paths
         msg = str(exc) if isinstance(exc, ValueError) else f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
+        if isinstance(exc, ValueError):
+            msg = _name_the_flag(msg, parser, args)
         print(f"qmf {_command_words(args)}: error: {' '.join(msg.split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
