@@ -86,10 +86,10 @@ def optimise_equal_steps(N, starts=4, seed=0):
 def hessian_at_uniform(N, h=1e-4):
     """Eigenvalues of the Hessian of eq. 16 (equal heights) with respect to the N - 1 thresholds at
     the uniform optimum g~_i = D~_opt (i - N/2), by central differences of step ``h`` (error
-    O(h^2) ~ 1e-8 relative).  All negative: the uniform staircase is a strict local maximum in the
+    O(h^2) ~ 1e-8 relative; h in [1e-8, 0.1]).  All negative: the uniform staircase is a strict local maximum in the
     equal-steps class, including along asymmetric and non-uniform directions."""
     N = V.integer("N", N, 3, 512)
-    h = float(V.positive("h", h))
+    h = float(V.in_closed("h", h, 1e-8, 0.1))  # below ~1e-8 the O(eps/h^2) rounding swamps the difference
     t0 = optimal_spacing(N, check=False).D_opt * (np.arange(1, N) - N / 2)
     f = lambda t: float(chi_staircase(t, 1.0))
     n = N - 1
@@ -110,8 +110,8 @@ def uniform_offset_scan(N, offsets=np.linspace(-2.0, 2.0, 41)):
     minimum must be at c = 0 for the equal-steps theorem (module docstring)."""
     N = V.integer("N", N, 2, 512)
     out = []
-    for c in np.atleast_1d(offsets):
-        c = float(V.finite("offsets", c))
+    for c in V.array("offsets", offsets, ndim=1):
+        c = float(c)
         k = np.arange(N) - (N - 1) / 2 + c
 
         def mse(step):

@@ -74,6 +74,9 @@ def _chi16_f64(offsets, heights=1.0):
     if g.ndim == 0:
         g = g.reshape(1)
     h = np.broadcast_to(np.asarray(heights, dtype=float), g.shape)
+    # chi is homogeneous of degree 0 in the heights: scale them by their largest, so that tiny or
+    # huge heights (1e-300) do not under/overflow the squares (0/0 before)
+    h = h / np.max(h, axis=-1, keepdims=True)
     num = np.sum(h * G.pdf.f64(g), axis=-1) ** 2
     hF = h * G.cdf.f64(g)
     S = np.cumsum(hF, axis=-1) - hF  # sum_{i<j} h_i F_i
