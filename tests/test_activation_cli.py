@@ -10,7 +10,6 @@ from qmf_sim import cli, io
 from qmf_sym import activations as A
 from qmf_sym import maps
 
-HAS_CONTINUOUS = hasattr(A, "by_name") and hasattr(maps, "chi_1")  # the continuous maps present
 
 
 def _run(argv, capsys):
@@ -107,7 +106,6 @@ def test_bad_out(out, tmp_path, capsys):
     assert code == 2 and "--out" in err and len(err.strip().splitlines()) == 1, err
 
 
-@pytest.mark.skipif(not HAS_CONTINUOUS, reason="continuous activations (activations.by_name, maps.chi_1) not present")
 @pytest.mark.parametrize("name", ["tanh", "erf", "relu", "hardtanh"])
 def test_continuous_json_matches_maps(name, capsys):
     sb = 0.3 if name == "relu" else 0.05

@@ -18,7 +18,6 @@ from qmf_sym import maps
 from qmf_sym.activations import Staircase
 from qmf_sym.init import sigma_w_opt
 
-HAS_CONTINUOUS = hasattr(maps, "chi_1")
 ODD_STAIR = Staircase([-0.5, 0.25, 1.0], [0.5, 1.5, 0.25], base=-0.75)  # neither odd nor centred
 
 
@@ -122,7 +121,6 @@ def test_eigenvalues_in_random_networks_weights(N, sb):
 
 
 # ----------------------------------------------------------------------------- continuous activations
-@pytest.mark.skipif(not HAS_CONTINUOUS, reason="continuous maps (maps.chi_1) not present")
 @pytest.mark.parametrize("name,sw,sb", [("tanh", 1.5, 0.05), ("erf", 1.2, 0.3), ("hardtanh", 1.5, 0.05),
                                         ("relu", 1.2, 0.3), ("tanh", 0.9, 0.3)])
 def test_continuous_jacobian_quadrature_vs_fd(name, sw, sb):
@@ -135,7 +133,6 @@ def test_continuous_jacobian_quadrature_vs_fd(name, sw, sb):
     assert lin.lambda_C == pytest.approx(float(maps.fixed_point(act, sw, sb).chi), rel=1e-9)
 
 
-@pytest.mark.skipif(not HAS_CONTINUOUS, reason="continuous maps (maps.chi_1) not present")
 def test_relu_is_a_tie_and_softplus_a_counterexample():
     # ReLU: E phi^2 = Q/2, lambda_Q = sigma_w^2/2; a finite Q* forces chi_1 = sigma_w^2/2 < 1, so C* = 1 and
     # lambda_C = chi_1 = lambda_Q (the claim holds with equality)
@@ -151,7 +148,6 @@ def test_relu_is_a_tie_and_softplus_a_counterexample():
     assert lin.C == 1.0 and lin.lambda_Q > lin.lambda_C + 0.1 and not lin.c_not_faster
 
 
-@pytest.mark.skipif(not HAS_CONTINUOUS, reason="continuous maps (maps.chi_1) not present")
 def test_eigenvalues_in_random_networks_tanh():
     from qmf_sym.activations import Tanh
 

@@ -192,20 +192,12 @@ def test_stacked_forward_equals_single_lookup(acts, uniform, seed, dt):
 
 
 # ----------------------------------------------------------------------------- any activation (torch face)
-from qmf_sym import activations as _A
-
-needs_continuous = pytest.mark.skipif(not all(hasattr(_A, k) for k in ("Erf", "Tanh", "ReLU", "LeakyReLU", "HardTanh",
-                                                                     "Smooth")),
-                                      reason="continuous activation kinds of qmf_sym.activations not present")
-
-
 def _continuous_kinds():
     from qmf_sym import activations as A
 
     return [A.Erf(), A.Tanh(), A.ReLU(), A.LeakyReLU(0.2), A.HardTanh(), A.HardTanh(-0.5, 2.0)]
 
 
-@needs_continuous
 @pytest.mark.parametrize("k", range(6))
 def test_continuous_forward_and_derivative_match_numpy(k):
     act = _continuous_kinds()[k]
@@ -219,7 +211,6 @@ def test_continuous_forward_and_derivative_match_numpy(k):
     assert np.allclose(xr.grad.numpy()[off_kinks], act.derivative(x.numpy())[off_kinks], rtol=0, atol=1e-15)
 
 
-@needs_continuous
 def test_smooth_needs_a_torch_callable():
     from qmf_sym import activations as A
 
@@ -236,7 +227,6 @@ def test_smooth_needs_a_torch_callable():
         NW.QuantizedMLP(3, 5, 2, 1, silu, 1.0)
 
 
-@needs_continuous
 def test_mlp_with_continuous_activation_uses_true_gradient():
     from qmf_sym import activations as A
 
