@@ -53,3 +53,24 @@ def test_networks_train():
     rows = G.network_errors(a, float(sigma_w_opt(a)), 0.0, (2,), quick=True, steps=100)
     ((L, s, early, final),) = rows
     assert L == 2 and 0 <= final < 0.6 and early is not None  # a 2-layer STE net learns digits in 100 steps
+
+
+@pytest.mark.slow  # the tanh tables are 2 x 401 certified quadratures (~13 s)
+def test_continuous_recursion_uses_the_true_derivative():
+    # tanh: forward C as qmf_sym.ntk / maps.layer_map; the NTK factor is sigma_w^2 E phi'phi' = maps.chi at
+    # (Q*, C) (the network trains with its gradient), not the STE gain qmf_sym.ntk.ste_ntk applies
+    from qmf_sym.activations import Tanh
+
+    t, sw, sb = Tanh(), 2.2, 0.05
+    Q = float(maps.fixed_point(t, sw, sb).Q)
+    c1 = np.array([0.3, -0.2, 0.95])
+    ((L, c, th, thd),) = list(G.kernels(t, sw, sb, c1, (3,)))
+    ref = [ntk.ste_ntk(t, Q, x, sw, sb, depth=3) for x in c1]
+    assert np.allclose(c, [r.C[-1] for r in ref], rtol=0, atol=1e-9)  # 401-node spline: ~1e-9
+    cc, tt = c1.copy(), Q * c1
+    for _ in range(3):
+        tt = Q * np.asarray(maps.correlation_map(t, Q, cc, sw, sb)) + np.asarray(maps.chi(t, Q, cc, sw)) * tt
+        cc = np.asarray(maps.correlation_map(t, Q, cc, sw, sb))
+    assert np.allclose(th, tt, rtol=1e-8, atol=1e-9)
+    chi1 = float(maps.chi_1(t, Q, sw))
+    assert thd == pytest.approx(Q * (1 + chi1 + chi1 ** 2) + chi1 ** 3 * Q, rel=1e-12)
