@@ -21,6 +21,7 @@ Torch is imported at module level here (this is ``qmf_sim``); ``qmf_sym`` stays 
 from __future__ import annotations
 
 import math
+
 import numpy as np
 import torch
 

@@ -279,7 +279,8 @@ def _check_point(act, Q, C, sigma_w, sigma_b):
     V.positive("sigma_w", sigma_w)
     V.nonnegative("sigma_b", sigma_b)
     if not (isinstance(act, Staircase) or (callable(act) and hasattr(act, "derivative"))):
-        raise ValueError(f"act must be an activation of qmf_sym.activations (with phi(x) and derivative(x)), got {act!r}")
+        raise ValueError(f"act must be an activation of qmf_sym.activations (with phi(x) and derivative(x)), "
+                         f"got {act!r}")
     return float(Q), float(C), float(sigma_w), float(sigma_b)
 
 

@@ -11,7 +11,6 @@ from qmf_sym import activations as A
 from qmf_sym import maps
 
 
-
 def _run(argv, capsys):
     code = cli.main(argv)
     cap = capsys.readouterr()

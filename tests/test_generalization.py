@@ -1,6 +1,5 @@
 """Sec. 3.2 / App. M (qmf_sim.experiments.generalization): the vectorised NNGP/NTK recursion against
 qmf_sym.ntk.ste_ntk pair by pair, the stop-depth rule, and the claim on a small digits problem."""
-import math
 
 import numpy as np
 import pytest

@@ -8,7 +8,6 @@ nonlinearity is not a bias), SE the standard error over seeds (t with seeds - 1 
 probability ~0.5 % at 8 seeds per comparison) and 5 / width an allowance for the O(1/width) bias of the
 empirical Q, C of a finite layer (measured bias at width 1000-8000: below 2 / width).  Seeds are fixed.
 """
-import math
 
 import numpy as np
 import pytest

@@ -13,7 +13,8 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qmf_sim import nn as NW
 from qmf_sym import backward as B

@@ -453,8 +453,8 @@ def reproduce(out_dir: Path, quick: bool = False) -> list:
                                 "nan": "no finite fixed point (e.g. tanh, sigma_b = 0, sigma_w <= 1)"})]
     eoc = edge_of_chaos_rows(quick)
     paths.append(io.write_csv(out_dir / "edge_of_chaos.csv",
-                              ["activation", "sigma_b", "sigma_w_crit", "Q_star", "chi_1", "lambda_Q", "xi_Q", "xi_q_maps",
-                               "xi_C"],
+                              ["activation", "sigma_b", "sigma_w_crit", "Q_star", "chi_1", "lambda_Q", "xi_Q",
+                               "xi_q_maps", "xi_C"],
                               eoc, meta={"note": "chi_1 = 1 on the line; no such line exists for staircases"}))
     lv = levels_table(quick)
     paths.append(io.write_csv(out_dir / "levels_needed.csv",
@@ -478,8 +478,10 @@ def reproduce_linearisation(out_dir: Path, quick: bool = False) -> list:
     fig, ax = plt.subplots(figsize=(6, 4.5))
     lab = [f"{r[0]}\nsw={r[1]:.3g} sb={r[2]:g}" for r in rows]
     x = np.arange(len(rows))
-    ax.errorbar(x - 0.1, [r[16] for r in rows], yerr=[2 * r[17] for r in rows], fmt="o", label=r"net $\lambda_Q$ (2 SE)")
-    ax.errorbar(x + 0.1, [r[19] for r in rows], yerr=[2 * r[20] for r in rows], fmt="s", label=r"net $\lambda_C$ (2 SE)")
+    ax.errorbar(x - 0.1, [r[16] for r in rows], yerr=[2 * r[17] for r in rows], fmt="o",
+                label=r"net $\lambda_Q$ (2 SE)")
+    ax.errorbar(x + 0.1, [r[19] for r in rows], yerr=[2 * r[20] for r in rows], fmt="s",
+                label=r"net $\lambda_C$ (2 SE)")
     ax.plot(x - 0.1, [r[5] for r in rows], "k_", ms=14, label="theory (App. K)")
     ax.plot(x + 0.1, [r[6] for r in rows], "k_", ms=14)
     ax.set_xticks(x)
@@ -494,7 +496,8 @@ FIGURE_STEMS = {"activations": ("activations_xi",), "linearisation": ("linearisa
 CAPTIONS = {
     "activations_xi": ("Depth scale of continuous and quantized activations",
                        "xi = -1/log chi at the stable fixed point against sigma_w for tanh, erf, hard tanh (solid) and "
-                       "the uniform N = 2, 4, 16, 64 staircases (dashed) at sigma_b = 0 and 0.05; right: the continuous "
+                       "the uniform N = 2, 4, 16, 64 staircases (dashed) at sigma_b = 0 and 0.05; right: the "
+                       "continuous "
                        "edge of chaos sigma_w(sigma_b) (chi_1 = 1), which no staircase has.",
                        "Paper 1 sec. 4: chi = 1 is unattainable for quantized activations."),
     "linearisation": ("App. K: the two eigenvalues of the linearised layer map",

@@ -36,7 +36,8 @@ import numpy as np
 
 from qmf_sim import io
 
-__all__ = ["settings", "kernel_tables", "kernels", "kernel_errors", "network_errors", "stop_depth", "half_depth", "reproduce", "CAPTIONS",
+__all__ = ["settings", "kernel_tables", "kernels", "kernel_errors", "network_errors", "stop_depth", "half_depth",
+           "mnist_available", "reproduce", "CAPTIONS",
            "FIGURE_STEMS"]
 
 
@@ -143,7 +144,6 @@ def _interp(grid, vals):
 def _first_layer(xs, Q, sigma_w, sigma_b):
     """C^(1) of all pairs when every input is scaled so that its first-layer variance is Q*:
     sigma_w^2 |x|^2 / n0 + sigma_b^2 = Q*  ->  C_ij = (sigma_w^2 x_i.x_j / n0 + sigma_b^2) / Q*."""
-    n0 = xs.shape[1]
     if Q <= sigma_b ** 2:
         raise ValueError("Q* must exceed sigma_b^2")
     u = xs / np.linalg.norm(xs, axis=1, keepdims=True)
@@ -297,7 +297,8 @@ def _depths(quick):
     return (1, 2, 4, 8, 16, 32, 64) if quick else (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 
 
-KERNEL_HEADER = ["data", "setting", "activation", "sigma_w", "sigma_b", "depth", "xi", "depth_over_xi", "err_nngp", "err_ntk",
+KERNEL_HEADER = ["data", "setting", "activation", "sigma_w", "sigma_b", "depth", "xi", "depth_over_xi", "err_nngp",
+                 "err_ntk",
                  "err_ntk_typical"]
 NET_HEADER = ["setting", "activation", "sigma_w", "sigma_b", "depth", "seed", "xi", "depth_over_xi",
               "test_error_step50", "test_error_final"]
@@ -308,7 +309,6 @@ SUMMARY_HEADER = ["data", "setting", "xi", "predictor", "stop_depth", "stop_dept
 def reproduce(out_dir: Path, quick: bool = False) -> list:
     """``qmf reproduce --only generalization``: generalization_kernels.csv, generalization_networks.csv,
     generalization_summary.csv (stop depths in units of xi) and generalization.{png,pdf}."""
-    from qmf_sym import maps
 
     out_dir = Path(out_dir)
     krow, nrow, srow = [], [], []
@@ -374,6 +374,6 @@ CAPTIONS = {
                        "infinite-width network trained to convergence from its random initial function (NTK, STE gain "
                        "for staircases); right, finite networks trained with SGD (STE). Settings at sigma_w_opt (or "
                        "near the edge of chaos) and off it.",
-                       "Paper: when C converges fast (depth >> xi) the test error at a typical point does not decrease; "
-                       "critical initialisation mitigates it."),
+                       "Paper: when C converges fast (depth >> xi) the test error at a typical point does not "
+                       "decrease; critical initialisation mitigates it."),
 }
