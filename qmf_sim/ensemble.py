@@ -48,7 +48,7 @@ import numpy as np
 
 from qmf_sym import _validate as V
 
-from .training import EVAL_CHUNK, TrainConfig, _Batches, device_data, make_record
+from .training import EVAL_CHUNK, TrainConfig, _Batches, check_config, check_configs, device_data, make_record
 
 __all__ = ["ensemble_key", "group_configs", "member_bytes", "split_ensembles", "train_ensemble",
            "StackedMLP"]
@@ -60,11 +60,13 @@ SHARED_FIELDS = ("depth", "width", "batch_size", "steps", "eval_steps", "dtype",
 
 def ensemble_key(cfg: TrainConfig) -> tuple:
     """The fields a run shares with the other members of its ensemble (:data:`SHARED_FIELDS`)."""
+    cfg = check_config(cfg)
     return tuple((k, getattr(cfg, k)) for k in SHARED_FIELDS)
 
 
 def group_configs(configs) -> list[list[TrainConfig]]:
     """The (resolved) configs grouped by :func:`ensemble_key`, groups and members in first-seen order."""
+    configs = check_configs(configs)
     groups: dict = {}
     for c in configs:
         groups.setdefault(ensemble_key(c), []).append(c)
@@ -74,6 +76,7 @@ def group_configs(configs) -> list[list[TrainConfig]]:
 def member_bytes(cfg: TrainConfig, n_in: int = 784, n_out: int = 10, eval_rows: int = EVAL_CHUNK) -> int:
     """Bytes one member needs: parameters, gradients and momentum (3 copies), training activations
     (pre-activations, STE gains and outputs of every layer for one batch) and one evaluation chunk."""
+    cfg, n_in, n_out, eval_rows = check_config(cfg), *(V.integer(k, v, 1) for k, v in (("n_in", n_in), ("n_out", n_out), ("eval_rows", eval_rows)))  # noqa: E501
     item = 8 if cfg.dtype == "float64" else 4
     w = cfg.width
     params = n_in * w + (cfg.depth - 1) * w * w + w * n_out + cfg.depth * w + n_out
@@ -102,6 +105,8 @@ def split_ensembles(configs, max_members: int | None = None, budget_bytes: int |
     :func:`member_bytes` sum stays within ``budget_bytes`` (at least one member per ensemble)."""
     if max_members is not None:
         max_members = V.integer("max_members", max_members, 1)
+    configs, n_in, n_out = check_configs(configs), V.integer("n_in", n_in, 1), V.integer("n_out", n_out, 1)
+    budget_bytes = None if budget_bytes is None else V.integer("budget_bytes", budget_bytes, 1)
     out = []
     for grp in group_configs(configs):
         per = member_bytes(grp[0], n_in, n_out)

@@ -207,6 +207,22 @@ def critical_ste_slope(levels: int, sigma_w: float, sigma_b: float = 0.0) -> flo
     return 1.0 / math.sqrt(m)
 
 
+def check_config(cfg, name: str = "cfg") -> "TrainConfig":
+    """``cfg`` validated (:meth:`TrainConfig.validate`); ValueError naming ``name`` if it is not a
+    :class:`TrainConfig`."""
+    if not isinstance(cfg, TrainConfig):
+        raise ValueError(f"{name} must be a qmf_sim.training.TrainConfig, got {type(cfg).__name__}")
+    return cfg.validate()
+
+
+def check_configs(configs, name: str = "configs") -> list:
+    """A list of validated :class:`TrainConfig` (ValueError naming ``name`` otherwise; an empty list
+    is a sweep with nothing left to run)."""
+    if isinstance(configs, (str, bytes, dict)) or not hasattr(configs, "__iter__"):
+        raise ValueError(f"{name} must be a list of TrainConfig, got {configs!r}"[:200])
+    return [check_config(c, name) for c in configs]
+
+
 THEORY_FIELDS = ("Q", "C", "chi", "xi")
 
 
