@@ -49,6 +49,7 @@ import numpy as np
 
 from . import _validate as V
 from . import maps
+from ._faces import register_equation
 from .activations import as_activation
 
 __all__ = ["INITS", "filter_variance", "averaging_eigenvalues", "average", "mode_perturbation", "mode_amplitude",
@@ -56,6 +57,12 @@ __all__ = ["INITS", "filter_variance", "averaging_eigenvalues", "average", "mode
            "mode_slopes", "frequencies"]
 
 INITS = ("gaussian", "delta_orthogonal")
+
+for _name, _summary in (("correlation_map", "CNN correlation map at Q*: A applied to eq. 5 entry by entry"),
+                        ("covariance_map", "exact CNN covariance map, uniform diagonal (A applied to eq. 2-4)"),
+                        ("averaging_eigenvalues", "lambda_s of the filter-variance averaging operator A"),
+                        ("mode_slopes", "chi_c lambda_s and xi_mode <= xi_fc per Fourier mode")):
+    register_equation(f"qmf_sym.cnn.{_name}", "paper 1, sec. 4.2 (Xiao et al. 2018)", _summary)
 
 
 # ============================================================================ the filter-variance profile

@@ -44,9 +44,16 @@ import numpy as np
 
 from . import _validate as V
 from . import maps
+from ._faces import register_equation
 from .activations import Staircase, as_staircase
 
 __all__ = ["sign_limit", "layer_map", "iterate", "ResidualLimit", "limit", "depth_clock", "power_law_prediction"]
+
+
+register_equation("qmf_sym.residual.layer_map", "paper 1, Discussion (Yang & Schoenholz 2017)",
+                  "residual block: C -> (1 - w) C + w F_Q(C), F_Q the eq. 2-4 layer map")
+register_equation("qmf_sym.residual.limit", "paper 1, Discussion (Yang & Schoenholz 2017)",
+                  "C_inf and the power law tau^-(1 - chi_inf) of the approach, via the sign limit (eq. 5-6)")
 
 
 def _check(act, Q, alpha, sigma_w, sigma_b):
