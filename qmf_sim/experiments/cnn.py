@@ -42,8 +42,8 @@ CAPTIONS = {
                   "CNNs (points, +-1 SE over seeds), Gaussian and delta-orthogonal initialisation, against the fully "
                   "connected xi (dashed). Right: 2-D (8 x 8, 3 x 3 kernel), measured xi against xi_mode; no mode "
                   "exceeds xi_fc.",
-                  "Paper: each Fourier mode has slope chi_c lambda_i with lambda_i <= 1, so no mode's depth scale exceeds "
-                  "the fully connected one and L_max holds for CNNs."),
+                  "Paper: each Fourier mode has slope chi_c lambda_i with lambda_i <= 1, so no mode's depth scale "
+                  "exceeds the fully connected one and L_max holds for CNNs."),
 }
 
 
@@ -78,9 +78,8 @@ def _band_for(spatial, mode):
 
 def _meanfield_slope(act, fp, sw, profile, spatial, P, n_fit):
     """The slope of the exact mean-field map at amplitude EPS, measured as in the network."""
-    from qmf_sym import cnn
-
     from qmf_sim.architectures import fit_mode_slope
+    from qmf_sym import cnn
 
     R0 = cnn.fixed_point_correlation(spatial, fp.C)
     amps = []
@@ -95,11 +94,10 @@ def compute(quick: bool = False, progress: bool = False) -> list[dict]:
     """One row per (dimension, initialisation, mode): the columns of :data:`COLUMNS`."""
     import torch
 
+    from qmf_sim.architectures import cnn_mode_decay, fit_mode_slope
     from qmf_sym import cnn
     from qmf_sym.activations import Staircase
     from qmf_sym.init import init_for
-
-    from qmf_sim.architectures import cnn_mode_decay, fit_mode_slope
 
     st = settings(quick)
     act = Staircase.uniform(LEVELS)
@@ -123,7 +121,8 @@ def compute(quick: bool = False, progress: bool = False) -> list[dict]:
                 chi_eps = _meanfield_slope(act, ms.fixed_point, sw, profile, sp, P, n_fit)
                 lab = lambda t: ";".join(str(int(x)) for x in np.atleast_1d(t))  # noqa: E731
                 rows.append({
-                    "dim": len(sp), "init": init, "spatial": "x".join(map(str, sp)), "kernel": "x".join(["3"] * len(sp)),
+                    "dim": len(sp), "init": init, "spatial": "x".join(map(str, sp)),
+                    "kernel": "x".join(["3"] * len(sp)),
                     "mode": lab(mode), "band": lab(band), "lambda": float(ms.lam[k]), "chi_c": ms.chi_c,
                     "chi_mode": float(ms.chi_mode[k]), "xi_mode": xi_m, "xi_fc": ms.xi_fc,
                     "chi_meanfield_eps": chi_eps, "chi_network": fit.chi, "chi_network_se": fit.chi_se,
@@ -132,7 +131,8 @@ def compute(quick: bool = False, progress: bool = False) -> list[dict]:
                     "xi_excess_over_fc_se": (fit.xi - ms.xi_fc) / fit.xi_se,
                     "layers_fitted": n_fit, "seeds": fit.seeds, "channels": st["channels"]})
                 if progress:
-                    print(f"cnn {init} {rows[-1]['spatial']} mode {rows[-1]['mode']}: chi_mode {rows[-1]['chi_mode']:.4f} "
+                    r = rows[-1]
+                    print(f"cnn {init} {r['spatial']} mode {r['mode']}: chi_mode {r['chi_mode']:.4f} "
                           f"network {fit.chi:.4f} +- {fit.chi_se:.4f}")
     finally:
         torch.set_num_threads(before)
@@ -188,7 +188,8 @@ def run(out_dir, quick: bool = False, progress: bool = False) -> list[Path]:
     rows = compute(quick, progress)
     meta = {"levels": LEVELS, "eps": EPS, "quick": bool(quick), "sigma_b": 0.0,
             "note": "xi_network from the per-seed AR(1) slope over layers_fitted layers; SE over seeds"}
-    paths = [io.write_csv(out_dir / "cnn_modes.csv", list(COLUMNS), rows, meta=meta, seeds=list(range(settings(quick)["seeds"])))]
+    seeds = list(range(settings(quick)["seeds"]))
+    paths = [io.write_csv(out_dir / "cnn_modes.csv", list(COLUMNS), rows, meta=meta, seeds=seeds)]
     return paths + io.save_figure(plot(rows), out_dir, "cnn_modes")
 
 

@@ -61,11 +61,10 @@ def propagation(quick: bool = False) -> dict:
     """Finite and mean-field C^l for each alpha of the settings; the fully connected mean field beside."""
     import torch
 
+    from qmf_sim.architectures import residual_correlations
     from qmf_sym import maps, residual
     from qmf_sym.activations import Staircase
     from qmf_sym.init import init_for
-
-    from qmf_sim.architectures import residual_correlations
 
     st = _settings(quick)
     act = Staircase.uniform(LEVELS)
@@ -171,8 +170,9 @@ def trainable_depth_plan(quick: bool = False, **over) -> list[tuple]:
         for n in st["levels"]:
             for d in st["depths"]:
                 for s in st["seeds"]:
-                    plan.append((arch, TrainConfig(depth=int(d), levels=int(n), width=int(st["width"]), steps=int(st["steps"]),
-                                                   lr=float(st["lr"]), seed=int(s), device="cpu").resolved()))
+                    cfg = TrainConfig(depth=int(d), levels=int(n), width=int(st["width"]), steps=int(st["steps"]),
+                                      lr=float(st["lr"]), seed=int(s), device="cpu")
+                    plan.append((arch, cfg.resolved()))
     return plan, st
 
 
@@ -183,10 +183,9 @@ def _key(arch, cfg, alpha):
 def trainable_depth(out_dir, quick: bool = False, progress: bool = False, **over) -> dict:
     """Train every run of :func:`trainable_depth_plan` not yet in ``out_dir/residual_runs.jsonl`` (one
     record per line, appended as each finishes: resumable); returns ``{key: record}``."""
+    from qmf_sim.architectures import residual_factory
     from qmf_sim.sweep import append_record, load_results
     from qmf_sim.training import run_training
-
-    from qmf_sim.architectures import residual_factory
 
     plan, st = trainable_depth_plan(quick, **over)
     path = Path(out_dir) / "residual_runs.jsonl"
@@ -215,7 +214,6 @@ def analyse_depth(res: dict) -> list[dict]:
     chance and the best mean) in the column ``boundary``."""
     from qmf_sim.sweep import boundary_depths
     from qmf_sim.training import accuracy_for_plot
-
     from qmf_sym.spacing import optimal_spacing
 
     st = res["settings"]
@@ -231,9 +229,10 @@ def analyse_depth(res: dict) -> list[dict]:
                 tr = np.array([r["final_train_acc"] if r["final_train_acc"] is not None else r["chance"] for r in recs])
                 accs.append(te.mean())
                 trs.append(tr)
+                se = lambda v: v.std(ddof=1) / math.sqrt(len(v)) if len(v) > 1 else None  # noqa: E731
                 rows.append({"architecture": arch, "levels": n, "depth": d, "xi": xi, "L_max_6xi": 6 * xi,
-                             "test_acc": te.mean(), "test_acc_se": te.std(ddof=1) / math.sqrt(len(te)) if len(te) > 1 else None,
-                             "train_acc": tr.mean(), "train_acc_se": tr.std(ddof=1) / math.sqrt(len(tr)) if len(tr) > 1 else None,
+                             "test_acc": te.mean(), "test_acc_se": se(te),
+                             "train_acc": tr.mean(), "train_acc_se": se(tr),
                              "seeds": len(te), "chance": recs[0]["chance"]})
             chance = rows[-1]["chance"]
             L_b, flag = boundary_depths(st["depths"], accs, chance)
@@ -251,8 +250,10 @@ def plot_depth(rows: list[dict], settings: dict):
             rr = [r for r in rows if r["levels"] == n and r["architecture"] == arch]
             se = [r["test_acc_se"] or 0.0 for r in rr]
             ax.errorbar([r["depth"] for r in rr], [r["test_acc"] for r in rr], yerr=se, fmt="o-", color=f"C{k}",
-                        capsize=2, label=f"{arch}" + (rf" ($\alpha$ = {settings['alpha']:g})" if arch == "residual" else ""))
-        ax.axvline(rr[0]["L_max_6xi"], color="k", ls="--", lw=1, label=rf"$L_{{max}} = 6\xi = {rr[0]['L_max_6xi']:.1f}$")
+                        capsize=2,
+                        label=f"{arch}" + (rf" ($\alpha$ = {settings['alpha']:g})" if arch == "residual" else ""))
+        ax.axvline(rr[0]["L_max_6xi"], color="k", ls="--", lw=1,
+                   label=rf"$L_{{max}} = 6\xi = {rr[0]['L_max_6xi']:.1f}$")
         ax.axhline(rr[0]["chance"], color="0.6", ls=":", lw=1, label="chance")
         ax.set_xscale("log")
         ax.set_xlabel("depth L (hidden layers)")
@@ -286,7 +287,8 @@ def run(out_dir, quick: bool = False, progress: bool = False, sweep: bool = True
         res = trainable_depth(out_dir, quick, progress)
         an = analyse_depth(res)
         paths.append(res["path"])
-        paths.append(io.write_csv(out_dir / "residual_trainable_depth.csv", list(an[0]), an, seeds=res["settings"]["seeds"]))
+        paths.append(io.write_csv(out_dir / "residual_trainable_depth.csv", list(an[0]), an,
+                                  seeds=res["settings"]["seeds"]))
         paths += io.save_figure(plot_depth(an, res["settings"]), out_dir, "residual_trainable_depth")
     return paths
 
