@@ -151,3 +151,20 @@ def test_eigenvalues_in_random_networks_tanh():
     from qmf_sym.activations import Tanh
 
     _net_check(Tanh(), 1.5, 0.05, width=2000, seeds=range(8))
+
+
+def test_continuous_lambda_q_against_30_digit_quadrature():
+    # lambda_Q = sigma_w^2 / Q E[u tanh(u) tanh'(u)] by mpmath at 30 digits; the piecewise Gauss-Legendre face
+    # states its own error (difference of two orders) and must be within it and within 1e-13
+    import mpmath
+
+    from qmf_sym.activations import Tanh
+
+    Q, sw = 1.3179389989721493, 1.549673912508167
+    with mpmath.workdps(30):
+        q = mpmath.mpf(Q)
+        f = lambda u: u * mpmath.tanh(u) / mpmath.cosh(u) ** 2 * mpmath.npdf(u, 0, mpmath.sqrt(q))  # noqa: E731
+        ref = float(mpmath.mpf(sw) ** 2 / q * mpmath.quad(f, [-mpmath.inf, 0, mpmath.inf]))
+    jac = L.jacobian(Tanh(), Q, 1.0, sw, 0.5)
+    assert abs(jac.J[0, 0] - ref) <= max(10 * jac.error[0, 0], 1e-13), (jac.J[0, 0], ref, jac.error[0, 0])
+    assert abs(jac.J[0, 0] - ref) < 1e-13
