@@ -56,6 +56,9 @@ def round_up(values, dtype: torch.dtype, device=None) -> torch.Tensor:
     ``device``: for x representable in ``dtype``, ``x >= g`` iff ``x >= round_up(g)``, so a lookup on the
     rounded-up thresholds is the float64 lookup at the ``dtype`` value (:func:`_boundaries`; the torch STE
     solver's thresholds, :mod:`qmf_sim.ste.torch_micro`)."""
+    V.torch_float_dtype("dtype", dtype), V.device_spec("device", device)
+    if np.size(values):  # an empty table stays empty; +-inf are thresholds too, NaN is not
+        V.real("values", values)
     g64 = torch.as_tensor(np.array(values, dtype=np.float64))  # a copy: cached views may be read-only
     g = g64.to(dtype)
     up = torch.nextafter(g, torch.full_like(g, math.inf))
@@ -93,6 +96,7 @@ def staircase_forward(x: torch.Tensor, act: Staircase) -> torch.Tensor:
 
     The one torch home of the quantizer lookup: ``torch.bucketize`` on the offsets rounded up to
     ``x.dtype`` (:func:`_boundaries`), then the levels.  No autograd (see :func:`staircase_ste`)."""
+    x, act = V.float_tensor("x", x), as_staircase(act)
     bnd, lev = _tables(act, x.dtype, x.device)
     idx = torch.bucketize(x.contiguous(), bnd, right=True)  # number of offsets <= x
     return lev[idx]
@@ -107,6 +111,9 @@ class StackedTables:
     c = 1/2 - g_0 inv (``inv``, ``c``, ``top`` (M, 1)), else ``inv = None``."""
 
     def __init__(self, acts, dtype, device):
+        if not isinstance(acts, (list, tuple)) or not acts:
+            raise ValueError(f"acts must be a non-empty list of staircases, got {acts!r}"[:200])
+        V.torch_float_dtype("dtype", dtype), V.device_spec("device", device)
         acts = [as_staircase(a) for a in acts]
         device = torch.device(device) if device is not None else torch.device("cpu")
         tabs = [_tables(a, dtype, device) for a in acts]
@@ -279,7 +286,7 @@ def staircase_ste(x: torch.Tensor, act, ste="clipped", slope: float = 1.0) -> to
       other estimator, e.g. ``lambda x: 1 - torch.tanh(x) ** 2``; the result is also multiplied by
       ``slope`` (leave slope = 1 to use the hook's gain as is).
     """
-    act = as_staircase(act)
+    act, x = as_staircase(act), V.float_tensor("x", x)
     ste, slope = _check_ste(ste, slope)
     return StaircaseSTE.apply(x, act, ste, slope)
 
@@ -332,6 +339,8 @@ class QuantizedMLP(torch.nn.Module):
         width = V.integer("width", width, 1)
         depth = V.integer("depth", depth, 1)
         n_out = V.integer("n_out", n_out, 1)
+        V.size_product(None, [("depth", depth), ("width", width), ("width", width)]), V.size_product(None, [("n_in", n_in), ("width", width)]), V.size_product(None, [("width", width), ("n_out", n_out)])  # noqa: E501
+        V.flag("quantize_output", quantize_output), V.torch_float_dtype("dtype", dtype), V.device_spec("device", device)
         self._torch_fn = torch_function(act, torch_fn)  # raises ValueError for a non-activation
         self.act = act
         if not isinstance(act, Staircase) and (ste != "clipped" or ste_slope != 1.0):

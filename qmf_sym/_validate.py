@@ -290,3 +290,11 @@ def integers(name, values, lo, hi=None, min_len=1):
     if len(out) < min_len:
         raise ValueError(f"{name} must hold at least {min_len} integer(s), got {len(out)}")
     return out
+
+
+def float_tensor(name, value):
+    """Require a floating torch tensor (recognised without importing torch); returns it."""
+    if not (type(value).__module__.startswith("torch") and hasattr(value, "is_floating_point")
+            and value.is_floating_point()):
+        raise ValueError(f"{name} must be a floating torch tensor, got {type(value).__name__}")
+    return value
