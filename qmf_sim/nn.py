@@ -153,6 +153,9 @@ def stacked_staircase_forward(x: torch.Tensor, tab: StackedTables) -> torch.Tens
     member's offsets), then #{offsets <= x} = j + [x >= g_j] -- exact whenever g_{j-1} <= x < g_{j+1},
     which a rounding error of the formula (<< the spacing) cannot break.  Otherwise one comparison pass
     per offset.  Then the levels by ``gather``."""
+    V.float_tensor("x", x)
+    if not isinstance(tab, StackedTables):
+        raise ValueError(f"tab must be a qmf_sim.nn.StackedTables, got {type(tab).__name__}")
     M = x.shape[0]
     flat = x.reshape(M, -1)
     if tab.inv is not None:
@@ -232,6 +235,7 @@ def torch_function(act, torch_fn=None):
 def activation_forward(x: torch.Tensor, act, torch_fn=None) -> torch.Tensor:
     """phi(x) on a tensor for any activation (:func:`torch_function`); a staircase through
     :func:`staircase_forward` (no autograd), a continuous one through its torch op (with autograd)."""
+    V.float_tensor("x", x), V.optional_callable("torch_fn", torch_fn)
     if isinstance(act, Staircase):
         return staircase_forward(x, act)
     return torch_function(act, torch_fn)(x)
@@ -299,10 +303,16 @@ def init_draws(sizes, sigma_w, sigma_b, seed=None):
     The one home of the draw (:class:`QuantizedMLP` and the stacked ensembles of :mod:`qmf_sim.ensemble`
     call it): a private CPU ``torch.Generator`` seeded with ``seed`` (``None``: a fresh seed), weights
     then bias of each layer in order, so a member of an ensemble starts exactly where the same network
-    trained alone starts."""
+    trained alone starts.  The arguments are checked when it is called (not at the first draw)."""
+    sizes = V.integers("sizes", sizes, 1, min_len=2)
+    V.finite("sigma_w", V.positive("sigma_w", sigma_w)), V.finite("sigma_b", V.nonnegative("sigma_b", sigma_b))
+    return _draws(sizes, sigma_w, sigma_b, None if seed is None else V.integer("seed", seed, 0))
+
+
+def _draws(sizes, sigma_w, sigma_b, seed):
     gen = torch.Generator(device="cpu")
     if seed is not None:
-        gen.manual_seed(V.integer("seed", seed, 0))
+        gen.manual_seed(seed)
     else:
         gen.seed()
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
@@ -341,6 +351,7 @@ class QuantizedMLP(torch.nn.Module):
         n_out = V.integer("n_out", n_out, 1)
         V.size_product(None, [("depth", depth), ("width", width), ("width", width)]), V.size_product(None, [("n_in", n_in), ("width", width)]), V.size_product(None, [("width", width), ("n_out", n_out)])  # noqa: E501
         V.flag("quantize_output", quantize_output), V.torch_float_dtype("dtype", dtype), V.device_spec("device", device)
+        V.finite("ste_slope", V.positive("ste_slope", ste_slope))
         self._torch_fn = torch_function(act, torch_fn)  # raises ValueError for a non-activation
         self.act = act
         if not isinstance(act, Staircase) and (ste != "clipped" or ste_slope != 1.0):
