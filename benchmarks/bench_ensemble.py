@@ -30,8 +30,9 @@ gradient buffer, one fused numba pass for phi and gain):
 
     width 128,  --repeats 3 before / 5 after: fraction 0.43 -> 0.65 CPU time (pairs 0.41 0.43 0.44 ->
         0.67 0.65 0.65 0.65 0.66), wall 0.38 -> 0.59; ceiling ~44 GFLOP/s CPU time, ensemble 18.8 -> 28.5
-    width 2048, 4 steps, --repeats 3: fraction 0.87 CPU time after (pairs 0.58 0.90 0.87: three steps per
-        pair, use --steps 8 for a steadier number), wall 0.97; ceiling ~58 GFLOP/s CPU time
+    width 2048, 4 steps, --repeats 3: fraction 0.50 -> 0.87 CPU time (pairs 0.82 0.45 0.50 -> 0.58 0.90
+        0.87: three steps per pair, use --steps 8 for a steadier number), wall 0.63 -> 0.97; ceiling
+        ~58 GFLOP/s CPU time
 """
 import argparse
 import os
