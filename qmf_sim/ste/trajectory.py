@@ -52,6 +52,8 @@ class Schedule:
     :meth:`steps` (SGD steps t = round(tau d)), :meth:`euler` (time steps landing on the grid)."""
 
     def __init__(self, tau=None, snapshot_tau=(), tau_max=None):
+        if tau_max is not None:
+            V.finite("tau_max", V.positive("tau_max", tau_max))
         if tau is None:
             if tau_max is None:
                 tau_max = 100.0
@@ -62,6 +64,8 @@ class Schedule:
 
     @staticmethod
     def _times(name, t):
+        if V._is_bool(t) or isinstance(t, (str, bytes)) or (name == "tau" and np.size(t) == 0):
+            raise ValueError(f"{name} must be an array of finite times >= 0 (tau: at least one), got {t!r}")
         try:
             t = np.asarray(t, dtype=float).reshape(-1)
         except (TypeError, ValueError) as exc:
