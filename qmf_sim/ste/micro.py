@@ -110,6 +110,9 @@ def simulate_many(plist: Sequence, d, tau_max=None, runs=5, seed=0, tau=None, sh
     the sets in separate groups (same results, more draws; for benchmarks).  Recording at the steps
     round(tau d) (``tau`` or the log grid up to ``tau_max``); ``snapshot_tau``: keep the latent weights.
     """
+    if isinstance(plist, (str, bytes, dict)) or not hasattr(plist, "__iter__"):
+        raise ValueError(f"plist must be a list of STEParams, got {plist!r}"[:200])
+    V.flag("share_inputs", share_inputs), V.flag("keep_teacher", keep_teacher)
     plist = [as_params(p) for p in plist]
     if not plist:
         raise ValueError("plist must contain at least one STEParams")

@@ -133,6 +133,9 @@ def simulate_many_torch(plist: Sequence, d, tau_max=None, runs=5, seed=0, tau=No
     :class:`~qmf_sim.ste.trajectory.Trajectory` (method 'micro', ``info['path'] = 'torch'``)."""
     import torch
 
+    if isinstance(plist, (str, bytes, dict)) or not hasattr(plist, "__iter__"):
+        raise ValueError(f"plist must be a list of STEParams, got {plist!r}"[:200])
+    V.flag("share_inputs", share_inputs), V.flag("keep_teacher", keep_teacher)
     plist = [as_params(p) for p in plist]
     if not plist:
         raise ValueError("plist must contain at least one STEParams")
