@@ -26,7 +26,9 @@ other processes' time slices do not count), the 2-thread scaling uses wall time.
 2026-12-07 (2 shared cores, load average 8-11 from other jobs; --quick --no-fig2, medians of 3):
 the libm tanh (math.tanh per coordinate, not vectorised: ~17 ns) replaced by _kernels.tanh (expm1 by
 Cody-Waite reduction and Estrin's scheme, one division, fused multiply-adds: ~1.8 ns, max relative error
-3.4e-16): psi = phi = tanh 0.06 -> 0.31 of the draw rate (0.26 before the multiply-adds were fused).
+3.4e-16): psi = phi = tanh 0.07 (the tree before, 4a086f2, same benchmark, load 7.4) -> 0.31 of the draw
+rate (0.26 before the multiply-adds were fused); the other paths unchanged within noise (before: b = 2
+0.63, b = b_x = 3 0.55, b = b_x = 2 0.61, unquantized 0.64, scaling 1.03x with draws alone 1.38x).
 Same run: b = 2 0.63, joint b = b_x = 3 0.54, b = b_x = 2 0.60, unquantized 0.64 (the draws take ~2 ns
 of a coordinate update, the four vectorised passes -- update, two lookups, five sums -- ~1.2 ns; a fused
 update + lookups loop measured slower, 1.84 vs 1.24 ns, and fusing the input lookup into the draw loop
