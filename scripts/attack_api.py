@@ -350,8 +350,11 @@ VALID = {
     "qmf_sim.ste.micro.simulate_many": dict(plist=lambda: [_params()], d=16, tau_max=1.0, runs=2),
     "qmf_sim.ste.particles.solve_particles": dict(params=_params, tau=_tau, n_particles=200, n_chunks=2),
     "qmf_sim.ste.pde.solve_pde": dict(params=_params, tau=_tau, h=0.02, n_teacher=4),
-    "qmf_sim.ste.theory.theory_curve": dict(params=_params, tau=_tau, method="ode"),
-    "qmf_sim.ste.theory.closed_curve": dict(params=_params, tau=_tau),
+    "qmf_sim.ste.theory.theory_curve": dict(params=_params, tau=_tau, method="gaussian"),
+    "qmf_sim.ste.theory.theory_result": dict(params=_params, tau=_tau, method="gaussian"),
+    "qmf_sim.ste.theory.closed_curve": dict(params=lambda: __import__("qmf_sim.ste", fromlist=["x"]).STEParams(
+        b=None, eta=0.5, lam=1.0), tau=_tau),
+    "qmf_sim.ste.torch_micro.torch_map": dict(m=_psi, dtype=lambda: __import__("torch").float64, device="cpu"),
     "qmf_sim.ste.theory.closure_curve": dict(params=_params, tau=_tau, n_teacher=4),
     "qmf_sim.ste.trajectory.Schedule": dict(tau=_tau),
     "qmf_sim.ste.trajectory.tau_grid": dict(tau_max=2.0, n=5),
@@ -479,6 +482,16 @@ def _has_nan(value, depth=0):
     return False
 
 
+def _diverged(result):
+    """True when ``result`` is (a list of) STE trajectories flagged by the one divergence rule: their
+    NaN after the divergence is the documented mask (``diverged`` / ``tau_diverged``), not NaN passing."""
+    import numpy as np
+
+    items = result if isinstance(result, list) else [result]
+    flags = [getattr(r, "diverged", None) for r in items]
+    return bool(flags) and all(f is not None for f in flags) and bool(any(np.any(f) for f in flags))
+
+
 class _Alarm(Exception):
     pass
 
@@ -510,7 +523,7 @@ def run_case(qual, param, label, timeout):
                 if inspect.isclass(obj) and hasattr(result, "validate"):
                     result = result.validate()
         nan = bool(_has_nan(result))
-        out = {"status": "returned", "nan": nan}
+        out = {"status": "returned", "nan": nan, "diverged": _diverged(result)}
     except _Alarm:
         out = {"status": "timeout"}
     except ValueError as exc:
@@ -542,7 +555,7 @@ def classify(qual, obj, param, label, res, base):
         return False, f"{st} {res.get('detail', '')[:160]}".strip()
     if label == "nan" and (qual, param) in NAN_PROPAGATES:
         return True, "NaN in, NaN out (documented element-wise rule)"
-    if res.get("nan") and not base.get("nan"):
+    if res.get("nan") and not base.get("nan") and not res.get("diverged"):
         return False, "returned NaN"
     p = signature(obj).parameters[param]
     default = p.default

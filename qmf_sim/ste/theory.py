@@ -16,7 +16,7 @@ def closed_curve(params, tau):
     p = as_params(params)
     if not p.input_only:
         raise ValueError("method='closed' needs unquantized weights (psi = id: b=None, spec §4.4 iii)")
-    tau = np.asarray(tau, dtype=float)
+    tau = V.nonnegative("tau", V.array("tau", tau))
     q0 = 0.0 if p.init == "zeros" else p.init_scale**2
     if p.onset > 0:  # unquantized inputs up to the onset (spec §8 item 6), then phi from (m, q)(onset)
         pre, post = p.before_onset(), p.after_onset()
@@ -44,7 +44,7 @@ def closure_curve(params, tau, closure="gaussian", dt=0.2, n_teacher=24):
     if p.onset > 0:
         raise ValueError("onset must be 0 for the closures (use method='pde' or 'particles')")
     kappa, s2 = p.input_moments()
-    r = solve_closure(np.asarray(tau, dtype=float), p.weight_map(), kappa, s2, p.eta, p.lam, p.sigma2, p.T, p.rho,
+    r = solve_closure(V.nonnegative("tau", V.array("tau", tau)), p.weight_map(), kappa, s2, p.eta, p.lam, p.sigma2, p.T, p.rho,
                       teacher_nodes(p.teacher, V.integer("n_teacher", n_teacher, 1, MAX_TEACHER_NODES)), p.init, p.init_scale,
                       p.ridge, closure, dt)
     return r["eps"]
@@ -58,7 +58,7 @@ def theory_result(params, tau, method="pde", **kw) -> Trajectory:
     (§4.4 iv) / ``split`` (the curve at the sorted distinct times of ``tau``: divergence is seen at that resolution)."""
     V.choice("method", method, ("pde", "particles", "closed", "gaussian", "split"))
     p = as_params(params)
-    tau = np.asarray(tau, dtype=float)
+    tau = V.nonnegative("tau", V.array("tau", tau))
     if method in ("closed", "gaussian", "split"):
         V.nonnegative("tau", tau)
         t = np.unique(tau)  # the curve's recording times, in order (the rule looks for the first bad one)
@@ -76,6 +76,6 @@ def theory_curve(params, tau, method="pde", **kw):
     moment equations §4.4 (ii), i.e. eps_g = 1/2 (rho - 2 kappa m_psi + s2 q_psi) from mu_tau of
     the PDE (``pde``) or of the particle solver (``particles``); ``kw`` go to the solver.  NaN from the
     time the run diverged (the one rule, :func:`theory_result`, which also says when)."""
-    tau = np.asarray(tau, dtype=float)
+    tau = V.nonnegative("tau", V.array("tau", tau))
     res = theory_result(params, tau, method, **kw)
     return np.interp(tau, res.tau, res.eps[0])

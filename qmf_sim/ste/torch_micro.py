@@ -62,7 +62,11 @@ def torch_map(m, dtype, device):
     import torch
 
     from qmf_sim.nn import round_up
+    from qmf_sym.ste.maps import Map
 
+    if not isinstance(m, Map):
+        raise ValueError(f"m must be a qmf_sym.ste.maps.Map, got {type(m).__name__}")
+    V.torch_float_dtype("dtype", dtype), V.device_spec("device", device)
     if m.kind == "callable":
         raise ValueError(f"map {m.name} is a Python callable: it has no torch form (use the numpy path, "
                          "qmf_sim.ste.simulate on the CPU)")
