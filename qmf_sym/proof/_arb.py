@@ -171,6 +171,8 @@ def mid_rad(a):
     """``(midpoint, radius)`` of a ball as mpmath numbers (the radius rounded up to 53 bits)."""
     import mpmath
 
+    if not isinstance(a, flint().arb):
+        raise ValueError(f"a must be an Arb ball (python-flint arb), got {type(a).__name__}")
     r = exact_fraction(a.rad())
     with mpmath.workprec(60):
         rad = mpmath.mpf(r.numerator) / r.denominator
