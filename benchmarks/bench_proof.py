@@ -1,4 +1,4 @@
-"""Speed of the proven table (qmf_sym.proof.proven_table, issue 13) against the non-proven dps=30
+"""Speed of the proven table (qmf_sym.proof.proven_table) against the non-proven dps=30
 table (qmf_sym.spacing.table(levels, dps=30): Newton at 30 + guard digits, with its certificate
 re-run at 45 digits), both measured in the same run on the same levels.
 

@@ -45,7 +45,7 @@ bit and a uint64 -> float conversion: 2.0e8 normals/s per core; without them (sa
 b_x=3) of the old draw rate; vectorised (select chains in registers, reassociated sums) they reached 0.81
 and 0.76 of that old rate, i.e. 1.6e8 and 1.5e8 updates/s; with the faster generator, 2.9e8 and 2.5e8
 updates/s = ~0.6 and ~0.5 of the new draw rate (the draws are now ~2 ns of the ~3.3 ns per update).
-Re-housing (qmf_sim.ste package, issue 8): the quantizer lookup became one pass (weights and inputs
+Re-housing (qmf_sim.ste package): the quantizer lookup became one pass (weights and inputs
 alike) after a separate update pass, instead of an update fused with the weight lookup; measured with
 --quick --no-fig2 back to back on the loaded shared machine (load ~8 on 2 cores), old -> new, as fractions of
 the draw rate: b=2 0.46 -> 0.47, b=3/b_x=3 0.34 -> 0.39, unquantized 0.45 -> 0.48, 4 sets common inputs
@@ -54,7 +54,7 @@ the draw rate: b=2 0.46 -> 0.47, b=3/b_x=3 0.34 -> 0.39, unquantized 0.45 -> 0.4
 1.3x in an earlier run: parity within the noise); the generated chains stay because micro picks each
 config's grid at run time (a literal_unroll tuple fixes one grid per compiled pass), checked by
 tests/test_ste_sim_kernels.py::test_regenerating_passes_changes_nothing.
-General maps (issue 10 §3, one Map representation; the quantizer rows of the tables bit for bit as
+General maps (one Map representation; the quantizer rows of the tables bit for bit as
 before): --quick --no-fig2, old tree (git archive 3cec08a) vs new, back to back on the loaded machine
 (load ~9 on 2 cores), updates/s: b=2 1.68e8 / 1.21e8 (two old runs) vs 1.30e8 new; b=3, b_x=3 1.12e8 /
 0.85e8 vs 1.01e8; unquantized 1.51e8 / 1.15e8 vs 1.39e8; 4 sets common inputs 2.16e8 / 1.77e8 vs 2.25e8:

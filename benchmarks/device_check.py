@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""One device check (issue 12 §3): run it once on a CUDA machine; prints one summary table.
+"""One device check: run it once on a CUDA machine; prints one summary table.
 
     python benchmarks/device_check.py                 # on a CUDA machine, about 5 minutes
     python benchmarks/device_check.py --cpu-dry-run   # the same steps at small sizes on the CPU (tested)

@@ -1,4 +1,4 @@
-"""Ensemble training (issue 12 §1): many runs of one shape trained together as ONE batched model.
+"""Ensemble training: many runs of one shape trained together as ONE batched model.
 
 The runs of a trainable-depth sweep that share the shape of their network and of their protocol
 (depth, width, batch size, steps, evaluation steps, dtype, data, device: :func:`ensemble_key`) are

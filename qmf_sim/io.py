@@ -11,7 +11,7 @@ Conventions (one for every command, see docs/CONVENTIONS.md):
   lines with one warning each.
 * Figures: PNG and PDF by default.
 
-Provenance (issue 11): every JSON written here carries a top-level ``"provenance"`` object
+Provenance: every JSON written here carries a top-level ``"provenance"`` object
 (:func:`provenance`: qmf version, git commit of the checkout or null, the command line, UTC creation
 time, Python/NumPy/torch/numba versions, platform, seeds).  A JSON whose payload is not an object
 (a list of records) is written as ``{"records": [...], "provenance": {...}}``; :func:`read_json`

@@ -1,4 +1,4 @@
-"""The one switch for progress bars (issue 11 section 2).
+"""The one switch for progress bars.
 
 A bar is shown only when it was asked for (``requested``), the process has not switched bars off
 (:func:`set_enabled`, which ``qmf --no-progress`` / ``qmf reproduce --no-progress`` call), the

@@ -21,7 +21,7 @@ def _exp_half_square(x):
     """exp(-x^2/2) to a few ulp for any x: x^2 is split exactly (Dekker) before exponentiating.
 
     |x| > 40 (where the result underflows to 0 anyway) is clipped first: the split of a large x
-    overflows its rounding term and gave NaN for |x| in [4.3e9, 1e150] (issue 8, 1).  NaN propagates.
+    overflows its rounding term and gave NaN for |x| in [4.3e9, 1e150].  NaN propagates.
     """
     x = np.clip(x, -40.0, 40.0)
     c = 134217729.0 * x  # 2^27 + 1

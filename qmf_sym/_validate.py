@@ -3,7 +3,7 @@
 Every public function checks its arguments with these helpers, so bad input raises a
 ``ValueError`` that names the parameter and its allowed range instead of returning NaN.
 
-Rules (issue 8, item 10):
+Rules:
 
 * a ``bool`` is not a number: ``True``/``False`` (Python or numpy) are rejected wherever an integer
   or a real is expected (``dps=True``, ``b=True``, ``seed=True`` ...);

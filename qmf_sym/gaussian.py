@@ -21,7 +21,7 @@ Accuracy near rho -> +-1.  The correlation may be given as ``deficit = 1 - rho``
   excess(h, k; rho) = -excess(h, -k; -rho).  Both integrands are positive: no cancellation.  E has
   its only interior critical point at cos v = min(|h|,|k|)/max(|h|,|k|) (when h k > 0); the ``dps``
   face factors out exp(-min E) and puts that point on the quadrature's break list, so the
-  tanh-sinh rule keeps *relative* accuracy however far in the tails the offsets lie (issue 8, 11:
+  tanh-sinh rule keeps *relative* accuracy however far in the tails the offsets lie (11:
   the previous version, integrating the unscaled integrand, lost all digits past ~12-16 sigma
   because mpmath's stopping rule is absolute).
 

@@ -31,7 +31,7 @@ is the setting of eq. 5-6.  :func:`correlation_map` is eq. 5 (division by its Q 
 fixed_point(phi, sigma_w, sigma_b) = (s^2 q*, C*, chi*, xi*) with (q*, C*, chi*, xi*) the fixed point
 of (phi_{1/s}, sigma_w/s, sigma_b/s).  :func:`fixed_point` solves the problem scaled by the power of
 two s nearest max(sigma_w, sigma_b) (an exact rescaling), so sigma_w from 1e-300 to 1e300 gives the
-right answer (issue 8, 1 and 10); a float64 Q* outside the normal float64 range raises ValueError
+right answer; a float64 Q* outside the normal float64 range raises ValueError
 (pass ``dps`` to get it as an mpmath number).
 """
 from __future__ import annotations

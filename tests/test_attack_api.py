@@ -1,6 +1,6 @@
-"""scripts/attack_api.py: the sweep of bad values over the public API (issue 19, "done means" 97 %).
+"""scripts/attack_api.py: the sweep of bad values over the public API (at least 97 % must pass).
 
-The default suite runs a fast subset (the analysis helpers of issue 19 item 4 and the quantizer
+The default suite runs a fast subset (the analysis helpers and the quantizer
 laws); the whole package is the slow test.  Each case is a call with one argument replaced by NaN,
 +-inf, 0, -1, True, None, "x", 1+2j, [], 1e-300 (and 10**12 for sizes), the others valid; it passes
 when it ends in a ValueError naming that argument or in a finite answer for a valid extreme."""

@@ -71,7 +71,7 @@ def test_one_flag_name_per_idea():
     assert {"--levels", "--runs"} <= {o for a in sub.choices["fig1"]._actions for o in a.option_strings}
 
 
-# ---------------------------------------------------------------------------------- issue 8, item 8
+# ---------------------------------------------------------------------------------- numbers on the command line
 def test_fig1_without_decay_within_depth(tmp_path, capsys):
     # C - C* cannot reach 1/e within 2 layers at sigma_w = 1.5 x opt: before, `qmf fig1` crashed at
     # the end (formatting a null decay layer); now an empty CSV cell, null in JSON and "n/a" printed

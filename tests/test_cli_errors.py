@@ -1,4 +1,4 @@
-"""Issue 8, item 7: every user error of the ``qmf`` command line is one line on stderr naming the flag,
+"""Every user error of the ``qmf`` command line is one line on stderr naming the flag,
 exit status 2, no traceback -- and it is found before any computing (``--out`` is checked first).
 
 The fast tests call ``qmf_sim.cli.main`` in-process with the experiment functions replaced by a

@@ -1,4 +1,4 @@
-"""qmf init and qmf phase (issue 9, sec. 1 and 2): output, and bad input as one line with exit 2."""
+"""qmf init and qmf phase: output, and bad input as one line with exit 2."""
 import csv
 import json
 

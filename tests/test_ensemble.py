@@ -129,7 +129,7 @@ def test_ensemble_cuda_matches_cpu():
 
 @pytest.mark.slow
 def test_device_check_cpu_dry_run(capsys):
-    # the device check of issue 12 §3, at its small sizes on the CPU: every part runs and reports
+    # the device check (benchmarks/device_check.py), at its small sizes on the CPU: every part runs and reports
     import importlib.util
     from pathlib import Path
 

@@ -55,7 +55,7 @@ def test_progress_table_equals_plain():
     assert [(r.N, r.D_opt, r.chi_max) for r in a[1:]] == [(r.N, r.D_opt, r.chi_max) for r in b[1:]]
 
 
-# ----------------------------------------------------------------------------- the sigma_w column (issue 9, sec. 1)
+# ----------------------------------------------------------------------------- the sigma_w column
 def test_table_sigma_w_column_float64_against_the_fixed_point(tmp_path):
     """The sigma_w cell, fed to the independent fixed-point solver (qmf_sym.maps.fixed_point, eq. 4 by
     root finding, not init_for's closed route), must land the staircase at the row's optimum:

@@ -84,7 +84,7 @@ def test_bad_dps():
         sigma_w_opt(4, dps=0)
 
 
-# ============================================================================ critical_init (issue 9, sec. 1)
+# ============================================================================ critical_init
 from qmf_sym import backward, phase  # noqa: E402
 from qmf_sym.init import critical_init  # noqa: E402
 

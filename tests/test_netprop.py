@@ -113,7 +113,7 @@ def test_correlation_propagation_small():
     assert np.all(np.abs(run["corr"][1] - C1) <= K_SE * run["corr_se"][1] + 10 / 400)
 
 
-# ----------------------------------------------------------------------------- issue 8, item 10
+# ----------------------------------------------------------------------------- argument validation
 @pytest.mark.parametrize("kw, match", [(dict(seed=True), "seed"), (dict(seed=-1), "seed"), (dict(seed=1.5), "seed"),
                                        (dict(dtheta_decay=float("nan")), "dtheta_decay"),
                                        (dict(sigma_b=float("nan")), "sigma_b"), (dict(n_draws=0), "n_draws")])

@@ -165,7 +165,7 @@ def test_ste_backward_gain_matches_closed_form(Q, sw, slope, ste, seed):
     assert abs(g2.mean() - e2) <= K_SE * slope ** 2 * math.sqrt(p * (1 - p) / (n * draws)) + 1e-12
 
 
-# ----------------------------------------------------------------------------- stacked lookup (issue 12)
+# ----------------------------------------------------------------------------- stacked lookup
 @given(acts=st.lists(staircases(), min_size=1, max_size=4), uniform=st.lists(st.integers(2, 40), max_size=4),
        seed=st.integers(0, 2 ** 31 - 1), dt=st.sampled_from([torch.float32, torch.float64]))
 def test_stacked_forward_equals_single_lookup(acts, uniform, seed, dt):

@@ -1,4 +1,4 @@
-"""qmf_sym.ntk: the STE neural tangent kernel (issue 9, sec. 7)."""
+"""qmf_sym.ntk: the STE neural tangent kernel."""
 import math
 
 import numpy as np

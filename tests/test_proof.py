@@ -1,4 +1,4 @@
-"""The ball face (qmf_sym.proof, issue 13): enclosures against the float64 and mpmath faces, the
+"""The ball face (qmf_sym.proof): enclosures against the float64 and mpmath faces, the
 proven table against the dps=30 table, mutated formulas caught by the proof, bad input.
 
 Tolerances.  A ball [m +/- r] contains the exact value, so another face with a stated accuracy

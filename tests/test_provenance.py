@@ -1,4 +1,4 @@
-"""Provenance of every file qmf writes (issue 11 section 1) and the version string."""
+"""Provenance of every file qmf writes and the version string."""
 import datetime as dt
 import json
 import subprocess

@@ -1,4 +1,4 @@
-"""Published reference values, not remembered or self-computed ones (issue 9, sec. 6).
+"""Published reference values, not remembered or self-computed ones.
 
 Owen's T function T(h, a) = (1/2pi) int_0^a exp(-h^2 (1 + x^2)/2) / (1 + x^2) dx enters the
 bivariate normal CDF of qmf_sym.gaussian (the building block of eq. 5 / 15 of paper 1) through

@@ -127,7 +127,7 @@ def test_quantizer_mse_mp_matches_float():
     (lambda: Qz.uniform_quantizer_mse(0.3, 4, dps=0), "dps"),
     (lambda: Qz.optimal_uniform_quantizer(1), "N"),
     (lambda: Qz.quantizer_mse([0.0], [1.0]), "levels"),
-    # issue 8, item 10: tol / maxit were unvalidated (tol = NaN never stopped, maxit = True ran once)
+    # tol / maxit were unvalidated (tol = NaN never stopped, maxit = True ran once)
     (lambda: Qz.lloyd_max(4, tol=0.0), "tol"),
     (lambda: Qz.lloyd_max(4, tol=float("nan")), "tol"),
     (lambda: Qz.lloyd_max(4, maxit=0), "maxit"),

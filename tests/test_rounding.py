@@ -1,4 +1,4 @@
-"""qmf_sym.rounding: the stochastic-rounding staircase (paper 1, App. D; model of issue 9)."""
+"""qmf_sym.rounding: the stochastic-rounding staircase (paper 1, App. D)."""
 import math
 
 import mpmath

@@ -244,7 +244,7 @@ def test_levels_spec_via_cli_vocabulary():
     (lambda: S.chi_staircase([0.5, 0.1]), "offsets"),
     (lambda: S.chi_staircase([0.1, 0.5], [1.0, -1.0]), "heights"),
     (lambda: S.chi_staircase([0.1, 0.5], dps=-3), "dps"),
-    # issue 8 §2 item 10: bools are not integers, NaN is not a number, tolerances are validated
+    # bools are not integers, NaN is not a number, tolerances are validated
     (lambda: S.chi_uniform(0.5, True), "N"),
     (lambda: S.chi_uniform(0.5, 5, dps=True), "dps"),
     (lambda: S.chi_uniform(float("nan"), 5), "D"),
@@ -253,7 +253,7 @@ def test_levels_spec_via_cli_vocabulary():
     (lambda: S.table([2, True]), "levels"),
     (lambda: S.table([3], block=0), "block"),
     (lambda: S.table([3], on_row=3), "on_row"),
-    # qmf_sym parses no CLI strings (issue 8): a range spec is the CLI vocabulary's job
+    # qmf_sym parses no CLI strings: a range spec is the CLI vocabulary's job
     (lambda: S.table("2-5"), "levels"),
     (lambda: S.chi_staircase([0.1, float("nan")]), "offsets"),
     (lambda: S.centring_base([0.1, float("nan")]), "offsets"),

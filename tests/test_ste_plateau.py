@@ -1,4 +1,4 @@
-"""Tests of qmf_sym.ste.plateau (plateau analysis and the model's predictions, issue 10 §2) and of the
+"""Tests of qmf_sym.ste.plateau (plateau analysis and the model's predictions) and of the
 experiment module qmf_sim.experiments.ste_plateau."""
 import math
 

@@ -120,7 +120,7 @@ def test_moments_vs_lead_maps_and_stein(kind, b):
 
 
 def test_nan_input_propagates_never_a_level():
-    """issue 8 §2 item 10: quantize(nan) was 1.0 (searchsorted puts NaN past every threshold).
+    """quantize(nan) was 1.0 (searchsorted puts NaN past every threshold).
     Decision: NaN propagates (a NaN is never mapped to a level); +-inf are valid (outer levels)."""
     for kind, b in KIND_B:
         lv, _ = ste.quantizer_grid(b, 1.5, kind)

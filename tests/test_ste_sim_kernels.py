@@ -1,4 +1,4 @@
-"""qmf_sim.ste._kernels and .rng: the generator, generated code, numba caching (issue 8 §2 items 3, 4)."""
+"""qmf_sim.ste._kernels and .rng: the generator, generated code, numba caching."""
 from __future__ import annotations
 
 import ast
@@ -42,7 +42,7 @@ def test_fill_normals_deterministic():
 
 
 def test_regenerating_passes_changes_nothing():
-    """The generated lookup passes are what scripts/ste_gen_passes.py writes (issue 8 §1)."""
+    """The generated lookup passes are what scripts/ste_gen_passes.py writes."""
     spec = importlib.util.spec_from_file_location("ste_gen_passes", ROOT / "scripts" / "ste_gen_passes.py")
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
@@ -52,7 +52,7 @@ def test_regenerating_passes_changes_nothing():
 
 
 def test_kernels_import_nothing_from_the_project():
-    """Staleness by construction (issue 8 §2 item 3): numba's cache is keyed on the time stamp of the
+    """Staleness by construction: numba's cache is keyed on the time stamp of the
     kernel's own file, so the kernels may read no global defined elsewhere in qmf (before, they froze
     the ziggurat tables imported from qmf_sim.ste_dynamics).  All compiled code is in this one module
     and it imports only numpy, numba (and its llvmlite, for two bit casts), scipy and the standard library."""
@@ -73,7 +73,7 @@ def test_kernels_import_nothing_from_the_project():
 
 
 def test_no_numba_cache_location_falls_back(tmp_path):
-    """Read-only install (issue 8 §2 item 4): no cache location is writable -> one line on stderr, the
+    """Read-only install: no cache location is writable -> one line on stderr, the
     STE code runs without a cache.  A read-only NUMBA_CACHE_DIR alone does not stop root, so the
     subprocess also makes every temporary-file probe fail with EROFS, as on a read-only filesystem."""
     ro = tmp_path / "ro"

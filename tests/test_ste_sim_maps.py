@@ -1,4 +1,4 @@
-"""Issue 10 §3/§4: general weight/input maps psi, phi (qmf_sym.ste.maps.Map) in every STE solver, the
+"""General weight/input maps psi, phi (qmf_sym.ste.maps.Map) in every STE solver, the
 ridge on psi (spec §8 item 3), the quantization onset (spec §8 item 6) and the closures.
 
 Tolerances follow tests/test_ste_sim_solvers.py (its module docstring): K_SE = 5 standard errors of the

@@ -1,4 +1,4 @@
-"""qmf_sim.ste.params / trajectory: validation of every argument (issue 8 §2 item 10)."""
+"""qmf_sim.ste.params / trajectory: validation of every argument."""
 from __future__ import annotations
 
 import numpy as np
@@ -53,7 +53,7 @@ def test_bad_run_arguments_raise():
 
 @pytest.mark.parametrize("bad", [[float("nan")], [1.0, float("inf")], [-1.0]])
 def test_nonfinite_times_raise(bad):
-    """NaN/inf in snapshot_tau made the PDE loop forever (issue 8 §2 item 2): every solver refuses them."""
+    """NaN/inf in snapshot_tau made the PDE loop forever: every solver refuses them."""
     p = S.STEParams()
     with pytest.raises(ValueError):
         S.solve_pde(p, tau=[0.0, 1.0], snapshot_tau=bad, h=0.05)

@@ -90,7 +90,7 @@ def test_stationary_errors():
         ste.stationary_state(0.04, -1.0, 3, 1.0)
 
 
-# ---------------------------------------------------------------------------- edge masses (issue 10 §1)
+# ---------------------------------------------------------------------------- edge masses
 # derivations/ste_stationary_edge_mass.md: under the clipped STE at T = 0 the stationary law holds point
 # masses M(+-c) = G(+-c)/(2 eta lam c) at the clip edges.  Independent faces: the Fokker-Planck solver
 # (finite volumes, first order in h: two widths, Richardson-extrapolated), the particle SDE (Euler bias

@@ -29,7 +29,7 @@ from qmf_sym import ste
     (lambda: ste.stationary_state(0.0, 1.0, 3, 1.0), "eta"),
     (lambda: ste.stationary_density(1.0, 0.04, 1.0, 0, 1.0), "b"),
     (lambda: ste.fig5_curves(b_x=(0,)), "b_x"),
-    # issue 8 §2 item 10: bools are not integers, NaN is not a number, tolerances are validated
+    # bools are not integers, NaN is not a number, tolerances are validated
     (lambda: ste.quantize(0.3, True, 1.0), "b"),
     (lambda: ste.quantizer_grid(True, 1.0), "b"),
     (lambda: ste.input_moments(True, 1.0), "b"),
@@ -57,7 +57,7 @@ def test_public_names_kept():
     assert all(hasattr(ste, n) for n in names)
 
 
-# ------------------------------------------------------------------------------------ maps (issue 10 §3)
+# ------------------------------------------------------------------------------------ maps
 import numpy as np  # noqa: E402
 
 from qmf_sym.activations import Staircase  # noqa: E402

@@ -1,4 +1,4 @@
-"""qmf_sim.ste.torch_micro (issue 12 §2) against the numba kernel (qmf_sim.ste.simulate), in distribution.
+"""qmf_sim.ste.torch_micro against the numba kernel (qmf_sim.ste.simulate), in distribution.
 
 The two draw different inputs (torch's generator vs the kernel's xoshiro/ziggurat streams) from the same
 initial weights, so they agree at tau = 0 exactly and later in law.  At each later recording time the

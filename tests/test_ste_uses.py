@@ -1,4 +1,4 @@
-"""Tests of qmf_sym.ste.degradation and qmf_sim.experiments.ste_uses (issue 10 §5)."""
+"""Tests of qmf_sym.ste.degradation and qmf_sim.experiments.ste_uses."""
 import math
 
 import numpy as np

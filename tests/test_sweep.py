@@ -190,7 +190,7 @@ def test_reproduce_quick(tmp_path):
     assert acc[-1, j_opt] > max(acc[-1, j] for j in range(acc.shape[1]) if j != j_opt)
 
 
-# ---------------------------------------------------------------------------------- issue 8, items 5 and 6
+# ---------------------------------------------------------------------------------- resuming and corrupt results files
 def test_nonfinite_theory_is_recorded_not_lost(tmp_path):
     # sigma_b >> sigma_w: C* = 1 and chi = inf in float64; before, the record could not be written
     # (strict JSON) and the trained run was lost on every resume

@@ -1,4 +1,4 @@
-"""Regression tests of issue 8 (items 1, 10, 11) for the validation rules and the extreme inputs
+"""Regression tests for the validation rules and the extreme inputs
 of gaussian / maps; each failed before the fix (values from independent mpmath evaluations)."""
 import math
 
@@ -92,7 +92,7 @@ def test_from_grid():
 
 
 # ---------------------------------------------------------------------------------------------------
-# issue 19 item 4: the analysis helpers a notebook calls follow the one rule (ValueError naming the
+# the analysis helpers a notebook calls follow the one rule (ValueError naming the
 # parameter; no NaN passing as a number).  Every case below raised TypeError / AttributeError /
 # IndexError, returned NaN, or was accepted before.
 def _helper_cases():
@@ -157,7 +157,7 @@ def _helper_cases():
     ]
 
 
-def test_analysis_helpers_validated():  # issue 19 item 4
+def test_analysis_helpers_validated():
     bad = []
     for i, (call, name) in enumerate(_helper_cases()):
         try:
@@ -171,7 +171,7 @@ def test_analysis_helpers_validated():  # issue 19 item 4
     assert not bad, bad
 
 
-def test_valid_extremes_answer():  # issue 19 item 4: valid extreme input gives the right answer
+def test_valid_extremes_answer():  # valid extreme input gives the right answer
     from qmf_sim import netprop as NW
     from qmf_sym import quantization as Qz, sign
 
@@ -181,7 +181,7 @@ def test_valid_extremes_answer():  # issue 19 item 4: valid extreme input gives 
     assert sign.correlation_map(0.3, 1e-300) == pytest.approx(2 / math.pi * math.asin(0.3), rel=1e-15)
 
 
-# issue 19 item 2 (API side): sizes are refused before anything runs or is allocated, above a
+# sizes are refused before anything runs or is allocated, above a
 # documented bound, with the estimate in the message.  lloyd_max(10**7) would iterate for years,
 # the dps faces at N = 10**7 for hours; the netprop / training sizes raised MemoryError.
 @pytest.mark.parametrize("call, name", [
@@ -216,7 +216,7 @@ def test_size_product_message():
     assert V.array("acc", [0.5, float("nan")], ndim=1, missing=True).shape == (2,)
 
 
-def test_bivariate_infinite_limits():  # issue 19 item 4: NaN at h or k = +-inf before (Owen's inf - inf)
+def test_bivariate_infinite_limits():  # NaN at h or k = +-inf before (Owen's inf - inf)
     import mpmath
 
     for r in (-0.5, 0.0, 0.5):

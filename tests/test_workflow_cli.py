@@ -1,4 +1,4 @@
-"""One vocabulary across every command, scripts that answer --help, --no-progress quiet (issue 11 §2-3)."""
+"""One vocabulary across every command, scripts that answer --help, --no-progress quiet."""
 import subprocess
 import sys
 from pathlib import Path

@@ -11,7 +11,7 @@ exit status 2 (argparse errors, and ``ValueError``/``OSError`` raised by a comma
 traceback.  Plugins import heavy libraries (torch, numba) inside their functions so that
 ``qmf --help`` is fast.
 
-Also here (issue 11): ``qmf --version``; the provenance context of every file written
+Also here: ``qmf --version``; the provenance context of every file written
 (:func:`qmf_sim.io.set_context`: the command line and ``--seed``); the process-wide progress switch
 (``--no-progress``, :mod:`qmf_sim.progress`; a non-TTY stderr is quiet anyway); Ctrl-C: no
 traceback, exit 130, and for a training sweep one line "interrupted: k of n runs saved in FILE;

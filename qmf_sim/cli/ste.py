@@ -97,7 +97,7 @@ def _cmd_simulate(a):
     if a.method == "micro":
         if a.device is None:
             r = S.simulate(p, d=a.d, tau=tau, runs=a.runs, seed=a.seed)
-        else:  # the torch solver (issue 12 §2); no CUDA: a ValueError naming the device (exit 2)
+        else:  # the torch solver; no CUDA: a ValueError naming the device (exit 2)
             from qmf_sim.ste.torch_micro import simulate_torch
 
             r = simulate_torch(p, d=a.d, tau=tau, runs=a.runs, seed=a.seed, device=a.device)
@@ -158,7 +158,7 @@ def add_commands(subparsers):
                        "not diverged (the standard deviations go into --out); the other methods print the theory "
                        "curve.", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     s.add_argument("--method", default="micro", choices=["micro", "particles", "pde", "closed", "gaussian", "split"],
-                   help="gaussian / split: the order-parameter closures (approximate ODEs, issue 10 §4)")
+                   help="gaussian / split: the order-parameter closures (approximate ODEs)")
     s.add_argument("--b", default="2", help="weight bits (or 'none': unquantized weights)")
     s.add_argument("--omega", type=_vocab.number(0, lo_open=True), default=1.0, help="weight quantization range")
     s.add_argument("--b-x", default="none", help="input bits (or 'none')")
@@ -267,7 +267,7 @@ def _add_stationary_commands(sub):
     s.add_argument("--branches", action="store_true", help="also list every self-consistent root (large eta)")
     s.add_argument("--json", action="store_true", help="print strict JSON")
     s.set_defaults(func=_cmd_stationary)
-    p = sub.add_parser("plateau", help="predicted plateau level and end (issue 10 §2)",
+    p = sub.add_parser("plateau", help="predicted plateau level and end",
                        description="The model's plateau: 'saturated' (clipped STE, start +-init-scale > omega: flat at "
                        "the frozen level until ln(a/omega)/(eta lam)) or 'zero-cell' (midtread grid, start near 0).",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)

@@ -1,5 +1,5 @@
 """CLI plugin of the closed-form (qmf_sym) area: ``qmf table`` (argument parsing only; the work is
-:mod:`qmf_sim.experiments.spacing`), ``qmf init`` and ``qmf phase`` (issue 9; the work is
+:mod:`qmf_sim.experiments.spacing`), ``qmf init`` and ``qmf phase`` (the work is
 :mod:`qmf_sim.experiments.appendices`).  The ``spacing`` and ``sign`` parts of ``qmf reproduce`` live in
 ``qmf_sim.experiments.spacing`` and ``qmf_sim.experiments.sign`` (registered in
 :data:`qmf_sim.experiments.PARTS`)."""
@@ -60,7 +60,7 @@ def add_commands(subparsers):
     _add_init_phase(subparsers)
 
 
-# ----------------------------------------------------------------------------- qmf init, qmf phase (issue 9)
+# ----------------------------------------------------------------------------- qmf init, qmf phase
 def _cmd_init(args):
     from qmf_sim import io
     from qmf_sim.experiments import appendices as E

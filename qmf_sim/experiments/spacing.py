@@ -28,10 +28,10 @@ __all__ = ["table", "write_table", "read_table", "run", "analyse", "plot", "repr
            "INIT_COLUMNS", "PROOF_COLUMNS"]
 
 TABLE_COLUMNS = [f.name for f in fields(S.OptimalSpacing)]
-#: column added after :data:`TABLE_COLUMNS` (issue 9, sec. 1): sigma_w (sigma_b = 0) putting the uniform
+#: column added after :data:`TABLE_COLUMNS`: sigma_w (sigma_b = 0) putting the uniform
 #: staircase (levels -1..1) at D_opt, from :func:`qmf_sym.init.init_for` (sec. 5, corrected)
 INIT_COLUMNS = ["sigma_w"]
-#: columns added by ``qmf table --prove`` (qmf_sym.proof.proven_table, issue 13)
+#: columns added by ``qmf table --prove`` (qmf_sym.proof.proven_table)
 PROOF_COLUMNS = ["D_opt_lo", "D_opt_hi", "chi_max_lo", "chi_max_hi", "xi_lo", "xi_hi", "proof"]
 _INT_COLUMNS = ("N", "check_dps", "newton_steps")
 

@@ -298,7 +298,7 @@ CLOSURE_HEAD = ["setting", "closure", "max_abs_err", "tau_at_max", "mean_abs_err
 
 
 def closure_errors(out_dir: Path, quick: bool = False, seed: int = 0):
-    """CSV ste_closure_errors.csv of :func:`run_closure_errors` (issue 10 §4)."""
+    """CSV ste_closure_errors.csv of :func:`run_closure_errors`."""
     rows = run_closure_errors(quick)
     return [write_csv(Path(out_dir) / "ste_closure_errors.csv", CLOSURE_HEAD, rows)]
 

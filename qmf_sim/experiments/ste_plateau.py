@@ -1,4 +1,4 @@
-"""Paper 2's plateau and sharp drop (issue 10 §2): when the reconstructed STE model has a plateau, how
+"""Paper 2's plateau and sharp drop: when the reconstructed STE model has a plateau, how
 long it is, theory against simulation, and a phase map of where it exists.
 
 Functions a notebook can call (no argparse; files only through :mod:`qmf_sim.io`):

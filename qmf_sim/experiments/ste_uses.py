@@ -1,4 +1,4 @@
-"""What paper 2 says quantization is for (issue 10 §5), theory against simulation:
+"""What paper 2 says quantization is for, theory against simulation:
 
 * :func:`run_degradation` -- Delta eps_g* of weight quantization against unquantized ridge SGD over
   (b, omega) (theory: :func:`qmf_sym.ste.degradation.weight_degradation`; SGD long-time averages);

@@ -9,7 +9,7 @@ return one result type (:class:`Trajectory`) under one recording :class:`Schedul
 * :func:`solve_pde` -- the Fokker--Planck equation of spec §4.3, finite volumes (:mod:`.pde`);
 * :func:`theory_curve` -- the "ODE" curve of spec §4.4, and the closures (:mod:`.theory`, :mod:`qmf_sym.ste.closure`).
 
-Weight and input maps (issue 10 §3): ``STEParams(psi=..., phi=...)`` takes any
+Weight and input maps: ``STEParams(psi=..., phi=...)`` takes any
 :class:`qmf_sym.ste.maps.Map` (identity, quantizers, sign, any staircase, tanh, user callables) or a
 map name; the (b, omega, kind, ste) switches keep defining the quantizers otherwise.  Every solver
 uses the map's one representation: compiled tables (:func:`.quantizer.map_tables`) for all but

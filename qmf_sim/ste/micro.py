@@ -14,7 +14,7 @@ sum by rounding only).  Replicas run in parallel (``numba.prange``); every repli
 inputs) owns its xoshiro256++ stream (:mod:`qmf_sim.ste.rng`), so results are bit-identical between calls
 and independent of the number of threads.
 
-General maps (issue 10 §3): the compiled maps (tanh, any staircase) use the same passes; a non-indicator
+General maps: the compiled maps (tanh, any staircase) use the same passes; a non-indicator
 surrogate or the ridge on psi (spec §8 item 3) takes the generic update pass (``_kernels.upass_gen``);
 the quantizer paths are unchanged (their tables are bit for bit those of before).  A quantization onset
 (spec §8 item 6) runs the kernel twice (unquantized up to step round(onset d), then quantized, same

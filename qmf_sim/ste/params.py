@@ -27,7 +27,7 @@ class STEParams:
     teacher             'ones' (w*_i = 1), 'gaussian' (N(0,1)) or 'rademacher' (+-1)
     init, init_scale    law of w_hat^0: 'gaussian' N(0, s^2), 'uniform' on [-s sqrt3, s sqrt3],
                         'rademacher' +-s, 'zeros'
-    psi, phi            general weight / input maps (issue 10 §3): a :class:`qmf_sym.ste.maps.Map` or a
+    psi, phi            general weight / input maps: a :class:`qmf_sym.ste.maps.Map` or a
                         name of :func:`qmf_sym.ste.maps.named_map` ('tanh', 'sign:0.5', ...); when given
                         they replace the quantizer of (b, omega, kind, ste) / (b_x, omega_x, kind_x)
                         (None: those switches define psi and phi, exactly as before)
@@ -156,7 +156,7 @@ class STEParams:
         return _grid(self.b_x, self.omega_x, self.kind_x)
 
     def as_dict(self):
-        """Plain data; the switches of issue 10 (psi, phi by name; ridge, onset) only where set, so
+        """Plain data; the optional switches (psi, phi by name; ridge, onset) only where set, so
         that the dicts of the quantizer-only parameter sets are unchanged."""
         out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in _NEW}
         for k in _NEW:

@@ -1,4 +1,4 @@
-"""Pure-numpy paths of the STE solvers, for maps without a compiled form (user callables, issue 10 §3).
+"""Pure-numpy paths of the STE solvers, for maps without a compiled form (user callables).
 
 The same algorithms as :mod:`qmf_sim.ste.micro` (spec §3) and :mod:`qmf_sim.ste.particles` (spec §4.3),
 written with numpy arrays over the replicas / particles and a Python loop over the steps, calling

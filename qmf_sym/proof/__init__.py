@@ -1,5 +1,5 @@
 """The ball face: rigorous enclosures (Arb ball arithmetic through python-flint) of the closed forms
-of paper 1, and proofs about the optimal spacing of the uniform staircase (issue 13).
+of paper 1, and proofs about the optimal spacing of the uniform staircase.
 
 A *ball* is an Arb number [m +/- r]; every function here returns balls that provably contain the
 exact value of the formula it evaluates (Arb propagates rounding and truncation errors of every

@@ -2,7 +2,7 @@
 
 Paper 1 (Blumenfeld, Gilboa & Soudry 2019), sec. 4.1 and its Appendix D ("stochastic rounding can
 only further decrease the signal propagation depth scale").  The appendix is not in our text; the
-model is the one of issue 9, derivation in derivations/stochastic_rounding.md:
+model and its derivation are in derivations/stochastic_rounding.md:
 
     Given the N levels l_0 < ... < l_{N-1} of a staircase (eq. 13), the pre-activation u is clipped
     to [l_0, l_{N-1}], c = clip(u), and with l_k <= c <= l_{k+1} rounded up to l_{k+1} with

@@ -179,7 +179,7 @@ def _oracle_moments(act, Q):
 
 
 sr_moments = ClosedForm(
-    "qmf_sym.rounding.sr_moments", "paper 1, App. D (eq. D.1; model of issue 9)",
+    "qmf_sym.rounding.sr_moments", "paper 1, App. D (eq. D.1)",
     f64=_sr_moments_f64, mp=_sr_moments_mp, check=_check_Q, oracle=_oracle_moments,
     cases=lambda: [((_case_act(k), q), {}) for k in range(3) for q in (1e-3, 0.3, 4.0, 1e6)],
     rtol=1e-12, atol=1e-15,
@@ -325,7 +325,7 @@ def _oracle_covariance(act, Q, C=None, deficit=None):
 
 
 sr_covariance = ClosedForm(
-    "qmf_sym.rounding.sr_covariance", "paper 1, App. D (eq. D.2; model of issue 9)",
+    "qmf_sym.rounding.sr_covariance", "paper 1, App. D (eq. D.2)",
     f64=_sr_covariance_f64, mp=_sr_covariance_mp, check=_check_QC, oracle=_oracle_covariance,
     cases=lambda: [((_case_act(k), q), {"C": c}) for k in (0, 2) for q in (0.05, 1.0, 9.0)
                    for c in (-0.9, -0.2, 0.0, 0.6, 0.999)],
@@ -390,7 +390,7 @@ def _oracle_chi(act, Q, C=None, deficit=None):
 
 
 sr_chi = ClosedForm(
-    "qmf_sym.rounding.sr_chi", "paper 1, App. D (eq. D.3, Price's theorem; model of issue 9)",
+    "qmf_sym.rounding.sr_chi", "paper 1, App. D (eq. D.3, Price's theorem)",
     f64=_sr_chi_f64, mp=_sr_chi_mp, check=_check_QC, oracle=_oracle_chi,
     cases=lambda: [((Staircase.uniform(n), q), {"C": c}) for n in (2, 7) for q in (0.05, 1.0, 9.0)
                    for c in (-0.9, 0.0, 0.5, 0.999)],

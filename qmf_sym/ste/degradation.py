@@ -1,4 +1,4 @@
-"""What the STE model says quantization costs (issue 10 §5; derivations/ste_uses.md).
+"""What the STE model says quantization costs (derivations/ste_uses.md).
 
 * :func:`unquantized_ridge_eps` -- the baseline: eps_g* of unquantized online ridge SGD (spec §5.1 with
   kappa = s2 = 1, any lam);

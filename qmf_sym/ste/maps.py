@@ -1,4 +1,4 @@
-"""Named weight and input maps psi, phi of the STE model (paper 2, spec §2.3; issue 10 §3) and their
+"""Named weight and input maps psi, phi of the STE model (paper 2, spec §2.3) and their
 Gaussian moments.
 
 The student is y_hat = (1/sqrt d) sum_i psi(w_hat_i) phi(x_i).  ONE object, :class:`Map`, represents

@@ -120,7 +120,7 @@ def plateau_level(l_plus, l_minus=None, p_plus=0.5, kappa=1.0, s2=1.0, rho=1.0, 
         E psi = p_+ l_+ + (1 - p_+) l_-,   E psi^2 = p_+ l_+^2 + (1 - p_+) l_-^2,
 
     with ``m_sign`` = E(w*) (1 for the spec's w* = 1).  For the symmetric grid (l_+- = +-omega),
-    p_+ = 1/2, kappa = s2 = rho = 1: (1 + omega^2)/2 (the abstract's plateau; issue 10 §2).
+    p_+ = 1/2, kappa = s2 = rho = 1: (1 + omega^2)/2 (the abstract's plateau).
     """
     l_plus = _real("l_plus", l_plus)
     l_minus = -l_plus if l_minus is None else _real("l_minus", l_minus)
