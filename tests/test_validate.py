@@ -6,7 +6,9 @@ import mpmath
 import numpy as np
 import pytest
 
-from qmf_sym import _validate as V, gaussian as G, maps as M
+from qmf_sym import _validate as V
+from qmf_sym import gaussian as G
+from qmf_sym import maps as M
 from qmf_sym.activations import Staircase
 
 
@@ -98,8 +100,12 @@ def test_from_grid():
 def _helper_cases():
     import torch
 
-    from qmf_sim import data as D, netprop as NW, sweep as S, training as T
-    from qmf_sym import quantization as Qz, spacing as SP
+    from qmf_sim import data as D
+    from qmf_sim import netprop as NW
+    from qmf_sim import sweep as S
+    from qmf_sim import training as T
+    from qmf_sym import quantization as Qz
+    from qmf_sym import spacing as SP
     from qmf_sym.ste import input_only as IO
 
     act = Staircase.uniform(4)
@@ -173,7 +179,8 @@ def test_analysis_helpers_validated():
 
 def test_valid_extremes_answer():  # valid extreme input gives the right answer
     from qmf_sim import netprop as NW
-    from qmf_sym import quantization as Qz, sign
+    from qmf_sym import quantization as Qz
+    from qmf_sym import sign
 
     assert NW.decay_layer(np.ones(5), 1, 0.0) == math.inf  # never decays within the layers (was NaN)
     assert Qz.hui_neuhoff_mse(1e12) == pytest.approx(4 * math.log(1e12) / 3e24, rel=1e-14)
@@ -226,3 +233,16 @@ def test_bivariate_infinite_limits():  # NaN at h or k = +-inf before (Owen's in
         assert G.orthant(-np.inf, 0.2, rho=r) == pytest.approx(float(mpmath.ncdf(-0.2)), rel=1e-15)
         assert float(G.bvn_cdf(np.inf, 0.3, rho=r, dps=20)) == pytest.approx(float(mpmath.ncdf(0.3)), rel=1e-15)
     np.testing.assert_array_equal(G.bvn_cdf(np.array([-np.inf, 1.0]), np.array([np.inf, -np.inf]), rho=0.3), [0, 0])
+
+
+def test_proof_inputs_named():  # issue 19 item 4: TypeError / "invalid string for arb()" before
+    from qmf_sym import proof as P
+
+    if not P.available():
+        pytest.skip("python-flint not installed")
+    for call, name in [(lambda: P.chi_staircase_ball(None), "offsets"), (lambda: P.chi_staircase_ball([0.5], 1 + 2j), "heights"),
+                       (lambda: P.pdf_ball("x"), "x"), (lambda: P.variance_map_ball(Staircase.uniform(4), "x", 1.0), "Q"),
+                       (lambda: P.mid_rad(1.0), "a")]:
+        with pytest.raises(ValueError, match=name):
+            call()
+    assert float(P.mid_rad(P.pdf_ball("0.5"))[0]) == pytest.approx(math.exp(-0.125) / math.sqrt(2 * math.pi), rel=1e-15)

@@ -41,7 +41,13 @@ def _real(name, x, allow_inf=False):
         if not x.is_finite():
             raise ValueError(f"{name} must be a finite ball, got {x}")
         return x
-    if isinstance(x, str):
+    if isinstance(x, str):  # a decimal string: its digits exactly (rounded outward by Arb)
+        try:
+            v = f.arb(x)
+        except ValueError as exc:
+            raise ValueError(f"{name} must be a real number or a decimal string, got {x!r}") from exc
+        if not v.is_finite():
+            raise ValueError(f"{name} must be finite, got {x!r}")
         return x
     try:
         v = float(x)

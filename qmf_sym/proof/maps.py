@@ -17,7 +17,6 @@ exact balls; Q, C, sigma_w, sigma_b are converted exactly.  ``dps`` sets the wor
 """
 from __future__ import annotations
 
-from .. import _validate as V
 from ..activations import as_staircase
 from . import _arb
 from .gaussian import _dps, _excess_terms, _pdf, _real, _upper_tail
@@ -135,10 +134,10 @@ def chi_staircase_ball(offsets, heights=1, dps=30):
     """Ball of chi at C* = 0, sigma_b = 0 for normalized offsets g~ (eq. 16 of paper 1):
     (sum_i h_i p(g~_i))^2 / sum_j h_j Phi(-g~_j) [h_j Phi(g~_j) + 2 sum_{i<j} h_i Phi(g~_i)]."""
     d = _dps(dps)
-    offs = list(offsets) if not isinstance(offsets, (int, float, str)) else [offsets]
+    offs = list(offsets) if hasattr(offsets, "__iter__") and not isinstance(offsets, str) else [offsets]
     if len(offs) < 1:
         raise ValueError("offsets must hold N-1 >= 1 values (N >= 2 levels)")
-    hs = list(heights) if not isinstance(heights, (int, float, str)) else [heights] * len(offs)
+    hs = list(heights) if hasattr(heights, "__iter__") and not isinstance(heights, str) else [heights] * len(offs)
     if len(hs) != len(offs):
         raise ValueError(f"heights must have N-1 = {len(offs)} entries like offsets, got {len(hs)}")
     for x in offs:
