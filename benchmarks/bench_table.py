@@ -11,7 +11,6 @@
 
 Usage: python benchmarks/bench_table.py [--quick]
 """
-import math
 import sys
 import time
 

@@ -24,8 +24,6 @@ layer is < 5 % of the work either way.  Each part has a time cap; the whole chec
 """
 import argparse
 import json
-import math
-import os
 import subprocess
 import sys
 import time
@@ -222,11 +220,11 @@ def main(argv=None):
         ("device", name),
         ("(a) CUDA-marked tests", res["a"]["tests"]),
         (f"(b) matmul rate (float32 {'512' if a.cpu_dry_run else '8192'}^2), FLOP/s", fmt(b["matmul_flops"])),
-        (f"(b) bmm rate (ensemble shape), FLOP/s", fmt(b["bmm_flops"])),
+        ("(b) bmm rate (ensemble shape), FLOP/s", fmt(b["bmm_flops"])),
         *[(f"(b) ensemble depth {p['depth']} x {p['members']} members, width {b['width']}",
            f"{p['member_steps_per_s']:.3g} member-steps/s, {p['flops']:.3g} FLOP/s") for p in b["points"]],
         ("(b) training / matmul rate", f"{b['frac_of_matmul']:.1%} (of bmm: {b['frac_of_bmm']:.1%})"),
-        (f"(c) normal draws/s (float64 / float32)", f"{fmt(c['normals_per_s_f64'])} / {fmt(c['normals_per_s_f32'])}"),
+        ("(c) normal draws/s (float64 / float32)", f"{fmt(c['normals_per_s_f64'])} / {fmt(c['normals_per_s_f32'])}"),
         (f"(c) STE d={c['d']:.0e} x {c['runs']} replicas, updates/s (f64 / f32)",
          f"{fmt(c['updates_per_s_f64'])} / {fmt(c['updates_per_s_f32'])}"),
         ("(c) updates / normal draws", f"{c['frac_of_normals_f64']:.1%} / {c['frac_of_normals_f32']:.1%}"),

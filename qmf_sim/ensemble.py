@@ -42,7 +42,6 @@ from __future__ import annotations
 import math
 import platform
 import time
-from dataclasses import replace
 
 import numpy as np
 

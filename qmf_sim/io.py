@@ -18,7 +18,8 @@ time, Python/NumPy/torch/numba versions, platform, seeds).  A JSON whose payload
 returns the payload without the provenance in both cases.  JSONL records carry it too (one
 ``"provenance"`` key per line).  A CSV stays a plain CSV (header row + rows, which every CSV reader
 handles); JSON that a command prints to stdout (``qmf init --json``, ``qmf ste stationary --json``)
-goes through :func:`with_provenance` too; a CSV's provenance goes into the **sidecar** ``<name>.csv.meta.json`` next to it: the columns,
+goes through :func:`with_provenance` too; a CSV's provenance goes into the **sidecar**
+``<name>.csv.meta.json`` next to it: the columns,
 the caller's ``meta`` (model parameters, what a column means, how many runs a standard deviation is
 over) and the provenance.  The command line and seeds come from :func:`set_context` (the CLI sets
 them), else from ``sys.argv``; writers may pass ``seeds=`` explicitly.

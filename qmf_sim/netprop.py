@@ -20,10 +20,9 @@ import math
 import numpy as np
 import torch
 
+from qmf_sim.nn import staircase_forward
 from qmf_sym import _validate as V
 from qmf_sym.activations import as_staircase
-
-from qmf_sim.nn import staircase_forward
 
 __all__ = [
     "circle_inputs",

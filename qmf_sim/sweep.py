@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import sys
-import time
 import warnings
 from pathlib import Path
 

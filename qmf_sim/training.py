@@ -39,13 +39,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import math
+import os
 import platform
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
-
-import numpy as np
 
 from qmf_sym import _validate as V
 

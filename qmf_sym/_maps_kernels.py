@@ -121,7 +121,6 @@ def _pair_terms(act, Q):
 def _cov_sum_mp(act, Q, r, d, e=None):
     """sum_ij h_i h_j excess(-g~_i, -g~_j; C) as ONE scaled tanh-sinh integral of the summed
     integrand (gaussian._excess_sum_mp: relative accuracy at any offsets)."""
-    import mpmath
 
     if e is None:
         e = 1 + r

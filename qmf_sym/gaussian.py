@@ -37,9 +37,9 @@ import numpy as np
 from scipy import special
 
 from . import _validate as V
-from ._numbers import to_mpf
 from ._faces import ClosedForm
-from ._gaussian_univariate import (SQRT2PI, _cdf_f64, _cdf_mp, cdf, cell_probability, logcdf, pdf)
+from ._gaussian_univariate import SQRT2PI, _cdf_f64, _cdf_mp, cdf, cell_probability, logcdf, pdf
+from ._numbers import to_mpf
 
 _SWITCH = 1 / math.sqrt(2)  # rho above which the short complementary integral is tried first
 

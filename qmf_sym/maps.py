@@ -45,12 +45,29 @@ from scipy import optimize
 from . import _validate as V
 from . import gaussian as G
 from ._faces import ClosedForm, register_equation
+from ._maps_kernels import (
+    _cdf64,
+    _chi_oracle,
+    _comp_sum_f64,
+    _comp_sum_mp,
+    _corr64,
+    _corr_mp,
+    _cov_sum_f64,
+    _cov_sum_mp,
+    _cross_quad_mp,
+    _dens_sum_f64,
+    _dens_sum_mp,
+    _mean_f64,
+    _mean_mp,
+    _mp_setup,
+    _neg_log_by_quadrature,
+    _quad_phi_mp,
+    _second_moment_f64,
+    _second_moment_mp,
+    _var_phi_oracle,
+)
 from ._numbers import to_mpf
-from .activations import Activation, Staircase, as_activation, as_staircase
-from ._maps_kernels import (_cdf64, _chi_oracle, _comp_sum_f64, _comp_sum_mp, _corr64, _corr_mp, _cov_sum_f64,
-                            _cov_sum_mp, _cross_quad_mp, _dens_sum_f64, _dens_sum_mp, _mean_f64, _mean_mp, _mp_setup,
-                            _neg_log_by_quadrature, _quad_phi_mp, _second_moment_f64, _second_moment_mp,
-                            _var_phi_oracle)
+from .activations import Staircase, as_activation, as_staircase
 
 
 # ============================================================================ argument checks
@@ -330,7 +347,8 @@ correlation_map_deficit = ClosedForm(
     "qmf_sym.maps.correlation_map_deficit", "paper 1, eq. 5 (1 - M near C = 1)",
     f64=_cmd_f64, mp=_cmd_mp, check=_check_cmd,
     oracle=lambda act, Q, deficit, sigma_w=1.0, sigma_b=0, include_residual=True: (
-        (1 - to_mpf(sigma_b) ** 2 / to_mpf(Q) if include_residual else to_mpf(sigma_w) ** 2 * _oracle_moments(act, Q)[1] / to_mpf(Q))
+        (1 - to_mpf(sigma_b) ** 2 / to_mpf(Q) if include_residual
+         else to_mpf(sigma_w) ** 2 * _oracle_moments(act, Q)[1] / to_mpf(Q))
         - to_mpf(sigma_w) ** 2 * _oracle_cross(act, Q, deficit=deficit) / to_mpf(Q)),
     cases=lambda: [((a, q, dd), dict(sigma_w=1.3, sigma_b=0.2, include_residual=False)) for a in _act_cases()[:3]
                    for q in (0.05, 1.0) for dd in (0.5, 1e-3)],
@@ -674,6 +692,7 @@ def _fixed_point_continuous(act, sigma_w, sigma_b, dps):
         x = float(_chi_f64(act, q, C, sigma_w))
         return FixedPoint(q, C, x, float(_depth_f64(x)) if x < 1 else np.inf, c1)
     import mpmath
+
     from .activations import LeakyReLU
 
     with mpmath.workdps(V.guard_digits(dps)):
@@ -721,6 +740,7 @@ def _check_chi1(act, Q, sigma_w):
 
 def _chi1_sympy(act, Q, sigma_w):
     import sympy as sp
+
     from .activations import Erf, LeakyReLU
 
     sw2 = sp.Rational(sigma_w) ** 2

@@ -31,7 +31,6 @@ import dataclasses
 import importlib
 import inspect
 import json
-import math
 import os
 import pkgutil
 import signal

@@ -2,7 +2,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from qmf_sym.activations import Staircase, as_staircase
 

@@ -3,9 +3,9 @@ import csv
 
 import pytest
 
+from qmf_sim.experiments import appendices as A
 from qmf_sym import rounding as R
 from qmf_sym.activations import Staircase
-from qmf_sim.experiments import appendices as A
 
 
 @pytest.mark.parametrize("act,Q,C,sw,sb", [

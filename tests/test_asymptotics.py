@@ -4,7 +4,9 @@ import math
 import numpy as np
 import pytest
 
-from qmf_sym import asymptotics as A, quantization as Qz, spacing as S
+from qmf_sym import asymptotics as A
+from qmf_sym import quantization as Qz
+from qmf_sym import spacing as S
 
 
 def test_t_equation():

@@ -85,7 +85,7 @@ def test_bad_dps():
 
 
 # ============================================================================ critical_init
-from qmf_sym import backward, phase  # noqa: E402
+from qmf_sym import backward  # noqa: E402
 from qmf_sym.init import critical_init  # noqa: E402
 
 ASYM = Staircase([-0.3, 0.2, 1.1], [0.5, 1.0, 0.25], base=-0.4)

@@ -2,16 +2,16 @@
 (ii) Monte Carlo within k standard errors, (iii) float64 against dps, on Hypothesis-drawn
 staircases, sigma_w, sigma_b, Q and C (including C within 1e-12 of 1, given as a deficit)."""
 import math
-from fractions import Fraction
 
 import mpmath
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import C_interior, Q, deficit_near_one, sigma_b, sigma_w, staircases
 
 from qmf_sym import maps as M
 from qmf_sym.activations import Staircase
-from strategies import C_interior, Q, deficit_near_one, sigma_b, sigma_w, staircases
 
 K_SE = 5  # Monte Carlo tolerance in standard errors: two-sided false-failure rate ~5.7e-7 per check
 

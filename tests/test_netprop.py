@@ -13,14 +13,14 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_nn import K_SE, D, staircases  # noqa: E402  (one home of the shared strategy and tolerances)
 
 from qmf_sim import netprop as NW
 from qmf_sim import nn
 from qmf_sym import maps
 from qmf_sym.activations import Staircase
-
-from test_nn import D, K_SE, staircases  # noqa: E402  (one home of the shared strategy and tolerances)
 
 
 def test_experiment_bad_input():

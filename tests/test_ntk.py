@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from qmf_sym import backward, maps, ntk
+from qmf_sym import maps, ntk
 from qmf_sym.activations import Staircase
 from qmf_sym.init import critical_init
 

@@ -1,10 +1,11 @@
 """qmf_sym.optimal_activation: which N-level activation propagates signal best (paper 1, App. G)."""
-import math
 
 import numpy as np
 import pytest
 
-from qmf_sym import optimal_activation as O, quantization as Qz, spacing as S
+from qmf_sym import optimal_activation as O
+from qmf_sym import quantization as Qz
+from qmf_sym import spacing as S
 
 
 @pytest.mark.parametrize("N", [2, 3, 4, 6])

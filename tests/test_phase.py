@@ -4,7 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from qmf_sym import maps, phase as P, sign
+from qmf_sym import maps, sign
+from qmf_sym import phase as P
 from qmf_sym.activations import Staircase
 
 ASYM = Staircase([-0.3, 0.2, 1.1], [0.5, 1.0, 0.25], base=-0.4)

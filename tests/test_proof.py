@@ -7,26 +7,28 @@ compute with 10+ guard digits, so this cannot fail unless one face is wrong), th
 the accuracy their modules state (a few ulp per term: 1e-12 relative for sums of <= 21 terms, plus
 an absolute 1e-15 for the Owen's-T excess of the correlation map, documented as ~1e-16 per term).
 """
+import math
 from decimal import Decimal
 from fractions import Fraction
-
-import math
 
 import mpmath
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 flint = pytest.importorskip("flint", reason="python-flint (the ball face) is not installed")
 
+from strategies import C_interior, Q, sigma_b, sigma_w, staircases  # noqa: E402
+
 from qmf_sym import maps as M  # noqa: E402
-from qmf_sym import spacing as S  # noqa: E402
 from qmf_sym import proof as P  # noqa: E402
+from qmf_sym import spacing as S  # noqa: E402
 from qmf_sym.activations import Staircase  # noqa: E402
 from qmf_sym.gaussian import bvn_excess, cdf, cell_probability, pdf  # noqa: E402
-from qmf_sym.proof import _arb, optimum as PO, uniform as PU  # noqa: E402
-
-from strategies import C_interior, Q, sigma_b, sigma_w, staircases  # noqa: E402
+from qmf_sym.proof import _arb  # noqa: E402
+from qmf_sym.proof import optimum as PO  # noqa: E402
+from qmf_sym.proof import uniform as PU  # noqa: E402
 
 
 def inside(ball, value, rtol=0.0, atol=0.0):

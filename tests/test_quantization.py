@@ -75,7 +75,6 @@ def test_lloyd_max_staircase_chi(N, lm):
     if N >= 4:
         assert c > S.optimal_spacing(N, check=False).chi_max
     # the Lloyd-Max point is stationary (Lloyd's conditions): centroid and midpoint residuals ~ 0
-    tt = np.concatenate([[-np.inf], q.thresholds, [np.inf]])
     assert np.allclose(q.thresholds, 0.5 * (q.levels[:-1] + q.levels[1:]), atol=1e-12)
 
 

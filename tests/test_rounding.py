@@ -5,7 +5,9 @@ import mpmath
 import numpy as np
 import pytest
 
-from qmf_sym import backward, rounding as R, spacing as S
+from qmf_sym import backward
+from qmf_sym import rounding as R
+from qmf_sym import spacing as S
 from qmf_sym.activations import Staircase
 
 U4 = Staircase.uniform(4)
@@ -242,8 +244,9 @@ def test_fixed_point_extreme_sigma_w(sw):
 
 # ----------------------------------------------------------------------------- random staircases
 from hypothesis import given, settings  # noqa: E402
-
-from strategies import C_interior, Q as Q_st, sigma_w as sw_st, staircases  # noqa: E402
+from strategies import C_interior, staircases  # noqa: E402
+from strategies import Q as Q_st  # noqa: E402
+from strategies import sigma_w as sw_st  # noqa: E402
 
 
 @settings(max_examples=15, deadline=None)

@@ -4,8 +4,8 @@ from types import SimpleNamespace
 import numpy as np
 from matplotlib.colors import to_rgba
 
-from qmf_sym import ste
 from qmf_sim.experiments import ste_figures as F
+from qmf_sym import ste
 
 
 def _fake_simulate_many(plist, d, tau=None, runs=2, seed=0, **kw):

@@ -3,7 +3,8 @@ curves (spec §4.4(iii), §5.1)."""
 import mpmath
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from qmf_sym import ste
 

@@ -9,7 +9,6 @@ weights correlate the two means positively, which only makes |z| smaller than fo
 wrong drift, noise level or map shifts the means by many standard errors at these sizes (d = 120,
 eps_g changes by ~0.1 over the recorded window with SE ~ 0.003).
 """
-import math
 
 import numpy as np
 import pytest

@@ -79,7 +79,7 @@ def test_cut_last_line_is_redone(tmp_path):
 
 def test_dask_matches_in_process(tmp_path):
     """Two-worker local Dask cluster vs in-process: the same records (timings aside)."""
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import LocalCluster
 
     cfgs = tiny_grid()
     local = S.run_sweep(cfgs, tmp_path / "local.jsonl", progress=False, threads=1)

@@ -1,6 +1,5 @@
 """qmf_sim.training: determinism with a seed, divergence recorded (not raised), bad input, config."""
 import json
-import math
 
 import pytest
 

@@ -40,11 +40,9 @@ def run_fig1(levels=16, depth=100, width=1000, r=500, factors=FIG1_FACTORS, sigm
     ``wall_seconds``."""
     import torch
 
-    from qmf_sym.activations import Staircase
-
     from qmf_sim import netprop as NP
-
     from qmf_sim.progress import bar, enabled
+    from qmf_sym.activations import Staircase
 
     act = Staircase.uniform(levels)
     t0 = time.perf_counter()
@@ -151,9 +149,8 @@ def run_finite_width(levels=16, widths=FW_WIDTHS, depth=30, factors=(1.0, 1.5), 
     """:func:`qmf_sim.netprop.finite_width_errors` at sigma_w = factor x sigma_w_opt, ``runs``
     independent networks per width.  Returns ``{"levels", "widths", "depth", "factors", "runs",
     "results": [per factor]}``."""
-    from qmf_sym.activations import Staircase
-
     from qmf_sim import netprop as NP
+    from qmf_sym.activations import Staircase
 
     act = Staircase.uniform(levels)
     s_opt = NP.sigma_w_optimal(act)

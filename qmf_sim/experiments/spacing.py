@@ -14,7 +14,6 @@ fig2_spacing.{png,pdf} (the ``spacing`` part of ``qmf reproduce``).  Every file 
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import fields
 from pathlib import Path

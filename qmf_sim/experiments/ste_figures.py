@@ -164,8 +164,8 @@ def fig5(out_dir: Path, quick: bool = False, seed: int = 0):
     several omega_x (dashed: unquantized, 2), with simulations at 0.85 eta_c (expected to converge) and
     1.15 eta_c (expected to diverge).  Right: eps_g*(eta) from the closed form, with long-time simulation
     averages (mean of eps_g over tau in [tau_max/2, tau_max])."""
-    from qmf_sym import ste
     from qmf_sim import ste as S
+    from qmf_sym import ste
 
     d, runs, tmax = (200, 2, 40.0) if quick else (500, 3, 80.0)
     cur = ste.fig5_curves(b_x=tuple(range(1, 9)), omegas=(0.5, 1.0, 2.0, 3.0), b_right=(1, 2, 3, 4))
@@ -200,7 +200,7 @@ def fig5(out_dir: Path, quick: bool = False, seed: int = 0):
     axl.set_ylabel(r"$\eta_c = 2/\sigma_\psi^2$")
     axl.plot([], [], "o", color=sim_color, mfc="none", mew=1.5, label=rf"sim. at 0.85 $\eta_c$, $\omega_x$={om_sim:g}: "
              "all runs converged")
-    axl.plot([], [], "x", color=sim_color, mew=1.5, label=rf"sim. at 1.15 $\eta_c$: all runs diverged")
+    axl.plot([], [], "x", color=sim_color, mew=1.5, label=r"sim. at 1.15 $\eta_c$: all runs diverged")
     if any(0 < r[4] < runs for r in sim_rows):
         axl.plot([], [], "s", color=sim_color, mfc="none", mew=1.5, label="sim.: some runs diverged")
     axl.set_title(rf"stability boundary; simulations (d={d}, {runs} runs) on the $\omega_x$={om_sim:g} line", fontsize=9)

@@ -32,11 +32,10 @@ def build_plan(preset_name="smoke", depths=None, sigma_w=None, levels=None, widt
     ``ste_slope``: the clipped-STE slope of every run (default 1, the paper's sec. 5), or ``"critical"``:
     per run the slope with backward gain 1 at its fixed point (:func:`qmf_sim.training.critical_ste_slope`,
     App. H/J)."""
-    from qmf_sym import _validate as V
-
     from qmf_sim.data import load_dataset
     from qmf_sim.sweep import levels_grid, preset, sigma_grid
     from qmf_sim.training import TrainConfig, sigma_w_opt
+    from qmf_sym import _validate as V
 
     p = preset(preset_name)
     panels = tuple(panels)
@@ -104,7 +103,6 @@ def xi_sigma_curve(levels, sigma_ws):
     import numpy as np
 
     from qmf_sym.activations import Staircase
-
     from qmf_sym.maps import fixed_point
 
     act = Staircase.uniform(int(levels))
@@ -227,7 +225,6 @@ def run(preset_name="smoke", out="results/trainable_depth", scheduler=None, prog
     ``max_members`` at a time), else one by one; ``scheduler``: a Dask address or Client (one task per
     ensemble)."""
     from qmf_sim.sweep import run_sweep
-
     from qmf_sym import _validate as V
 
     out = Path(out)

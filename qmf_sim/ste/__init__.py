@@ -27,5 +27,6 @@ from qmf_sim.ste.theory import closed_curve, closure_curve, theory_curve, theory
 from qmf_sim.ste.trajectory import EPS_BOUND, Q_BOUND, WALL_MASS, Schedule, Trajectory, tau_grid
 
 __all__ = ["GRIDS", "INITS", "STES", "TEACHERS", "STEParams", "as_params", "simulate", "simulate_many",
-           "solve_particles", "solve_pde", "theory_curve", "theory_result", "closed_curve", "closure_curve", "Schedule", "Trajectory", "tau_grid",
+           "solve_particles", "solve_pde", "theory_curve", "theory_result", "closed_curve", "closure_curve", "Schedule",
+           "Trajectory", "tau_grid",
            "EPS_BOUND", "Q_BOUND", "WALL_MASS"]

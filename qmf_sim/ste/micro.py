@@ -27,12 +27,11 @@ from typing import Sequence
 
 import numpy as np
 
-from qmf_sym import _validate as V
 from qmf_sim.ste.params import as_params
 from qmf_sim.ste.quantizer import map_tables
 from qmf_sim.ste.rng import check_seed, draw_init, draw_teacher, init_rng, stream_state
 from qmf_sim.ste.trajectory import EPS_BOUND, Q_BOUND, Schedule, Trajectory, apply_divergence, check_bounds
-
+from qmf_sym import _validate as V
 
 
 def _check_run(d, runs, seed, eps_bound, q_bound, tau, tau_max):

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from qmf_sym import _validate as V
 from qmf_sim.ste.params import as_params
 from qmf_sim.ste.quantizer import map_tables
 from qmf_sim.ste.rng import check_seed, draw_init, draw_teacher, init_rng, stream_state
 from qmf_sim.ste.trajectory import EPS_BOUND, Q_BOUND, Schedule, Trajectory, check_bounds, mask_after
+from qmf_sym import _validate as V
 
 
 def memory_bytes(n_particles, n_snap=0):

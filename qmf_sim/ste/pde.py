@@ -19,11 +19,10 @@ import math
 
 import numpy as np
 
-from qmf_sym import _validate as V
 from qmf_sim.ste.params import as_params
 from qmf_sim.ste.quantizer import quantize
 from qmf_sim.ste.trajectory import EPS_BOUND, Q_BOUND, WALL_MASS, Schedule, Trajectory, check_bounds
-
+from qmf_sym import _validate as V
 
 #: most Gauss--Hermite nodes for a Gaussian teacher law (numpy's hermegauss loses accuracy far below this;
 #: 24 nodes integrate the model's smooth moments to ~1e-12)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from qmf_sym import _validate as V
 from qmf_sim.ste.params import as_params
 from qmf_sim.ste.trajectory import Trajectory, curve_trajectory
+from qmf_sym import _validate as V
 
 
 def closed_curve(params, tau):
@@ -37,8 +37,8 @@ def closed_curve(params, tau):
 def closure_curve(params, tau, closure="gaussian", dt=0.2, n_teacher=24):
     """eps_g(tau) of an order-parameter closure (:func:`qmf_sym.ste.closure.solve_closure`: 'gaussian',
     spec §4.4 iv, or 'split', the Gaussian closure with the exact frozen mass of the clipped STE)."""
-    from qmf_sym.ste.closure import solve_closure
     from qmf_sim.ste.pde import MAX_TEACHER_NODES, teacher_nodes
+    from qmf_sym.ste.closure import solve_closure
 
     p = as_params(params)
     if p.onset > 0:

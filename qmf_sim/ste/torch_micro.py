@@ -30,10 +30,10 @@ from typing import Sequence
 
 import numpy as np
 
-from qmf_sym import _validate as V
 from qmf_sim.ste.params import as_params
 from qmf_sim.ste.rng import check_seed, draw_init, draw_teacher, init_rng
 from qmf_sim.ste.trajectory import EPS_BOUND, Q_BOUND, Schedule, Trajectory, apply_divergence, check_bounds
+from qmf_sym import _validate as V
 
 __all__ = ["simulate_torch", "simulate_many_torch", "torch_map", "resolve_device"]
 

@@ -26,8 +26,7 @@ by this proof.  Rows that cannot be completed say why ("not proven: ...").
 from .._faces import register_equation
 from ._arb import MISSING, available, mid_rad
 from .gaussian import bvn_excess_ball, cdf_ball, cell_probability_ball, pdf_ball
-from .maps import (chi_ball, chi_staircase_ball, correlation_map_ball, post_activation_moments_ball,
-                   variance_map_ball)
+from .maps import chi_ball, chi_staircase_ball, correlation_map_ball, post_activation_moments_ball, variance_map_ball
 from .optimum import PROVEN, ProvenRow, prove_optimum, proven_table
 from .uniform import chi_uniform_ball, chi_uniform_derivatives_ball
 

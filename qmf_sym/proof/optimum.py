@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .. import _validate as V
+from ..spacing.optimum import _levels  # the one check of a list of N (qmf_sym parses no strings)
 from . import _arb
 from .uniform import check_N, taylor_models
-from ..spacing.optimum import _levels  # the one check of a list of N (qmf_sym parses no strings)
 
 __all__ = ["ProvenRow", "prove_optimum", "proven_table", "PROVEN"]
 

@@ -29,8 +29,8 @@ import math
 from dataclasses import dataclass
 
 from .. import _validate as V
-from . import _arb
 from ..spacing.uniform import check_N  # N of eq. 17, bounded by N_MAX (one check for every face)
+from . import _arb
 
 __all__ = ["uniform_sums", "chi_uniform_ball", "chi_uniform_derivatives_ball", "TaylorModel",
            "taylor_models"]

@@ -35,8 +35,7 @@ sigma_w, large-N ratio).  Faces: ``dps=None`` float64 (vectorised over Q, C), ``
 cells), and an oracle by one-dimensional quadrature of the conditional expectation (an
 independent route).
 """
-from .forms import (SRFixedPoint, chi, correlation_map, fixed_point, sr_chi, sr_covariance, sr_moments,  # noqa: F401
-                    variance_map)
+from .forms import SRFixedPoint, chi, correlation_map, fixed_point, sr_chi, sr_covariance, sr_moments, variance_map  # noqa: F401
 from .optimum import SROptimum, chi_at_zero, chi_deficit_at_zero, optimal_sr, ratio_asymptotic  # noqa: F401
 
 __all__ = ["sr_moments", "sr_covariance", "sr_chi", "variance_map", "correlation_map", "chi",

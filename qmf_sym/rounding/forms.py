@@ -221,8 +221,6 @@ def _ops_f64():
 def _ops_mp():
     import mpmath
 
-    dps = mpmath.mp.dps
-
     def exc(s, t, r, d):
         return G.bvn_excess.mp(-s, -t, deficit=d)
 
@@ -336,7 +334,8 @@ sr_covariance = ClosedForm(
 
 # ============================================================================ chi, eq. D.3
 def _rect_f64(a, b, r, d):
-    P = np.where(a >= 0, G.cdf.f64(-a) - G.cdf.f64(-b), np.where(b <= 0, G.cdf.f64(b) - G.cdf.f64(a), 1 - G.cdf.f64(a) - G.cdf.f64(-b)))
+    P = np.where(a >= 0, G.cdf.f64(-a) - G.cdf.f64(-b),
+                 np.where(b <= 0, G.cdf.f64(b) - G.cdf.f64(a), 1 - G.cdf.f64(a) - G.cdf.f64(-b)))
     ex = lambda h, k: G.bvn_excess.f64(h, k, deficit=d)
     return P * P + ex(b, b) - ex(a, b) - ex(b, a) + ex(a, a)
 

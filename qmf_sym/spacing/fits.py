@@ -7,7 +7,6 @@ import math
 import numpy as np
 
 from .. import _validate as V
-
 from .._faces import register_equation
 
 __all__ = ["PAPER_FIT", "fit_power_laws", "local_slopes"]

@@ -16,9 +16,9 @@ import numpy as np
 
 from .. import _validate as V
 from .._faces import register_equation
-from ..maps import depth_scale
 from .._numbers import mp as _mp
 from .._numbers import to_mpf as _to_mpf
+from ..maps import depth_scale
 from .uniform import Thresholds, check_N, chi_derivatives_from_sums, sums_f64, sums_mp
 
 __all__ = ["OptimalSpacing", "optimal_spacing", "table"]

@@ -21,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate as V
-from .._faces import ClosedForm
 from .. import gaussian as G
+from .._faces import ClosedForm
 from .._numbers import mp as _mp
 from .._numbers import to_mpf as _to_mpf
 

@@ -15,11 +15,19 @@ module:
 * :mod:`.degradation` -- degradation against the unquantized baseline, schedules (PTQ/QAT).
 """
 from . import closure, degradation, maps, plateau
-from .input_only import (FixedPoint, baseline_deviation, fig5_curves, input_only_eps_g, input_only_fixed_point,
-                         input_only_ode_rhs, input_only_symbolic, solve_input_only_ode, stability_boundary,
-                         steady_state_error)
-from .quantizers import (B_MAX, KINDS, STES, input_moments, quantize, quantizer_grid, quantizer_staircase,
-                         ste_grad)
+from .input_only import (
+                         FixedPoint,
+                         baseline_deviation,
+                         fig5_curves,
+                         input_only_eps_g,
+                         input_only_fixed_point,
+                         input_only_ode_rhs,
+                         input_only_symbolic,
+                         solve_input_only_ode,
+                         stability_boundary,
+                         steady_state_error,
+)
+from .quantizers import B_MAX, KINDS, STES, input_moments, quantize, quantizer_grid, quantizer_staircase, ste_grad
 from .stationary import StationaryState, edge_mass, stationary_branches, stationary_density, stationary_state
 
 __all__ = ["KINDS", "STES", "B_MAX", "quantizer_grid", "quantize", "ste_grad", "quantizer_staircase",

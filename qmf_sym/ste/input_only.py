@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _validate as V
 from .._faces import register_equation
-from .quantizers import B_MAX, _check_omega, _mp_exact, input_moments
+from .quantizers import B_MAX, _mp_exact, input_moments
 
 __all__ = ["input_only_symbolic", "input_only_eps_g", "input_only_ode_rhs", "solve_input_only_ode", "FixedPoint",
            "input_only_fixed_point", "stability_boundary", "steady_state_error", "baseline_deviation",
