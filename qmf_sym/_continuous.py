@@ -144,6 +144,92 @@ def oracle_cross(f1, f2, Q, r, d, e, kinks=()):
     return _quad(lambda a: mpmath.npdf(a) * inner(a), _zbreaks(Q * p * p, kinks, L))
 
 
+def oracle_conditional(f1, cond, Q, r, d, e, kinks=()):
+    """E f1(u1) f2(u2) = int n(z) f1(sqrt(Q) z) E[f2(sqrt(Q)(C z + s W))] dz, a one-dimensional mpmath
+    quadrature of the conditional Gaussian expectation ``cond(m, sd)`` = E f2(m + sd W) written in
+    closed form (a route independent of the kernels' formulas); split at the kinks of f1 and at the
+    points where the conditional mean crosses a kink of f2."""
+    import mpmath
+
+    sq = mpmath.sqrt(to_mpf(Q))
+    s = mpmath.sqrt(d * e)
+    L = _L_mp()
+    pts = set(_zbreaks(Q, kinks, L))
+    if r != 0:
+        for k in kinks:
+            z = mpmath.mpf(k) / (sq * r)
+            for j in (-2, -1, 0, 1, 2):
+                zz = z + j * s / abs(r)
+                if -L < zz < L:
+                    pts.add(zz)
+    return _quad(lambda z: mpmath.npdf(z) * f1(sq * z) * cond(sq * r * z, sq * s), sorted(pts))
+
+
+def _cond_erf(m, sd):
+    import mpmath
+
+    return mpmath.erf(m / mpmath.sqrt(1 + 2 * sd * sd))
+
+
+def _cond_erf_prime(m, sd):
+    import mpmath
+
+    v = 1 + 2 * sd * sd
+    return 2 / mpmath.sqrt(mpmath.pi * v) * mpmath.exp(-m * m / v)
+
+
+def _cond_leaky(a):
+    def f(m, sd):
+        import mpmath
+
+        if sd == 0:
+            return m if m >= 0 else to_mpf(a) * m
+        t = m / sd
+        pos = sd * mpmath.npdf(t) + m * mpmath.ncdf(t)        # E (m + sd W)_+
+        neg = sd * mpmath.npdf(t) - m * mpmath.ncdf(-t)       # E (-(m + sd W))_+
+        return pos - to_mpf(a) * neg
+    return f
+
+
+def _cond_leaky_prime(a):
+    def f(m, sd):
+        import mpmath
+
+        if sd == 0:
+            return 1 if m >= 0 else to_mpf(a)
+        return mpmath.ncdf(m / sd) + to_mpf(a) * mpmath.ncdf(-m / sd)
+    return f
+
+
+def _cond_clip(low, high):
+    def f(m, sd):
+        import mpmath
+
+        a, b = to_mpf(low), to_mpf(high)
+        if sd == 0:
+            return min(max(m, a), b)
+        al, be = (a - m) / sd, (b - m) / sd
+        return (a * mpmath.ncdf(al) + b * mpmath.ncdf(-be) + m * (mpmath.ncdf(be) - mpmath.ncdf(al))
+                + sd * (mpmath.npdf(al) - mpmath.npdf(be)))
+    return f
+
+
+def _cond_clip_prime(low, high):
+    def f(m, sd):
+        import mpmath
+
+        a, b = to_mpf(low), to_mpf(high)
+        if sd == 0:
+            return 1 if a < m < b else 0
+        return mpmath.ncdf((b - m) / sd) - mpmath.ncdf((a - m) / sd)
+    return f
+
+
+def _wrap_cond(f1, cond, kinks=()):
+    return lambda Q, C=None, deficit=None, one_plus=None, **kw: oracle_conditional(
+        f1, cond, Q, *_rde_mp(C, deficit, one_plus), kinks=kinks)
+
+
 # ============================================================================ erf: the arcsin kernel
 def _erf_cov64(Q, r, d, e):
     Q = np.asarray(Q, float)
@@ -227,7 +313,7 @@ _KCASES = lambda: [((q,), c) for q in (1e-6, 0.05, 1.0, 30.0) for c in _CS[:5]] 
 arcsin_kernel = ClosedForm(
     "qmf_sym.activations.arcsin_kernel", "paper 1, eq. 4-5 for phi = erf (arcsin kernel, Williams 1997)",
     f64=_wrap64(_erf_cov64), mp=_wrap_mp(_erf_cov_mp), check=_check_QC, sympy=_erf_cov_sympy,
-    oracle=_wrap_oracle(_erf_mp, _erf_mp), cases=_KCASES, rtol=4e-15, atol=1e-300,
+    oracle=_wrap_cond(_erf_mp, _cond_erf), cases=_KCASES, rtol=4e-15, atol=1e-300,
     signature=_KERNEL_SIG,
     doc="""E erf(u1) erf(u2) = (2/pi) arcsin(2 Q C / (1 + 2 Q)) for (u1, u2) ~ N(0, Q [[1, C], [C, 1]]).
 
@@ -238,7 +324,7 @@ arcsin_kernel = ClosedForm(
 arcsin_derivative_kernel = ClosedForm(
     "qmf_sym.activations.arcsin_derivative_kernel", "paper 1, eq. 6 for phi = erf",
     f64=_wrap64(_erf_dd64), mp=_wrap_mp(_erf_dd_mp), check=_check_QC, sympy=_erf_dd_sympy,
-    oracle=_wrap_oracle(_erf_prime_mp, _erf_prime_mp), cases=_KCASES, rtol=4e-15, atol=1e-300,
+    oracle=_wrap_cond(_erf_prime_mp, _cond_erf_prime), cases=_KCASES, rtol=4e-15, atol=1e-300,
     signature=_KERNEL_SIG,
     doc="""E erf'(u1) erf'(u2) = (4/pi) / sqrt((1 + 2Q)^2 - 4 Q^2 C^2) = (4/pi) / sqrt((1 + 2Q(1-C))(1 + 2Q(1+C))).
 
@@ -318,8 +404,8 @@ arccos_kernel = ClosedForm(
     "qmf_sym.activations.arccos_kernel", "paper 1, eq. 4-5 for (leaky) ReLU (arc-cosine kernel, Cho & Saul 2009)",
     f64=_relu_faces(_relu_cov64, _relu_cov_mp)[0], mp=_relu_faces(_relu_cov64, _relu_cov_mp)[1],
     check=_check_relu, sympy=_relu_sympy("cov"),
-    oracle=lambda Q, C=None, slope=0.0, deficit=None, one_plus=None: oracle_cross(
-        _leaky_mp(slope), _leaky_mp(slope), Q, *_rde_mp(C, deficit, one_plus), kinks=(0,)),
+    oracle=lambda Q, C=None, slope=0.0, deficit=None, one_plus=None: oracle_conditional(
+        _leaky_mp(slope), _cond_leaky(slope), Q, *_rde_mp(C, deficit, one_plus), kinks=(0,)),
     # near C = -1 (one_plus = 1e-8) the ReLU terms sin theta and (pi - theta) C cancel to O(e^(3/2)):
     # float64 is then absolute-accurate at the scale Q eps (atol); elsewhere relative
     cases=_RCASES, rtol=1e-13, atol=1e-16, signature=_RSIG,
@@ -336,8 +422,8 @@ arccos_derivative_kernel = ClosedForm(
     "qmf_sym.activations.arccos_derivative_kernel", "paper 1, eq. 6 for (leaky) ReLU (degree-0 arc-cosine kernel)",
     f64=_relu_faces(_relu_dd64, _relu_dd_mp)[0], mp=_relu_faces(_relu_dd64, _relu_dd_mp)[1],
     check=_check_relu, sympy=_relu_sympy("dd"),
-    oracle=lambda Q, C=None, slope=0.0, deficit=None, one_plus=None: oracle_cross(
-        _leaky_prime_mp(slope), _leaky_prime_mp(slope), Q, *_rde_mp(C, deficit, one_plus), kinks=(0,)),
+    oracle=lambda Q, C=None, slope=0.0, deficit=None, one_plus=None: oracle_conditional(
+        _leaky_prime_mp(slope), _cond_leaky_prime(slope), Q, *_rde_mp(C, deficit, one_plus), kinks=(0,)),
     cases=_RCASES, rtol=1e-14, atol=1e-300, signature=_RSIG,
     doc="""E phi'(u1) phi'(u2) = [(1 + a^2)(pi - theta) + 2 a theta] / (2 pi), theta = arccos C
     (phi' = H(x) + a H(-x); orthant probabilities (pi - theta)/(2 pi) and theta/(2 pi)); independent of Q.
@@ -580,8 +666,8 @@ hardtanh_moments = ClosedForm(
 hardtanh_kernel = ClosedForm(
     "qmf_sym.activations.hardtanh_kernel", "paper 1, eq. 4-5 for phi = clip(x, low, high) (hard tanh)",
     f64=_ht_faces(_ht_cov64, _ht_cov_mp)[0], mp=_ht_faces(_ht_cov64, _ht_cov_mp)[1], check=_check_ht,
-    oracle=lambda Q, C=None, low=-1.0, high=1.0, deficit=None, one_plus=None: oracle_cross(
-        _clip_mp(low, high), _clip_mp(low, high), Q, *_rde_mp(C, deficit, one_plus), kinks=(low, high)),
+    oracle=lambda Q, C=None, low=-1.0, high=1.0, deficit=None, one_plus=None: oracle_conditional(
+        _clip_mp(low, high), _cond_clip(low, high), Q, *_rde_mp(C, deficit, one_plus), kinks=(low, high)),
     # float64: absolute accuracy ~1e-15 max(1, Q) (the ramp decomposition cancels at large Q)
     cases=_HCASES, rtol=1e-12, atol=1e-14, signature=_HSIG,
     doc="""E phi(u1) phi(u2) for phi = clip(x, low, high), by the ramp decomposition
@@ -594,8 +680,8 @@ hardtanh_kernel = ClosedForm(
 hardtanh_derivative_kernel = ClosedForm(
     "qmf_sym.activations.hardtanh_derivative_kernel", "paper 1, eq. 6 for phi = clip(x, low, high)",
     f64=_ht_faces(_ht_dd64, _ht_dd_mp)[0], mp=_ht_faces(_ht_dd64, _ht_dd_mp)[1], check=_check_ht,
-    oracle=lambda Q, C=None, low=-1.0, high=1.0, deficit=None, one_plus=None: oracle_cross(
-        _clip_prime_mp(low, high), _clip_prime_mp(low, high), Q, *_rde_mp(C, deficit, one_plus), kinks=(low, high)),
+    oracle=lambda Q, C=None, low=-1.0, high=1.0, deficit=None, one_plus=None: oracle_conditional(
+        _clip_prime_mp(low, high), _cond_clip_prime(low, high), Q, *_rde_mp(C, deficit, one_plus), kinks=(low, high)),
     cases=_HCASES, rtol=1e-12, atol=1e-15, signature=_HSIG,
     doc="""E phi'(u1) phi'(u2) = P(low < u1 < high, low < u2 < high) (phi' = 1 on (low, high)), by
     inclusion-exclusion of four Phi_2 values (:mod:`qmf_sym.gaussian`); float64 absolute ~1e-15.""")

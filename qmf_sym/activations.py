@@ -327,6 +327,22 @@ class _Continuous(Activation):
 
     is_smooth = True
 
+    def _conditionals(self):
+        """(E phi(m + sd W), E phi'(m + sd W)) in closed form, or None: the one-dimensional oracles."""
+        return None
+
+    def _oracle_cov(self, Q, r, d, e):
+        c = self._conditionals()
+        if c is None:
+            return super()._oracle_cov(Q, r, d, e)
+        return _K.oracle_conditional(self.mp, c[0], Q, r, d, e, self.kinks)
+
+    def _oracle_dd(self, Q, r, d, e):
+        c = self._conditionals()
+        if c is None:
+            return super()._oracle_dd(Q, r, d, e)
+        return _K.oracle_conditional(self.mp_derivative, c[1], Q, r, d, e, self.kinks)
+
     def _key(self):
         return ()
 
@@ -366,6 +382,9 @@ class Erf(_Continuous):
 
     def is_odd(self):
         return True
+
+    def _conditionals(self):
+        return _K._cond_erf, _K._cond_erf_prime
 
     def _moments_f64(self, Q):
         Q = np.asarray(Q, float)
@@ -425,6 +444,9 @@ class LeakyReLU(_Continuous):
 
     def is_odd(self):
         return self.slope == 1
+
+    def _conditionals(self):
+        return _K._cond_leaky(self.slope), _K._cond_leaky_prime(self.slope)
 
     def _moments_f64(self, Q):
         Q = np.asarray(Q, float)
@@ -501,6 +523,9 @@ class HardTanh(_Continuous):
 
     def is_odd(self):
         return self.low == -self.high
+
+    def _conditionals(self):
+        return _K._cond_clip(self.low, self.high), _K._cond_clip_prime(self.low, self.high)
 
     def _moments_f64(self, Q):
         return _K._ht_moments64(Q, self.low, self.high)

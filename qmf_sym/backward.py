@@ -40,6 +40,7 @@ __all__ = [
     "jacobian_moment",
     "backward_depth_scale",
     "jacobian_moment_at_fixed_point",
+    "gradient_factor",
 ]
 
 _STES = ("clipped", "identity")
@@ -197,8 +198,33 @@ backward_depth_scale = ClosedForm(
 
 
 def jacobian_moment_at_fixed_point(act, sigma_w, sigma_b=0.0, ste="clipped", slope=1.0, dps=None):
-    """m_STE at the fixed point Q* of the variance map (``qmf_sym.maps.fixed_point``)."""
+    """m_STE at the fixed point Q* of the variance map (``qmf_sym.maps.fixed_point``).
+
+    For a continuous activation (``act.is_smooth``: erf, tanh, ReLU, hard tanh, any Smooth) no
+    surrogate is needed: back-propagation uses phi' itself and the per-layer gradient factor is
+    chi_1 = sigma_w^2 E phi'(u)^2 at Q* (eq. 9 with the true Jacobian W diag(phi'(u))); pass
+    ``ste="true"`` to get it (:func:`gradient_factor`).  ``ste="true"`` for a staircase raises
+    ValueError (phi' = 0 almost everywhere: the true gradient vanishes, hence the STE)."""
+    if ste == "true":
+        return gradient_factor(act, sigma_w, sigma_b, dps=dps)
     from . import maps
 
     fp = maps.fixed_point(act, sigma_w, sigma_b, dps=dps)
     return jacobian_moment(fp.Q, sigma_w, ste, slope, dps=dps)
+
+
+def gradient_factor(act, sigma_w, sigma_b=0.0, dps=None):
+    """The per-layer factor of the squared gradient norm with the *true* derivative: chi_1 =
+    sigma_w^2 E phi'(u)^2 at the fixed point Q* (paper 1, eq. 9 with J = W diag(phi'); the same
+    quantity as :func:`qmf_sym.maps.chi_1`), for continuous activations; its depth scale is
+    :func:`backward_depth_scale` (chi_1).  ValueError for staircases: phi' = 0 almost everywhere,
+    so the true gradient vanishes and chi_1 (with the Dirac deltas) is infinite -- use an STE gain."""
+    from . import maps
+    from .activations import as_activation
+
+    act = as_activation(act)
+    if not act.is_smooth:
+        raise ValueError(f"act = {act.name}: the true-derivative gradient factor does not exist for a staircase "
+                         "(phi' = 0 almost everywhere, sum of Dirac deltas at the jumps); use ste='clipped' "
+                         "or 'identity' (the STE backward pass)")
+    return maps.fixed_point(act, sigma_w, sigma_b, dps=dps).chi_1

@@ -209,9 +209,15 @@ def critical_init(act, sigma_b=0.0, dps=None):
     precision.  Otherwise the fixed-point scan of :func:`qmf_sym.phase.best_chi_over_sigma_w`
     (float64 only).  N = 2 sign: chi = 2/pi for every sigma_w at sigma_b = 0; sigma_w = 1.
     Returns :class:`CriticalInit`.
+
+    A continuous activation (erf, tanh, hard tanh, ReLU, any Smooth): the edge of chaos at
+    ``sigma_b`` (chi = chi_1 = 1, C* = 1, xi = inf; :func:`qmf_sym.maps.edge_of_chaos`), with the true
+    gradient (``ste_slope`` NaN, ``backward_gain`` = chi_1 = 1).
     """
     from . import phase
 
+    if not isinstance(act, (int, np.integer, Staircase)) and getattr(act, "is_smooth", False):
+        return _critical_continuous(act, sigma_b, dps)
     act = _as_act(act)
     d = V.dps(dps)
     if isinstance(sigma_b, str):
@@ -234,6 +240,23 @@ def critical_init(act, sigma_b=0.0, dps=None):
                             "fixed-point scan")
     s, gain = _ste(b.Q_star, b.sigma_w, None)
     return CriticalInit(b.sigma_w, sb, b.Q_star, b.C_star, b.chi, b.xi, s, gain, True, "fixed-point scan")
+
+
+def _critical_continuous(act, sigma_b, dps):
+    """A continuous activation: chi < 1 off the edge of chaos and chi = chi_1 = 1 on it (C* = 1, xi =
+    inf), so the critical initialisation is the order-to-chaos line (:func:`qmf_sym.maps.edge_of_chaos`)
+    at the given sigma_b.  The true gradient is used (no STE): ``ste_slope`` is NaN and
+    ``backward_gain`` = chi_1 (= 1 on the line, :func:`qmf_sym.backward.gradient_factor`)."""
+    from . import maps
+
+    if isinstance(sigma_b, str):
+        raise ValueError("sigma_b='optimise' applies to staircases only: for a continuous activation every "
+                         "sigma_b >= 0 has its edge-of-chaos sigma_w with chi = 1; give sigma_b as a number")
+    V.nonnegative("sigma_b", sigma_b)
+    e = maps.edge_of_chaos(act, sigma_b, dps=dps)
+    one = e.chi_1
+    return CriticalInit(e.sigma_w, e.sigma_b, e.Q_star, one ** 0, one, e.xi_c, float("nan"), one, True,
+                        "edge of chaos (chi_1 = 1)")
 
 
 def _optimise_bias(act, d):

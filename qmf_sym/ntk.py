@@ -29,9 +29,28 @@ import numpy as np
 from . import _validate as V
 from . import backward, maps
 from ._faces import register_equation
-from .activations import as_staircase
+from .activations import as_activation
 
-__all__ = ["ste_ntk", "STENTK", "ntk_rates"]
+__all__ = ["ste_ntk", "STENTK", "ntk_rates", "ntk"]
+
+_GAINS = ("clipped", "identity", "true")
+
+
+def _gains(act, Q, C, sw2, ste, slope, sigma_w):
+    """(sigma_w^2 E g(u)^2, sigma_w^2 E g(u) g(u')) for the STE gain g, or for ste="true" the true
+    derivative phi' of a continuous activation (chi_1 and chi(C), eq. 6)."""
+    if ste == "true":
+        return (float(maps.chi(act, Q, sigma_w=sigma_w, deficit=0.0)),
+                float(maps.chi(act, Q, min(C, 1.0), sigma_w=sigma_w)))
+    return (sw2 * float(backward.gain_moment(Q, ste, slope, 2)),
+            sw2 * float(backward.gain_cross_moment(Q, min(C, 1.0), ste, slope)))
+
+
+def _check_gain_kind(act, ste):
+    V.choice("ste", ste, _GAINS)
+    if ste == "true" and not act.is_smooth:
+        raise ValueError(f"ste='true' (back-propagation through phi') needs a continuous activation; "
+                         f"act = {act.name} is a staircase (phi' = 0 almost everywhere): use 'clipped' or 'identity'")
 
 
 @dataclass(frozen=True)
@@ -51,23 +70,23 @@ class STENTK:
 
 def ste_ntk(act, Q1, C1, sigma_w, sigma_b=0.0, depth=1, ste="clipped", slope=1.0):
     """The STE NTK recursion (module docstring) for two inputs whose first-layer pre-activations have
-    variance ``Q1`` each and correlation ``C1``, through ``depth`` hidden staircase layers and the
-    linear readout (float64)."""
-    act = as_staircase(act)
+    variance ``Q1`` each and correlation ``C1``, through ``depth`` hidden layers and the
+    linear readout (float64).  ``act``: any activation; ``ste="true"`` back-propagates through phi'
+    itself (the ordinary NTK of Jacot et al. 2018, continuous activations only; :func:`ntk`)."""
+    act = as_activation(act)
     V.positive("Q1", Q1)
     V.in_closed("C1", C1, -1, 1)
     V.positive("sigma_w", sigma_w)
     V.nonnegative("sigma_b", sigma_b)
     depth = V.integer("depth", depth, 1, 100_000)
-    V.choice("ste", ste, ("clipped", "identity"))
+    _check_gain_kind(act, ste)
     V.finite("slope", slope)
     sw2, sb2 = float(sigma_w) ** 2, float(sigma_b) ** 2
     Q, C = float(Q1), float(C1)
     td, to = Q, Q * C  # Theta^(1) = Sigma^(1)
     rows = [(Q, C, td, to, np.nan, np.nan)]
     for _ in range(depth):
-        gd = sw2 * float(backward.gain_moment(Q, ste, slope, 2))
-        go = sw2 * float(backward.gain_cross_moment(Q, min(C, 1.0), ste, slope))
+        gd, go = _gains(act, Q, C, sw2, ste, slope, sigma_w)
         Qn, Cn = maps.layer_map(act, Q, min(C, 1.0), sigma_w, sigma_b)
         Qn, Cn = float(Qn), float(Cn)
         td = Qn + gd * td
@@ -81,11 +100,19 @@ def ste_ntk(act, Q1, C1, sigma_w, sigma_b=0.0, depth=1, ste="clipped", slope=1.0
 def ntk_rates(act, sigma_w, sigma_b=0.0, ste="clipped", slope=1.0):
     """(m, chi_g, Q*, C*) at the fixed point: the per-layer factors of the diagonal and off-diagonal
     STE NTK (module docstring), from :func:`qmf_sym.maps.fixed_point` and :mod:`qmf_sym.backward`."""
+    act = as_activation(act)
+    _check_gain_kind(act, ste)
     fp = maps.fixed_point(act, sigma_w, sigma_b)
-    sw2 = float(sigma_w) ** 2
-    m = sw2 * float(backward.gain_moment(fp.Q, ste, slope, 2))
-    chi_g = sw2 * float(backward.gain_cross_moment(fp.Q, float(fp.C), ste, slope))
+    m, chi_g = _gains(act, float(fp.Q), float(fp.C), float(sigma_w) ** 2, ste, slope, float(sigma_w))
     return m, chi_g, float(fp.Q), float(fp.C)
+
+
+def ntk(act, Q1, C1, sigma_w, sigma_b=0.0, depth=1):
+    """The NTK of a continuous activation (Jacot et al. 2018; paper 1 sec. 3.2):
+    Theta^(l+1) = Sigma^(l+1) + sigma_w^2 E[phi'(u) phi'(u')] Theta^(l), i.e. :func:`ste_ntk` with
+    ``ste="true"``; at the fixed point the factors are chi_1 (diagonal) and chi(C*) (off-diagonal).
+    ValueError for staircases (phi' = 0 almost everywhere: their NTK is the STE NTK)."""
+    return ste_ntk(act, Q1, C1, sigma_w, sigma_b, depth, ste="true")
 
 
 register_equation("qmf_sym.ntk.ste_ntk", "paper 1, sec. 3.2 (STE NTK recursion, issue 9 sec. 7)",

@@ -181,12 +181,16 @@ class PhaseDiagram:
     grid_optimum: tuple
     optimum: BestChi
     boundary: object
+    status: np.ndarray = None  # "ok", or why the solver gave no fixed point at that cell (its ValueError message)
 
 
 def phase_diagram(act, sigma_w, sigma_b):
     """chi (eq. 6/15) and xi (eq. 7) at the stable fixed point (:func:`qmf_sym.maps.fixed_point`)
-    for every (sigma_w, sigma_b) of the grid; NaN where no fixed point Q* > 0 exists (the signal
-    dies out; only at sigma_b = 0, e.g. small sigma_w for staircases with a level 0 such as odd N)."""
+    for every (sigma_w, sigma_b) of the grid.  ``status[i, j]`` is "ok" where the cell was solved,
+    else the reason it was not (the solver's ValueError message, e.g. no fixed point Q* > 0: the signal
+    dies out, only at sigma_b = 0 for staircases with a level 0 such as odd N); such cells hold NaN.
+    Since the fixed-point bracket was made consistent (:func:`qmf_sym.maps._fixed_C_f64`) every cell
+    with a fixed point Q* > 0 is solved (no other blank cells)."""
     act = _as_act(act)
     sw = np.atleast_1d(np.asarray(V.positive("sigma_w", sigma_w), float))
     sb = np.atleast_1d(np.asarray(V.nonnegative("sigma_b", sigma_b), float))
@@ -194,16 +198,18 @@ def phase_diagram(act, sigma_w, sigma_b):
         raise ValueError("sigma_w and sigma_b must be 1-D grids with at most 250000 points together")
     shape = (sb.size, sw.size)
     Q, C, X, XI = (np.full(shape, np.nan) for _ in range(4))
+    status = np.full(shape, "ok", dtype=object)
     for i, b in enumerate(sb):
         for j, w in enumerate(sw):
             try:
                 fp = maps.fixed_point(act, float(w), float(b))
-            except ValueError:
+            except ValueError as exc:
+                status[i, j] = f"no fixed point: {exc}"
                 continue
             Q[i, j], C[i, j], X[i, j], XI[i, j] = fp.Q, fp.C, fp.chi, fp.xi
     i, j = np.unravel_index(np.nanargmax(X), shape)
     best = best_chi_over_sigma_w(act, 0.0)
-    return PhaseDiagram(sw, sb, Q, C, X, XI, (float(sw[j]), float(sb[i]), float(X[i, j])), best, None)
+    return PhaseDiagram(sw, sb, Q, C, X, XI, (float(sw[j]), float(sb[i]), float(X[i, j])), best, None, status)
 
 
 def bias_study(act, sigma_bs):

@@ -27,6 +27,7 @@ The torch SR activation (:func:`stochastic_round`) lives here until it has a hom
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -271,8 +272,14 @@ def reproduce_phase(out_dir: Path, quick: bool = False, levels=(4, 16)) -> list:
     paths = []
     for N in levels[:1] if quick else levels:
         pd = phase_grid(N, np.geomspace(0.3, 4.0, 12 if quick else 36), np.linspace(0, 1.5, 7 if quick else 31))
-        paths.append(io.write_csv(out_dir / f"phase_N{N}.csv", ["sigma_w", "sigma_b", "Q_star", "C_star", "chi", "xi"],
-                                  phase_rows(pd)))
+        # a "status" column: "ok", or why the solver gave no fixed point at that cell (also on stderr)
+        status = [pd.status[i, j] for i in range(len(pd.sigma_b)) for j in range(len(pd.sigma_w))]
+        for (w, b, *_), st in zip(phase_rows(pd), status):
+            if st != "ok":
+                print(f"phase_N{N}: cell sigma_w={w:g}, sigma_b={b:g} not solved: {st}", file=sys.stderr)
+        paths.append(io.write_csv(out_dir / f"phase_N{N}.csv",
+                                  ["sigma_w", "sigma_b", "Q_star", "C_star", "chi", "xi", "status"],
+                                  [r + [st] for r, st in zip(phase_rows(pd), status)]))
         paths += plot_phase(pd, out_dir, f"phase_N{N}")
     return paths
 
