@@ -94,11 +94,14 @@ class SlopeDecomposition:
 
 def slope_decomposition(rows):
     """:class:`SlopeDecomposition` from table rows (``N``, ``chi_max``, ``D_opt``; N >= 3, sorted)."""
-    N = np.array([float(r.N) for r in rows])
+    from .spacing.fits import _get, _rows
+
+    rows = _rows(rows, min_rows=2)
+    N = np.array([float(_get(r, "N")) for r in rows])
     if len(N) < 2 or np.any(N < 3) or np.any(np.diff(N) <= 0):
         raise ValueError("rows must be sorted by N, with N >= 3 and at least two rows")
-    om = np.array([1 - float(r.chi_max) for r in rows])
-    D = np.array([float(r.D_opt) for r in rows])
+    om = np.array([1 - float(_get(r, "chi_max")) for r in rows])
+    D = np.array([float(_get(r, "D_opt")) for r in rows])
     g = om / (D * D / 12)
     lx = np.log(N + 1)
     d = lambda y: np.diff(np.log(y)) / np.diff(lx)

@@ -203,7 +203,7 @@ VALID = {
     "qmf_sym.init.init_for": dict(act=S),
     "qmf_sym.init.critical_init": dict(act=S),
     "qmf_sym.phase.fixed_point_at_Q": dict(act=S, Q=1.0),
-    "qmf_sym.phase.best_chi_over_sigma_w": dict(act=S, n_scan=8),
+    "qmf_sym.phase.best_chi_over_sigma_w": dict(act=S, n_scan=10),
     "qmf_sym.phase.phase_diagram": dict(act=S, sigma_w=[1.0, 1.5], sigma_b=[0.0, 0.1]),
     "qmf_sym.phase.bias_study": dict(act=S, sigma_bs=[0.0, 0.1]),
     "qmf_sym.backward.jacobian_moment_at_fixed_point": dict(act=S, sigma_w=1.5),
@@ -211,7 +211,7 @@ VALID = {
     "qmf_sym.ntk.ste_ntk": dict(act=S, Q1=1.0, C1=0.5, sigma_w=1.5, depth=2),
     "qmf_sym.ntk.ntk_rates": dict(act=S, sigma_w=1.5),
     # asymptotics / quantization / spacing / optimal activation / rounding / sign
-    "qmf_sym.asymptotics.slope_decomposition": dict(rows=_rows),
+    "qmf_sym.asymptotics.slope_decomposition": dict(rows=lambda: _rows()[1:]),  # N >= 3
     "qmf_sym.quantization.lloyd_max": dict(N=4),
     "qmf_sym.quantization.quantizer_mse": dict(thresholds=[0.0], levels=[-0.8, 0.8]),
     "qmf_sym.quantization.chi_of_quantizer": dict(thresholds=[0.0], levels=[-0.8, 0.8]),
@@ -338,6 +338,8 @@ VALID = {
     "qmf_sim.sweep.fit_boundary_constant": dict(xi=[1.0, 2.0, 3.0, 4.0], L_b=[6.0, 12.5, 18.0, 24.5], n_boot=50),
     "qmf_sim.sweep.grid_table": dict(records=lambda: [_record()], column_field="levels"),
     "qmf_sim.training.TrainConfig": dict(depth=2, width=8),
+    "qmf_sim.training.check_config": dict(cfg=lambda: _sc_cfgs()[0]),
+    "qmf_sim.training.check_configs": dict(configs=_sc_cfgs),
     "qmf_sim.training.sigma_w_opt": dict(levels=4),
     "qmf_sim.training.theory": dict(levels=4, sigma_w=1.5),
     "qmf_sim.training.critical_ste_slope": dict(levels=4, sigma_w=1.5),
