@@ -1,10 +1,7 @@
-"""qmf_sim.ste: the one divergence rule (issue 8 §2 item 2) and the orders the solver docstrings claim."""
+"""qmf_sim.ste: the one divergence rule and the orders the solver docstrings claim."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
-import pytest
 
 from qmf_sim import ste as S
 
@@ -42,7 +39,7 @@ def test_stable_pde_not_flagged():
 
 
 def test_std_null_when_fewer_than_two_runs():
-    """eps_std was 0 when no replica was left (issue 8 §2 item 9): NaN, written as null."""
+    """eps_std was 0 when no replica was left: NaN, written as null."""
     r = S.simulate(S.STEParams(), d=16, tau_max=0.5, runs=1)
     assert np.all(np.isnan(r.std())) and np.all(np.isfinite(r.mean()))
 
@@ -79,8 +76,8 @@ def test_pde_first_order_in_h():
 
 
 def test_cli_simulate_writes_strict_json(tmp_path):
-    """``qmf ste simulate --out x.json`` wrote Infinity tokens and eps_std 0 with no replica left (issue 8
-    §2 item 9): strict JSON, null where no number exists."""
+    """``qmf ste simulate --out x.json`` wrote Infinity tokens and eps_std 0 with no replica left:
+    strict JSON, null where no number exists."""
     import json
 
     from qmf_sim.cli import main

@@ -1,5 +1,5 @@
-"""Order-parameter ODEs (closures) for weight quantization in the STE model of paper 2 (spec §4.4 iv;
-issue 10 §4): fast deterministic approximations of the McKean--Vlasov dynamics whose exact form is the
+"""Order-parameter ODEs (closures) for weight quantization in the STE model of paper 2 (spec §4.4 iv):
+fast deterministic approximations of the McKean--Vlasov dynamics whose exact form is the
 Fokker--Planck equation (spec §4.3).  Derivation: derivations/ste_closures.md.
 
 Per teacher value w* the generator gives, for f = w and f = w^2 (Ito),
