@@ -96,7 +96,6 @@ def _sigma_b(text):
 
 
 def _cmd_phase(args):
-    from qmf_sim import io
     from qmf_sim.experiments import appendices as E
 
     out = A.out_dir(args.out)
@@ -107,9 +106,7 @@ def _cmd_phase(args):
     check_bytes(f"argument {flag}: a grid of {n_w} sigma_w x {n_b} sigma_b values", 8.0 * 16 * n_w * n_b,
                 "about 16 float64 numbers per cell")
     pd = E.phase_grid(args.levels, args.sigma_w, args.sigma_b)
-    paths = [io.write_csv(out / f"phase_N{args.levels}.csv", ["sigma_w", "sigma_b", "Q_star", "C_star", "chi", "xi"],
-                          E.phase_rows(pd))]
-    paths += E.plot_phase(pd, out, f"phase_N{args.levels}")
+    paths = E.write_phase(pd, out, f"phase_N{args.levels}")
     o = pd.optimum
     print(f"optimum (sigma_b = 0, refined): sigma_w = {o.sigma_w:.10g}, chi = {o.chi:.12g}, xi = {o.xi:.6g}; "
           f"grid optimum: sigma_w = {pd.grid_optimum[0]:.4g}, sigma_b = {pd.grid_optimum[1]:.4g}, "

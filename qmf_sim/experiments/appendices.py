@@ -43,7 +43,7 @@ from qmf_sym.activations import Staircase, as_staircase
 
 __all__ = ["stochastic_round", "sr_one_layer_statistics", "stochastic_rounding_table",
            "plot_stochastic_rounding", "reproduce_stochastic_rounding", "bias_table", "plot_bias",
-           "reproduce_bias", "phase_grid", "plot_phase", "reproduce_phase", "optimal_activation_table",
+           "reproduce_bias", "phase_grid", "plot_phase", "write_phase", "reproduce_phase", "optimal_activation_table",
            "reproduce_optimal_activation", "large_n_tables", "reproduce_large_n", "init_report",
            "FITTED_DEPTH_CONSTANT", "empirical_ste_ntk", "reproduce_init", "reproduce_ntk"]
 
@@ -243,8 +243,38 @@ def phase_rows(pd):
     return rows
 
 
+def _plot_phase_line(pd, out_dir, stem):
+    """A grid with one sigma_b (or one sigma_w) value: chi and xi drawn as curves of the other one."""
+    plt = io.plt()
+    along_w = len(pd.sigma_b) == 1
+    x = pd.sigma_w if along_w else pd.sigma_b
+    chi, xi = (pd.chi[0, :], pd.xi[0, :]) if along_w else (pd.chi[:, 0], pd.xi[:, 0])
+    fixed = (rf"$\sigma_b$ = {pd.sigma_b[0]:g}" if along_w else rf"$\sigma_w$ = {pd.sigma_w[0]:g}")
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    ax.plot(x, chi, "o-", color="C0", ms=3, label=r"$\chi$ at $(Q^*, C^*)$")
+    ax.set_ylabel(r"$\chi$", color="C0")
+    ax.set_xlabel(r"$\sigma_w$" if along_w else r"$\sigma_b$")
+    if along_w:
+        ax.set_xscale("log")
+        ticks = [t for t in (0.3, 0.5, 1, 2, 3, 4) if x.min() <= t <= x.max()]
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())
+    ax2 = ax.twinx()
+    ax2.plot(x, xi, "s--", color="C1", ms=3, label=r"$\xi = -1/\log\chi$")
+    ax2.set_ylabel(r"$\xi$", color="C1")
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="best")
+    ax.set_title(f"one-row grid at {fixed}: no $\\chi=1$ boundary, $\\chi<1$ everywhere", fontsize=9)
+    fig.tight_layout()
+    return io.save_figure(fig, out_dir, stem)
+
+
 def plot_phase(pd, out_dir, stem):
-    """Heat map of chi with contours of xi, the grid optimum and the refined sigma_b = 0 optimum."""
+    """Heat map of chi with contours of xi, the grid optimum and the refined sigma_b = 0 optimum (App. F);
+    a grid with a single sigma_b or sigma_w value is drawn as curves of chi and xi instead."""
+    if len(pd.sigma_b) == 1 or len(pd.sigma_w) == 1:
+        return _plot_phase_line(pd, out_dir, stem)
     plt = io.plt()
     fig, ax = plt.subplots(figsize=(6, 4.5))
     im = ax.pcolormesh(pd.sigma_w, pd.sigma_b, pd.chi, shading="auto", cmap="magma")
@@ -272,16 +302,22 @@ def reproduce_phase(out_dir: Path, quick: bool = False, levels=(4, 16)) -> list:
     paths = []
     for N in levels[:1] if quick else levels:
         pd = phase_grid(N, np.geomspace(0.3, 4.0, 12 if quick else 36), np.linspace(0, 1.5, 7 if quick else 31))
-        # a "status" column: "ok", or why the solver gave no fixed point at that cell (also on stderr)
-        status = [pd.status[i, j] for i in range(len(pd.sigma_b)) for j in range(len(pd.sigma_w))]
-        for (w, b, *_), st in zip(phase_rows(pd), status):
-            if st != "ok":
-                print(f"phase_N{N}: cell sigma_w={w:g}, sigma_b={b:g} not solved: {st}", file=sys.stderr)
-        paths.append(io.write_csv(out_dir / f"phase_N{N}.csv",
-                                  ["sigma_w", "sigma_b", "Q_star", "C_star", "chi", "xi", "status"],
-                                  [r + [st] for r, st in zip(phase_rows(pd), status)]))
-        paths += plot_phase(pd, out_dir, f"phase_N{N}")
+        paths += write_phase(pd, out_dir, f"phase_N{N}")
     return paths
+
+
+def write_phase(pd, out_dir, stem) -> list:
+    """``<stem>.csv`` (sigma_w, sigma_b, Q_star, C_star, chi, xi, status) and its figure.  ``status`` is
+    "ok", or why the solver gave no fixed point at that cell; each such cell is also named on stderr,
+    so no cell is ever silently blank."""
+    status = [pd.status[i, j] for i in range(len(pd.sigma_b)) for j in range(len(pd.sigma_w))]
+    rows = phase_rows(pd)
+    for (w, b, *_), st in zip(rows, status):
+        if st != "ok":
+            print(f"{stem}: cell sigma_w={w:g}, sigma_b={b:g} not solved: {st}", file=sys.stderr)
+    paths = [io.write_csv(Path(out_dir) / f"{stem}.csv", ["sigma_w", "sigma_b", "Q_star", "C_star", "chi", "xi", "status"],
+                          [r + [st] for r, st in zip(rows, status)])]
+    return paths + plot_phase(pd, out_dir, stem)
 
 
 # ============================================================================ App. G: the best activation
