@@ -182,13 +182,30 @@ class StackedMLP:
     def __init__(self, configs, n_in, n_out, dtype, device):
         import torch
 
+        from qmf_sym import _validate as V
         from qmf_sym.activations import Staircase
 
         from .nn import StackedTables, init_draws
+        from .training import check_configs
 
+        configs = check_configs(configs)
+        if not configs:
+            raise ValueError("configs must hold at least one TrainConfig (the members of the ensemble)")
+        if any(ensemble_key(c) != ensemble_key(configs[0]) for c in configs):
+            raise ValueError("configs must share one ensemble shape (ensemble_key: width, depth, data, steps...); "
+                             "group them with group_configs")
+        n_in = V.integer("n_in", n_in, 1)
+        n_out = V.integer("n_out", n_out, 1)
+        V.torch_float_dtype("dtype", dtype)
+        V.device_spec("device", device)
+        sizes = [n_in] + [configs[0].width] * configs[0].depth + [n_out]
+        w = configs[0].width
+        V.size_product("n_in", [("members", len(configs)), ("n_in", n_in), ("width", w)])
+        V.size_product("n_out", [("members", len(configs)), ("width", w), ("n_out", n_out)])
+        V.size_product("configs", [("members", len(configs)), ("weights per member",
+                                                               sum(a * b for a, b in zip(sizes[:-1], sizes[1:])))])
         self.M = len(configs)
         self.dtype, self.device = dtype, device
-        sizes = [n_in] + [configs[0].width] * configs[0].depth + [n_out]
         self.Ws = [torch.empty((self.M, a, b), dtype=dtype, device=device) for a, b in zip(sizes[:-1], sizes[1:])]
         self.bs = [torch.empty((self.M, b), dtype=dtype, device=device) for b in sizes[1:]]
         for m, c in enumerate(configs):

@@ -300,7 +300,9 @@ def mode_slopes(act, sigma_w, sigma_b=0.0, profile=(1.0,), spatial=1, modes=None
     lam_grid = averaging_eigenvalues(v, spatial)
     if modes is None:
         modes = frequencies(spatial)
-    modes = [_check_freq(spatial, m) for m in modes]
+    if isinstance(modes, (str, bytes, dict)) or not hasattr(modes, "__iter__") or len(modes := list(modes)) == 0:
+        raise ValueError(f"modes must be None or a non-empty list of frequencies of the grid {spatial!r}, got {modes!r}")
+    modes = [_check_freq(spatial, m, "modes") for m in modes]
     lam = np.array([lam_grid[m] for m in modes])
     chi_c = float(fp.chi)
     chi_mode = chi_c * lam

@@ -201,6 +201,8 @@ covariance_slope = ClosedForm(
 def kinks(act) -> list:
     """Points where a continuous activation's derivative jumps (quadrature break points): ``act.kinks``
     when it has one; ReLU / leaky ReLU: [0]; hard tanh: [low, high]; smooth kinds: []."""
+    if not (isinstance(act, Staircase) or (callable(act) and hasattr(act, "derivative"))):
+        raise ValueError(f"act must be an activation of qmf_sym.activations, got {act!r}"[:200])
     k = getattr(act, "kinks", None)
     if k is not None:
         return sorted(float(x) for x in (k() if callable(k) else k))
@@ -284,6 +286,11 @@ def _check_point(act, Q, C, sigma_w, sigma_b):
     if not (isinstance(act, Staircase) or (callable(act) and hasattr(act, "derivative"))):
         raise ValueError(f"act must be an activation of qmf_sym.activations (with phi(x) and derivative(x)), "
                          f"got {act!r}")
+    Qn = float(maps.variance_map(act, Q, sigma_w, sigma_b))
+    if not (math.isfinite(Qn) and Qn >= np.finfo(float).tiny):
+        raise ValueError(f"sigma_w = {sigma_w!r} (sigma_b = {sigma_b!r}): the next layer's variance Q' = {Qn!r} is not a "
+                         f"normal float64, so the Jacobian (entries divided by Q') has no float64 value; rescale "
+                         f"sigma_w, sigma_b and Q together (the maps are scale covariant)")
     return float(Q), float(C), float(sigma_w), float(sigma_b)
 
 
