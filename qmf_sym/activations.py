@@ -57,7 +57,7 @@ def _exact(name, value):
 
 N_MAX = 10 ** 6
 """The most states :meth:`Staircase.uniform` builds.  Every staircase map is a sum over pairs of
-jumps (O(N^2), eq. 15-16); at N = 10^6 building the exact parameters alone takes ~10 s of one CPU
+jumps (O(N^2), eq. 15-16); at N = 10^6 building the exact parameters alone takes ~5 s of one CPU
 core (measured; 10^7 would take minutes and GBs of Fractions).  The ``qmf table`` bound is the same."""
 
 
