@@ -109,7 +109,7 @@ def circle_inputs(r, n0, Q1, sigma_w, sigma_b=0.0, seed=None, dtype=torch.float6
     (sigma_w^2 s^2 cos(Delta theta) / n0 + sigma_b^2) / Q1.
 
     Returns (X (r, n0) tensor, theta (r,) numpy array of Delta theta = 2 pi k / r).
-    r * n0 is bounded by ``qmf_sym._validate.ELEMENTS_MAX`` (checked before allocating).
+    r * n0 is bounded by the memory budget (``qmf_sym._validate.memory_budget``) (checked before allocating).
     """
     r = V.integer("r", r, 2)
     n0 = V.integer("n0", n0, 2)
@@ -132,7 +132,7 @@ def circle_inputs(r, n0, Q1, sigma_w, sigma_b=0.0, seed=None, dtype=torch.float6
 def gaussian_pair_inputs(Q, C, n, n_draws=1, seed=None, dtype=torch.float64, device=None):
     """Exact Gaussian pre-activations (u1, u2) ~ N(0, Q [[1, C], [C, 1]]), n i.i.d. neurons each.
 
-    Returns a tensor of shape (n_draws, 2, n); 2 n n_draws <= ``qmf_sym._validate.ELEMENTS_MAX``."""
+    Returns a tensor of shape (n_draws, 2, n); 2 n n_draws <= the memory budget (``qmf_sym._validate.memory_budget``)."""
     Q = V.finite("Q", V.positive("Q", Q))
     C = V.finite("C", V.in_closed("C", C, -1, 1))
     n = V.integer("n", n, 1)
@@ -175,8 +175,8 @@ def propagate(act, X, sigma_w, sigma_b=0.0, depth=1, width=1000, *, n_draws=1, r
       N(0, G) with G = sigma_w^2 h h^T / n_in + sigma_b^2, h = phi(alpha^(l-1)).  Same joint law of
       all pre-activations as ``"weights"``, at cost O(D (r^2 n + r^3)): for r << n.
 
-    Sizes are checked before anything is allocated (``qmf_sym._validate.size_product``, bound
-    ``ELEMENTS_MAX`` elements): the recorded output n_draws x len(layers) x r x r (x r without the
+    Sizes are checked before anything is allocated (``qmf_sym._validate.size_product``, bound: the
+    memory budget): the recorded output n_draws x len(layers) x r x r (x r without the
     default ``reduce``), one draw's weights width x max(width, n0) and activations r x width.
     """
     act = as_staircase(act)
@@ -298,7 +298,7 @@ def one_layer_statistics(act, Q, C, sigma_w, sigma_b=0.0, n_prev=2000, n_next=20
     Per draw: Q_hat = mean of alpha_1^2 and alpha_2^2 over the n_next neurons, K12_hat = mean of
     alpha_1 alpha_2 (both unbiased for the mean-field Q_next and Q_next C_next of ``layer_map``),
     C_hat = K12 / sqrt(K11 K22) (bias O(1/n)).  Returns dict of (mean, se) over draws and the
-    per-draw arrays.  Sizes: 2 n_prev n_draws and n_next n_prev <= ``qmf_sym._validate.ELEMENTS_MAX``.
+    per-draw arrays.  Sizes: 2 n_prev n_draws and n_next n_prev <= the memory budget (``qmf_sym._validate.memory_budget``).
     """
     act = as_staircase(act)
     n_prev = V.integer("n_prev", n_prev, 1)

@@ -98,7 +98,7 @@ class TrainConfig:
         """Raise ``ValueError`` naming the bad field (before any training starts).
 
         Sizes: ``levels`` <= ``qmf_sym.activations.N_MAX``; the weights depth x width^2 and the
-        activations batch_size x width x depth are bounded by ``qmf_sym._validate.ELEMENTS_MAX``."""
+        activations batch_size x width x depth are bounded by the memory budget (``qmf_sym._validate.memory_budget``)."""
         from qmf_sym.activations import N_MAX
 
         depth = V.integer("depth", self.depth, 2)

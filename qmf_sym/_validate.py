@@ -214,14 +214,71 @@ def array(name, value, ndim=None, min_size=1, finite=True, missing=False):
     return arr
 
 
-ELEMENTS_MAX = 2 * 10 ** 9
-"""The most float elements one call may plan to allocate in one array family (16 GB of float64)
-unless it states its own bound; :func:`size_product` refuses more before allocating."""
+# ============================================================================ the memory budget
+#: fraction of the physical memory a single run may plan to allocate
+MEMORY_FRACTION = 0.5
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
-def size_product(name, factors, limit=ELEMENTS_MAX, what="elements"):
-    """Refuse a run whose arrays would hold ``prod(factors)`` > ``limit`` elements before it allocates;
-    returns the product (an ``int``).
+def physical_memory() -> int:
+    """Bytes of physical memory of this machine (4 GiB where the OS does not say)."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 4 << 30
+
+
+def memory_budget() -> tuple[int, str]:
+    """The one size bound of the package: ``(bytes, where it comes from)``.
+
+    A run (every size: d, runs, particles, width, depth, r, widths, draws, grid points) may plan at
+    most ``QMF_MAX_BYTES`` bytes where that environment variable is set (an integer, or with a suffix
+    K, M, G, T: ``QMF_MAX_BYTES=8G``), else :data:`MEMORY_FRACTION` of :func:`physical_memory`."""
+    import os
+    import re
+
+    env = os.environ.get("QMF_MAX_BYTES", "").strip()
+    if env:
+        m = re.fullmatch(r"(\d+(?:\.\d*)?)\s*([KMGT]?)i?B?", env, flags=re.IGNORECASE)
+        if m:
+            return int(float(m.group(1)) * _UNITS[m.group(2).upper()]), "QMF_MAX_BYTES"
+    return int(MEMORY_FRACTION * physical_memory()), "half the physical memory; set QMF_MAX_BYTES to change it"
+
+
+def human_bytes(n) -> str:
+    """``36.4 TiB``-style size of ``n`` bytes."""
+    n = real("n", n)
+    if n < 0:
+        raise ValueError(f"n must be a number of bytes >= 0, got {n!r}")
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "B" else (f"{n:.1f} {unit}" if n < 1e4 else f"{n:.3g} {unit}")
+        n /= 1024
+    raise AssertionError  # pragma: no cover
+
+
+def check_bytes(name: str, nbytes, what: str = "") -> int:
+    """Raise ``ValueError`` naming ``name`` when a run that needs ``nbytes`` bytes (``what``: of which
+    arrays) exceeds :func:`memory_budget`, before it allocates; returns ``nbytes`` as an int otherwise.
+    The CLI passes ``argument --d`` as the name, so the message is the one line of ``qmf ... --d 1e12``."""
+    if not isinstance(name, str):
+        raise ValueError(f"name must be a string (the parameter or flag named in the message), got {name!r}")
+    need = real("nbytes", nbytes)
+    if need < 0:
+        raise ValueError(f"nbytes must be >= 0, got {nbytes!r}")
+    budget, why = memory_budget()
+    if not need <= budget:
+        detail = f" ({what})" if what else ""
+        raise ValueError(f"{name} would need about {human_bytes(need)} of memory{detail}; the limit is "
+                         f"{human_bytes(budget)} ({why})")
+    return int(need)
+
+
+def size_product(name, factors, limit=None, what="float64 elements"):
+    """Refuse a run whose arrays would hold ``prod(factors)`` elements of 8 bytes beyond the
+    :func:`memory_budget` (or beyond ``limit`` elements) before it allocates; returns the product.
 
     ``factors``: ``(label, value)`` pairs of validated integers, labels being the parameters'
     names (``[("n_draws", D), ("width", n), ("width", n)]``).  The message names ``name``, or when
@@ -229,12 +286,17 @@ def size_product(name, factors, limit=ELEMENTS_MAX, what="elements"):
     total = 1
     for _, f in factors:
         total *= int(f)
+    if limit is None:
+        budget, why = memory_budget()
+        limit = budget // 8
+    else:
+        why = "the bound of this function"
     if total > limit:
         if name is None:
             name = max(factors, key=lambda kv: int(kv[1]))[0]
         terms = " x ".join(f"{k} {int(v)}" for k, v in factors)
-        raise ValueError(f"{name} too large: the run would allocate about {total:.3g} {what} ({terms}), "
-                         f"above the bound {limit:.3g} (~{8 * limit / 2 ** 30:.3g} GiB of float64)")
+        raise ValueError(f"{name} too large: the run would allocate about {total:.3g} {what} ({terms}, "
+                         f"~{human_bytes(8.0 * total)}), above the bound {limit:.3g} (~{human_bytes(8.0 * limit)}; {why})")
     return total
 
 

@@ -196,8 +196,8 @@ def test_huge_size_is_one_line_before_allocating(argv, flag, tmp_path, capsys, m
 
 def test_size_limit_api_and_env(monkeypatch):
     """The API names the parameter; the bound is half the RAM or QMF_MAX_BYTES."""
-    from qmf_sim import limits
     from qmf_sim import ste as S
+    from qmf_sym import _validate as limits
 
     for call, name in ((lambda: S.simulate(d=10 ** 12, tau_max=1), "d = "),
                        (lambda: S.simulate(d=10, runs=10 ** 12, tau_max=1), "runs = "),

@@ -213,8 +213,23 @@ def test_sizes_refused_before_running(call, name):  # before: ran for minutes to
 
 
 def test_size_product_message():
-    with pytest.raises(ValueError, match=r"width too large: .*8e\+12 elements \(n_draws 8 x width 1000000"):
+    with pytest.raises(ValueError, match=r"width too large: .*8e\+12 float64 elements \(n_draws 8 x width 1000000.*TiB"):
         V.size_product(None, [("n_draws", 8), ("width", 10 ** 6), ("width", 10 ** 6)])
+
+
+def test_one_memory_budget(monkeypatch):
+    """size_product (element counts) and check_bytes (byte estimates) share the one budget."""
+    monkeypatch.setenv("QMF_MAX_BYTES", "8K")
+    assert V.memory_budget() == (8192, "QMF_MAX_BYTES")
+    assert V.size_product("n", [("n", 1024)]) == 1024
+    with pytest.raises(ValueError, match="n too large.*QMF_MAX_BYTES"):
+        V.size_product("n", [("n", 1025)])
+    assert V.check_bytes("d", 8192) == 8192
+    with pytest.raises(ValueError, match="d would need about 8.0 KiB"):
+        V.check_bytes("d", 8193)
+    for bad in (float("nan"), -1, None, "x"):
+        with pytest.raises(ValueError, match="nbytes"):
+            V.check_bytes("d", bad)
     assert V.size_product("x", [("a", 3), ("b", 4)]) == 12
     with pytest.raises(ValueError, match="lloyd"):
         V.integer("N", 10, 2, 5, "lloyd's iteration")

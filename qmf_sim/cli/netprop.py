@@ -4,7 +4,7 @@ The experiments, tables and figures are in :mod:`qmf_sim.experiments.netprop`; t
 parts ``fig1`` and ``finite_width`` are registered in :mod:`qmf_sim.experiments`.
 Torch and matplotlib are imported inside the functions so that ``qmf --help`` stays fast.  Every size
 flag (--width, --depth, --r, --runs, --widths) is checked against the memory the run would need
-(:mod:`qmf_sim.limits`: half the physical RAM) before computing.
+(:func:`qmf_sym._validate.memory_budget`: half the physical RAM) before computing.
 """
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def finite_width_bytes(widths, depth, runs, r=4, n0=4096):
 
 def _check_size(flags_values, nbytes, what):
     """One line naming the size flag that makes the run large (the largest multiple of its default)."""
-    from qmf_sim.limits import check_bytes
+    from qmf_sym._validate import check_bytes
 
     flag, value, _ = max(flags_values, key=lambda fv: float(fv[1]) / fv[2])
     others = ", ".join(f"{f} {v}" for f, v, _ in flags_values if f != flag)

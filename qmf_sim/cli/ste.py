@@ -51,7 +51,7 @@ def _duration(seconds):
 
 
 def _check_sizes(a, n_rec):
-    """Every size flag against the memory it would allocate (qmf_sim.limits), before any computing; a run
+    """Every size flag against the memory it would allocate (qmf_sym._validate.memory_budget), before any computing; a run
     estimated to take more than a minute says so on stderr (how long, at the measured kernel speed)."""
     import os
 
@@ -186,7 +186,7 @@ def add_commands(subparsers):
                    help="initial student weights")
     s.add_argument("--init-scale", type=_vocab.number(0), default=1.0, help="scale of the initial weights")
     s.add_argument("--d", type=_vocab.integer(1), default=900,
-                   help="dimension d (micro; runs x d is bounded by the memory it needs: qmf_sim.limits)")
+                   help="dimension d (micro; runs x d is bounded by the memory it needs: qmf_sym._validate.memory_budget)")
     s.add_argument("--runs", type=_vocab.integer(1), default=5, help="independent runs averaged (micro)")
     s.add_argument("--particles", type=_vocab.integer(1), default=100_000, help="particles (--method particles)")
     s.add_argument("--tau-max", type=_vocab.number(0, lo_open=True), default=100.0, help="last time tau")

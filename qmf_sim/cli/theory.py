@@ -99,7 +99,7 @@ def _cmd_phase(args):
     from qmf_sim.experiments import appendices as E
 
     out = A.out_dir(args.out)
-    from qmf_sim.limits import check_bytes
+    from qmf_sym._validate import check_bytes
 
     n_w, n_b = len(args.sigma_w or [0] * 36), len(args.sigma_b or [0] * 31)
     flag = "--sigma-w" if n_w >= n_b else "--sigma-b"

@@ -50,9 +50,9 @@ def _check_data(data):
 
 def _check_sizes(plan):
     """The largest run of the sweep against the memory one network needs (qmf_sim.ensemble.member_bytes:
-    parameters x 3, activations of a batch, an evaluation chunk), before training (qmf_sim.limits)."""
+    parameters x 3, activations of a batch, an evaluation chunk), before training (qmf_sym._validate.memory_budget)."""
     from qmf_sim.ensemble import member_bytes
-    from qmf_sim.limits import check_bytes
+    from qmf_sym._validate import check_bytes
 
     cfgs = [c for cs in plan.values() for c in cs]
     if not cfgs:

@@ -69,9 +69,9 @@ def work(d, runs, last_step):
 
 def check_memory(d, runs, n_rec, n_sets=1, n_snap=0, keep_teacher=False, flags=None):
     """ValueError naming ``d`` (or ``runs``, whichever is the larger multiple of its usual size 900 / 5)
-    when :func:`memory_bytes` exceeds the budget of :mod:`qmf_sim.limits`; ``flags`` = (flag of d, flag of
+    when :func:`memory_bytes` exceeds the budget of :func:`qmf_sym._validate.memory_budget`; ``flags`` = (flag of d, flag of
     runs): the CLI's names (the message then starts ``argument --d:``)."""
-    from qmf_sim.limits import check_bytes
+    from qmf_sym._validate import check_bytes
 
     nb = memory_bytes(d, runs, n_rec, n_sets, n_snap, keep_teacher)
     first, other = (0, 1) if float(d) / 900 >= float(runs) / 5 else (1, 0)

@@ -32,8 +32,8 @@ def memory_bytes(n_particles, n_snap=0):
 
 def check_memory(n_particles, n_snap=0, flag=None, name=None):
     """ValueError naming ``n_particles`` (or the CLI's ``flag``, or ``name``) when :func:`memory_bytes`
-    exceeds the budget of :mod:`qmf_sim.limits`."""
-    from qmf_sim.limits import check_bytes
+    exceeds the budget of :func:`qmf_sym._validate.memory_budget`."""
+    from qmf_sym._validate import check_bytes
 
     if name is None:
         name = f"n_particles = {n_particles}" if flag is None else f"argument {flag}: {flag} {n_particles}"

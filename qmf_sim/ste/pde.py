@@ -102,7 +102,7 @@ def solve_pde(params=None, tau=None, h=0.005, L=None, n_teacher=24, snapshot_tau
     M = int(round(2 * L / h))
     if M < 8:
         raise ValueError(f"h must be <= L/4, got h={h}, L={L}")
-    from qmf_sim.limits import check_bytes
+    from qmf_sym._validate import check_bytes
 
     n_nodes = n_teacher if p.teacher == "gaussian" else 2  # only the Gaussian teacher law uses the nodes
     check_bytes(f"h = {h} (M = 2 L / h = {M} cells, {n_nodes} teacher nodes)",

@@ -38,7 +38,7 @@ def tau_grid(tau_max, n=60, tau_min=None):
     """Log-spaced tau grid on [tau_min, tau_max] with tau = 0 prepended (the default recording grid)."""
     V.positive("tau_max", tau_max)
     n = V.integer("n", n, 2)
-    from qmf_sim.limits import check_bytes
+    from qmf_sym._validate import check_bytes
 
     check_bytes(f"n = {n}", 8.0 * 8 * n, "recording times and the records of a run")
     tau_min = min(0.1, tau_max / 10) if tau_min is None else tau_min
@@ -96,7 +96,7 @@ class Schedule:
         gaps = np.diff(np.asarray(tau, dtype=float))
         with np.errstate(over="ignore", invalid="ignore"):
             total = float(np.maximum(1.0, np.ceil(gaps / dt - 1e-9)).sum()) if gaps.size else 0.0
-        from qmf_sim.limits import check_bytes
+        from qmf_sym._validate import check_bytes
 
         check_bytes(f"dt = {dt} ({total:.3g} time steps up to tau = {tau[-1]:g})", 48.0 * total,
                     "the list of step sizes")
