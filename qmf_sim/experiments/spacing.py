@@ -37,13 +37,14 @@ _INT_COLUMNS = ("N", "check_dps", "newton_steps")
 
 # ----------------------------------------------------------------------------- tables
 def table(levels, dps=None, check=True, progress=False, block=256):
-    """:func:`qmf_sym.spacing.table` with an optional progress bar (tqdm, on stderr)."""
-    levels = S.optimum._levels(levels)
-    if not progress:
-        return S.table(levels, dps=dps, check=check, block=block)
-    from tqdm import tqdm
+    """:func:`qmf_sym.spacing.table` with a progress bar when ``progress`` is asked for and
+    :func:`qmf_sim.progress.enabled` allows it (a terminal, no ``--no-progress`` / ``QMF_NO_PROGRESS``)."""
+    from qmf_sim import progress as P
 
-    with tqdm(total=len(levels), desc=f"qmf table (dps={dps})", unit="N") as bar:
+    levels = S.optimum._levels(levels)
+    if not P.enabled(progress):
+        return S.table(levels, dps=dps, check=check, block=block)
+    with P.bar(total=len(levels), desc=f"qmf table (dps={dps})", unit="N", requested=progress) as bar:
         return S.table(levels, dps=dps, check=check, block=block, on_row=lambda row: bar.update(1))
 
 
