@@ -317,9 +317,17 @@ def as_activation(act, name="act") -> Activation:
 
 # ============================================================================ continuous activations
 from . import _continuous as _K  # noqa: E402  (the kernels; they import nothing from this module at load)
-from ._continuous import (arccos_derivative_kernel, arccos_kernel, arcsin_derivative_kernel,  # noqa: E402,F401
-                          arcsin_kernel, hardtanh_derivative_kernel, hardtanh_kernel, hardtanh_moments,
-                          quadrature_kernel, quadrature_moments)
+from ._continuous import (  # noqa: E402,F401
+    arccos_derivative_kernel,
+    arccos_kernel,
+    arcsin_derivative_kernel,
+    arcsin_kernel,
+    hardtanh_derivative_kernel,
+    hardtanh_kernel,
+    hardtanh_moments,
+    quadrature_kernel,
+    quadrature_moments,
+)
 
 
 class _Continuous(Activation):

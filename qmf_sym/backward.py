@@ -28,9 +28,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate as V
-from ._numbers import to_mpf
 from . import gaussian as G
 from ._faces import ClosedForm
+from ._numbers import to_mpf
 from .maps import depth_scale
 
 __all__ = [

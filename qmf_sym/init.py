@@ -22,7 +22,7 @@ from fractions import Fraction
 import numpy as np
 
 from . import _validate as V
-from .activations import Staircase, as_staircase
+from .activations import Staircase
 
 __all__ = ["uniform_spacing", "sigma_w_opt", "init_for", "Init", "critical_init", "CriticalInit"]
 

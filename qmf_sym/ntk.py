@@ -81,7 +81,7 @@ def ste_ntk(act, Q1, C1, sigma_w, sigma_b=0.0, depth=1, ste="clipped", slope=1.0
     depth = V.integer("depth", depth, 1, 100_000)
     _check_gain_kind(act, ste)
     V.finite("slope", slope)
-    sw2, sb2 = float(sigma_w) ** 2, float(sigma_b) ** 2
+    sw2 = float(sigma_w) ** 2
     Q, C = float(Q1), float(C1)
     td, to = Q, Q * C  # Theta^(1) = Sigma^(1)
     rows = [(Q, C, td, to, np.nan, np.nan)]

@@ -617,7 +617,8 @@ class Pool:
         self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--worker",
                                       "--timeout", str(self.timeout)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     text=True, bufsize=1)
+                                     text=True, bufsize=1,
+                                     env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", **os.environ})
         line = self.proc.stdout.readline()
         if line.strip() != "ready":
             raise RuntimeError("worker failed to start")

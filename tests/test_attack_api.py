@@ -5,7 +5,6 @@ laws); the whole package is the slow test.  Each case is a call with one argumen
 +-inf, 0, -1, True, None, "x", 1+2j, [], 1e-300 (and 10**12 for sizes), the others valid; it passes
 when it ends in a ValueError naming that argument or in a finite answer for a valid extreme."""
 import importlib.util
-import os
 from pathlib import Path
 
 import pytest
@@ -29,7 +28,6 @@ FAST = ("qmf_sim.netprop.decay_layer", "qmf_sim.netprop.circulant_profile", "qmf
 
 def test_attack_fast_subset():
     A = _attack_module()
-    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
     r = A.attack(FAST, timeout=20)
     assert r["functions"] >= 12 and r["cases"] > 300
     assert not r["novalid"], r["novalid"]  # every valid call of the table works

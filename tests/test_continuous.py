@@ -11,10 +11,11 @@ import math
 import mpmath
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from qmf_sym import backward, init, maps, ntk, phase
 from qmf_sym import activations as A
+from qmf_sym import backward, init, maps, ntk, phase
 from qmf_sym.activations import Erf, HardTanh, LeakyReLU, ReLU, Smooth, Staircase, Tanh, by_name
 
 K_SE = 5
