@@ -116,7 +116,7 @@ def init_for(act, dps=None, opt=None):
         return Init(act.N, +sw, mpmath.mpf(0), +Q, +Qhat, opt.D_opt, opt.chi_max, opt.xi)
 
 
-# ============================================================================ any staircase (issue 9, sec. 1)
+# ============================================================================ any staircase (sec. 5)
 @dataclass(frozen=True)
 class CriticalInit:
     """The sigma_w (and sigma_b) maximising chi at the true fixed point (Q*, C*) of a staircase.

@@ -115,5 +115,5 @@ def ntk(act, Q1, C1, sigma_w, sigma_b=0.0, depth=1):
     return ste_ntk(act, Q1, C1, sigma_w, sigma_b, depth, ste="true")
 
 
-register_equation("qmf_sym.ntk.ste_ntk", "paper 1, sec. 3.2 (STE NTK recursion, issue 9 sec. 7)",
+register_equation("qmf_sym.ntk.ste_ntk", "paper 1, sec. 3.2 (STE NTK recursion)",
                   "Theta^(l+1) = Sigma^(l+1) + sigma_w^2 E[g g'] Theta^(l)")

@@ -250,7 +250,7 @@ def test_bivariate_infinite_limits():  # NaN at h or k = +-inf before (Owen's in
     np.testing.assert_array_equal(G.bvn_cdf(np.array([-np.inf, 1.0]), np.array([np.inf, -np.inf]), rho=0.3), [0, 0])
 
 
-def test_proof_inputs_named():  # issue 19 item 4: TypeError / "invalid string for arb()" before
+def test_proof_inputs_named():  # TypeError / "invalid string for arb()" before
     from qmf_sym import proof as P
 
     if not P.available():

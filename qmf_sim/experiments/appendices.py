@@ -1,4 +1,4 @@
-"""Paper 1's appendices as computed answers (issue 9): run / analyse / plot functions.
+"""Paper 1's appendices as computed answers: run / analyse / plot functions.
 
 Parts for ``qmf reproduce`` (each ``fn(out_dir: Path, quick: bool) -> list[Path]``):
 
@@ -50,7 +50,7 @@ __all__ = ["stochastic_round", "sr_one_layer_statistics", "stochastic_rounding_t
 
 # ============================================================================ App. D: stochastic rounding
 def stochastic_round(u, act, generator=None):
-    """The SR staircase of issue 9 applied elementwise to a torch tensor ``u``: clip to
+    """The SR staircase (App. D; derivations/stochastic_rounding.md) applied elementwise to a torch tensor ``u``: clip to
     [l_0, l_{N-1}], round up to the next level with probability equal to the fractional position
     (fresh, independent noise for every element)."""
     import torch

@@ -1,4 +1,4 @@
-"""The d-dimensional online STE-SGD of spec §3 in torch (issue 12 §2): many replicas at once, on a GPU.
+"""The d-dimensional online STE-SGD of spec §3 in torch: many replicas at once, on a GPU.
 
 The same process as :mod:`qmf_sim.ste.micro` (the numba kernel; spec §3), written as batched tensor
 operations over (replicas, d): per step a fresh x ~ N(0, I_d) and label noise, the forward pass with
