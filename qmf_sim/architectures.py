@@ -90,9 +90,7 @@ def cnn_mode_decay(act, sigma_w, sigma_b=0.0, spatial=16, kernel_size=3, init="g
     channels = V.integer("channels", channels, 1)
     depth = V.integer("depth", depth, 1)
     batch = V.integer("batch", batch, 1)
-    seeds = [V.integer("seed", s, 0) for s in seeds]
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed")
+    seeds = V.integers("seeds", seeds, 0)
     from qmf_sym import maps
 
     fp = maps.fixed_point(act, sigma_w, sigma_b)
@@ -180,9 +178,7 @@ def residual_correlations(act, Q1, C1, alpha, sigma_w, sigma_b=0.0, width=1024, 
     width = V.integer("width", width, 1)
     depth = V.integer("depth", depth, 1)
     pairs = V.integer("pairs", pairs, 1)
-    seeds = [V.integer("seed", s, 0) for s in seeds]
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed")
+    seeds = V.integers("seeds", seeds, 0)
     L = torch.linalg.cholesky(torch.tensor([[1.0, C1], [C1, 1.0]], dtype=torch.float64) * float(Q1)
                               + 1e-300 * torch.eye(2, dtype=torch.float64)) if C1 < 1 else None
     Cs, Qs = np.empty((len(seeds), depth)), np.empty((len(seeds), depth))

@@ -396,13 +396,15 @@ def _relu_faces(kern64, kern_mp):
     return f64, mp
 
 
+_RELU_COV = _relu_faces(_relu_cov64, _relu_cov_mp)
+_RELU_DD = _relu_faces(_relu_dd64, _relu_dd_mp)
 _RSIG = lambda Q, C=None, slope=0.0, dps=None, deficit=None, one_plus=None: None  # noqa: E731
 _RCASES = lambda: ([((q,), dict(c, slope=a)) for q in (0.05, 1.0) for c in _CS[:5] for a in (0.0, 0.1)]  # noqa: E731
                    + [((1e6,), dict(C=0.5, slope=-0.5))])
 
 arccos_kernel = ClosedForm(
     "qmf_sym.activations.arccos_kernel", "paper 1, eq. 4-5 for (leaky) ReLU (arc-cosine kernel, Cho & Saul 2009)",
-    f64=_relu_faces(_relu_cov64, _relu_cov_mp)[0], mp=_relu_faces(_relu_cov64, _relu_cov_mp)[1],
+    f64=_RELU_COV[0], mp=_RELU_COV[1],
     check=_check_relu, sympy=_relu_sympy("cov"),
     oracle=lambda Q, C=None, slope=0.0, deficit=None, one_plus=None: oracle_conditional(
         _leaky_mp(slope), _cond_leaky(slope), Q, *_rde_mp(C, deficit, one_plus), kinks=(0,)),
@@ -420,7 +422,7 @@ arccos_kernel = ClosedForm(
 
 arccos_derivative_kernel = ClosedForm(
     "qmf_sym.activations.arccos_derivative_kernel", "paper 1, eq. 6 for (leaky) ReLU (degree-0 arc-cosine kernel)",
-    f64=_relu_faces(_relu_dd64, _relu_dd_mp)[0], mp=_relu_faces(_relu_dd64, _relu_dd_mp)[1],
+    f64=_RELU_DD[0], mp=_RELU_DD[1],
     check=_check_relu, sympy=_relu_sympy("dd"),
     oracle=lambda Q, C=None, slope=0.0, deficit=None, one_plus=None: oracle_conditional(
         _leaky_prime_mp(slope), _cond_leaky_prime(slope), Q, *_rde_mp(C, deficit, one_plus), kinks=(0,)),
@@ -641,6 +643,8 @@ def _ht_faces(k64, kmp):
     return f64, mp
 
 
+_HT_COV = _ht_faces(_ht_cov64, _ht_cov_mp)
+_HT_DD = _ht_faces(_ht_dd64, _ht_dd_mp)
 _HSIG = lambda Q, C=None, low=-1.0, high=1.0, dps=None, deficit=None, one_plus=None: None  # noqa: E731
 _HCASES = lambda: ([((q,), dict(c)) for q in (0.05, 1.0, 30.0) for c in _CS[:5]]  # noqa: E731
                    + [((0.7,), dict(C=0.4, low=-0.5, high=2.0)), ((1e-4,), dict(C=0.2))])
@@ -665,7 +669,7 @@ hardtanh_moments = ClosedForm(
 
 hardtanh_kernel = ClosedForm(
     "qmf_sym.activations.hardtanh_kernel", "paper 1, eq. 4-5 for phi = clip(x, low, high) (hard tanh)",
-    f64=_ht_faces(_ht_cov64, _ht_cov_mp)[0], mp=_ht_faces(_ht_cov64, _ht_cov_mp)[1], check=_check_ht,
+    f64=_HT_COV[0], mp=_HT_COV[1], check=_check_ht,
     oracle=lambda Q, C=None, low=-1.0, high=1.0, deficit=None, one_plus=None: oracle_conditional(
         _clip_mp(low, high), _cond_clip(low, high), Q, *_rde_mp(C, deficit, one_plus), kinks=(low, high)),
     # float64: absolute accuracy ~1e-15 max(1, Q) (the ramp decomposition cancels at large Q)
@@ -679,7 +683,7 @@ hardtanh_kernel = ClosedForm(
 
 hardtanh_derivative_kernel = ClosedForm(
     "qmf_sym.activations.hardtanh_derivative_kernel", "paper 1, eq. 6 for phi = clip(x, low, high)",
-    f64=_ht_faces(_ht_dd64, _ht_dd_mp)[0], mp=_ht_faces(_ht_dd64, _ht_dd_mp)[1], check=_check_ht,
+    f64=_HT_DD[0], mp=_HT_DD[1], check=_check_ht,
     oracle=lambda Q, C=None, low=-1.0, high=1.0, deficit=None, one_plus=None: oracle_conditional(
         _clip_prime_mp(low, high), _cond_clip_prime(low, high), Q, *_rde_mp(C, deficit, one_plus), kinks=(low, high)),
     cases=_HCASES, rtol=1e-12, atol=1e-15, signature=_HSIG,
