@@ -515,8 +515,19 @@ def _fixed_Q_f64(act, sigma_w, sigma_b):
     [1e-12 q_max, q_max] is scanned for the last change of sign from + to -, and the root is
     polished by Brent on the two grid points (the same function at both ends: a valid bracket)."""
     qmax = sigma_w ** 2 * float(act.bound) ** 2 + sigma_b ** 2
-    grid = qmax * np.logspace(-12, 0, 241)
-    gvals = _variance_f64(act, grid, sigma_w, sigma_b) - grid
+    return _last_downcrossing_Q(act, sigma_w, sigma_b, qmax * np.logspace(-12, 0, 241))
+
+
+def _last_downcrossing_Q(act, sigma_w, sigma_b, grid):
+    """:func:`last_downcrossing` of this module's float64 variance map (eq. 4)."""
+    return last_downcrossing(lambda q: _variance_f64(act, q, sigma_w, sigma_b), grid)
+
+
+def last_downcrossing(vmap, grid):
+    """The stable root of g(Q) = vmap(Q) - Q: the last change of sign from + to - on ``grid``
+    (increasing; ``vmap`` vectorised float64), polished by Brent on its two grid points (the same
+    function at both ends: a valid bracket).  ValueError when g never crosses (the signal dies)."""
+    gvals = vmap(grid) - grid
     idx = np.nonzero((gvals[:-1] > 0) & (gvals[1:] <= 0))[0]
     if gvals[-1] == 0:
         return grid[-1]
@@ -524,7 +535,7 @@ def _fixed_Q_f64(act, sigma_w, sigma_b):
         raise ValueError("no non-zero fixed point Q*: the signal dies out for these sigma_w, sigma_b; "
                          "increase sigma_w or sigma_b")
     k = idx[-1]
-    f = lambda q: float(_variance_f64(act, q, sigma_w, sigma_b)) - q
+    f = lambda q: float(vmap(q)) - q
     return optimize.brentq(f, grid[k], grid[k + 1], xtol=1e-300, rtol=1e-15, maxiter=500)
 
 
@@ -665,15 +676,7 @@ def _fixed_Q_cont(act, sigma_w, sigma_b):
     if float(_variance_f64(act, top, sigma_w, sigma_b)) > top:
         raise ValueError(f"no finite fixed point Q* below {top:.3g} for {act.name} at sigma_w={sigma_w!r}, "
                          f"sigma_b={sigma_b!r}: the variance grows without bound")
-    grid = top * np.logspace(-14, 0, 281)
-    gvals = _variance_f64(act, grid, sigma_w, sigma_b) - grid
-    idx = np.nonzero((gvals[:-1] > 0) & (gvals[1:] <= 0))[0]
-    if len(idx) == 0:
-        raise ValueError("no non-zero fixed point Q*: the signal dies out for these sigma_w, sigma_b; "
-                         "increase sigma_w or sigma_b")
-    k = idx[-1]
-    f = lambda q: float(_variance_f64(act, q, sigma_w, sigma_b)) - q
-    return optimize.brentq(f, grid[k], grid[k + 1], xtol=1e-300, rtol=1e-15, maxiter=500)
+    return _last_downcrossing_Q(act, sigma_w, sigma_b, top * np.logspace(-14, 0, 281))
 
 
 def _fixed_point_continuous(act, sigma_w, sigma_b, dps):

@@ -12,6 +12,7 @@ from .. import _validate as V
 from .. import gaussian as G
 from .._faces import ClosedForm, register_equation
 from ..activations import Staircase, as_staircase
+from ..maps import last_downcrossing
 
 __all__ = ["sr_moments", "sr_covariance", "sr_chi", "variance_map", "correlation_map", "chi",
            "fixed_point", "SRFixedPoint"]
@@ -474,14 +475,7 @@ def fixed_point(act, sigma_w, sigma_b=0):
     # Q* >= ~ (c sigma_w^2)^2: the grid reaches below it
     lo = min(-12.0, math.log10(qmax) + 4 * math.log10(min(sw, 1.0)) - 8)
     grid = np.logspace(lo, math.log10(qmax), 241 + int(-lo))
-    gv = variance_map(act, grid, sw, sb) - grid
-    idx = np.nonzero((gv[:-1] > 0) & (gv[1:] <= 0))[0]
-    if len(idx) == 0:
-        raise ValueError("no non-zero fixed point Q*: the signal dies out for these sigma_w, sigma_b; "
-                         "increase sigma_w or sigma_b")
-    k = idx[-1]
-    Q = optimize.brentq(lambda q: float(variance_map(act, q, sw, sb)) - q, grid[k], grid[k + 1],
-                        xtol=1e-300, rtol=1e-15, maxiter=500)
+    Q = last_downcrossing(lambda q: variance_map(act, q, sw, sb), grid)
     Gc = lambda c: float(correlation_map(act, Q, c, sw, sb)) - c
     g0 = Gc(0.0)
     if abs(g0) <= 1e-15:
