@@ -116,56 +116,6 @@ def split_ensembles(configs, max_members: int | None = None, budget_bytes: int |
     return out
 
 
-# ---------------------------------------------------------------------------------- the fused CPU pass
-_FUSED = None
-
-
-def _fused_kernel():
-    """The numba pass of :func:`fused_phi_gain` (compiled on first use, cached on disk)."""
-    global _FUSED
-    if _FUSED is None:
-        from numba import njit
-
-        @njit(cache=True, nogil=True, boundscheck=False)
-        def kernel(a, c, inv, top, bnd, lev, clip, slope, out, gain):
-            M, n = a.shape
-            for m in range(M):
-                cm, im, tm, cl, sl = c[m, 0], inv[m, 0], top[m, 0], clip[m], slope[m]
-                zero = sl * 0.0  # the gain where |x| >= clip: 0 * slope, as the torch face computes it
-                for i in range(n):
-                    x = a[m, i]
-                    jf = np.floor(cm + x * im)
-                    jf = jf if jf < tm else tm  # NaN and +inf -> top (as nan_to_num then minimum)
-                    jf = jf if jf > 0 else 0.0  # below the first offset (and -inf) -> 0
-                    j = np.intp(jf)
-                    k = j if x < bnd[m, j] else j + 1  # not (x < g_j): NaN counts every offset
-                    out[m, i] = lev[m, k]
-                    gain[m, i] = sl if abs(x) < cl else zero
-        _FUSED = kernel
-    return _FUSED
-
-
-def fused_phi_gain(a, tab, clip, slope):
-    """(phi(a), STE gain) of M members in ONE pass over ``a`` (M, ...) on the CPU, or None where it does
-    not apply (not a CPU tensor, staircases not evenly spaced): the value of
-    :func:`qmf_sim.nn.stacked_staircase_forward` bit for bit (the same nearest-offset formula with one
-    exact comparison: its rounding cannot change the count, so the result is exact whatever order
-    the formula's operations round in; NaN and +-inf as there; tested) and gain = slope * 1[|a| < clip].
-    The torch face runs ~15 elementwise passes per layer, each a few times slower per element than a
-    float product: at width 128 they cost as much as the layer's three products."""
-    if a.device.type != "cpu" or tab.inv is None or not a.is_contiguous():
-        return None
-    import torch
-
-    M = a.shape[0]
-    out = torch.empty_like(a)
-    gain = torch.empty_like(a)
-    kernel = _fused_kernel()
-    kernel(a.view(M, -1).numpy(), tab.c.numpy(), tab.inv.numpy(), tab.top.numpy(), tab.bnd.numpy(),
-           tab.lev.numpy(), clip.numpy(), slope.numpy(), out.view(M, -1).numpy(), gain.view(M, -1).numpy())
-    return out, gain
-
-
 # ---------------------------------------------------------------------------------- the stacked model
 class StackedMLP:
     """M networks of eq. 1 (:class:`qmf_sim.nn.QuantizedMLP`, same sizes) as stacked tensors.
@@ -216,7 +166,6 @@ class StackedMLP:
         self.clip = torch.tensor([1.0 if c.ste == "clipped" else math.inf for c in configs], dtype=dtype,
                                  device=device)
         self.slope = torch.tensor([c.ste_slope for c in configs], dtype=dtype, device=device)
-        self.unit_slope = all(c.ste_slope == 1.0 for c in configs)
         self.quantize_output = configs[0].quantize_output
         self._gbuf = {}  # weight-gradient buffers by shape (no fresh large allocation per step)
 
@@ -224,10 +173,10 @@ class StackedMLP:
         return self.Ws + self.bs
 
     def gain(self, a):
-        """The STE gain slope * 1[|a| < clip] of each member (a: (M, ...))."""
-        shape = (-1,) + (1,) * (a.dim() - 1)
-        g = (a.abs() < self.clip.view(shape)).to(a.dtype)
-        return g if self.unit_slope else g * self.slope.view(shape)  # 1.0 * g is g: the same numbers
+        """The STE gain slope * 1[|a| < clip] of each member (a: (M, ...)): :func:`qmf_sim.nn.stacked_ste_gain`."""
+        from .nn import stacked_ste_gain
+
+        return stacked_ste_gain(a, self.clip, self.slope)
 
     def forward(self, x, saved=None):
         """Logits (M, B, n_out) for inputs ``x``: (M, B, n_in) per member, or (B, n_in) shared.
@@ -236,7 +185,7 @@ class StackedMLP:
         the output is not quantized), for :meth:`backward`."""
         import torch
 
-        from .nn import stacked_staircase_forward
+        from .nn import stacked_staircase_forward, stacked_staircase_ste
 
         h = x
         L = len(self.Ws)
@@ -252,14 +201,12 @@ class StackedMLP:
                     saved.append((h, None))
                 h = a
                 continue
-            fused = fused_phi_gain(a, self.tab, self.clip, self.slope) if saved is not None else None
-            if fused is not None:
-                saved.append((h, fused[1]))
-                h = fused[0]
+            if saved is None:
+                h = stacked_staircase_forward(a, self.tab)
                 continue
-            if saved is not None:
-                saved.append((h, self.gain(a)))
-            h = stacked_staircase_forward(a, self.tab)
+            phi, gain = stacked_staircase_ste(a, self.tab, self.clip, self.slope)
+            saved.append((h, gain))
+            h = phi
         return h
 
     __call__ = forward

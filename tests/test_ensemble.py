@@ -189,9 +189,9 @@ def test_hand_written_backward_is_autograds_bit_for_bit(dtype):
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_fused_cpu_pass_is_the_lookup_bit_for_bit(dtype):
-    """ensemble.fused_phi_gain (one numba pass) = nn.stacked_staircase_forward and the torch STE gain,
+    """nn.stacked_staircase_ste (one numba pass on the CPU) = nn.stacked_staircase_forward and the torch STE gain,
     torch.equal, on values at, just below and just above every offset, far outside, +-inf, NaN, +-0."""
-    from qmf_sim.nn import StackedTables, stacked_staircase_forward
+    from qmf_sim.nn import StackedTables, stacked_staircase_forward, stacked_staircase_ste
     from qmf_sym.activations import Staircase
 
     levels = [2, 3, 4, 6, 10, 17]
@@ -206,10 +206,30 @@ def test_fused_cpu_pass_is_the_lookup_bit_for_bit(dtype):
         near = torch.cat([b, torch.nextafter(b, b - 1), torch.nextafter(b, b + 1), b * 10, -b * 10])
         flat[m, : near.numel()] = near
         flat[m, -6:] = torch.tensor([math.inf, -math.inf, math.nan, 0.0, -0.0, 1e30], dtype=dtype)
-    out, gain = E.fused_phi_gain(x, tab, clip, slope)
+    out, gain = stacked_staircase_ste(x, tab, clip, slope)
     assert torch.equal(out, stacked_staircase_forward(x, tab))
     shape = (-1, 1, 1)
     assert torch.equal(gain, (x.abs() < clip.view(shape)).to(dtype) * slope.view(shape))
+    # the torch faces (the path off the CPU pass: a non-contiguous x) give the same pair
+    xt = x.transpose(1, 2).contiguous().transpose(1, 2)
+    assert not xt.is_contiguous()
+    o2, g2 = stacked_staircase_ste(xt, tab, clip, slope)
+    assert torch.equal(o2, out) and torch.equal(g2, gain)
+
+
+def test_stacked_staircase_ste_refuses_bad_members():
+    from qmf_sim.nn import StackedTables, stacked_staircase_ste
+    from qmf_sym.activations import Staircase
+
+    tab = StackedTables([Staircase.uniform(4)] * 2, torch.float64, "cpu")
+    x = torch.zeros((2, 3), dtype=torch.float64)
+    one = torch.ones(2, dtype=torch.float64)
+    with pytest.raises(ValueError, match="clip must be a \\(2,\\) tensor"):
+        stacked_staircase_ste(x, tab, torch.ones(3, dtype=torch.float64), one)
+    with pytest.raises(ValueError, match="slope must be"):
+        stacked_staircase_ste(x, tab, one, one.float())
+    with pytest.raises(ValueError, match="tab must be"):
+        stacked_staircase_ste(x, "tab", one, one)
 
 
 def test_bench_ensemble_prints_its_fraction(capsys):
