@@ -10,7 +10,10 @@
 * :func:`circle_inputs` -- the great-circle inputs of sec. 5, scaled so that Q^(1) = Q*;
 * :func:`correlation_propagation` (Fig. 1) and :func:`finite_width_errors` (error vs width).
 
-The staircase itself is applied by :func:`qmf_sim.nn.staircase_forward` (its one torch home).
+Any activation of :mod:`qmf_sym.activations` (staircases, erf, tanh, ReLU, leaky ReLU, hard tanh; a ``Smooth``
+one needs a torch form, see :func:`qmf_sim.nn.torch_function`) is applied by :func:`qmf_sim.nn.activation_forward`
+(a staircase through :func:`qmf_sim.nn.staircase_forward`, its one torch home); the mean field it is held
+against dispatches on the same activation (:mod:`qmf_sym.maps`).
 The figures and files of these experiments are in :mod:`qmf_sim.experiments.netprop`.
 """
 from __future__ import annotations
@@ -20,9 +23,10 @@ import math
 import numpy as np
 import torch
 
-from qmf_sim.nn import staircase_forward
+from qmf_sim import nn
+from qmf_sim.nn import activation_forward
 from qmf_sym import _validate as V
-from qmf_sym.activations import as_staircase
+from qmf_sym.activations import Staircase, as_activation
 
 __all__ = [
     "circle_inputs",
@@ -155,7 +159,7 @@ def _sqrtm_psd(G: torch.Tensor) -> torch.Tensor:
 
 def propagate(act, X, sigma_w, sigma_b=0.0, depth=1, width=1000, *, n_draws=1, reduce=None, layers=None,
               method="weights", dtype=torch.float32, device=None, seed=None, chunk=None, progress=False,
-              phi_first=False):
+              phi_first=False, torch_fn=None):
     """Forward many independent random networks (eq. 1) at once and reduce each layer's covariance.
 
     For every draw d and hidden layer l = 1..depth, the empirical covariance matrix of the batch
@@ -166,6 +170,9 @@ def propagate(act, X, sigma_w, sigma_b=0.0, depth=1, width=1000, *, n_draws=1, r
 
     ``X``: (r, n0) inputs shared by all draws, or (n_draws, r, n0).  ``phi_first=True`` feeds
     phi(X) to the first layer (use when X are Gaussian pre-activations of a layer 0).
+
+    ``act``: any activation of :mod:`qmf_sym.activations`; ``torch_fn``: the torch form of a ``Smooth`` one
+    (:func:`qmf_sim.nn.torch_function`; without it a ``Smooth`` activation is refused before any work).
 
     ``method``:
     * ``"weights"`` -- draw W^(l) ~ N(0, sigma_w^2/n_in) (D, n, n_in) and b^(l) explicitly and
@@ -179,7 +186,10 @@ def propagate(act, X, sigma_w, sigma_b=0.0, depth=1, width=1000, *, n_draws=1, r
     memory budget): the recorded output n_draws x len(layers) x r x r (x r without the
     default ``reduce``), one draw's weights width x max(width, n0) and activations r x width.
     """
-    act = as_staircase(act)
+    act = as_activation(act)
+    V.optional_callable("torch_fn", torch_fn)
+    if not isinstance(act, Staircase):
+        nn.torch_function(act, torch_fn)  # refuses a Smooth activation without its torch form, before any work
     sigma_w = V.finite("sigma_w", V.positive("sigma_w", sigma_w))
     sigma_b = V.finite("sigma_b", V.nonnegative("sigma_b", sigma_b))
     depth = V.integer("depth", depth, 1)
@@ -223,7 +233,7 @@ def propagate(act, X, sigma_w, sigma_b=0.0, depth=1, width=1000, *, n_draws=1, r
         D = min(chunk, n_draws - start)
         h = X[start:start + D].to(device=device, dtype=dtype)
         if phi_first:
-            h = staircase_forward(h, act)
+            h = activation_forward(h, act, torch_fn)
         for l in range(1, depth + 1):
             n_in = h.shape[-1]
             if method == "weights":
@@ -242,7 +252,7 @@ def propagate(act, X, sigma_w, sigma_b=0.0, depth=1, width=1000, *, n_draws=1, r
                 K = torch.bmm(a, a.transpose(1, 2)) / width
                 out[l].append(reduce(K, l))
             if l < depth:
-                h = staircase_forward(a, act)
+                h = activation_forward(a, act, torch_fn)
     return [torch.cat(out[l], dim=0) for l in layers]
 
 
@@ -264,7 +274,7 @@ def _mean_se(t: torch.Tensor):
 
 
 def layer_statistics(act, X, sigma_w, sigma_b=0.0, depth=1, width=1000, *, n_draws=8, method="weights",
-                     dtype=torch.float32, device=None, seed=None, phi_first=False):
+                     dtype=torch.float32, device=None, seed=None, phi_first=False, torch_fn=None):
     """Per-layer empirical statistics of a batch of inputs with standard errors over weight draws.
 
     Returns a dict of float64 numpy arrays, for layers l = 1..depth (axis 0):
@@ -275,7 +285,7 @@ def layer_statistics(act, X, sigma_w, sigma_b=0.0, depth=1, width=1000, *, n_dra
     ``Q_draws``, ``C_draws``: the per-draw values (D, L, r) and (D, L, r, r).
     """
     Ks = propagate(act, X, sigma_w, sigma_b, depth, width, n_draws=n_draws, method=method, dtype=dtype,
-                   device=device, seed=seed, phi_first=phi_first)
+                   device=device, seed=seed, phi_first=phi_first, torch_fn=torch_fn)
     K = torch.stack(Ks, dim=1).to(torch.float64)  # (D, L, r, r)
     q = torch.diagonal(K, dim1=-2, dim2=-1)  # (D, L, r)
     C = K / torch.sqrt(q[..., :, None] * q[..., None, :])
@@ -290,7 +300,7 @@ def layer_statistics(act, X, sigma_w, sigma_b=0.0, depth=1, width=1000, *, n_dra
 
 
 def one_layer_statistics(act, Q, C, sigma_w, sigma_b=0.0, n_prev=2000, n_next=2000, n_draws=16, seed=None,
-                         dtype=torch.float64, device=None):
+                         dtype=torch.float64, device=None, torch_fn=None):
     """One wide layer fed with exact Gaussian pre-activations: the unit-level check of eq. 2-4.
 
     (u1, u2) ~ N(0, Q [[1, C], [C, 1]]) on n_prev i.i.d. neurons; alpha = W phi(u) + b with a
@@ -300,7 +310,7 @@ def one_layer_statistics(act, Q, C, sigma_w, sigma_b=0.0, n_prev=2000, n_next=20
     C_hat = K12 / sqrt(K11 K22) (bias O(1/n)).  Returns dict of (mean, se) over draws and the
     per-draw arrays.  Sizes: 2 n_prev n_draws and n_next n_prev <= the memory budget (``qmf_sym._validate.memory_budget``).
     """
-    act = as_staircase(act)
+    act = as_activation(act)
     n_prev = V.integer("n_prev", n_prev, 1)
     n_next = V.integer("n_next", n_next, 1)
     n_draws = V.integer("n_draws", n_draws, 1)
@@ -309,7 +319,7 @@ def one_layer_statistics(act, Q, C, sigma_w, sigma_b=0.0, n_prev=2000, n_next=20
     u = gaussian_pair_inputs(Q, C, n_prev, n_draws, seed=seed, dtype=dtype, device=device)
     seed2 = None if seed is None else _seed(seed) + 7919
     (K,) = propagate(act, u, sigma_w, sigma_b, 1, n_next, n_draws=n_draws, dtype=dtype, device=device,
-                     seed=seed2, phi_first=True)
+                     seed=seed2, phi_first=True, torch_fn=torch_fn)
     K = K.to(torch.float64)
     q = 0.5 * (K[:, 0, 0] + K[:, 1, 1])
     k12 = K[:, 0, 1]
@@ -323,7 +333,7 @@ def one_layer_statistics(act, Q, C, sigma_w, sigma_b=0.0, n_prev=2000, n_next=20
 
 
 def empirical_chi(act, sigma_w, sigma_b=0.0, Q=None, C=None, eps=0.05, n_prev=4000, n_next=4000, n_draws=16,
-                  seed=None, dtype=torch.float64, device=None):
+                  seed=None, dtype=torch.float64, device=None, torch_fn=None):
     """Empirical chi (eq. 6 of paper 1) from pairs of nearby inputs around (Q, C).
 
     Three Gaussian pre-activation vectors share their noise (common random numbers):
@@ -338,7 +348,7 @@ def empirical_chi(act, sigma_w, sigma_b=0.0, Q=None, C=None, eps=0.05, n_prev=40
     """
     from qmf_sym import maps
 
-    act = as_staircase(act)
+    act = as_activation(act)
     sigma_w = V.finite("sigma_w", V.positive("sigma_w", sigma_w))
     sigma_b = V.finite("sigma_b", V.nonnegative("sigma_b", sigma_b))
     eps = V.finite("eps", V.positive("eps", eps))
@@ -367,7 +377,7 @@ def empirical_chi(act, sigma_w, sigma_b=0.0, Q=None, C=None, eps=0.05, n_prev=40
     u = torch.stack([ua, ub[0], ub[1]], dim=1).to(dtype=dtype, device=device)
     seed2 = None if seed is None else _seed(seed) + 104729
     (K,) = propagate(act, u, sigma_w, sigma_b, 1, n_next, n_draws=n_draws, dtype=dtype, device=device,
-                     seed=seed2, phi_first=True)
+                     seed=seed2, phi_first=True, torch_fn=torch_fn)
     K = K.to(torch.float64)
     est = (K[:, 0, 2] - K[:, 0, 1]) / (2 * eps * Q)
     chi, se = _mean_se(est)
@@ -381,13 +391,17 @@ def empirical_chi(act, sigma_w, sigma_b=0.0, Q=None, C=None, eps=0.05, n_prev=40
 # ----------------------------------------------------------------------------- paper 1, sec. 5 / Fig. 1
 def sigma_w_optimal(act, sigma_b=0.0):
     """sigma_w maximising chi at the fixed point: ``qmf_sym.init.sigma_w_opt`` for a uniform staircase
-    at sigma_b = 0 (the paper's recipe, sec. 5), else a bounded scalar maximisation of
-    ``maps.fixed_point(act, s, sigma_b).chi``."""
+    at sigma_b = 0 (the paper's recipe, sec. 5), else for a staircase a bounded scalar maximisation of
+    ``maps.fixed_point(act, s, sigma_b).chi``.  A continuous activation: chi <= 1 with its maximum 1 on the
+    order-to-chaos line, so the edge of chaos :func:`qmf_sym.maps.edge_of_chaos` (its ValueError where the
+    line does not exist at this sigma_b, e.g. ReLU with sigma_b > 0)."""
     from qmf_sym import maps
     from qmf_sym.init import sigma_w_opt, uniform_spacing
 
-    act = as_staircase(act)
+    act = as_activation(act)
     sigma_b = V.finite("sigma_b", V.nonnegative("sigma_b", sigma_b))
+    if not isinstance(act, Staircase):
+        return float(maps.edge_of_chaos(act, sigma_b).sigma_w)
     if sigma_b == 0:
         try:
             uniform_spacing(act)
@@ -451,7 +465,7 @@ def _decay_layer(v, start, target, layers=None):
 
 def correlation_propagation(act, sigma_ws, sigma_b=0.0, depth=100, width=1000, r=500, n0=None, *, n_draws=1,
                             dtheta_decay=math.pi / 3, n_theory=61, dtype=torch.float32, device=None, seed=0,
-                            progress=False):
+                            progress=False, torch_fn=None):
     """The correlation-propagation experiment of paper 1, sec. 5 (Fig. 1), for several sigma_w.
 
     For each sigma_w: Q* = ``maps.fixed_point(act, sigma_w, sigma_b).Q``; r inputs on a great circle
@@ -479,7 +493,7 @@ def correlation_propagation(act, sigma_ws, sigma_b=0.0, depth=100, width=1000, r
 
     from qmf_sym import maps
 
-    act = as_staircase(act)
+    act = as_activation(act)
     r = V.integer("r", r, 2)
     depth = V.integer("depth", depth, 1)
     width = V.integer("width", width, 1)
@@ -517,7 +531,7 @@ def correlation_propagation(act, sigma_ws, sigma_b=0.0, depth=100, width=1000, r
             return torch.stack([circulant_profile(K), circulant_profile(Cm)], dim=1)
 
         prof = propagate(act, X, sw, sigma_b, depth, width, n_draws=n_draws, reduce=red, dtype=dtype,
-                         device=device, seed=seed + 1000 * j + 1, progress=progress)
+                         device=device, seed=seed + 1000 * j + 1, progress=progress, torch_fn=torch_fn)
         P = torch.stack(prof, dim=1).to(torch.float64)  # (D, L, 2, r)
         m, se = _mean_se(P)
         cov = np.vstack([cov0, m[:, 0]])
@@ -548,7 +562,7 @@ def correlation_propagation(act, sigma_ws, sigma_b=0.0, depth=100, width=1000, r
 # ----------------------------------------------------------------------------- finite width
 def finite_width_errors(act, sigma_w, sigma_b=0.0, widths=(64, 128, 256, 512, 1024, 2048, 4096), depth=30,
                         angles=(0.0, math.pi / 6, math.pi / 3, math.pi / 2), n_draws=256, method="gram",
-                        dtype=torch.float64, device=None, seed=0):
+                        dtype=torch.float64, device=None, seed=0, torch_fn=None):
     """Empirical minus mean-field Q^(l), C^(l) per layer for several widths n (paper 1, eq. 4 at finite n).
 
     Inputs: r = len(angles) points on a great circle scaled so that Q^(1) = Q* (:func:`circle_inputs`,
@@ -564,7 +578,7 @@ def finite_width_errors(act, sigma_w, sigma_b=0.0, widths=(64, 128, 256, 512, 10
     """
     from qmf_sym import maps
 
-    act = as_staircase(act)
+    act = as_activation(act)
     widths = V.integers("widths", widths, 1)
     depth = V.integer("depth", depth, 1)
     seed = V.integer("seed", seed, 0)
@@ -602,7 +616,7 @@ def finite_width_errors(act, sigma_w, sigma_b=0.0, widths=(64, 128, 256, 512, 10
         out[k] = np.zeros((len(widths), depth))
     for i, n in enumerate(widths):
         st = layer_statistics(act, X, sigma_w, sigma_b, depth, n, n_draws=n_draws, method=method, dtype=dtype,
-                              device=device, seed=seed + 17 * (i + 1))
+                              device=device, seed=seed + 17 * (i + 1), torch_fn=torch_fn)
         dQ = st["Q_draws"] - Qm[None, :, None]  # (D, L, r)
         dC = st["C_draws"][:, :, iu[0], iu[1]] - Cm[None]  # (D, L, pairs)
         out["Q_rms"][i] = np.sqrt((dQ ** 2).mean(axis=(0, 2)))

@@ -113,6 +113,69 @@ def test_correlation_propagation_small():
     assert np.all(np.abs(run["corr"][1] - C1) <= K_SE * run["corr_se"][1] + 10 / 400)
 
 
+# ----------------------------------------------------------------------------- any activation
+@pytest.mark.parametrize("name", ["erf", "tanh", "relu", "hardtanh"])
+def test_one_layer_matches_maps_for_continuous_activations(name):
+    # the same unit-level check as for staircases (D = 32 draws, k = 5 SE, see the module docstring),
+    # with the activation's torch op against the closed-form / quadrature maps of qmf_sym.maps
+    from qmf_sym.activations import by_name
+
+    act = by_name(name)
+    Q, C, sw, sb, n = 1.3, 0.4, 1.4, 0.2, 400
+    r = NW.one_layer_statistics(act, Q, C, sw, sb, n_prev=n, n_next=n, n_draws=D, seed=3)
+    q_mf, c_mf = maps.layer_map(act, Q, C, sw, sb)
+    assert abs(r["Q"] - q_mf) <= K_SE * r["Q_se"]
+    assert abs(r["K12"] - q_mf * c_mf) <= K_SE * r["K12_se"]
+    assert abs(r["C"] - c_mf) <= K_SE * r["C_se"] + 10 / n
+
+
+def test_empirical_chi_and_sigma_w_optimal_for_tanh():
+    # tanh at sigma_b = 0.05: the optimal sigma_w is the edge of chaos, where chi = chi_1 = 1 (C* = 1);
+    # in the chaotic phase (sigma_w = 1.6, C* < 1) the finite-difference chi of finite layers matches eq. 6
+    from qmf_sym.activations import Tanh
+
+    act = Tanh()
+    s = NW.sigma_w_optimal(act, 0.05)
+    assert s == pytest.approx(float(maps.edge_of_chaos(act, 0.05).sigma_w), rel=1e-12)
+    assert s == pytest.approx(1.12254, abs=1e-4)  # the line's value at sigma_b = 0.05 (derivations/continuous_activations.md)
+    r = NW.empirical_chi(act, 1.6, 0.05, eps=0.05, n_prev=2000, n_next=1000, n_draws=D, seed=4)
+    assert abs(r["chi"] - r["chi_fd"]) <= K_SE * r["chi_se"]
+    assert r["chi_fd"] == pytest.approx(r["chi_theory"], rel=0.02)
+
+
+def test_correlation_propagation_any_activation():
+    # erf random networks (Fig. 1's experiment with a continuous activation): layer-by-layer correlation
+    # at the decay angle within 5 SE + 10/n of the mean field over three layers
+    from qmf_sym.activations import Erf
+
+    act = Erf()
+    res = NW.correlation_propagation(act, [1.8], depth=3, width=400, r=24, n_draws=8, n_theory=13,
+                                     dtype=torch.float64, seed=2)
+    run = res["runs"][0]
+    k = run["k_decay"]
+    th_mf = run["theta_theory"]
+    j = int(np.argmin(np.abs(th_mf - res["theta"][k])))
+    assert abs(th_mf[j] - res["theta"][k]) < 1e-12
+    for l in (1, 2, 3):
+        assert abs(run["corr"][l, k] - run["corr_theory"][l, j]) <= K_SE * run["corr_se"][l, k] + 10 / 400, l
+
+
+def test_smooth_activation_without_torch_form_is_refused_in_one_line():
+    from qmf_sym.activations import Smooth
+
+    act = Smooth(np.sin, np.cos, name="sin")
+    with pytest.raises(ValueError, match="torch_fn"):
+        NW.propagate(act, torch.randn(3, 5), 1.0, depth=1, width=4)
+    with pytest.raises(ValueError, match="torch_fn"):
+        NW.one_layer_statistics(act, 1.0, 0.5, 1.0, n_prev=8, n_next=8, n_draws=2)
+    # with its torch form it runs, and agrees with the quadrature maps (k = 5 SE, D = 32 draws)
+    r = NW.one_layer_statistics(act, 1.0, 0.5, 1.5, 0.1, n_prev=400, n_next=400, n_draws=D, seed=1,
+                                torch_fn=torch.sin)
+    q_mf, c_mf = maps.layer_map(act, 1.0, 0.5, 1.5, 0.1)
+    assert abs(r["Q"] - q_mf) <= K_SE * r["Q_se"]
+    assert abs(r["K12"] - q_mf * c_mf) <= K_SE * r["K12_se"]
+
+
 # ----------------------------------------------------------------------------- argument validation
 @pytest.mark.parametrize("kw, match", [(dict(seed=True), "seed"), (dict(seed=-1), "seed"), (dict(seed=1.5), "seed"),
                                        (dict(dtheta_decay=float("nan")), "dtheta_decay"),
