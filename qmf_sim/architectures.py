@@ -1,9 +1,13 @@
 """Finite random networks beyond fully connected ones (torch, CPU): circular CNNs and residual networks.
 
-The mean field they are checked against lives in :mod:`qmf_sym.cnn` and :mod:`qmf_sym.residual`; the
-staircase is applied with the one torch lookup :func:`qmf_sim.nn.staircase_forward` (forward only:
-these are random-network propagation experiments, no training here except through
-:class:`QuantizedResMLP`, which uses the STE of :func:`qmf_sim.nn.staircase_ste`).
+The mean field they are checked against lives in :mod:`qmf_sym.cnn` and :mod:`qmf_sym.residual`.  Any
+activation of :mod:`qmf_sym.activations` is accepted (a staircase, eq. 13, or a continuous one: erf, tanh,
+ReLU, leaky ReLU, hard tanh, or a ``Smooth`` one with its torch callable ``torch_fn``), applied through the
+one torch home of activations, :func:`qmf_sim.nn.activation_forward` (a staircase by the exact lookup
+:func:`qmf_sim.nn.staircase_forward`, so staircase results are those of the staircase-only version bit for
+bit).  These are random-network propagation experiments (forward only), except :class:`QuantizedResMLP`,
+which trains a staircase with the STE of :func:`qmf_sim.nn.staircase_ste` (eq. 19) and a continuous
+activation with its true derivative (autograd), the rule of :class:`qmf_sim.nn.QuantizedMLP`.
 
 CNN (paper 1, sec. 4.2; Xiao et al. 2018): :func:`cnn_mode_decay` propagates inputs built to excite one
 Fourier mode (mode s, band d, amplitude eps) of the correlation through random circular CNNs and returns
@@ -20,12 +24,21 @@ import torch
 
 from qmf_sym import _validate as V
 from qmf_sym import cnn as T
-from qmf_sym.activations import as_staircase
+from qmf_sym.activations import Staircase, as_activation
 
-from .nn import staircase_forward
+from .nn import activation_forward, torch_function
 
 __all__ = ["conv_weights", "cnn_mode_decay", "fit_mode_slope", "ModeFit", "residual_correlations", "QuantizedResMLP",
            "residual_factory"]
+
+
+def _check_activation(act, torch_fn):
+    """``act`` an activation of :mod:`qmf_sym.activations` and ``torch_fn`` its torch callable where one is
+    needed (a ``Smooth`` activation) or ``None``: checked once here by :func:`qmf_sim.nn.torch_function`
+    (ValueError naming ``act`` or ``torch_fn``), before any network is drawn."""
+    act = as_activation(act)
+    torch_function(act, torch_fn)
+    return act
 
 
 # ============================================================================ CNN
@@ -66,8 +79,12 @@ def _corr(h):
 
 
 def cnn_mode_decay(act, sigma_w, sigma_b=0.0, spatial=16, kernel_size=3, init="gaussian", mode=0, band=1,
-                   eps=0.2, channels=256, depth=20, seeds=(0, 1, 2, 3), batch=4, dtype=torch.float32):
+                   eps=0.2, channels=256, depth=20, seeds=(0, 1, 2, 3), batch=4, dtype=torch.float32, torch_fn=None):
     """The amplitude of one correlation mode, layer by layer, in finite random circular CNNs.
+
+    ``act``: any activation of :mod:`qmf_sym.activations` (``torch_fn``: the torch callable of a ``Smooth``
+    one, :func:`qmf_sim.nn.torch_function`); its fixed point (Q*, C*) is :func:`qmf_sym.maps.fixed_point`'s
+    and must have C* < 1 (an odd activation at sigma_b = 0 in its chaotic phase has C* = 0).
 
     Inputs excite the mode: the first hidden layer's pre-activations are h^1_{c,.} = L z_c with z_c ~ N(0, I)
     i.i.d. over channels and L L^T = Q* (R* + eps P), P = :func:`qmf_sym.cnn.mode_perturbation` (mode s,
@@ -81,7 +98,7 @@ def cnn_mode_decay(act, sigma_w, sigma_b=0.0, spatial=16, kernel_size=3, init="g
     inputs of <R^l - R*, P> / <P, P> (antisymmetrised as above); seed k draws the k-th network and its
     inputs from ``torch.Generator().manual_seed(seed)``.
     """
-    act = as_staircase(act)
+    act = _check_activation(act, torch_fn)
     spatial = T._check_spatial(spatial)
     dim = len(spatial)
     V.choice("init", init, T.INITS)
@@ -118,7 +135,7 @@ def cnn_mode_decay(act, sigma_w, sigma_b=0.0, spatial=16, kernel_size=3, init="g
                 break
             w = conv_weights(channels, kernel_size, dim, sigma_w, init, gen, dtype)
             b = (torch.randn((channels,), generator=gen, dtype=torch.float64) * float(sigma_b)).to(dtype)
-            hs = {sgn: _conv(staircase_forward(h, act), w, b, dim) for sgn, h in hs.items()}
+            hs = {sgn: _conv(activation_forward(h, act, torch_fn), w, b, dim) for sgn, h in hs.items()}
     return out
 
 
@@ -160,7 +177,7 @@ def fit_mode_slope(amplitudes, n_layers):
 
 # ============================================================================ residual networks
 def residual_correlations(act, Q1, C1, alpha, sigma_w, sigma_b=0.0, width=1024, depth=100, seeds=(0, 1, 2, 3),
-                          pairs=4, dtype=torch.float32):
+                          pairs=4, dtype=torch.float32, torch_fn=None):
     """Correlation C^l and variance Q^l, layer by layer, in finite random residual networks
     x^(l+1) = x^l + alpha (W^l phi(x^l) + b^l) (:mod:`qmf_sym.residual`).
 
@@ -168,8 +185,9 @@ def residual_correlations(act, Q1, C1, alpha, sigma_w, sigma_b=0.0, width=1024, 
     (x_a, x_b) with x_i ~ N(0, Q1 [[1, C1], [C1, 1]]) i.i.d. over the ``width`` units.  Returns
     (C, Q), arrays (len(seeds), depth): the empirical correlation x_a.x_b / (|x_a| |x_b|) and the mean
     |x|^2 / width, each averaged over the pairs, for l = 1..depth; seed k draws the k-th network and its
-    inputs from ``torch.Generator().manual_seed(seed)``."""
-    act = as_staircase(act)
+    inputs from ``torch.Generator().manual_seed(seed)``.  ``act``: any activation of :mod:`qmf_sym.activations`
+    (``torch_fn`` for a ``Smooth`` one, as in :func:`cnn_mode_decay`)."""
+    act = _check_activation(act, torch_fn)
     V.positive("Q1", Q1)
     V.in_closed("C1", C1, -1, 1)
     V.positive("alpha", alpha)
@@ -200,7 +218,7 @@ def residual_correlations(act, Q1, C1, alpha, sigma_w, sigma_b=0.0, width=1024, 
                 break
             w = torch.randn((width, width), generator=gen, dtype=dtype) * (float(sigma_w) / math.sqrt(width))
             b = torch.randn((width,), generator=gen, dtype=dtype) * float(sigma_b)
-            x = x + float(alpha) * (staircase_forward(x, act) @ w.T + b)
+            x = x + float(alpha) * (activation_forward(x, act, torch_fn) @ w.T + b)
     return Cs, Qs
 
 
@@ -212,10 +230,13 @@ class QuantizedResMLP(torch.nn.Module):
     x^1 = W^1 x + b^1,  x^(l+1) = x^l + alpha (W^(l+1) phi(x^l) + b^(l+1)) (l = 1..depth-1),
     f(x) = W^(L+1) phi(x^L) + b^(L+1)  (``depth`` = L hidden layers),
 
-    phi by :func:`qmf_sim.nn.staircase_ste` (forward exact, backward STE)."""
+    phi as in :class:`qmf_sim.nn.QuantizedMLP`: a staircase by :func:`qmf_sim.nn.staircase_ste` (forward
+    exact, backward the STE of eq. 19), any other activation of :mod:`qmf_sym.activations` by its torch op
+    with its true derivative (:func:`qmf_sim.nn.torch_function`; ``ste`` and ``ste_slope`` must then keep
+    their defaults, there is no estimator to choose; a ``Smooth`` one needs ``torch_fn``)."""
 
     def __init__(self, n_in, width, depth, n_out, act, sigma_w, sigma_b=0.0, alpha=1.0, ste="clipped",
-                 ste_slope=1.0, dtype=torch.float32, device=None, seed=None):
+                 ste_slope=1.0, dtype=torch.float32, device=None, seed=None, torch_fn=None):
         super().__init__()
         from .nn import _check_ste, init_draws
 
@@ -223,7 +244,12 @@ class QuantizedResMLP(torch.nn.Module):
         width = V.integer("width", width, 1)
         depth = V.integer("depth", depth, 1)
         n_out = V.integer("n_out", n_out, 1)
-        self.act = as_staircase(act)
+        V.finite("ste_slope", V.positive("ste_slope", ste_slope))
+        self.act = _check_activation(act, torch_fn)
+        self._torch_fn = torch_function(self.act, torch_fn)
+        if not isinstance(self.act, Staircase) and (ste != "clipped" or ste_slope != 1.0):
+            raise ValueError("ste and ste_slope apply to staircases only (a continuous activation trains with its "
+                             "true derivative); leave them at their defaults")
         self.sigma_w, self.sigma_b = V.finite("sigma_w", V.positive("sigma_w", sigma_w)), V.finite(
             "sigma_b", V.nonnegative("sigma_b", sigma_b))
         self.alpha = V.finite("alpha", V.positive("alpha", alpha))
@@ -241,7 +267,9 @@ class QuantizedResMLP(torch.nn.Module):
     def phi(self, x):
         from .nn import staircase_ste
 
-        return staircase_ste(x, self.act, self.ste, self.ste_slope)
+        if isinstance(self.act, Staircase):
+            return staircase_ste(x, self.act, self.ste, self.ste_slope)
+        return self._torch_fn(x)
 
     def forward(self, x, return_preactivations=False):
         h = self.layers[0](x)
@@ -253,8 +281,10 @@ class QuantizedResMLP(torch.nn.Module):
         return (out, pre) if return_preactivations else out
 
     def extra_repr(self):
+        from .nn import _act_label
+
         return (f"depth={self.depth}, width={self.width}, alpha={self.alpha:g}, sigma_w={self.sigma_w:g}, "
-                f"sigma_b={self.sigma_b:g}, act=N{self.act.N}, slope={self.ste_slope:g}")
+                f"sigma_b={self.sigma_b:g}, act={_act_label(self.act)}, slope={self.ste_slope:g}")
 
 
 def residual_factory(alpha):
