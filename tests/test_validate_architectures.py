@@ -3,6 +3,7 @@ naming the parameter (before: TypeError/RuntimeError from torch, 'float' object 
 ZeroDivisionError or NaN at sigma_w = 1e-300)."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -49,3 +50,61 @@ def test_jacobian_tiny_sigma_w_named():
 def test_kinks_bad_act(act):
     with pytest.raises(ValueError, match="act"):
         linearisation.kinks(act)
+
+
+# ---------------------------------------------------------------------------- any activation in the architectures
+def _arch_calls(act, torch_fn=None, **kw):
+    """The three entry points of qmf_sim.architectures that take an activation, smallest sizes."""
+    from qmf_sim.architectures import QuantizedResMLP, cnn_mode_decay, residual_correlations
+
+    return [lambda: cnn_mode_decay(act, 2.0, 0.0, 8, 3, "gaussian", 1, 1, 0.2, 4, 2, seeds=[0], batch=1,
+                                   torch_fn=torch_fn),
+            lambda: residual_correlations(act, 1.0, 0.5, 1.0, 2.0, 0.0, 8, 2, seeds=[0], pairs=1, torch_fn=torch_fn),
+            lambda: QuantizedResMLP(3, 8, 2, 2, act, 2.0, torch_fn=torch_fn, **kw)]
+
+
+@pytest.mark.parametrize("act", [None, "tanh", 1.0, lambda x: x])
+def test_architectures_bad_act(act):
+    for call in _arch_calls(act):
+        with pytest.raises(ValueError, match="act"):
+            call()
+
+
+def test_architectures_bad_torch_fn():
+    from qmf_sym.activations import Smooth, Tanh
+
+    silu = Smooth(lambda x: x / (1 + np.exp(-x)), lambda x: 1.0 + 0 * x, name="silu")
+    cases = [(silu, None),                          # a Smooth activation has no built-in torch form
+             (Tanh(), "tanh"),                      # not a callable
+             (Staircase.uniform(4), torch.tanh)]    # a staircase's torch face is its exact lookup
+    for act, fn in cases:
+        for call in _arch_calls(act, fn):
+            with pytest.raises(ValueError, match="torch_fn"):
+                call()
+
+
+@pytest.mark.parametrize("kw, name", [({"ste": "identity"}, "ste"), ({"ste_slope": 0.5}, "ste_slope")])
+def test_residual_mlp_continuous_refuses_an_estimator(kw, name):
+    """A continuous activation trains with its true derivative (the rule of nn.QuantizedMLP): no STE to choose."""
+    from qmf_sim.architectures import QuantizedResMLP
+    from qmf_sym.activations import Erf
+
+    with pytest.raises(ValueError, match=name):
+        QuantizedResMLP(3, 8, 2, 2, Erf(), 2.0, **kw)
+
+
+@pytest.mark.parametrize("slope", [0.0, -1.0, float("nan"), float("inf")])
+def test_residual_mlp_bad_ste_slope(slope):
+    from qmf_sim.architectures import QuantizedResMLP
+
+    with pytest.raises(ValueError, match="ste_slope"):
+        QuantizedResMLP(3, 8, 2, 2, Staircase.uniform(4), 2.0, ste_slope=slope)
+
+
+def test_cnn_mode_decay_continuous_without_a_fixed_point_named():
+    """erf below the end of its order-to-chaos line at sigma_b = 0 (sigma_w < sqrt(pi)/2): Q* = 0, no mode."""
+    from qmf_sim.architectures import cnn_mode_decay
+    from qmf_sym.activations import Erf
+
+    with pytest.raises(ValueError, match="sigma_w"):
+        cnn_mode_decay(Erf(), 0.5, 0.0, 8, 3, "gaussian", 1, 1, 0.2, 4, 2, seeds=[0])
