@@ -10,7 +10,8 @@ Two experiments (the ``residual`` part of ``qmf reproduce``):
    ``residual_exponents.csv`` and the figure ``residual_propagation``.
 2. **Trainable depth** (:func:`trainable_depth`): plain (:class:`qmf_sim.nn.QuantizedMLP`) against residual
    (:class:`qmf_sim.architectures.QuantizedResMLP`, the same weights, alpha = 1) networks trained with the
-   STE on the digits set (smoke size) over depths beyond paper 1's L_max = 6 xi, through
+   STE on the digits set (smoke size), N = 2 and N = 4, over depths beyond paper 1's L_max = 6 xi
+   (13.3 for N = 2, 47.4 for N = 4; up to 100 layers at quick size, 128 at full size), through
    :func:`qmf_sim.training.run_training`.  Writes ``residual_runs.jsonl`` (resumable),
    ``residual_trainable_depth.csv`` and the figure ``residual_trainable_depth``.
 
@@ -44,8 +45,10 @@ CAPTIONS = {
         "Paper: residual connections can maintain signal propagation beyond the fully connected limit."),
     "residual_trainable_depth": (
         "Trainable depth: plain against residual quantized networks",
-        "Test accuracy after training (digits, smoke size) against depth, plain fully connected (eq. 1) and residual "
-        "networks with the same initial weights (alpha = 1), mean +-1 SE over seeds; dashed: paper 1's L_max = 6 xi.",
+        "Uniform N = 2 (left) and N = 4 (right) staircases at their optimal sigma_w. Test accuracy (filled, solid) and "
+        "train accuracy (open, dashed) after training (digits, smoke size) against depth, plain fully connected (eq. 1) "
+        "and residual networks with the same initial weights (alpha = 1), mean +-1 SE over seeds; dashed vertical: "
+        "paper 1's L_max = 6 xi.",
         "Paper: fully connected networks deeper than ~6 xi are untrainable; residual connections can help."),
 }
 
@@ -154,9 +157,12 @@ def plot_propagation(prop: dict):
 
 # ============================================================================ 2. trainable depth
 def _depth_settings(quick):
+    """N = 2 (L_max = 6 xi = 13.3) and N = 4 (L_max = 47.4): the deepest runs are ~2-7.5 L_max (quick: 100
+    layers, ~20 s on one core; full: 128 layers)."""
     if quick:
-        return dict(levels=[2], depths=[4, 16, 40], seeds=[0], width=64, steps=200, lr=2e-2, alpha=1.0)
-    return dict(levels=[2], depths=[4, 8, 16, 32, 64], seeds=[0, 1], width=128, steps=300, lr=1e-2, alpha=1.0)
+        return dict(levels=[2, 4], depths=[4, 16, 40, 100], seeds=[0], width=64, steps=200, lr=2e-2, alpha=1.0)
+    return dict(levels=[2, 4], depths=[4, 8, 16, 32, 64, 128], seeds=[0, 1], width=128, steps=300, lr=1e-2,
+                alpha=1.0)
 
 
 def trainable_depth_plan(quick: bool = False, **over) -> list[tuple]:
@@ -209,7 +215,7 @@ def trainable_depth(out_dir, quick: bool = False, progress: bool = False, **over
 
 def analyse_depth(res: dict) -> list[dict]:
     """Per (architecture, N, depth): mean and SE over seeds of the final test and train accuracy (a
-    diverged run counts at chance), with xi and L_max = 6 xi of paper 1; and per (architecture, N) the
+    diverged run counts at chance), with xi, L_max = 6 xi of paper 1 and depth / L_max; and per (architecture, N) the
     trainability boundary (:func:`qmf_sim.sweep.boundary_depths` on the seed means, midpoint between
     chance and the best mean) in the column ``boundary``."""
     from qmf_sim.sweep import boundary_depths
@@ -231,6 +237,7 @@ def analyse_depth(res: dict) -> list[dict]:
                 trs.append(tr)
                 se = lambda v: v.std(ddof=1) / math.sqrt(len(v)) if len(v) > 1 else None  # noqa: E731
                 rows.append({"architecture": arch, "levels": n, "depth": d, "xi": xi, "L_max_6xi": 6 * xi,
+                             "depth_over_L_max": d / (6 * xi),
                              "test_acc": te.mean(), "test_acc_se": se(te),
                              "train_acc": tr.mean(), "train_acc_se": se(tr),
                              "seeds": len(te), "chance": recs[0]["chance"]})
@@ -251,13 +258,17 @@ def plot_depth(rows: list[dict], settings: dict):
             se = [r["test_acc_se"] or 0.0 for r in rr]
             ax.errorbar([r["depth"] for r in rr], [r["test_acc"] for r in rr], yerr=se, fmt="o-", color=f"C{k}",
                         capsize=2,
-                        label=f"{arch}" + (rf" ($\alpha$ = {settings['alpha']:g})" if arch == "residual" else ""))
+                        label=f"{arch}" + (rf" ($\alpha$ = {settings['alpha']:g})" if arch == "residual" else "")
+                        + ": test")
+            ax.errorbar([r["depth"] for r in rr], [r["train_acc"] for r in rr],
+                        yerr=[r["train_acc_se"] or 0.0 for r in rr], fmt="o--", mfc="none", color=f"C{k}", capsize=2,
+                        lw=0.8, label=f"{arch}: train")
         ax.axvline(rr[0]["L_max_6xi"], color="k", ls="--", lw=1,
                    label=rf"$L_{{max}} = 6\xi = {rr[0]['L_max_6xi']:.1f}$")
         ax.axhline(rr[0]["chance"], color="0.6", ls=":", lw=1, label="chance")
         ax.set_xscale("log")
         ax.set_xlabel("depth L (hidden layers)")
-        ax.set_ylabel(f"test accuracy (step {settings['steps']})")
+        ax.set_ylabel(f"accuracy (step {settings['steps']})")
         ax.set_title(f"N = {n}, width {settings['width']}, digits", fontsize=10)
         ax.legend(fontsize=7)
     fig.tight_layout()
