@@ -118,3 +118,12 @@ def test_continuous_json_matches_maps(name, capsys):
     assert rep["chi"] == pytest.approx(float(fp.chi), rel=1e-13)
     assert rep["chi_1"] == pytest.approx(float(maps.chi_1(A.by_name(name), fp.Q, sw)), rel=1e-12)
     assert rep["chi_1_note"] is None
+
+
+def test_cli_names_are_the_protocol_names():
+    # the CLI keeps its own copy (``qmf --help`` imports no numerics); it must be the protocol's list
+    from qmf_sim.cli import activation as cli
+    from qmf_sim.experiments import activations as E
+    from qmf_sym import activations as A
+
+    assert cli.NAMES == A.NAMES == E.NAMES

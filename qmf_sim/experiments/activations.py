@@ -23,14 +23,16 @@ import numpy as np
 
 from qmf_sim import io
 from qmf_sym import _validate as V
+from qmf_sym import activations as _A
 
 __all__ = ["NAMES", "CONTINUOUS", "STAIRCASE_LEVELS", "make_activation", "fixed_point_report", "xi_curves",
            "edge_of_chaos_rows", "levels_to_match", "levels_table", "network_rates", "linearisation_rows",
-           "claim_scan", "continuous_available", "softplus", "reproduce", "reproduce_linearisation", "CAPTIONS",
+           "claim_scan", "softplus", "reproduce", "reproduce_linearisation", "CAPTIONS",
            "FIGURE_STEMS"]
 
-#: names accepted by ``qmf fixed-point --activation`` (and :func:`make_activation`)
-NAMES = ("tanh", "erf", "relu", "hardtanh", "sign", "staircase")
+#: names accepted by ``qmf fixed-point --activation`` (and :func:`make_activation`): those of
+#: :func:`qmf_sym.activations.by_name`
+NAMES = _A.NAMES
 #: the continuous activations of the ``activations`` figure
 CONTINUOUS = ("tanh", "erf", "hardtanh")
 #: the uniform staircases of the figure (levels -1..1, sec. 5)
@@ -41,37 +43,17 @@ SIGMA_BS = (0.0, 0.05)
 # ============================================================================ activations by name
 def make_activation(name, levels=None):
     """The activation called ``name`` (one of :data:`NAMES`); ``levels`` = N for ``staircase`` only
-    (the uniform N-level staircase of sec. 5, levels -1..1), refused otherwise."""
-    from qmf_sym import activations as A
-
+    (the uniform N-level staircase of sec. 5, levels -1..1), refused otherwise: :func:`qmf_sym.activations.by_name`
+    with its messages worded for the command line (``--activation``, ``--levels``)."""
     V.choice("activation", name, NAMES)
     if name == "staircase":
         if levels is None:
             raise ValueError("argument --levels: required for --activation staircase (N >= 2)")
-        levels = V.integer("levels", levels, 2, 10 ** 6)
-    elif levels is not None:
+        V.integer("levels", levels, 2, _A.N_MAX)
+        return _A.by_name(name, levels=levels)
+    if levels is not None:
         raise ValueError(f"argument --levels: only for --activation staircase, not {name}")
-    by_name = getattr(A, "by_name", None)
-    if by_name is not None:
-        return by_name(name, levels=levels) if name == "staircase" else by_name(name)
-    if name == "staircase":
-        return A.Staircase.uniform(levels)
-    if name == "sign":
-        return A.Staircase.sign()
-    raise ValueError(f"argument --activation: {name!r} needs qmf_sym.activations.by_name (continuous activations)")
-
-
-def continuous_available() -> bool:
-    """True when qmf_sym's maps accept continuous activations (``by_name``, ``maps.chi_1``,
-    ``maps.edge_of_chaos``); the parts then include tanh, erf, hard tanh (and ReLU in the App. K tables)."""
-    from qmf_sym import activations as A
-    from qmf_sym import maps
-
-    return all(hasattr(m, a) for m, a in ((A, "by_name"), (maps, "chi_1"), (maps, "edge_of_chaos")))
-
-
-def _continuous(names):
-    return tuple(names) if continuous_available() else ()
+    return _A.by_name(name)
 
 
 def softplus():
@@ -149,7 +131,7 @@ def xi_curves(quick=False, sigma_ws=None, sigma_bs=SIGMA_BS, continuous=CONTINUO
     from qmf_sym.activations import Staircase
 
     sws = _sigma_ws(quick) if sigma_ws is None else np.asarray(sigma_ws, float)
-    acts = [(n, make_activation(n)) for n in _continuous(continuous)] + [
+    acts = [(n, make_activation(n)) for n in continuous] + [
         ("sign" if N == 2 else f"staircase N={N}", Staircase.uniform(N)) for N in levels]
     rows = []
     for label, act in acts:
@@ -172,7 +154,7 @@ def edge_of_chaos_rows(quick=False, names=CONTINUOUS, sigma_bs=None):
 
     sbs = np.round(np.linspace(0.0, 0.5, 6 if quick else 26), 10) if sigma_bs is None else sigma_bs
     rows = []
-    for n in _continuous(names):
+    for n in names:
         act = make_activation(n)
         for sb in sbs:
             try:
@@ -220,7 +202,7 @@ def levels_table(quick=False, names=CONTINUOUS, sigma_ws=(0.9, 1.2, 1.5, 2.0, 3.
     uniform staircase at its own optimum needs to propagate as deep as the continuous activation at
     (sigma_w, sigma_b).  At the continuous edge of chaos xi is infinite and no N suffices (N_needed empty)."""
     rows = []
-    for n in _continuous(names):
+    for n in names:
         act = make_activation(n)
         for sb in sigma_bs:
             for sw in sigma_ws:
@@ -334,12 +316,11 @@ def _lin_settings(quick):
     for N in (4, 16):
         a = Staircase.uniform(N)
         out += [(a, float(sigma_w_opt(a)), 0.0, None), (a, float(sigma_w_opt(a)), 0.05, None)]
-    for n in _continuous(CONTINUOUS + ("relu",)):
+    for n in CONTINUOUS + ("relu",):
         act = make_activation(n)
         out += [(act, 1.5, 0.05, None), (act, 1.2, 0.3, None)] if n != "relu" else [(act, 1.2, 0.3, None)]
-    if continuous_available():
-        sp, fn = softplus()
-        out.append((sp, 1.0, 0.3, fn))
+    sp, fn = softplus()
+    out.append((sp, 1.0, 0.3, fn))
     return out if not quick else out[:2] + out[4::2]
 
 
@@ -386,15 +367,11 @@ def claim_scan(names=("tanh", "erf", "hardtanh", "relu"), sigma_ws=(0.8, 1.0, 1.
     from qmf_sym.init import sigma_w_opt
 
     settings = []
-    for n in _continuous(names):
-        try:
-            act = make_activation(n)
-        except ValueError:
-            continue
+    for n in names:
+        act = make_activation(n)
         settings += [(act, sw, sb) for sw in sigma_ws for sb in sigma_bs]
-    if continuous_available():
-        sp, _ = softplus()
-        settings += [(sp, sw, sb) for sw in sigma_ws[:4] for sb in sigma_bs]
+    sp, _ = softplus()
+    settings += [(sp, sw, sb) for sw in sigma_ws[:4] for sb in sigma_bs]
     for N in levels:
         a = Staircase.uniform(N)
         s0 = float(sigma_w_opt(a))
