@@ -54,7 +54,7 @@ __all__ = ["ensemble_key", "group_configs", "member_bytes", "split_ensembles", "
 
 # fields that must agree between the members of one ensemble (the rest is per member)
 SHARED_FIELDS = ("depth", "width", "batch_size", "steps", "eval_steps", "dtype", "data", "train_eval_size",
-                 "quantize_output", "loss", "optimizer", "device")
+                 "quantize_output", "loss", "optimizer", "device", "activation")
 
 
 def ensemble_key(cfg: TrainConfig) -> tuple:
@@ -127,7 +127,9 @@ class StackedMLP:
     Forward: every member's staircase (:func:`qmf_sim.nn.stacked_staircase_forward`, exact); backward
     (:meth:`backward`, written out: the products autograd would run, without its graph): the STE
     multiplies the incoming gradient by gain = slope * 1[|x| < clip] (clip = 1: eq. 19's clipped STE;
-    inf: identity STE), bit for bit autograd's result for this model (tested)."""
+    inf: identity STE), bit for bit autograd's result for this model (tested).  A continuous activation
+    (``TrainConfig.activation``, one per ensemble): its torch op forward and its derivative phi'(x) as the
+    gain (:func:`qmf_sim.nn.activation_with_derivative`), autograd's result to float rounding (tested)."""
 
     def __init__(self, configs, n_in, n_out, dtype, device):
         import torch
@@ -162,7 +164,9 @@ class StackedMLP:
             for l, (w, b) in enumerate(init_draws(sizes, c.sigma_w, c.sigma_b, c.seed)):
                 self.Ws[l][m].copy_(w.T)
                 self.bs[l][m].copy_(b)
-        self.tab = StackedTables([Staircase.uniform(c.levels) for c in configs], dtype, device)
+        self.act = configs[0].act()  # one activation per ensemble (ensemble_key); a staircase's N per member
+        self.staircase = isinstance(self.act, Staircase)
+        self.tab = StackedTables([c.act() for c in configs], dtype, device) if self.staircase else None
         self.clip = torch.tensor([1.0 if c.ste == "clipped" else math.inf for c in configs], dtype=dtype,
                                  device=device)
         self.slope = torch.tensor([c.ste_slope for c in configs], dtype=dtype, device=device)
@@ -185,7 +189,7 @@ class StackedMLP:
         the output is not quantized), for :meth:`backward`."""
         import torch
 
-        from .nn import stacked_staircase_forward, stacked_staircase_ste
+        from .nn import activation_forward, activation_with_derivative, stacked_staircase_forward, stacked_staircase_ste
 
         h = x
         L = len(self.Ws)
@@ -201,10 +205,16 @@ class StackedMLP:
                     saved.append((h, None))
                 h = a
                 continue
-            if saved is None:
+            if not self.staircase:  # a continuous activation: phi' from autograd (no STE)
+                if saved is None:
+                    h = activation_forward(a, self.act)
+                    continue
+                phi, gain = activation_with_derivative(a, self.act)
+            elif saved is None:
                 h = stacked_staircase_forward(a, self.tab)
                 continue
-            phi, gain = stacked_staircase_ste(a, self.tab, self.clip, self.slope)
+            else:
+                phi, gain = stacked_staircase_ste(a, self.tab, self.clip, self.slope)
             saved.append((h, gain))
             h = phi
         return h
@@ -239,7 +249,7 @@ class StackedMLP:
         sel = torch.as_tensor(idx, dtype=torch.long, device=self.device)
         self.Ws = [W[sel] for W in self.Ws]
         self.bs = [b[sel] for b in self.bs]
-        self.tab = self.tab.select(sel)
+        self.tab = self.tab.select(sel) if self.tab is not None else None
         self.clip, self.slope = self.clip[sel], self.slope[sel]
         self.M = len(idx)
         self._gbuf = {}

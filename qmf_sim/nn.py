@@ -43,6 +43,7 @@ __all__ = [
     "stacked_staircase_ste",
     "torch_function",
     "activation_forward",
+    "activation_with_derivative",
 ]
 
 _STE_NAMES = ("clipped", "identity")
@@ -306,6 +307,22 @@ def activation_forward(x: torch.Tensor, act, torch_fn=None) -> torch.Tensor:
     if isinstance(act, Staircase):
         return staircase_forward(x, act)
     return torch_function(act, torch_fn)(x)
+
+
+def activation_with_derivative(x: torch.Tensor, act, torch_fn=None):
+    """(phi(x), phi'(x)) on a tensor for a continuous activation (:func:`torch_function`), the derivative
+    elementwise by autograd (the very formula its backward pass uses: grad_in = grad_out * phi'(x)), with no
+    graph kept.  For the hand-written backward of the stacked networks of :mod:`qmf_sim.ensemble`; a
+    staircase's pair is :func:`stacked_staircase_ste` (its STE gain instead of phi' = 0)."""
+    V.float_tensor("x", x)
+    if isinstance(act, Staircase):
+        raise ValueError("act must be a continuous activation (a staircase's backward is its STE: staircase_ste)")
+    fn = torch_function(act, torch_fn)
+    with torch.enable_grad():
+        xg = x.detach().requires_grad_(True)
+        y = fn(xg)
+        (d,) = torch.autograd.grad(y, xg, torch.ones_like(y))
+    return y.detach(), d
 
 
 def _ste_gain(x: torch.Tensor, ste, slope: float) -> torch.Tensor:

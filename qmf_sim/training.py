@@ -27,6 +27,12 @@ each run states all of them):
   every layer including the readout (the network's initialisation, sec. 3.1);
 * float32 on the device from :func:`qmf_sim.nn.default_device` (CUDA when present).
 
+Any activation: ``activation`` names a continuous activation of :func:`qmf_sym.activations.by_name`
+(``tanh``, ``erf``, ``relu``, ``hardtanh``) instead of the staircase; such a network trains with the true
+derivative (autograd: no STE), ``levels`` does not apply (``None`` once resolved), and ``sigma_w=None``
+means the edge of chaos at ``sigma_b`` (:func:`qmf_sym.maps.edge_of_chaos`, where chi = 1 and xi is
+infinite).  Staircase runs keep the keys they had before the field existed.
+
 Divergence: if the loss (or the logits) at a step is NaN or infinite, the run stops and is recorded
 with ``status = "diverged"`` and ``diverged_step``; it never raises.
 
@@ -57,6 +63,8 @@ EVAL_CHUNK = 2048
 # fields of TrainConfig that do not change the result of a run and so stay out of its key (the rules
 # only say where sigma_w and lr came from: the same numbers give the same run)
 _NON_KEY_FIELDS = ("device", "sigma_w_rule", "lr_rule")
+#: ``TrainConfig.activation``: the uniform staircase of ``levels`` states, or a continuous activation by name
+ACTIVATIONS = ("staircase", "tanh", "erf", "relu", "hardtanh")
 
 
 @dataclass(frozen=True)
@@ -66,11 +74,13 @@ class TrainConfig:
     ``sigma_w=None`` means sigma_w_opt(N) from qmf_sym (optimal normalized spacing) and ``lr=None``
     the paper's depth rule (1e-3 below depth 100, 5e-4 from 100 up); :meth:`resolved` replaces both
     by numbers.  ``data=None`` means ``$QMF_MNIST_DIR`` if set, else the scikit-learn digits set.
+    ``activation``: one of :data:`ACTIVATIONS` (``levels`` is the staircase's N and does not apply to the
+    others; ``ste`` and ``ste_slope`` are the staircase's estimator, eq. 19).
     """
 
     depth: int
     width: int = 2048
-    levels: int = 10
+    levels: int | None = 10
     sigma_w: float | None = None
     sigma_b: float = 0.0
     lr: float | None = None
@@ -92,6 +102,26 @@ class TrainConfig:
     device: str | None = None
     sigma_w_rule: str = field(default="given")
     lr_rule: str = field(default="given")
+    activation: str = "staircase"
+
+    @property
+    def staircase(self) -> bool:
+        """True for the quantized network (the uniform staircase of ``levels`` states)."""
+        return self.activation == "staircase"
+
+    def act(self):
+        """The activation of the run (:mod:`qmf_sym.activations`): ``Staircase.uniform(levels)`` or
+        ``by_name(activation)``."""
+        from qmf_sym.activations import N_MAX, Staircase, by_name
+
+        V.choice("activation", self.activation, ACTIVATIONS)
+        if self.staircase:
+            return Staircase.uniform(V.integer("levels", self.levels, 2, N_MAX))
+        return by_name(self.activation)
+
+    def label(self) -> str:
+        """``N10`` for a staircase, the activation's name otherwise (keys, progress bars, figures)."""
+        return f"N{self.levels}" if self.staircase else self.activation
 
     # ------------------------------------------------------------------ validation / resolution
     def validate(self) -> "TrainConfig":
@@ -103,7 +133,9 @@ class TrainConfig:
 
         depth = V.integer("depth", self.depth, 2)
         width = V.integer("width", self.width, 1)
-        V.integer("levels", self.levels, 2, N_MAX)
+        V.choice("activation", self.activation, ACTIVATIONS)
+        if self.staircase or self.levels is not None:
+            V.integer("levels", self.levels, 2, N_MAX)
         if self.sigma_w is not None:
             V.finite("sigma_w", V.positive("sigma_w", self.sigma_w))
         V.finite("sigma_b", V.nonnegative("sigma_b", self.sigma_b))
@@ -120,6 +152,9 @@ class TrainConfig:
         V.choice("loss", self.loss, {"cross_entropy"})
         V.choice("ste", self.ste, {"clipped", "identity"})
         V.finite("ste_slope", V.positive("ste_slope", self.ste_slope))
+        if not self.staircase and (self.ste != "clipped" or self.ste_slope != 1.0):
+            raise ValueError(f"ste and ste_slope apply to the staircase only (eq. 19); activation={self.activation!r} "
+                             f"trains with its true derivative, got ste={self.ste!r}, ste_slope={self.ste_slope!r}")
         V.flag("quantize_output", self.quantize_output)
         V.choice("sampling", self.sampling, {"epoch", "replacement"})
         V.integer("train_eval_size", self.train_eval_size, 1)
@@ -146,8 +181,15 @@ class TrainConfig:
 
         self.validate()
         c = self
-        if c.sigma_w is None:
+        if not c.staircase:
+            c = replace(c, levels=None)
+        if c.sigma_w is None and c.staircase:
             c = replace(c, sigma_w=sigma_w_opt(c.levels), sigma_w_rule="opt (qmf_sym.init.sigma_w_opt)")
+        elif c.sigma_w is None:
+            from qmf_sym.maps import edge_of_chaos
+
+            c = replace(c, sigma_w=float(edge_of_chaos(c.act(), c.sigma_b).sigma_w),
+                        sigma_w_rule="edge of chaos (qmf_sym.maps.edge_of_chaos)")
         if c.lr is None:
             lr = PAPER_LR_SHALLOW if c.depth < PAPER_LR_SWITCH_DEPTH else PAPER_LR_DEEP
             c = replace(c, lr=lr, lr_rule=f"paper: {PAPER_LR_SHALLOW:g} for depth < {PAPER_LR_SWITCH_DEPTH}, "
@@ -176,10 +218,12 @@ class TrainConfig:
         """A stable id of the run: hash of every result-relevant field of the *resolved* config."""
         c = self.resolved()
         d = {k: v for k, v in c.to_dict().items() if k not in _NON_KEY_FIELDS}
+        if c.staircase:
+            del d["activation"]  # the keys of staircase runs are those they had before the field existed
         d["sigma_w"] = float(f"{d['sigma_w']:.12g}")
         blob = json.dumps(d, sort_keys=True)
         h = hashlib.sha256(blob.encode()).hexdigest()[:12]
-        return f"L{c.depth}_N{c.levels}_sw{c.sigma_w:.4g}_w{c.width}_s{c.seed}_{h}"
+        return f"L{c.depth}_{c.label()}_sw{c.sigma_w:.4g}_w{c.width}_s{c.seed}_{h}"
 
 
 def sigma_w_opt(levels: int) -> float:
@@ -226,8 +270,10 @@ def check_configs(configs, name: str = "configs") -> list:
 THEORY_FIELDS = ("Q", "C", "chi", "xi")
 
 
-def theory(levels: int, sigma_w: float, sigma_b: float = 0.0) -> dict:
+def theory(levels, sigma_w: float, sigma_b: float = 0.0) -> dict:
     """Mean-field predictions for the run: Q*, C*, chi and xi (eq. 7) at the fixed point, and a status.
+
+    ``levels``: N of ``Staircase.uniform(N)``, or any activation of :mod:`qmf_sym.activations`.
 
     ``status``: ``"ok"``; ``"non_finite"`` when some of them are not finite numbers in float64 (e.g.
     chi = inf at C* = 1 for sigma_b >> sigma_w) -- those fields are ``None``, the finite ones stay;
@@ -235,10 +281,10 @@ def theory(levels: int, sigma_w: float, sigma_b: float = 0.0) -> dict:
     arithmetic overflows for a huge sigma_w) -- every field ``None`` and ``error`` says why.
     A training run is never lost to its theory: the record is written in every case.
     """
-    from qmf_sym.activations import N_MAX, Staircase
+    from qmf_sym.activations import N_MAX, Activation, Staircase
     from qmf_sym.maps import fixed_point
 
-    act = Staircase.uniform(V.integer("levels", levels, 2, N_MAX))
+    act = levels if isinstance(levels, Activation) else Staircase.uniform(V.integer("levels", levels, 2, N_MAX))
     sigma_w = V.finite("sigma_w", V.positive("sigma_w", sigma_w))
     sigma_b = V.finite("sigma_b", V.nonnegative("sigma_b", sigma_b))
     try:
@@ -330,8 +376,6 @@ def run_training(config: TrainConfig, dataset=None, progress: bool = False, thre
 def _run_training(config, dataset, progress, device, model_factory=None):
     import torch
 
-    from qmf_sym.activations import Staircase
-
     from .data import load_dataset
     from .nn import QuantizedMLP, default_device
 
@@ -347,7 +391,7 @@ def _run_training(config, dataset, progress, device, model_factory=None):
     if model_factory is not None:
         model = model_factory(cfg, dataset, dtype, dev)
     else:
-        model = QuantizedMLP(dataset.n_features, cfg.width, cfg.depth, dataset.n_classes, Staircase.uniform(cfg.levels),
+        model = QuantizedMLP(dataset.n_features, cfg.width, cfg.depth, dataset.n_classes, cfg.act(),
                              cfg.sigma_w, cfg.sigma_b, ste=cfg.ste, ste_slope=cfg.ste_slope,
                              quantize_output=cfg.quantize_output, dtype=dtype, device=dev, seed=cfg.seed)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
@@ -362,7 +406,7 @@ def _run_training(config, dataset, progress, device, model_factory=None):
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=cfg.steps, desc=f"L={cfg.depth} N={cfg.levels} sw={cfg.sigma_w:.3g}", unit="step",
+        bar = tqdm(total=cfg.steps, desc=f"L={cfg.depth} {cfg.label()} sw={cfg.sigma_w:.3g}", unit="step",
                    leave=False, mininterval=0.5)
     step = 0
     try:
@@ -420,7 +464,7 @@ def make_record(cfg: TrainConfig, dataset, status: str, div_step, checkpoints: l
         "key": cfg.key(),
         "config": cfg.to_dict(),
         "data": dataset.info(),
-        "theory": theory(cfg.levels, cfg.sigma_w, cfg.sigma_b),
+        "theory": theory(cfg.act(), cfg.sigma_w, cfg.sigma_b),
         "status": status,
         "diverged_step": div_step,
         "checkpoints": checkpoints,
@@ -448,7 +492,8 @@ def summarize(record: dict) -> dict:
         raise ValueError(f"record must be a run record of run_training; missing {missing}")
     c = record["config"]
     return {
-        "key": record["key"], "depth": c["depth"], "levels": c["levels"], "sigma_w": c["sigma_w"],
+        "key": record["key"], "depth": c["depth"], "activation": c.get("activation", "staircase"),
+        "levels": c["levels"], "sigma_w": c["sigma_w"],
         "width": c["width"], "steps": c["steps"], "lr": c["lr"], "seed": c["seed"],
         "xi": record.get("theory", {}).get("xi"), "status": record["status"],
         "diverged_step": record["diverged_step"], "final_test_acc": record["final_test_acc"],

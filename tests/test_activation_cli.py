@@ -127,3 +127,50 @@ def test_cli_names_are_the_protocol_names():
     from qmf_sym import activations as A
 
     assert cli.NAMES == A.NAMES == E.NAMES
+
+
+def test_train_depth_activation_names_are_the_training_names():
+    from qmf_sim import training
+    from qmf_sim.cli import training as cli
+
+    assert cli.ACTIVATIONS == training.ACTIVATIONS
+
+
+def test_train_depth_with_tanh_runs_the_sigma_panel(tmp_path, capsys):
+    # a continuous activation: the depth x sigma_w panel only, columns around tanh's edge of chaos (sigma_w = 1
+    # at sigma_b = 0), trained with the true derivative; records name the activation and have no levels
+    import json
+
+    from qmf_sim.cli import main
+
+    rc = main(["train-depth", "--activation", "tanh", "--depths", "2,3", "--width", "16", "--steps", "20",
+               "--sigma-w", "0.8,1.0,1.6", "--out", str(tmp_path), "--no-progress"])
+    assert rc == 0
+    recs = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    assert len(recs) == 6 and {r["config"]["activation"] for r in recs} == {"tanh"}
+    assert all(r["config"]["levels"] is None for r in recs)
+    fit = json.loads((tmp_path / "fit.json").read_text())
+    assert [k for k in fit if k != "provenance"] == ["sigma"]
+    xi = dict(zip(fit["sigma"]["columns"], fit["sigma"]["xi"]))
+    assert xi[1.0] is None or xi[1.0] > 1e3  # the edge of chaos: xi infinite (written as null in JSON)
+    assert (tmp_path / "trainable_depth_sigma.png").is_file()
+    out = capsys.readouterr().out
+    assert "[sigma]" in out
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["--activation", "tanh", "--levels", "2,4"], "--levels"),
+    (["--activation", "erf", "--panels", "levels"], "--panels"),
+    (["--activation", "relu", "--ste-slope", "critical"], "--ste-slope"),
+    (["--activation", "sigmoid"], "--activation"),
+])
+def test_train_depth_activation_bad_combinations(argv, flag, tmp_path, capsys):
+    from qmf_sim.cli import main
+
+    try:
+        rc = main(["train-depth", "--out", str(tmp_path), "--steps", "2", *argv])
+    except SystemExit as e:  # argparse's own refusals exit; the checks after parsing return 2
+        rc = e.code
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert flag in err and "Traceback" not in err

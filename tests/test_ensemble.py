@@ -247,3 +247,51 @@ def test_bench_ensemble_prints_its_fraction(capsys):
     mod.main(["--width", "8", "--depth", "2", "--steps", "8", "--repeats", "1"])
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last.startswith("fraction ") and float(last.split()[1]) > 0, last
+
+
+# ---------------------------------------------------------------------------------- continuous activations
+CONTINUOUS_MEMBERS = [
+    dict(sigma_w=1.5, lr=0.05, seed=7),
+    dict(sigma_w=0.9, lr=0.02, seed=3, sigma_b=0.1),
+    dict(sigma_w=2.0, lr=1e306, seed=1),  # diverges for the unbounded ReLU (bounded ones saturate)
+]
+
+
+@pytest.mark.parametrize("activation", ["tanh", "erf", "relu", "hardtanh"])
+def test_continuous_members_equal_runs_alone(activation):
+    # the same tolerance as for staircases (module docstring): a smooth phi has no jump to cross, so the
+    # float64 rounding of batched vs single products and of phi' (autograd's formula, applied by hand)
+    # stays ~1e-14 relative in the losses; accuracies are equal
+    cfgs = [TrainConfig(**BASE, **m, activation=activation) for m in CONTINUOUS_MEMBERS]
+    ens = E.train_ensemble(cfgs, threads=1)
+    alone = [run_training(c, threads=1) for c in cfgs]
+    assert [r["status"] for r in alone][:2] == ["ok", "ok"]
+    if activation == "relu":
+        assert alone[2]["status"] == "diverged"  # the masking of a diverged member is covered too
+    for e, a in zip(ens, alone):
+        same(e, a)
+    assert ens[0]["config"]["activation"] == activation and ens[0]["config"]["levels"] is None
+    assert ens[0]["key"].startswith(f"L3_{activation}_sw1.5_")
+
+
+def test_activation_field_keeps_staircase_keys_and_refuses_ste_for_continuous():
+    # a staircase run's key does not depend on the field (results files of earlier versions resume)
+    c = TrainConfig(depth=3, width=8, levels=4, sigma_w=1.0, lr=0.1)
+    assert c.key() == "L3_N4_sw1_w8_s0_" + c.key().rsplit("_", 1)[1]
+    import hashlib
+    from dataclasses import asdict
+    d = {k: v for k, v in asdict(c.resolved()).items() if k not in ("device", "sigma_w_rule", "lr_rule", "activation")}
+    d["eval_steps"] = list(d["eval_steps"])
+    d["sigma_w"] = float(f"{d['sigma_w']:.12g}")
+    assert c.key().endswith(hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12])
+    with pytest.raises(ValueError, match="ste and ste_slope apply to the staircase only"):
+        TrainConfig(depth=3, activation="tanh", ste_slope=2.0).validate()
+    with pytest.raises(ValueError, match="activation"):
+        TrainConfig(depth=3, activation="sigmoid").validate()
+    # sigma_w=None: the edge of chaos of the activation at sigma_b
+    from qmf_sym.activations import Tanh
+    from qmf_sym.maps import edge_of_chaos
+
+    r = TrainConfig(depth=3, activation="tanh", sigma_b=0.05).resolved()
+    assert r.sigma_w == pytest.approx(float(edge_of_chaos(Tanh(), 0.05).sigma_w), rel=1e-12)
+    assert r.sigma_w_rule.startswith("edge of chaos")

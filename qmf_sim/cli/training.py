@@ -17,6 +17,8 @@ import argparse
 from qmf_sim.cli import _vocab as A
 
 PANELS = ("sigma", "levels")
+#: TrainConfig.activation (qmf_sim.training.ACTIVATIONS; a copy: --help imports no numerics, tested equal)
+ACTIVATIONS = ("staircase", "tanh", "erf", "relu", "hardtanh")
 
 
 def _panels(text):
@@ -71,7 +73,16 @@ def _cmd_train_depth(args):
     out = A.out_dir(args.out)
     kw = dict(depths=args.depths, sigma_w=args.sigma_w, levels=args.levels, width=args.width, steps=args.steps,
               lr=args.lr, data=args.data, device=args.device, seed=args.seed, sigma_levels=args.sigma_levels,
-              panels=args.panels, ste_slope=args.ste_slope)
+              panels=args.panels, ste_slope=args.ste_slope, activation=args.activation)
+    if args.activation != "staircase":
+        for flag, v in (("--levels", args.levels), ("--sigma-levels", args.sigma_levels)):
+            if v is not None:
+                raise ValueError(f"argument {flag}: only for --activation staircase, not {args.activation}")
+        if args.panels == ("levels",):
+            raise ValueError(f"argument --panels: the depth x N panel is for --activation staircase, not {args.activation}")
+        if args.ste_slope != 1.0:
+            raise ValueError(f"argument --ste-slope: the STE is the staircase's (eq. 19); {args.activation} trains "
+                             "with its true derivative")
     _check_data(args.data)
     _check_sizes(E.build_plan(args.preset, **kw))  # sizes before anything trains
     scheduler = None
@@ -121,6 +132,10 @@ def add_commands(subparsers):
                    help="learning rate (paper preset default: 1e-3 / 5e-4 by depth)")
     p.add_argument("--seed", type=A.integer(0), default=0, help="random seed (default 0)")
     p.add_argument("--panels", type=_panels, default=PANELS, help="which grids to run (default sigma,levels)")
+    p.add_argument("--activation", choices=ACTIVATIONS, default="staircase",
+                   help="the network's activation (default: the uniform N-level staircase of the paper); a continuous "
+                   "one (true derivative, no STE) runs the depth x sigma_w panel only, its columns multiples of its "
+                   "edge-of-chaos sigma_w unless --sigma-w is given")
     p.add_argument("--ste-slope", type=_ste_slope, dest="ste_slope", default=1.0,
                    help="clipped-STE slope: a number (default 1, as in the paper) or 'critical' (per run the slope with "
                    "backward gain 1 at its fixed point, as qmf init prints; paper 1 App. H)")

@@ -26,21 +26,34 @@ PANELS = (SIGMA_PANEL, LEVELS_PANEL)
 
 
 def build_plan(preset_name="smoke", depths=None, sigma_w=None, levels=None, width=None, steps=None, lr=None,
-               data=None, device=None, sigma_levels=None, seed=0, panels=(SIGMA_PANEL, LEVELS_PANEL), ste_slope=1.0):
+               data=None, device=None, sigma_levels=None, seed=0, panels=(SIGMA_PANEL, LEVELS_PANEL), ste_slope=1.0,
+               activation="staircase"):
     """The runs of a sweep: ``{"sigma": [TrainConfig...], "levels": [...]}``; validates everything first.
+
+    ``activation``: ``"staircase"`` (the paper's sweep), or a continuous activation of
+    :data:`qmf_sim.training.ACTIVATIONS` for the depth x sigma_w panel only (its columns: the preset's
+    multiples of the edge-of-chaos sigma_w at sigma_b = 0, :func:`qmf_sym.maps.edge_of_chaos`, unless
+    ``sigma_w`` is given; trained with the true derivative, no STE).
 
     ``ste_slope``: the clipped-STE slope of every run (default 1, the paper's sec. 5), or ``"critical"``:
     per run the slope with backward gain 1 at its fixed point (:func:`qmf_sim.training.critical_ste_slope`,
     App. H/J)."""
     from qmf_sim.data import load_dataset
     from qmf_sim.sweep import levels_grid, preset, sigma_grid
-    from qmf_sim.training import TrainConfig, sigma_w_opt
+    from qmf_sim.training import ACTIVATIONS, TrainConfig, sigma_w_opt
     from qmf_sym import _validate as V
 
     p = preset(preset_name)
+    V.choice("activation", activation, ACTIVATIONS)
     panels = tuple(panels)
     if not panels or any(x not in PANELS for x in panels):
         raise ValueError(f"panels must be a non-empty subset of {list(PANELS)}, got {list(panels)}")
+    if activation != "staircase":
+        if LEVELS_PANEL in panels and panels != (SIGMA_PANEL, LEVELS_PANEL):
+            raise ValueError(f"panels: the depth x N panel is for the staircase, not activation={activation!r}")
+        if ste_slope != 1.0:
+            raise ValueError(f"ste_slope applies to the staircase only (eq. 19), not activation={activation!r}")
+        panels = (SIGMA_PANEL,)
     depths = p["depths"] if depths is None else list(depths)
     levels = p["levels"] if levels is None else list(levels)
     if not depths or not levels or (sigma_w is not None and not len(sigma_w)):
@@ -67,12 +80,16 @@ def build_plan(preset_name="smoke", depths=None, sigma_w=None, levels=None, widt
     base = dict(width=width, steps=steps, lr=lr, data=data, device=device, seed=seed)
     if not isinstance(ste_slope, str):
         base["ste_slope"] = float(ste_slope)
-    TrainConfig(depth=max(depths), levels=n_sig, sigma_w=1.0, **base).validate()
+    TrainConfig(depth=max(depths), levels=n_sig, sigma_w=1.0, activation=activation, **base).validate()
     load_dataset(data)  # unreadable data: clear error now, before any training
     plan = {}
     if SIGMA_PANEL in panels:
-        sws = sigma_w if sigma_w is not None else [f * sigma_w_opt(n_sig) for f in p["sigma_w_factors"]]
-        plan[SIGMA_PANEL] = sigma_grid(depths, sws, levels=n_sig, **base)
+        if activation == "staircase":
+            s0 = sigma_w_opt(n_sig)
+        else:
+            s0 = TrainConfig(depth=2, activation=activation, sigma_b=0.0).resolved().sigma_w  # the edge of chaos
+        sws = sigma_w if sigma_w is not None else [f * s0 for f in p["sigma_w_factors"]]
+        plan[SIGMA_PANEL] = sigma_grid(depths, sws, levels=n_sig, activation=activation, **base)
     if LEVELS_PANEL in panels:
         plan[LEVELS_PANEL] = levels_grid(depths, levels, **base)
     if ste_slope == "critical":
@@ -99,13 +116,14 @@ def _edges(v, log=False):
 
 
 def xi_sigma_curve(levels, sigma_ws):
-    """xi(sigma_w) for Staircase.uniform(levels) (qmf_sym.maps.fixed_point; nan where unavailable)."""
+    """xi(sigma_w) for Staircase.uniform(levels), or for ``levels`` an activation of
+    :mod:`qmf_sym.activations` (qmf_sym.maps.fixed_point; nan where unavailable, inf at the edge of chaos)."""
     import numpy as np
 
-    from qmf_sym.activations import Staircase
+    from qmf_sym.activations import Activation, Staircase
     from qmf_sym.maps import fixed_point
 
-    act = Staircase.uniform(int(levels))
+    act = levels if isinstance(levels, Activation) else Staircase.uniform(int(levels))
     out = []
     for s in sigma_ws:
         try:
@@ -124,6 +142,13 @@ def xi_levels_curve(levels):
     return np.array([float(optimal_spacing(int(n)).xi) for n in levels])
 
 
+def _act(record):
+    """The activation of a run record (its config's ``activation``, staircase for records without it)."""
+    from qmf_sim.training import TrainConfig
+
+    return TrainConfig.from_dict(record["config"]).act()
+
+
 def analyse_panel(records, panel):
     """Heat-map table, per-column boundaries and xi, and the fit of L_b = c xi for one panel."""
     import numpy as np
@@ -135,7 +160,7 @@ def analyse_panel(records, panel):
     chance = records[0].get("chance", 0.1)
     best = float(np.nanmax(A))
     if panel == SIGMA_PANEL:
-        xi = xi_sigma_curve(records[0]["config"]["levels"], cols)
+        xi = xi_sigma_curve(_act(records[0]), cols)
     else:
         xi = xi_levels_curve(cols)
     bounds = [boundary_depths(depths, A[:, j], chance, best) for j in range(len(cols))]
@@ -156,9 +181,12 @@ def plot_panel(records, panel, out_base: Path, analysis=None) -> list[Path]:
     if panel == SIGMA_PANEL:
         xe = _edges(cols, log=True)
         fine = np.geomspace(xe[0], xe[-1], 60)
-        xi_fine = xi_sigma_curve(records[0]["config"]["levels"], fine)
+        xi_fine = xi_sigma_curve(_act(records[0]), fine)
+        xi_fine[~np.isfinite(xi_fine)] = np.nan  # no curve where xi is infinite (the edge of chaos)
+        c0 = records[0]["config"]
+        name = c0.get("activation", "staircase")
         ax.set_xscale("log")
-        ax.set_xlabel(r"$\sigma_w$  (N = %d)" % records[0]["config"]["levels"])
+        ax.set_xlabel(r"$\sigma_w$  (N = %d)" % c0["levels"] if name == "staircase" else r"$\sigma_w$  (%s)" % name)
     else:
         xe = _edges(cols)
         fine = np.arange(min(cols), max(cols) + 1)
