@@ -539,6 +539,13 @@ def micro(states, W, WS, slot_cfg, wgl, wgt, wgm, xgl, xgt, xgm, eta, lam, sig, 
     n_snap = snap_steps.shape[0]
     for g in prange(n_groups):
         s0, s1, s2_, s3 = states[g, 0], states[g, 1], states[g, 2], states[g, 3]
+        # the weights this replica updates every step live in a copy allocated by its own thread (written
+        # back at the end): W[g] and W[g + 1] meet inside one cache line when 8 d is not a multiple of 64,
+        # and two threads writing both ends every step bounced it between cores (false sharing: 2 threads
+        # scaled 1.77x with the draws alone at 1.99x; 1.91x with the copy)
+        WL = np.zeros((G, d))
+        for j in range(G):
+            WL[j, :] = W[g, j]
         X = np.zeros(d)
         PS = np.zeros((G, d))  # psi(w) per slot, kept to the next step (generic update pass)
         PX = np.zeros((G, d))
@@ -564,7 +571,7 @@ def micro(states, W, WS, slot_cfg, wgl, wgt, wgm, xgl, xgt, xgm, eta, lam, sig, 
                 if not active[j]:
                     continue
                 c = slot_cfg[g, j]
-                w = W[g, j]
+                w = WL[j]
                 if wgm[c, 5] == 0.0 and wgm[c, 8] == 0.0:  # indicator surrogate, ridge on w: the fast path
                     if tnoise[j] == 0.0:
                         upass(w, PX[j], d, coef[j], decay[j], wgm[c, 4])
@@ -609,6 +616,8 @@ def micro(states, W, WS, slot_cfg, wgl, wgt, wgm, xgl, xgt, xgm, eta, lam, sig, 
                 isn += 1
             if n_active == 0:
                 break
+        for j in range(G):
+            W[g, j, :] = WL[j]
         states[g, 0], states[g, 1], states[g, 2], states[g, 3] = s0, s1, s2_, s3
 
 

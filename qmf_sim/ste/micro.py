@@ -49,12 +49,13 @@ def _check_run(d, runs, seed, eps_bound, q_bound, tau, tau_max):
 def memory_bytes(d, runs, n_rec, n_sets=1, n_snap=0, keep_teacher=False, threads=None):
     """Bytes :func:`simulate_many` allocates: latent and teacher weights (runs x sets x d float64, a teacher
     copy with ``keep_teacher``/snapshots), the records (4 per recording time), the snapshots, and per
-    thread the kernel's step buffers (x and, per set, psi(w) and phi(x): d (1 + 2 sets))."""
+    thread the kernel's step buffers (x and, per set, the thread's own copy of the latent weights, psi(w)
+    and phi(x): d (1 + 3 sets))."""
     import os
 
     threads = min(int(runs), os.cpu_count() or 1) if threads is None else threads
     per = float(d) * (2 + bool(keep_teacher or n_snap) + n_snap) + 4.0 * n_rec
-    return 8.0 * (float(runs) * n_sets * per + threads * float(d) * (1 + 2 * n_sets))
+    return 8.0 * (float(runs) * n_sets * per + threads * float(d) * (1 + 3 * n_sets))
 
 
 #: coordinate updates per second of the micro kernel per thread (measured on a loaded 2-core CPU with
