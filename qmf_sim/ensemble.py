@@ -189,7 +189,7 @@ class StackedMLP:
         the output is not quantized), for :meth:`backward`."""
         import torch
 
-        from .nn import activation_forward, activation_with_derivative, stacked_staircase_forward, stacked_staircase_ste
+        from .nn import _stacked_ste, activation_forward, activation_with_derivative, stacked_staircase_forward
 
         h = x
         L = len(self.Ws)
@@ -214,7 +214,7 @@ class StackedMLP:
                 h = stacked_staircase_forward(a, self.tab)
                 continue
             else:
-                phi, gain = stacked_staircase_ste(a, self.tab, self.clip, self.slope)
+                phi, gain = _stacked_ste(a, self.tab, self.clip, self.slope)  # checked once, in __init__
             saved.append((h, gain))
             h = phi
         return h

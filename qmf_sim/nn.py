@@ -139,6 +139,14 @@ class StackedTables:
             top.append(float(len(g) - 1))
         col = lambda v: torch.tensor(v, dtype=dtype, device=device).view(M, 1)  # noqa: E731
         self.inv, self.c, self.top = (col(inv), col(c), col(top)) if even else (None, None, None)
+        self._arrays = None
+
+    def arrays(self):
+        """The CPU tables (c, inv, top, bnd, lev) as numpy views, made once (for the numba pass of
+        :func:`stacked_staircase_ste`)."""
+        if self._arrays is None:
+            self._arrays = tuple(t.numpy() for t in (self.c, self.inv, self.top, self.bnd, self.lev))
+        return self._arrays
 
     def select(self, idx):
         """The tables of the members ``idx`` (a long tensor), in that order."""
@@ -146,6 +154,7 @@ class StackedTables:
         out.bnd, out.lev = self.bnd[idx], self.lev[idx]
         out.inv, out.c, out.top = (None, None, None) if self.inv is None else (
             self.inv[idx], self.c[idx], self.top[idx])
+        out._arrays = None
         return out
 
 
@@ -187,7 +196,11 @@ _STACKED_PASS = None
 
 
 def _stacked_pass():
-    """The numba pass of :func:`stacked_staircase_ste` (compiled on first use, cached on disk)."""
+    """The numba pass of :func:`stacked_staircase_ste` (compiled on first use, cached on disk).
+
+    Per member row, two loops: the first (branch-free, vectorised) forms the nearest-offset index j and
+    the STE gain, the second does the two table reads (offset g_j, then the level); one fused loop ran
+    ~1.8x slower per element (the gathers kept the arithmetic from vectorising)."""
     global _STACKED_PASS
     if _STACKED_PASS is None:
         from numba import njit
@@ -195,18 +208,20 @@ def _stacked_pass():
         @njit(cache=True, nogil=True, boundscheck=False)
         def kernel(a, c, inv, top, bnd, lev, clip, slope, out, gain):
             M, n = a.shape
+            jbuf = np.empty(n, np.intp)
             for m in range(M):
+                x, o, g, b, lv = a[m], out[m], gain[m], bnd[m], lev[m]
                 cm, im, tm, cl, sl = c[m, 0], inv[m, 0], top[m, 0], clip[m], slope[m]
                 zero = sl * 0.0  # the gain where |x| >= clip: 0 * slope, as stacked_ste_gain computes it
                 for i in range(n):
-                    x = a[m, i]
-                    jf = np.floor(cm + x * im)
-                    jf = jf if jf < tm else tm  # NaN and +inf -> top (as nan_to_num then minimum)
-                    jf = jf if jf > 0 else 0.0  # below the first offset (and -inf) -> 0
-                    j = np.intp(jf)
-                    k = j if x < bnd[m, j] else j + 1  # not (x < g_j): NaN counts every offset
-                    out[m, i] = lev[m, k]
-                    gain[m, i] = sl if abs(x) < cl else zero
+                    xi = x[i]
+                    jf = np.floor(cm + xi * im)
+                    jf = min(jf, tm) if jf == jf else tm  # NaN and +inf -> top (as nan_to_num then minimum)
+                    jbuf[i] = np.intp(max(jf, 0.0))  # below the first offset (and -inf) -> 0
+                    g[i] = sl if abs(xi) < cl else zero
+                for i in range(n):
+                    j = jbuf[i]
+                    o[i] = lv[j + np.intp(not (x[i] < b[j]))]  # not (x < g_j): NaN counts every offset
         _STACKED_PASS = kernel
     return _STACKED_PASS
 
@@ -225,16 +240,25 @@ def stacked_staircase_ste(x: torch.Tensor, tab: StackedTables, clip: torch.Tenso
     if not isinstance(tab, StackedTables):
         raise ValueError(f"tab must be a qmf_sim.nn.StackedTables, got {type(tab).__name__}")
     M = x.shape[0] if x.dim() else 0
+    if tab.bnd.shape[0] != M or tab.bnd.dtype != x.dtype or tab.bnd.device != x.device:
+        raise ValueError(f"tab must hold the {M} members of x in its dtype {x.dtype} and device {x.device}, got "
+                         f"{tab.bnd.shape[0]} members, {tab.bnd.dtype}, {tab.bnd.device}")
     for name, v in (("clip", clip), ("slope", slope)):
         if not isinstance(v, torch.Tensor) or v.shape != (M,) or v.dtype != x.dtype:
             raise ValueError(f"{name} must be a ({M},) tensor of x's dtype {x.dtype} (one value per member), got "
                              f"{getattr(v, 'shape', type(v).__name__)}")
-    if x.device.type != "cpu" or tab.inv is None or not x.is_contiguous() or tab.bnd.shape[0] != M:
+    return _stacked_ste(x, tab, clip, slope)
+
+
+def _stacked_ste(x, tab, clip, slope):
+    """:func:`stacked_staircase_ste` on checked arguments (the per-layer call of a training step)."""
+    if x.device.type != "cpu" or tab.inv is None or not x.is_contiguous():
         return stacked_staircase_forward(x, tab), stacked_ste_gain(x, clip, slope)
+    M = x.shape[0]
     out = torch.empty_like(x)
     gain = torch.empty_like(x)
-    _stacked_pass()(x.view(M, -1).numpy(), tab.c.numpy(), tab.inv.numpy(), tab.top.numpy(), tab.bnd.numpy(),
-                    tab.lev.numpy(), clip.numpy(), slope.numpy(), out.view(M, -1).numpy(), gain.view(M, -1).numpy())
+    _stacked_pass()(x.view(M, -1).numpy(), *tab.arrays(), clip.numpy(), slope.numpy(), out.view(M, -1).numpy(),
+                    gain.view(M, -1).numpy())
     return out, gain
 
 
