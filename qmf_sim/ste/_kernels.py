@@ -108,8 +108,17 @@ J = dict(nogil=True, cache=CACHE, error_model="numpy", boundscheck=False)
 # qmf_sim.ste.quantizer.lookup_tables checks the formula against quantizer_grid bit for bit.  code -1:
 # the same bucket with thr[j] and the level gathered from the padded rows (fallback).
 
+#
+# upq(cw, cx, ...): the fast path of the d-dimensional SGD in ONE loop -- finish the previous update
+# (w += coef px g(w) - decay w, g = 1{|w| <= om}, the operations of _kernels.upass), ps = psi(w) and
+# px = phi(x) -- for weight and input codes cw, cx in FUSED; the same values as the three passes bit for
+# bit (one load of w and px and one loop instead of three: ~0.1 ns of ~2.5 ns per coordinate update on
+# the 2-core Xeon).  Returns False (nothing done) for other codes.
+
 #: chain lengths with a vectorised pass (qmf_sim.ste.quantizer.lookup_tables picks the shortest that fits)
 CHAINS = (1, 3, 7, 15)
+#: weight / input codes with a fused update + lookups pass (:func:`upq`)
+FUSED = (0, 3, 7)
 
 
 @njit(**J)
@@ -207,6 +216,353 @@ def qpass_a(src, dst, d, lev, thr, t0, inv, top):
         th = sc * ((at * jf + bt) / dt)
         cf = jf + 1.0 if u >= th else jf
         dst[i] = sc * ((al * cf + bl) / dl)
+
+
+@njit(**J)
+def upq_0_0(w, ps, px, x, d, coef, decay, om, lw, tw, lx, tx):
+    for i in range(d):
+        wi = w[i]
+        gi = coef * px[i]
+        gi = gi if abs(wi) <= om else 0.0
+        u = wi + gi - decay * wi
+        w[i] = u
+        ps[i] = u
+        v = x[i]
+        px[i] = v
+
+
+@njit(**J)
+def upq_0_3(w, ps, px, x, d, coef, decay, om, lw, tw, lx, tx):
+    xt0 = tx[0]
+    xt1 = tx[1]
+    xt2 = tx[2]
+    xl0 = lx[0]
+    xl1 = lx[1]
+    xl2 = lx[2]
+    xl3 = lx[3]
+    for i in range(d):
+        wi = w[i]
+        gi = coef * px[i]
+        gi = gi if abs(wi) <= om else 0.0
+        u = wi + gi - decay * wi
+        w[i] = u
+        ps[i] = u
+        v = x[i]
+        q = xl0
+        q = xl1 if v >= xt0 else q
+        q = xl2 if v >= xt1 else q
+        q = xl3 if v >= xt2 else q
+        px[i] = q
+
+
+@njit(**J)
+def upq_0_7(w, ps, px, x, d, coef, decay, om, lw, tw, lx, tx):
+    xt0 = tx[0]
+    xt1 = tx[1]
+    xt2 = tx[2]
+    xt3 = tx[3]
+    xt4 = tx[4]
+    xt5 = tx[5]
+    xt6 = tx[6]
+    xl0 = lx[0]
+    xl1 = lx[1]
+    xl2 = lx[2]
+    xl3 = lx[3]
+    xl4 = lx[4]
+    xl5 = lx[5]
+    xl6 = lx[6]
+    xl7 = lx[7]
+    for i in range(d):
+        wi = w[i]
+        gi = coef * px[i]
+        gi = gi if abs(wi) <= om else 0.0
+        u = wi + gi - decay * wi
+        w[i] = u
+        ps[i] = u
+        v = x[i]
+        q = xl0
+        q = xl1 if v >= xt0 else q
+        q = xl2 if v >= xt1 else q
+        q = xl3 if v >= xt2 else q
+        q = xl4 if v >= xt3 else q
+        q = xl5 if v >= xt4 else q
+        q = xl6 if v >= xt5 else q
+        q = xl7 if v >= xt6 else q
+        px[i] = q
+
+
+@njit(**J)
+def upq_3_0(w, ps, px, x, d, coef, decay, om, lw, tw, lx, tx):
+    wt0 = tw[0]
+    wt1 = tw[1]
+    wt2 = tw[2]
+    wl0 = lw[0]
+    wl1 = lw[1]
+    wl2 = lw[2]
+    wl3 = lw[3]
+    for i in range(d):
+        wi = w[i]
+        gi = coef * px[i]
+        gi = gi if abs(wi) <= om else 0.0
+        u = wi + gi - decay * wi
+        w[i] = u
+        q = wl0
+        q = wl1 if u >= wt0 else q
+        q = wl2 if u >= wt1 else q
+        q = wl3 if u >= wt2 else q
+        ps[i] = q
+        v = x[i]
+        px[i] = v
+
+
+@njit(**J)
+def upq_3_3(w, ps, px, x, d, coef, decay, om, lw, tw, lx, tx):
+    wt0 = tw[0]
+    wt1 = tw[1]
+    wt2 = tw[2]
+    xt0 = tx[0]
+    xt1 = tx[1]
+    xt2 = tx[2]
+    wl0 = lw[0]
+    wl1 = lw[1]
+    wl2 = lw[2]
+    wl3 = lw[3]
+    xl0 = lx[0]
+    xl1 = lx[1]
+    xl2 = lx[2]
+    xl3 = lx[3]
+    for i in range(d):
+        wi = w[i]
+        gi = coef * px[i]
+        gi = gi if abs(wi) <= om else 0.0
+        u = wi + gi - decay * wi
+        w[i] = u
+        q = wl0
+        q = wl1 if u >= wt0 else q
+        q = wl2 if u >= wt1 else q
+        q = wl3 if u >= wt2 else q
+        ps[i] = q
+        v = x[i]
+        q = xl0
+        q = xl1 if v >= xt0 else q
+        q = xl2 if v >= xt1 else q
+        q = xl3 if v >= xt2 else q
+        px[i] = q
+
+
+@njit(**J)
+def upq_3_7(w, ps, px, x, d, coef, decay, om, lw, tw, lx, tx):
+    wt0 = tw[0]
+    wt1 = tw[1]
+    wt2 = tw[2]
+    xt0 = tx[0]
+    xt1 = tx[1]
+    xt2 = tx[2]
+    xt3 = tx[3]
+    xt4 = tx[4]
+    xt5 = tx[5]
+    xt6 = tx[6]
+    wl0 = lw[0]
+    wl1 = lw[1]
+    wl2 = lw[2]
+    wl3 = lw[3]
+    xl0 = lx[0]
+    xl1 = lx[1]
+    xl2 = lx[2]
+    xl3 = lx[3]
+    xl4 = lx[4]
+    xl5 = lx[5]
+    xl6 = lx[6]
+    xl7 = lx[7]
+    for i in range(d):
+        wi = w[i]
+        gi = coef * px[i]
+        gi = gi if abs(wi) <= om else 0.0
+        u = wi + gi - decay * wi
+        w[i] = u
+        q = wl0
+        q = wl1 if u >= wt0 else q
+        q = wl2 if u >= wt1 else q
+        q = wl3 if u >= wt2 else q
+        ps[i] = q
+        v = x[i]
+        q = xl0
+        q = xl1 if v >= xt0 else q
+        q = xl2 if v >= xt1 else q
+        q = xl3 if v >= xt2 else q
+        q = xl4 if v >= xt3 else q
+        q = xl5 if v >= xt4 else q
+        q = xl6 if v >= xt5 else q
+        q = xl7 if v >= xt6 else q
+        px[i] = q
+
+
+@njit(**J)
+def upq_7_0(w, ps, px, x, d, coef, decay, om, lw, tw, lx, tx):
+    wt0 = tw[0]
+    wt1 = tw[1]
+    wt2 = tw[2]
+    wt3 = tw[3]
+    wt4 = tw[4]
+    wt5 = tw[5]
+    wt6 = tw[6]
+    wl0 = lw[0]
+    wl1 = lw[1]
+    wl2 = lw[2]
+    wl3 = lw[3]
+    wl4 = lw[4]
+    wl5 = lw[5]
+    wl6 = lw[6]
+    wl7 = lw[7]
+    for i in range(d):
+        wi = w[i]
+        gi = coef * px[i]
+        gi = gi if abs(wi) <= om else 0.0
+        u = wi + gi - decay * wi
+        w[i] = u
+        q = wl0
+        q = wl1 if u >= wt0 else q
+        q = wl2 if u >= wt1 else q
+        q = wl3 if u >= wt2 else q
+        q = wl4 if u >= wt3 else q
+        q = wl5 if u >= wt4 else q
+        q = wl6 if u >= wt5 else q
+        q = wl7 if u >= wt6 else q
+        ps[i] = q
+        v = x[i]
+        px[i] = v
+
+
+@njit(**J)
+def upq_7_3(w, ps, px, x, d, coef, decay, om, lw, tw, lx, tx):
+    wt0 = tw[0]
+    wt1 = tw[1]
+    wt2 = tw[2]
+    wt3 = tw[3]
+    wt4 = tw[4]
+    wt5 = tw[5]
+    wt6 = tw[6]
+    xt0 = tx[0]
+    xt1 = tx[1]
+    xt2 = tx[2]
+    wl0 = lw[0]
+    wl1 = lw[1]
+    wl2 = lw[2]
+    wl3 = lw[3]
+    wl4 = lw[4]
+    wl5 = lw[5]
+    wl6 = lw[6]
+    wl7 = lw[7]
+    xl0 = lx[0]
+    xl1 = lx[1]
+    xl2 = lx[2]
+    xl3 = lx[3]
+    for i in range(d):
+        wi = w[i]
+        gi = coef * px[i]
+        gi = gi if abs(wi) <= om else 0.0
+        u = wi + gi - decay * wi
+        w[i] = u
+        q = wl0
+        q = wl1 if u >= wt0 else q
+        q = wl2 if u >= wt1 else q
+        q = wl3 if u >= wt2 else q
+        q = wl4 if u >= wt3 else q
+        q = wl5 if u >= wt4 else q
+        q = wl6 if u >= wt5 else q
+        q = wl7 if u >= wt6 else q
+        ps[i] = q
+        v = x[i]
+        q = xl0
+        q = xl1 if v >= xt0 else q
+        q = xl2 if v >= xt1 else q
+        q = xl3 if v >= xt2 else q
+        px[i] = q
+
+
+@njit(**J)
+def upq_7_7(w, ps, px, x, d, coef, decay, om, lw, tw, lx, tx):
+    wt0 = tw[0]
+    wt1 = tw[1]
+    wt2 = tw[2]
+    wt3 = tw[3]
+    wt4 = tw[4]
+    wt5 = tw[5]
+    wt6 = tw[6]
+    xt0 = tx[0]
+    xt1 = tx[1]
+    xt2 = tx[2]
+    xt3 = tx[3]
+    xt4 = tx[4]
+    xt5 = tx[5]
+    xt6 = tx[6]
+    wl0 = lw[0]
+    wl1 = lw[1]
+    wl2 = lw[2]
+    wl3 = lw[3]
+    wl4 = lw[4]
+    wl5 = lw[5]
+    wl6 = lw[6]
+    wl7 = lw[7]
+    xl0 = lx[0]
+    xl1 = lx[1]
+    xl2 = lx[2]
+    xl3 = lx[3]
+    xl4 = lx[4]
+    xl5 = lx[5]
+    xl6 = lx[6]
+    xl7 = lx[7]
+    for i in range(d):
+        wi = w[i]
+        gi = coef * px[i]
+        gi = gi if abs(wi) <= om else 0.0
+        u = wi + gi - decay * wi
+        w[i] = u
+        q = wl0
+        q = wl1 if u >= wt0 else q
+        q = wl2 if u >= wt1 else q
+        q = wl3 if u >= wt2 else q
+        q = wl4 if u >= wt3 else q
+        q = wl5 if u >= wt4 else q
+        q = wl6 if u >= wt5 else q
+        q = wl7 if u >= wt6 else q
+        ps[i] = q
+        v = x[i]
+        q = xl0
+        q = xl1 if v >= xt0 else q
+        q = xl2 if v >= xt1 else q
+        q = xl3 if v >= xt2 else q
+        q = xl4 if v >= xt3 else q
+        q = xl5 if v >= xt4 else q
+        q = xl6 if v >= xt5 else q
+        q = xl7 if v >= xt6 else q
+        px[i] = q
+
+
+@njit(inline="always", **J)
+def upq(cw, cx, w, ps, px, x, d, coef, decay, om, lw, tw, lx, tx):
+    """The fused fast path (see above); False: codes without one."""
+    if cw == 0 and cx == 0:
+        upq_0_0(w, ps, px, x, d, coef, decay, om, lw, tw, lx, tx)
+    elif cw == 0 and cx == 3:
+        upq_0_3(w, ps, px, x, d, coef, decay, om, lw, tw, lx, tx)
+    elif cw == 0 and cx == 7:
+        upq_0_7(w, ps, px, x, d, coef, decay, om, lw, tw, lx, tx)
+    elif cw == 3 and cx == 0:
+        upq_3_0(w, ps, px, x, d, coef, decay, om, lw, tw, lx, tx)
+    elif cw == 3 and cx == 3:
+        upq_3_3(w, ps, px, x, d, coef, decay, om, lw, tw, lx, tx)
+    elif cw == 3 and cx == 7:
+        upq_3_7(w, ps, px, x, d, coef, decay, om, lw, tw, lx, tx)
+    elif cw == 7 and cx == 0:
+        upq_7_0(w, ps, px, x, d, coef, decay, om, lw, tw, lx, tx)
+    elif cw == 7 and cx == 3:
+        upq_7_3(w, ps, px, x, d, coef, decay, om, lw, tw, lx, tx)
+    elif cw == 7 and cx == 7:
+        upq_7_7(w, ps, px, x, d, coef, decay, om, lw, tw, lx, tx)
+    else:
+        return False
+    return True
 
 
 @njit(inline="always", **J)
@@ -572,19 +928,24 @@ def micro(states, W, WS, slot_cfg, wgl, wgt, wgm, xgl, xgt, xgm, eta, lam, sig, 
                     continue
                 c = slot_cfg[g, j]
                 w = WL[j]
-                if wgm[c, 5] == 0.0 and wgm[c, 8] == 0.0:  # indicator surrogate, ridge on w: the fast path
-                    if tnoise[j] == 0.0:
-                        upass(w, PX[j], d, coef[j], decay[j], wgm[c, 4])
-                    else:  # Langevin noise, drawn in coordinate order
-                        s0, s1, s2_, s3 = upass_noise(w, PX[j], d, coef[j], decay[j], wgm[c, 4], tnoise[j],
-                                                      s0, s1, s2_, s3)
-                else:  # PS[j] = psi of the weights the gradient was taken at (the previous step's pass)
-                    upass_gen(w, PX[j], PS[j], d, coef[j], decay[j], wgm[c, 4], np.int64(wgm[c, 5]), wgm[c, 6],
-                              wgm[c, 7], wgm[c, 8] != 0.0)
-                    if tnoise[j] != 0.0:
-                        s0, s1, s2_, s3 = add_noise(w, d, tnoise[j], s0, s1, s2_, s3)
-                mpass(np.int64(wgm[c, 0]), w, PS[j], d, wgl[c], wgt[c], wgm[c, 1], wgm[c, 2], wgm[c, 3])
-                mpass(np.int64(xgm[c, 0]), X, PX[j], d, xgl[c], xgt[c], xgm[c, 1], xgm[c, 2], xgm[c, 3])
+                fast = wgm[c, 5] == 0.0 and wgm[c, 8] == 0.0  # indicator surrogate, ridge on w: the fast path
+                # update + psi(w) + phi(x) in one loop where both codes have a fused pass (same bits)
+                if not (fast and tnoise[j] == 0.0 and upq(np.int64(wgm[c, 0]), np.int64(xgm[c, 0]), w, PS[j], PX[j],
+                                                          X, d, coef[j], decay[j], wgm[c, 4], wgl[c], wgt[c],
+                                                          xgl[c], xgt[c])):
+                    if fast:
+                        if tnoise[j] == 0.0:
+                            upass(w, PX[j], d, coef[j], decay[j], wgm[c, 4])
+                        else:  # Langevin noise, drawn in coordinate order
+                            s0, s1, s2_, s3 = upass_noise(w, PX[j], d, coef[j], decay[j], wgm[c, 4], tnoise[j],
+                                                          s0, s1, s2_, s3)
+                    else:  # PS[j] = psi of the weights the gradient was taken at (the previous step's pass)
+                        upass_gen(w, PX[j], PS[j], d, coef[j], decay[j], wgm[c, 4], np.int64(wgm[c, 5]), wgm[c, 6],
+                                  wgm[c, 7], wgm[c, 8] != 0.0)
+                        if tnoise[j] != 0.0:
+                            s0, s1, s2_, s3 = add_noise(w, d, tnoise[j], s0, s1, s2_, s3)
+                    mpass(np.int64(wgm[c, 0]), w, PS[j], d, wgl[c], wgt[c], wgm[c, 1], wgm[c, 2], wgm[c, 3])
+                    mpass(np.int64(xgm[c, 0]), X, PX[j], d, xgl[c], xgt[c], xgm[c, 1], xgm[c, 2], xgm[c, 3])
                 if tnoise[j] == 0.0:
                     ay, ayh, am, aq, aqq = rpass(w, WS[g, j], PS[j], PX[j], X, d)
                 else:
