@@ -23,6 +23,7 @@ weights and streams); callable maps run on :func:`qmf_sim.ste.reference.simulate
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -86,6 +87,26 @@ def check_memory(d, runs, n_rec, n_sets=1, n_snap=0, keep_teacher=False, flags=N
 
 
 def _config_arrays(plist):
+    """The kernel's per-config arrays (map tables, rates, input moments) of a list of STEParams; built once
+    per list of hashable (frozen) parameter sets and reused (read-only: the kernel never writes them), which
+    takes ~0.2 ms off every call of a sweep over seeds."""
+    key = tuple((p, repr(p)) for p in plist)  # repr: 0.0 and -0.0 are equal but not the same run
+    try:
+        hash(key)
+    except TypeError:  # a map holding an unhashable object: build afresh
+        return _build_config_arrays(plist)
+    return _cached_config_arrays(key)
+
+
+@lru_cache(maxsize=64)
+def _cached_config_arrays(key):
+    cfg = _build_config_arrays([p for p, _ in key])
+    for a in cfg.values():
+        a.setflags(write=False)
+    return cfg
+
+
+def _build_config_arrays(plist):
     f = lambda x: np.asarray(x, dtype=np.float64)  # noqa: E731
     wgl, wgt, wgm = map_tables([p.weight_map() for p in plist], [p.ridge == "psi" for p in plist])
     xgl, xgt, xgm = map_tables([p.input_map() for p in plist])
