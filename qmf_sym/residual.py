@@ -5,7 +5,9 @@ The network: x^1 = W^0 x + b^0 (the first layer of eq. 1), then for l = 1..L
 
     x^(l+1) = x^l + alpha (W^l phi(x^l) + b^l),   W^l_ij ~ N(0, sigma_w^2 / n),  b^l_i ~ N(0, sigma_b^2),
 
-i.e. one weight layer per residual block, the staircase phi (eq. 13) on the residual stream, and the
+i.e. one weight layer per residual block, the staircase phi (eq. 13) -- or any activation of
+:mod:`qmf_sym.activations` for the maps, any with a sign limit (below) for the deep limit -- on the
+residual stream, and the
 branch weighted by alpha > 0 (alpha = 1: Yang & Schoenholz's reduced resnet; alpha ~ 1/sqrt(L): the
 scaled branches of Fixup / SkipInit-style initialisations).
 
@@ -45,7 +47,7 @@ import numpy as np
 from . import _validate as V
 from . import maps
 from ._faces import register_equation
-from .activations import Staircase, as_staircase
+from .activations import Erf, HardTanh, Staircase, Tanh, as_activation
 
 __all__ = ["sign_limit", "layer_map", "iterate", "ResidualLimit", "limit", "depth_clock", "power_law_prediction"]
 
@@ -57,7 +59,7 @@ register_equation("qmf_sym.residual.limit", "paper 1, Discussion (Yang & Schoenh
 
 
 def _check(act, Q, alpha, sigma_w, sigma_b):
-    act = as_staircase(act)
+    act = as_activation(act)
     V.positive("Q", Q)
     V.positive("alpha", alpha)
     V.positive("sigma_w", sigma_w)
@@ -66,10 +68,20 @@ def _check(act, Q, alpha, sigma_w, sigma_b):
 
 
 def sign_limit(act):
-    """phi_inf: the staircase seen at an infinite input scale, one jump at 0 of height sum_i h_i above the
-    base A (the limit of phi(sqrt(Q) z) as Q -> inf; derivations/residual.md, sec. 2)."""
-    act = as_staircase(act)
-    return Staircase([0], [sum(act.heights_exact)], base=act.base_exact)
+    """phi_inf: the activation seen at an infinite input scale, the limit of phi(sqrt(Q) z) as Q -> inf
+    (derivations/residual.md, sec. 2): one jump at 0 from phi(-inf) to phi(+inf).  A staircase: of height
+    sum_i h_i above its base A; erf and tanh: from -1 to 1; hard tanh: from ``low`` to ``high``.  An
+    unbounded activation (ReLU: Q then grows geometrically, not linearly) or a ``Smooth`` one whose limits
+    at +-inf are not known: ValueError."""
+    act = as_activation(act)
+    if isinstance(act, Staircase):
+        return Staircase([0], [sum(act.heights_exact)], base=act.base_exact)
+    if isinstance(act, (Erf, Tanh)):
+        return Staircase([0], [2], base=-1)
+    if isinstance(act, HardTanh):
+        return Staircase([0], [act.high - act.low], base=act.low)
+    raise ValueError(f"act must have limits at +-inf for the deep residual limit (a staircase, erf, tanh or hard "
+                     f"tanh), got {getattr(act, 'name', type(act).__name__)!r}")
 
 
 def layer_map(act, Q, C, alpha, sigma_w, sigma_b=0.0):
@@ -118,7 +130,7 @@ class ResidualLimit:
 
 def limit(act, sigma_w, sigma_b=0.0):
     """:class:`ResidualLimit` of ``act`` at (sigma_w, sigma_b) (derivations/residual.md, sec. 2-3)."""
-    act = as_staircase(act)
+    act = as_activation(act)
     V.positive("sigma_w", sigma_w)
     V.nonnegative("sigma_b", sigma_b)
     s = sign_limit(act)

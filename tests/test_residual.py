@@ -75,32 +75,16 @@ def test_finite_residual_network_follows_the_map():
         assert Q[:, l - 1].mean() == pytest.approx(Qm[l - 1], rel=0.1)
 
 
-def _residual_map_any(act, Q, C, alpha, sw, sb, n_layers):
-    """The residual block of derivations/residual.md sec. 1 (Q' = Q + alpha^2 V(Q), C' = (1 - w) C + w F_Q(C)),
-    written out on the fully connected maps for an activation qmf_sym.residual does not take yet (it is
-    staircase-only: its sign limit and C_inf are a staircase's); sec. 1 holds for any activation."""
-    Qs, Cs = [Q], [C]
-    for _ in range(n_layers - 1):
-        Vq, F = maps.layer_map(act, Q, C, sw, sb)
-        Qn = Q + alpha ** 2 * float(Vq)
-        w = alpha ** 2 * float(Vq) / Qn
-        Q, C = Qn, (1 - w) * C + w * float(F)
-        Qs.append(Q)
-        Cs.append(C)
-    return np.array(Qs), np.array(Cs)
-
-
 @pytest.mark.parametrize("alpha", [1.0, 0.5])
 def test_finite_erf_residual_network_follows_the_map(alpha):
     """A continuous activation in the residual network (erf, sigma_w = 2, sigma_b = 0.1): width 256, 4 seeds x 4
     pairs, 40 blocks, C^l within 4 SE + 0.02 of the map of sec. 1 at l = 10, 40 (the tolerance of the staircase
-    test above: t_3 tails of a 4-seed SE and the O(1/width) bias), Q^l within 10%.  Before any activation was
-    accepted this raised ValueError (act must be a Staircase)."""
+    test above: t_3 tails of a 4-seed SE and the O(1/width) bias), Q^l within 10%."""
     from qmf_sim.architectures import residual_correlations
     from qmf_sym.activations import Erf
 
     C, Q = residual_correlations(Erf(), 1.0, 0.8, alpha, 2.0, 0.1, 256, 40, seeds=range(4), pairs=4)
-    Qm, Cm = _residual_map_any(Erf(), 1.0, 0.8, alpha, 2.0, 0.1, 40)
+    Qm, Cm = residual.iterate(Erf(), 1.0, 0.8, alpha, 2.0, 0.1, 40)
     assert Cm[-1] < 0.6  # the correlation has moved: the check is not trivial
     for l in (10, 40):
         m, se = C[:, l - 1].mean(), C[:, l - 1].std(ddof=1) / 2
@@ -108,11 +92,29 @@ def test_finite_erf_residual_network_follows_the_map(alpha):
         assert Q[:, l - 1].mean() == pytest.approx(Qm[l - 1], rel=0.1)
 
 
-def test_residual_map_any_is_the_staircase_map():
-    """The test's written-out block is qmf_sym.residual.iterate for a staircase (so the erf check uses the same map)."""
-    Qm, Cm = _residual_map_any(ACT, 0.7, 0.8, 0.5, SW, 0.1, 6)
-    Qr, Cr = residual.iterate(ACT, 0.7, 0.8, 0.5, SW, 0.1, 6)
-    assert np.allclose(Qm, Qr, rtol=1e-14) and np.allclose(Cm, Cr, rtol=0, atol=1e-14)
+def test_continuous_block_is_written_out_on_the_fc_maps_and_has_the_sign_limit():
+    """Sec. 1 holds for any activation: residual.iterate for erf is the block written out on maps.layer_map;
+    sec. 2: erf, tanh and hard tanh tend to the sign limit -1 -> 1, so C_inf = 0 and gamma = 1 - 2/pi at
+    sigma_b = 0 as for odd staircases; an unbounded ReLU has none (ValueError naming act)."""
+    from qmf_sym.activations import Erf, HardTanh, ReLU, Tanh
+
+    act, Q, C, a, sw, sb = Erf(), 0.7, 0.8, 0.5, 2.0, 0.1
+    Qr, Cr = residual.iterate(act, Q, C, a, sw, sb, 6)
+    for k in range(1, 6):
+        Vq, F = maps.layer_map(act, Q, C, sw, sb)
+        Qn = Q + a ** 2 * float(Vq)
+        w = a ** 2 * float(Vq) / Qn
+        Q, C = Qn, (1 - w) * C + w * float(F)
+        assert Qr[k] == pytest.approx(Q, rel=1e-14) and Cr[k] == pytest.approx(C, abs=1e-14)
+    for act in (Erf(), Tanh(), HardTanh()):
+        lim = residual.limit(act, 1.5)
+        assert lim.C_inf == 0.0 and lim.gamma == pytest.approx(1 - 2 / np.pi, rel=1e-12)
+        assert lim.V_inf == pytest.approx(1.5 ** 2, rel=1e-12)  # E phi_inf^2 = 1
+    lim = residual.limit(HardTanh(-0.5, 2.0), 1.0)  # not odd: the limit jumps from -0.5 to 2
+    s = residual.sign_limit(HardTanh(-0.5, 2.0))
+    assert float(s(-1.0)) == -0.5 and float(s(1.0)) == 2.0 and 0 < lim.C_inf < 1
+    with pytest.raises(ValueError, match="act must have limits"):
+        residual.limit(ReLU(), 1.0)
 
 
 def test_residual_mlp_continuous_trains_with_the_true_derivative():
