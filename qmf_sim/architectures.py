@@ -289,14 +289,12 @@ class QuantizedResMLP(torch.nn.Module):
 
 def residual_factory(alpha):
     """A ``model_factory`` for :func:`qmf_sim.training.run_training`: the :class:`QuantizedResMLP` of a
-    run's config with branch weight ``alpha``."""
+    run's config (its activation, ``TrainConfig.act``) with branch weight ``alpha``."""
     V.positive("alpha", alpha)
 
     def make(cfg, dataset, dtype, device):
-        from qmf_sym.activations import Staircase
-
-        return QuantizedResMLP(dataset.n_features, cfg.width, cfg.depth, dataset.n_classes,
-                               Staircase.uniform(cfg.levels), cfg.sigma_w, cfg.sigma_b, alpha, ste=cfg.ste,
-                               ste_slope=cfg.ste_slope, dtype=dtype, device=device, seed=cfg.seed)
+        return QuantizedResMLP(dataset.n_features, cfg.width, cfg.depth, dataset.n_classes, cfg.act(), cfg.sigma_w,
+                               cfg.sigma_b, alpha, ste=cfg.ste, ste_slope=cfg.ste_slope, dtype=dtype, device=device,
+                               seed=cfg.seed)
 
     return make

@@ -187,3 +187,21 @@ def test_propagation_quick_exponents_slow():
     for r in rows:
         assert abs(r["z_network_vs_meanfield"]) < 4
         assert r["rss_power_law"] < 0.1 * r["rss_exponential"]
+
+
+def test_residual_factory_trains_a_continuous_config():
+    # TrainConfig.activation reaches the residual network (true derivative, no STE): a tanh run's record
+    from qmf_sim.architectures import QuantizedResMLP, residual_factory
+    from qmf_sim.training import TrainConfig, run_training
+
+    cfg = TrainConfig(depth=3, width=16, steps=20, eval_steps=(20,), activation="tanh", sigma_w=1.2, lr=0.05,
+                      train_eval_size=100, device="cpu")
+    made = []
+
+    def factory(c, d, dt, dev):
+        made.append(residual_factory(0.5)(c, d, dt, dev))
+        return made[-1]
+
+    rec = run_training(cfg, model_factory=factory, threads=1)
+    assert isinstance(made[0], QuantizedResMLP) and made[0].act.__class__.__name__ == "Tanh"
+    assert rec["status"] == "ok" and rec["config"]["activation"] == "tanh" and rec["final_test_acc"] > 0.1
