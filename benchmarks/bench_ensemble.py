@@ -33,6 +33,15 @@ gradient buffer, one fused numba pass for phi and gain):
     width 2048, 4 steps, --repeats 3: fraction 0.50 -> 0.87 CPU time (pairs 0.82 0.45 0.50 -> 0.58 0.90
         0.87: three steps per pair, use --steps 8 for a steadier number), wall 0.63 -> 0.97; ceiling
         ~58 GFLOP/s CPU time
+
+The same benchmark on a QUIET machine (2026-12-07, load average 0.3-0.9, 1 thread): the ceiling is
+~120 GFLOP/s at width 128 (not ~44: the loaded machine slowed the products more than the rest), so the
+fraction there was 0.48 (0.508 at 7ac334d, the same session); the two-loop numba pass (index and gain
+vectorised, then the table reads: 2.24 -> 1.25 ns per element, tables' numpy views made once) brought it
+to 0.55 (ensemble 65.6 GFLOP/s, ceiling 120.2).  What remains per step at width 128 (cProfile, 300 steps,
+9 members): products ~42 %, the numba pass ~10 %, the SGD updates ~4 %, the loss and its autograd ~6 %,
+Python and small torch calls the rest.  Width 2048, 4 steps: fraction 1.00 CPU time (ensemble 83.1,
+ceiling 82.9 GFLOP/s; wall 0.76; load average 3.1 from other jobs).
 """
 import argparse
 import os
