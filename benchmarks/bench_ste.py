@@ -39,6 +39,45 @@ it at 1 / 3 / 7 / 15 thresholds (an earlier run: 0.80x / 1.21x / 0.91x / 0.74x),
 kernels would need (table rows -> to_fixed_tuple -> literal_unroll) 1.07x / 0.96x / 0.89x / 0.02x (15
 thresholds: not unrolled, a stack tuple indexed at run time).
 
+2026-12-07, later (2 cores, Intel Xeon with AVX-512 under KVM; --quick --no-fig2 --repeats 7, the tree
+before (git archive) and after run back to back, twice; load average 2.5-3.4 from other helpers' jobs:
+the one-thread lines use CPU time, the 2-thread line only counts where the draws alone scale ~2x):
+  * 2-thread scaling 1.69x -> 1.90x (draws alone 1.99x in both runs): each replica now updates a copy of
+    its latent weights allocated by its own thread.  W[g] and W[g + 1] met inside one cache line (8 d =
+    7200 bytes is not a multiple of 64) and both threads wrote it every step (false sharing).  The same
+    fix with the step buffers also padded by 64 bytes measured 0.1-0.25 ns per update SLOWER and was
+    dropped.  A quiet-machine run (load 0.7, /tmp script, wall time, tau = 10, 7 interleaved): 1.77-1.79x
+    -> 1.90-1.92x.
+  * One thread, fraction of the draw rate, before -> after (two pairs): b=2 0.65/0.66 -> 0.66/0.68; joint
+    b=b_x=3 0.50/0.51 -> 0.53/0.52; joint b=b_x=2 0.61/0.62 -> 0.64/0.64; unquantized 0.69/0.69 ->
+    0.70/0.71; tanh 0.35 -> 0.36; 4 sets sharing inputs 0.92/0.93 -> 0.92/0.95.  The gain comes from the
+    fused fast-path loop _kernels.upq (update + psi(w) + phi(x) in one loop for identity and the b = 2 / 3
+    chains, same bits).  On this machine (32 vector registers) fusing gained: in a harness, 2.13 -> 2.03
+    ns per update at b = b_x = 2 and 2.65 -> 2.53 ns at b = b_x = 3, and ~1-3 % in the kernel alone.  On
+    the AMD machine (16 registers) the same fusion had measured slower.  It also removes ~0.1 ms of Python
+    per call (config arrays cached).
+  * Where the time goes, b = b_x = 3, one thread, d = 900, arrays in L1, ns per coordinate update: draws
+    1.49-1.6 (the baseline itself), update pass 0.15, one 7-threshold lookup 0.46 (two per update), sums
+    0.21.  In the whole kernel that is ~2.7 ns; simulate() adds ~0.5 ms of Python per call (~0.15 ns per
+    update at tau = 4).  The chain runs 7 compares into mask registers per 4 values, and on this core only
+    one port takes those, so that is the bound.  0.7 of the draw rate means at most 1.5/0.7 = 2.1-2.3 ns
+    in all: <= 0.7 ns for everything but the draws.  Update + sums alone take 0.36, so two b = 3 lookups
+    cannot fit.  The 0.7 target for joint b=b_x=3 is out of reach while results stay bit for bit.  For b
+    = b_x = 2 (kernel alone ~0.69 at load 0.7) the bench line sits at 0.64 because of the Python overhead
+    of a 10 ms run.
+  * Tried and measured slower, so not kept: (a) software-pipelining the next step's draws into the blocks
+    of this step's passes, for out-of-order overlap: blocks of 8-900 coordinates gave 4.7-5.3 ns vs 2.7
+    ns; blocking the draw loop alone already cost +0.5 ns.  The draws issue at the core's full width, so
+    there is no idle slot to fill.  (b) A gather-based bucket lookup (code -1): 1.33 ns per value at any
+    b.  (c) An arithmetic bucket lookup with FMA-corrected quotients instead of divisions (bit-exact
+    against the table at and beside every threshold, b = 2, 3, 4, 5, 8 endpoints): 0.68 ns at
+    any b.  That is slower than the chain at b <= 3 (0.22 / 0.46) and
+    faster at b = 4 (1.15) and at b >= 5 (the division form, 1.08).  It is not wired in, because picking
+    it needs qmf_sim/ste/quantizer.py (lookup_tables' codes), which this change does not own.
+  * Seen, not changed: with 2 numba threads (OpenMP layer) a tiny simulate() call costs 6-9 ms against
+    0.5 ms on one thread, in the tree before and after.  That is threading-layer overhead per call; it
+    does not show in longer runs.
+
 History (2 cores, AMD EPYC, best of 5, quiet machine): the ziggurat's fast path had a branch on the sign
 bit and a uint64 -> float conversion: 2.0e8 normals/s per core; without them (same draws bit for bit)
 4.9e8/s.  The SGD passes were scalar (a 2-D bucket-table gather per lookup): 0.50 (b=2) and 0.16 (b=3,
