@@ -67,12 +67,12 @@ the one-thread lines use CPU time, the 2-thread line only counts where the draws
     of a 10 ms run.
   * Tried and measured slower, so not kept: (a) software-pipelining the next step's draws into the blocks
     of this step's passes, for out-of-order overlap: blocks of 8-900 coordinates gave 4.7-5.3 ns vs 2.7
-    ns; blocking the draw loop alone already cost +0.5 ns.  The draws issue at the core's full width, so
-    there is no idle slot to fill.  (b) A gather-based bucket lookup (code -1): 1.33 ns per value at any
+    ns; blocking the draw loop alone already cost +0.5 ns, more than any overlap won back (no
+    hardware counters in this VM to say why).  (b) A gather-based bucket lookup (code -1): 1.33 ns per value at any
     b.  (c) An arithmetic bucket lookup with FMA-corrected quotients instead of divisions (bit-exact
     against the table at and beside every threshold, b = 2, 3, 4, 5, 8 endpoints): 0.68 ns at
-    any b.  That is slower than the chain at b <= 3 (0.22 / 0.46) and
-    faster at b = 4 (1.15) and at b >= 5 (the division form, 1.08).  It is not wired in, because picking
+    any b.  That is slower than the chain at b <= 3 (0.22 / 0.46) and faster at b = 4 (1.15) and at
+    b >= 5 (the division form, 1.08).  It is not wired in, because picking
     it needs qmf_sim/ste/quantizer.py (lookup_tables' codes), which this change does not own.
   * Seen, not changed: with 2 numba threads (OpenMP layer) a tiny simulate() call costs 6-9 ms against
     0.5 ms on one thread, in the tree before and after.  That is threading-layer overhead per call; it
