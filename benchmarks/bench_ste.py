@@ -56,12 +56,13 @@ the one-thread lines use CPU time, the 2-thread line only counts where the draws
   * One thread, fraction of the draw rate, before -> after (two pairs): b=2 0.65/0.66 -> 0.66/0.68; joint
     b=b_x=3 0.50/0.51 -> 0.53/0.52; joint b=b_x=2 0.61/0.62 -> 0.64/0.64; unquantized 0.69/0.69 ->
     0.70/0.71; tanh 0.35 -> 0.36; 4 sets sharing inputs 0.92/0.93 -> 0.92/0.95.  A third pair at load 1.4: 0.65 -> 0.68,
-    0.51 -> 0.53, 0.62 -> 0.64, 0.70 -> 0.71.  The gain comes from the
-    fused fast-path loop _kernels.upq (update + psi(w) + phi(x) in one loop for identity and the b = 2 / 3
-    chains, same bits).  On this machine (32 vector registers) fusing gained: in a harness, 2.13 -> 2.03
-    ns per update at b = b_x = 2 and 2.65 -> 2.53 ns at b = b_x = 3, and ~1-3 % in the kernel alone.  On
-    the AMD machine (16 registers) the same fusion had measured slower.  It also removes ~0.1 ms of Python
-    per call (config arrays cached).
+    0.51 -> 0.53, 0.62 -> 0.64, 0.70 -> 0.71.  Part of that gain came from a fused fast-path loop
+    (update + psi(w) + phi(x) in one generated loop for identity and the b = 2 / 3 chains, same bits): in a
+    harness 2.13 -> 2.03 ns per update at b = b_x = 2 and 2.65 -> 2.53 at b = b_x = 3, ~1-3 % in the kernel
+    alone on this machine (32 vector registers), while on the AMD machine (16 registers) the same fusion
+    had measured slower.  It was reverted: ~370 more generated lines (the module 846 -> 1207) and a cold
+    first compile of simulate 8.1 -> 12.2 s for a few per cent that depend on the machine.  The rest of
+    the gain (thread-private weights, the config arrays built once: ~0.1 ms of Python per call) stays.
   * Where the time goes, b = b_x = 3, one thread, d = 900, arrays in L1, ns per coordinate update: draws
     1.49-1.6 (the baseline itself), update pass 0.15, one 7-threshold lookup 0.46 (two per update), sums
     0.21.  In the whole kernel that is ~2.7 ns; simulate() adds ~0.5 ms of Python per call (~0.15 ns per

@@ -5,16 +5,12 @@ whenever they change).
     python scripts/ste_gen_passes.py            # rewrite the block
     python scripts/ste_gen_passes.py --check    # exit 1 if the file differs from what would be generated
 
-tests/test_ste_sim_kernels.py runs the check (regenerating changes nothing) and compares the fused pass with
-the separate ones bit for bit.
+tests/ste/test_kernels.py runs the check: regenerating changes nothing.
 """
 import pathlib
 import sys
 
 CHAINS = (1, 3, 7, 15)
-#: weight / input codes with a fused update + both lookups pass (identity, b = 2 and b = 3 chains: each pair
-#: compiled costs ~0.4 s on first use, so not every chain)
-FUSED = (0, 3, 7)
 TARGET = pathlib.Path(__file__).resolve().parents[1] / "qmf_sim" / "ste" / "_kernels.py"
 BEGIN, END = "# ---- BEGIN GENERATED PASSES\n", "# ---- END GENERATED PASSES\n"
 ARGS = "src, dst, d, lev, thr, t0, inv, top"
@@ -33,17 +29,8 @@ HEADER = f'''# The ONE quantizer lookup of the STE solvers, psi(u) = lev[#{{thr 
 # qmf_sim.ste.quantizer.lookup_tables checks the formula against quantizer_grid bit for bit.  code -1:
 # the same bucket with thr[j] and the level gathered from the padded rows (fallback).
 
-#
-# upq(cw, cx, ...): the fast path of the d-dimensional SGD in ONE loop -- finish the previous update
-# (w += coef px g(w) - decay w, g = 1{{|w| <= om}}, the operations of _kernels.upass), ps = psi(w) and
-# px = phi(x) -- for weight and input codes cw, cx in FUSED; the same values as the three passes bit for
-# bit (one load of w and px and one loop instead of three: ~0.1 ns of ~2.5 ns per coordinate update on
-# the 2-core Xeon).  Returns False (nothing done) for other codes.
-
 #: chain lengths with a vectorised pass (qmf_sim.ste.quantizer.lookup_tables picks the shortest that fits)
 CHAINS = {CHAINS!r}
-#: weight / input codes with a fused update + lookups pass (:func:`upq`)
-FUSED = {FUSED!r}
 '''
 
 
@@ -56,38 +43,6 @@ def _bucket():
     return ("        s = (u - t0) * inv + 0.5\n"
             "        s = s if s > 0.0 else 0.0\n"
             "        s = s if s < top else top\n")
-
-
-UPQ = "w, ps, px, x, d, coef, decay, om, lw, tw, lx, tx"
-
-
-def _chain(cl, p, var, dst):
-    if cl == 0:
-        return f"        {dst}[i] = {var}\n"
-    body = "".join(f"        q = {p}l{j + 1} if {var} >= {p}t{j} else q\n" for j in range(cl))
-    return f"        q = {p}l0\n" + body + f"        {dst}[i] = q\n"
-
-
-def _fused():
-    out = []
-    for cw in FUSED:
-        for cx in FUSED:
-            hoist = "".join(f"    {p}t{j} = t{p}[{j}]\n" for p, cl in (("w", cw), ("x", cx)) for j in range(cl))
-            hoist += "".join(f"    {p}l{j} = l{p}[{j}]\n" for p, cl in (("w", cw), ("x", cx)) if cl for j in range(cl + 1))
-            out.append(f"\n\n@njit(**J)\ndef upq_{cw}_{cx}({UPQ}):\n" + hoist
-                       + "    for i in range(d):\n        wi = w[i]\n        gi = coef * px[i]\n"
-                       "        gi = gi if abs(wi) <= om else 0.0\n        u = wi + gi - decay * wi\n        w[i] = u\n"
-                       + _chain(cw, "w", "u", "ps") + "        v = x[i]\n" + _chain(cx, "x", "v", "px"))
-    disp = (f'\n\n@njit(inline="always", **J)\ndef upq(cw, cx, {UPQ}):\n'
-            '    """The fused fast path (see above); False: codes without one."""\n')
-    first = True
-    for cw in FUSED:
-        for cx in FUSED:
-            disp += f"    {'if' if first else 'elif'} cw == {cw} and cx == {cx}:\n        upq_{cw}_{cx}({UPQ})\n"
-            first = False
-    disp += "    else:\n        return False\n    return True\n"
-    out.append(disp)
-    return "".join(out)
 
 
 def render_block():
@@ -104,7 +59,6 @@ def render_block():
                "    for i in range(d):\n        u = src[i]\n" + _bucket()
                + "        jf = np.floor(s)\n        th = sc * ((at * jf + bt) / dt)\n"
                "        cf = jf + 1.0 if u >= th else jf\n        dst[i] = sc * ((al * cf + bl) / dl)\n")
-    out.append(_fused())
     disp = f'\n\n@njit(inline="always", **J)\ndef qpass(code, {ARGS}):\n    """dst[i] = psi(src[i]), i < d."""\n'
     disp += f"    if code == 0:\n        qpass_id({ARGS})\n"
     for cl in CHAINS:

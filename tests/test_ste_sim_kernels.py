@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from numba import njit
 
 from qmf_sim.ste import _kernels as K
 from qmf_sim.ste.rng import fill_normals, stream_state, ziggurat_tables
@@ -140,47 +139,3 @@ def test_vectorised_tanh_same_bits_in_every_caller():
     surrogate_values(w, g)
     np.testing.assert_array_equal(p, t)
     np.testing.assert_array_equal(g, 1.0 - t * t)
-
-
-def test_fused_update_and_lookups_equal_the_separate_passes():
-    """The generated fused fast path (upq: update, psi(w), phi(x) in one loop) gives the bits of upass and
-    the two qpass passes, for every weight / input code pair it covers, with weights and inputs at, just
-    below and just above every threshold, beyond the clip bound and infinite; other codes: not handled."""
-    from qmf_sim.ste.quantizer import lookup_tables
-    from qmf_sym.ste import quantizer_grid
-
-    grids = {0: (np.zeros(0), np.zeros(0)), 3: quantizer_grid(2, 1.0), 7: quantizer_grid(3, 1.3)}
-    assert set(grids) == set(K.FUSED)
-    rng = np.random.default_rng(5)
-    for cw in K.FUSED:
-        for cx in K.FUSED:
-            lw, tw, mw = lookup_tables([grids[cw]], bounds=[1.0], scales=[1.0])
-            lx, tx, mx = lookup_tables([grids[cx]], scales=[1.3])
-            assert (mw[0, 0], mx[0, 0]) == (cw, cx)
-            edges = np.concatenate([grids[cw][1], grids[cx][1]])
-            base = np.concatenate([edges, np.nextafter(edges, -np.inf), np.nextafter(edges, np.inf),
-                                   [np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0], rng.standard_normal(400) * 1.5])
-            w0, x = rng.permutation(base), rng.permutation(base)
-            px0 = rng.standard_normal(base.size)
-            args = (base.size, 0.03, 1e-3, 1.0)
-            w1, ps1, px1 = w0.copy(), np.empty_like(w0), px0.copy()
-            K.upass(w1, px1, *args)
-            K.lookup_array(np.int64(cw), w1, ps1, lw[0], tw[0], *mw[0, 1:4])
-            K.lookup_array(np.int64(cx), x, px1, lx[0], tx[0], *mx[0, 1:4])
-            w2, ps2, px2 = w0.copy(), np.empty_like(w0), px0.copy()
-            assert fused(cw, cx, w2, ps2, px2, x, *args, lw[0], tw[0], lx[0], tx[0])
-            for a, b in ((w1, w2), (ps1, ps2), (px1, px2)):
-                np.testing.assert_array_equal(a, b)
-                assert np.array_equal(np.signbit(a), np.signbit(b))
-    assert not fused(15, 0, w2, ps2, px2, x, *args, lw[0], tw[0], lx[0], tx[0])
-
-
-
-@njit
-def _upq(cw, cx, w, ps, px, x, d, coef, decay, om, lw, tw, lx, tx):
-    return K.upq(cw, cx, w, ps, px, x, d, coef, decay, om, lw, tw, lx, tx)
-
-
-def fused(cw, cx, *a):
-    """K.upq (inline-only) through a compiled caller."""
-    return _upq(np.int64(cw), np.int64(cx), *a)

@@ -9,8 +9,7 @@ runs diverge and are reported by the one divergence rule (:mod:`qmf_sim.ste.traj
 
 Speed: per step, the d normals are drawn (scalar ziggurat) into a buffer; each parameter set then makes
 vectorised passes over it (``_kernels``): finish the previous update, the one quantizer lookup for weights
-and for inputs (:mod:`qmf_sim.ste.quantizer`) -- one fused loop (``_kernels.upq``) on the fast path with
-identity or b <= 3 chains, the same bits -- and the five sums (reassociated, so they differ from a serial
+and for inputs (:mod:`qmf_sim.ste.quantizer`), and the five sums (reassociated, so they differ from a serial
 sum by rounding only).  Replicas run in parallel (``numba.prange``), each on a copy of its weights held by
 its own thread (no cache line shared between threads); every replica (or group sharing inputs) owns its
 xoshiro256++ stream (:mod:`qmf_sim.ste.rng`), so results are bit-identical between calls and independent
