@@ -33,6 +33,7 @@ import inspect
 import json
 import os
 import pkgutil
+import re
 import signal
 import subprocess
 import sys
@@ -49,9 +50,24 @@ SKIP_MODULES = (
     "qmf_sim.cli",          # attacked flag by flag by the CLI attack (tests/test_cli_errors.py)
     "qmf_sim.io",           # file writing
     "qmf_sim.report", "qmf_sim.replot", "qmf_sim.progress",
-    "qmf_sim.experiments",  # experiment drivers: write figures, run minutes (their helpers are in qmf_sim)
     "qmf_sym.proof._arb",
+    "qmf_sym._faces",        # the ClosedForm registry machinery (every registered form is attacked where it lives)
+    "qmf_sym._numbers",      # mpmath context plumbing
+    "qmf_sym._maps_kernels", "qmf_sym._gaussian_univariate",  # raw kernels behind validated faces
 )
+#: private modules whose public names are attacked all the same (the ones the API reaches users through:
+#: the continuous-activation kernels, public in qmf_sym.activations; the one memory budget); None: all
+PRIVATE_ATTACKED = {"qmf_sym._continuous": None,
+                    "qmf_sym._validate": ("human_bytes", "check_bytes", "size_product", "memory_budget")}
+#: experiment drivers (qmf_sim.experiments.*): they write files and figures or run a whole figure for
+#: minutes; their numeric helpers (fixed_point_report, levels_to_match, network_rates, kernels, ...) are
+#: attacked.  A name matching this is a driver.
+DRIVER = re.compile(r"^(run|run_\w+|reproduce(_\w+)?|plot(_\w+)?|write(_\w+)?|read_\w+|rows_from_csv|train|"
+                    r"fig\d|closure_errors|compute|propagation|trainable_depth|trainable_depth_plan|analyse(_\w+)?|"
+                    r"fit_exponents|kernel_errors|network_errors|large_n_tables|stochastic_rounding_table|"
+                    r"optimal_activation_table|bias_table|levels_table|xi_curves|edge_of_chaos_rows|"
+                    r"linearisation_rows|claim_scan|format_grid|run_closure_errors|fig1_summary|"
+                    r"finite_width_summary|plan)$")
 SKIP_NAMES = {
     # file / network / device I/O, long-running drivers, configuration of the process
     "qmf_sim.data.read_idx", "qmf_sim.data.write_idx", "qmf_sim.data.load_mnist_arrays",
@@ -72,6 +88,9 @@ SKIP_NAMES = {
     "qmf_sym.spacing.uniform.eq17_sums", "qmf_sym.spacing.uniform.chi_derivatives_from_sums",
     "qmf_sym.spacing.uniform.moments_f64", "qmf_sym.spacing.uniform.moments_mp",
     "qmf_sym.spacing.uniform.Thresholds",
+    # the quadrature oracles of the continuous-activation ClosedForms (their ``oracle`` face, mpmath on
+    # inputs the faces harness has validated): raw kernels like eq17_sums
+    "qmf_sym._continuous.oracle_moment", "qmf_sym._continuous.oracle_cross", "qmf_sym._continuous.oracle_conditional",
 }
 
 
@@ -93,39 +112,98 @@ def _public(mod):
     return names
 
 
-def targets(only=()):
-    """[(qualified name, object)] of everything attacked, one entry per object."""
-    from qmf_sym._faces import ClosedForm
-
-    out, seen = [], set()
+def _modules():
+    """Every module of both packages (imported), in walk order."""
+    mods = []
     for root in ROOTS:
         pkg = importlib.import_module(root)
-        mods = [pkg] + [importlib.import_module(m.name)
-                        for m in pkgutil.walk_packages(pkg.__path__, root + ".")
-                        if not m.name.startswith(SKIP_MODULES)]
-        for mod in mods:
-            if mod.__name__.startswith(SKIP_MODULES):
+        mods += [pkg] + [importlib.import_module(m.name) for m in pkgutil.walk_packages(pkg.__path__, root + ".")
+                         if not m.name.startswith(SKIP_MODULES)]
+    return mods
+
+
+def _fate(mod, name, obj):
+    """(qualified name, None when attacked or the reason it is not) of one public name of ``mod``."""
+    from qmf_sym._faces import ClosedForm
+
+    home = getattr(obj, "__module__", mod.__name__) or mod.__name__
+    qual = obj.name if isinstance(obj, ClosedForm) else f"{home}.{getattr(obj, '__name__', name)}"
+    if obj is None or inspect.ismodule(obj) or not callable(obj):
+        return qual, "not callable (a constant or a module)"
+    if inspect.isclass(obj) and issubclass(obj, BaseException):
+        return qual, "an exception type"
+    if qual in SKIP_NAMES:
+        return qual, "SKIP_NAMES (I/O, plumbing, raw kernel or oracle)"
+    if _is_record(obj):
+        return qual, "a result record (a dataclass without checks)"
+    if mod.__name__.startswith("qmf_sim.experiments") and DRIVER.match(name):
+        return qual, "experiment driver (writes files / runs a figure)"
+    return qual, None
+
+
+def _scanned(mod):
+    """Whether the public names of ``mod`` are its own API (not stated by a parent package's __all__)."""
+    if mod.__name__.startswith(SKIP_MODULES):
+        return False
+    private = any(part.startswith("_") for part in mod.__name__.split("."))
+    if private:
+        return mod.__name__ in PRIVATE_ATTACKED
+    parent = sys.modules.get(mod.__name__.rpartition(".")[0])
+    root = mod.__name__.split(".")[0]
+    return not (getattr(mod, "__all__", None) is None and parent is not None and hasattr(parent, "__all__")
+                and parent.__name__ != root)  # a package with __all__ states the public part of its modules
+
+
+def coverage():
+    """[(module, name, qualified name, fate)] for every public name of every module of both packages:
+    fate None = attacked, else why not (skipped module, constant, record, driver, SKIP_NAMES)."""
+    rows = []
+    for root in ROOTS:
+        pkg = importlib.import_module(root)
+        for m in [pkg] + list(pkgutil.walk_packages(pkg.__path__, root + ".")):
+            name = m if isinstance(m, str) else getattr(m, "name", pkg.__name__)
+            mod = pkg if m is pkg else None
+            if mod is None:
+                if name.startswith(SKIP_MODULES):
+                    rows.append((name, "*", name, "SKIP_MODULES (CLI, I/O, registry plumbing, raw kernels)"))
+                    continue
+                mod = importlib.import_module(name)
+            names = _public(mod)
+            if not _scanned(mod):
+                why = ("private module" if any(p.startswith("_") for p in mod.__name__.split("."))
+                       else "its package's __all__ states the public part")
+                for n in names:
+                    if mod.__name__ in PRIVATE_ATTACKED:
+                        continue
+                    rows.append((mod.__name__, n, f"{mod.__name__}.{n}", why))
                 continue
-            if any(part.startswith("_") for part in mod.__name__.split(".")):
+            allowed = PRIVATE_ATTACKED.get(mod.__name__)
+            for n in names:
+                if allowed is not None and n not in allowed:
+                    continue
+                qual, fate = _fate(mod, n, getattr(mod, n, None))
+                rows.append((mod.__name__, n, qual, fate))
+    return rows
+
+
+def targets(only=()):
+    """[(qualified name, object)] of everything attacked, one entry per object."""
+    out, seen = [], set()
+    for mod in _modules():
+        if not _scanned(mod):
+            continue
+        allowed = PRIVATE_ATTACKED.get(mod.__name__)
+        for name in _public(mod):
+            if allowed is not None and name not in allowed:
                 continue
-            parent = sys.modules.get(mod.__name__.rpartition(".")[0])
-            if getattr(mod, "__all__", None) is None and parent is not None and hasattr(parent, "__all__") \
-                    and parent.__name__ != root:
-                continue  # a package with __all__ states the public part of its modules without one
-            for name in _public(mod):
-                obj = getattr(mod, name, None)
-                if obj is None or inspect.ismodule(obj) or not callable(obj):
-                    continue
-                home = getattr(obj, "__module__", mod.__name__) or mod.__name__
-                qual = f"{home}.{getattr(obj, '__name__', name)}"
-                if isinstance(obj, ClosedForm):
-                    qual = obj.name
-                if id(obj) in seen or qual in SKIP_NAMES or _is_record(obj):
-                    continue
-                seen.add(id(obj))
-                if only and not qual.startswith(tuple(only)):
-                    continue
-                out.append((qual, obj))
+            obj = getattr(mod, name, None)
+            qual, fate = _fate(mod, name, obj)
+            if fate is not None or id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            if only and not qual.startswith(tuple(only)):
+                continue
+            out.append((qual, obj))
     return sorted(out)
 
 
@@ -186,6 +264,32 @@ def _eps_curve():
 
     t = np.linspace(0, 10, 101)
     return t, 0.5 / (1 + np.exp(2 * (t - 5))) + 0.1
+
+
+def _tanh():
+    from qmf_sym.activations import Tanh
+
+    return Tanh()
+
+
+def _profile():
+    from qmf_sym.cnn import filter_variance
+
+    return filter_variance(3, 1)
+
+
+def _R():
+    from qmf_sym.cnn import fixed_point_correlation
+
+    return fixed_point_correlation(8, 0.5)
+
+
+def _tables():
+    import torch
+
+    from qmf_sim.nn import StackedTables
+
+    return StackedTables([_staircase(4), _staircase(4)], torch.float64, "cpu")
 
 
 # Per-function valid arguments (lambdas so heavy objects are made in the worker, by name).
@@ -318,6 +422,7 @@ VALID = {
     "qmf_sim.nn.staircase_forward": dict(x=lambda: _tensor(5), act=S),
     "qmf_sim.nn.staircase_ste": dict(x=lambda: _tensor(5), act=S),
     "qmf_sim.nn.activation_forward": dict(x=lambda: _tensor(5), act=S),
+    "qmf_sim.nn.activation_with_derivative": dict(x=lambda: _tensor(5), act=_tanh),
     "qmf_sim.nn.stacked_staircase_forward": dict(
         x=lambda: _tensor(2, 3, 4),
         tab=lambda: __import__("qmf_sim.nn", fromlist=["x"]).StackedTables([S(4), S(4)], __import__("torch").float64,
@@ -371,6 +476,71 @@ VALID = {
     "qmf_sim.ste.rng.init_rng": dict(seed=0, key=1),
     "qmf_sim.ste.rng.stream_state": dict(seed=0, key=1),
     "qmf_sim.ste.rng.fill_normals": dict(seed=0, key=1, n=8),
+    # activations (any kind), continuous maps, linearisation, CNN and residual mean field (paper 1, sec. 4)
+    "qmf_sym.activations.Smooth": dict(fn=lambda: __import__("numpy").sin, derivative=lambda: __import__("numpy").cos,
+                                       name="sin"),
+    "qmf_sym.activations.by_name": dict(name="tanh"),
+    "qmf_sym.backward.gradient_factor": dict(act=_tanh, sigma_w=1.5),
+    "qmf_sym.maps.edge_of_chaos": dict(act=_tanh, sigma_b=0.1),
+    "qmf_sym.maps.edge_of_chaos_line": dict(act=_tanh, sigma_b=[0.0, 0.1]),
+    "qmf_sym.maps.last_downcrossing": dict(vmap=lambda: (lambda q: 1.0 + 0.5 * __import__("numpy").sqrt(q)),
+                                           grid=lambda: __import__("numpy").linspace(0.5, 4.0, 50)),
+    "qmf_sym.ntk.ntk": dict(act=_tanh, Q1=1.0, C1=0.5, sigma_w=1.5, depth=2),
+    "qmf_sym.cnn.filter_variance": dict(kernel_size=3, dim=1),
+    "qmf_sym.cnn.averaging_eigenvalues": dict(profile=_profile, spatial=(8,)),
+    "qmf_sym.cnn.average": dict(profile=_profile, M=lambda: __import__("numpy").eye(8)),
+    "qmf_sym.cnn.frequencies": dict(spatial=8),
+    "qmf_sym.cnn.fixed_point_correlation": dict(spatial=8, C_star=0.5),
+    "qmf_sym.cnn.mode_perturbation": dict(spatial=8, mode=1, band=1),
+    "qmf_sym.cnn.correlation_map": dict(act=S, Q=1.0, R=_R, sigma_w=1.5, profile=_profile),
+    "qmf_sym.cnn.covariance_map": dict(act=S, Q=1.0, R=_R, sigma_w=1.5, profile=_profile),
+    "qmf_sym.cnn.iterate_correlation": dict(act=S, Q1=1.0, R1=_R, sigma_w=1.5, profile=_profile, n_layers=2),
+    "qmf_sym.cnn.mode_amplitude": dict(R=_R, P=lambda: __import__("qmf_sym.cnn", fromlist=["x"]).mode_perturbation(8, 1)),
+    "qmf_sym.cnn.mode_slopes": dict(act=S, sigma_w=1.5, profile=_profile, spatial=8),
+    "qmf_sym.residual.layer_map": dict(act=S, Q=1.0, C=0.5, alpha=0.5, sigma_w=1.5),
+    "qmf_sym.residual.iterate": dict(act=S, Q1=1.0, C1=0.5, alpha=0.5, sigma_w=1.5, n_layers=3),
+    "qmf_sym.residual.depth_clock": dict(Q=1.0, alpha=0.5, V_inf=0.5),
+    "qmf_sym.residual.power_law_prediction": dict(act=S, Q1=1.0, C1=0.5, alpha=0.5, sigma_w=1.5, n_layers=5),
+    "qmf_sym._validate.size_product": dict(name="width", factors=[("width", 8), ("depth", 4)]),
+    "qmf_sim.architectures.conv_weights": dict(channels=4, kernel_size=3, dim=1, sigma_w=1.5, init="gaussian",
+                                               gen=lambda: __import__("torch").Generator().manual_seed(0)),
+    "qmf_sim.architectures.fit_mode_slope": dict(amplitudes=lambda: __import__("numpy").array(
+        [[1.0, 0.8, 0.64, 0.51], [1.0, 0.79, 0.63, 0.5]]), n_layers=3),
+    "qmf_sim.architectures.residual_correlations": dict(act=S, Q1=1.0, C1=0.5, alpha=0.5, sigma_w=1.5, width=16,
+                                                        depth=3, seeds=(0,), pairs=2),
+    "qmf_sim.architectures.residual_factory": dict(alpha=0.5),
+    "qmf_sim.architectures.cnn_mode_decay": dict(act=S, sigma_w=1.5, spatial=8, channels=8, depth=3, seeds=(0,),
+                                                 batch=2),
+    "qmf_sim.architectures.QuantizedResMLP": dict(n_in=4, width=8, depth=2, n_out=3, act=S, sigma_w=1.5, alpha=0.5,
+                                                  seed=0),
+    "qmf_sim.nn.stacked_staircase_ste": dict(x=lambda: _tensor(2, 3, 4), tab=_tables, clip=lambda: _tensor(2).abs() + 1,
+                                             slope=lambda: _tensor(2).abs() + 1),
+    "qmf_sim.nn.stacked_ste_gain": dict(x=lambda: _tensor(2, 3, 4), clip=lambda: _tensor(2).abs() + 1,
+                                        slope=lambda: _tensor(2).abs() + 1),
+    # experiments' numeric helpers (their drivers are DRIVER)
+    "qmf_sim.experiments.resolve": dict(part="sign"),
+    "qmf_sim.experiments.activations.make_activation": dict(name="tanh"),
+    "qmf_sim.experiments.activations.fixed_point_report": dict(name="tanh", levels=None, sigma_w=1.5),
+    "qmf_sim.experiments.activations.levels_to_match": dict(xi_target=10.0),
+    "qmf_sim.experiments.activations.network_rates": dict(act=_tanh, sigma_w=1.5, width=64, depth=3, seeds=range(2)),
+    "qmf_sim.experiments.app_h.settings": dict(quick=True),
+    "qmf_sim.experiments.cnn.settings": dict(quick=True),
+    "qmf_sim.experiments.generalization.settings": dict(quick=True),
+    "qmf_sim.experiments.appendices.stochastic_round": dict(u=lambda: _tensor(5), act=S),
+    "qmf_sim.experiments.appendices.sr_one_layer_statistics": dict(act=S, Q=1.0, C=0.5, sigma_w=1.5, n_prev=32,
+                                                                   n_next=32, n_draws=2),
+    "qmf_sim.experiments.appendices.phase_grid": dict(act=S, sigma_w=[1.0, 1.5], sigma_b=[0.0, 0.1]),
+    "qmf_sim.experiments.appendices.init_report": dict(N=4),
+    "qmf_sim.experiments.appendices.empirical_ste_ntk": dict(act=S, Q1=1.0, C1=0.5, sigma_w=1.5, width=32, n_in=8),
+    "qmf_sim.experiments.generalization.kernel_tables": dict(act=S, Q=1.0, sigma_w=1.5, sigma_b=0.0),
+    "qmf_sim.experiments.generalization.kernels": dict(act=S, sigma_w=1.5, sigma_b=0.0, c1=0.5, depths=[1, 2]),
+    "qmf_sim.experiments.generalization.stop_depth": dict(depths=[1, 2, 4, 8], errors=[0.1, 0.1, 0.2, 0.5]),
+    "qmf_sim.experiments.generalization.half_depth": dict(depths=[1, 2, 4, 8], errors=[0.1, 0.1, 0.2, 0.95]),
+    "qmf_sim.experiments.ste_plateau.prediction": dict(law="rademacher(2)", omega=1.0),
+    "qmf_sim.experiments.ste_uses.overshoot": dict(eps=lambda: __import__("numpy").array([1.0, 0.5, 0.6, 0.4])),
+    "qmf_sim.experiments.trainable_depth.xi_sigma_curve": dict(levels=4, sigma_ws=[1.0, 1.5]),
+    "qmf_sim.experiments.trainable_depth.xi_levels_curve": dict(levels=[2, 4]),
+    "qmf_sim.experiments.spacing.table": dict(levels=[2, 3, 4]),
 }
 
 # Generic valid values by parameter name, for required parameters not in VALID.
@@ -388,7 +558,15 @@ SIZE_NAMES = {"N", "n", "d", "r", "n0", "width", "depth", "runs", "draws", "n_dr
 # NaN, never a level): NaN substituted there and returned as NaN is their stated answer.
 NAN_PROPAGATES = {("qmf_sym.ste.quantizers.quantize", "u"), ("qmf_sym.ste.quantizers.ste_grad", "u")}
 # Functions documented to name a bad argument by another label (a CLI flag passed as ``name``).
-NAMED_AS = {("qmf_sym.ste.maps.named_map", "spec"): "psi"}
+NAMED_AS = {("qmf_sym.ste.maps.named_map", "spec"): "psi",
+            # worded for the command line (their docstrings say so): --activation, --levels
+            ("qmf_sim.experiments.activations.make_activation", "name"): "activation",
+            ("qmf_sim.experiments.activations.fixed_point_report", "name"): "activation"}
+# NaN that is a documented "no value" in the result, with its reason beside it (a censored boundary with
+# its flag, a grid cell with its status, a time the curve never reaches): the answer, not NaN passing
+NAN_DOCUMENTED = {("qmf_sim.sweep.boundary_depths", "best"): "L_b = nan with flag 'above' (censored)",
+                  ("qmf_sym.phase.phase_diagram", "sigma_w"): "a cell without a fixed point: NaN with its status",
+                  ("qmf_sym.ste.plateau.plateau_analysis", "final"): "a fraction of the drop never reached: nan time"}
 FREE_TEXT = {"name", "description", "desc", "label", "title", "tag", "unit", "sigma_w_rule", "lr_rule", "data"}
 
 
@@ -556,6 +734,8 @@ def classify(qual, obj, param, label, res, base):
         return False, f"{st} {res.get('detail', '')[:160]}".strip()
     if label == "nan" and (qual, param) in NAN_PROPAGATES:
         return True, "NaN in, NaN out (documented element-wise rule)"
+    if res.get("nan") and (qual, param) in NAN_DOCUMENTED:
+        return True, f"documented NaN: {NAN_DOCUMENTED[(qual, param)]}"
     if res.get("nan") and not base.get("nan") and not res.get("diverged"):
         return False, "returned NaN"
     p = signature(obj).parameters[param]
@@ -573,14 +753,14 @@ def classify(qual, obj, param, label, res, base):
     if label == "None":
         if default is None:
             return True, "None is the default"
-        import re
-
         if re.search(rf"\b{re.escape(param)}\s*=\s*None\b", getattr(obj, "__doc__", None) or ""):
             return True, "None is documented (its meaning in the docstring)"
         return False, "accepted None"
     if label == "[]":
         if isinstance(default, (tuple, list)):
             return True, "empty sequence where a sequence is the default"
+        if re.search(r"\ban empty (list|sequence)\b", getattr(obj, "__doc__", None) or ""):
+            return True, "an empty sequence is documented (its meaning in the docstring)"
         return False, "accepted an empty list"
     if _is_size(param) and label in ("-1", "+inf", "-inf"):
         return False, f"accepted size {label}"

@@ -10,8 +10,10 @@ attacked as soon as it exists.  Each case is ``qmf <command> <cheap base flags> 
 child process with a short timeout (the base flags keep an accepted value's run small), with
 ``QMF_NO_PROGRESS=1`` and the network proxies pointed at a closed port (``qmf data`` cannot download).
 
-Bad values: NaN, +-inf, -1, 0, bool-ish ``true``, empty, huge ``1e12``, wrong type ``abc``, broken lists
-(``1,,2``, ``3-1``, ``1-1e12``); for ``--out``: paths below a regular file, ``/dev/null/x``, an empty path.
+Bad values: NaN, +-inf, -1, 0, bool-ish ``true``, empty, ``none``, huge ``1e12`` and ``1e400`` (inf once
+parsed), tiny ``1e-300``, complex ``1+2j``, wrong type ``abc``, broken lists (``1,,2``, ``3-1``, ``1-1e12``);
+for a NAME[:ARGS] spec (``--psi``, ``--phi``, ``--activation``) and ``--device`` also bad specs
+(``tanh:nan``, ``uniform:1e12``, ``cuda:-1`` ...); for ``--out``: paths below a regular file, ``/dev/null/x``, an empty path.
 A case *fails* when stderr contains ``Traceback`` or the exit status is not 0 or 2 (130/141 are Ctrl-C and a
 closed pipe, not expected here); an exit 2 whose error is not one ``...: error: ...`` line, the last, is
 counted apart (``multi-line``; log lines before it, such as "fetching MNIST ...", are allowed).
@@ -35,8 +37,15 @@ import time
 import traceback
 from pathlib import Path
 
-NUMERIC_BAD = ["nan", "inf", "-inf", "-1", "0", "true", "", "1e12", "abc", "1,,2", "3-1", "1-1e12"]
+NUMERIC_BAD = ["nan", "inf", "-inf", "-1", "0", "true", "", "none", "1e12", "1e400", "1e-300", "1+2j", "abc", "1,,2",
+               "3-1", "1-1e12"]
 CHOICE_BAD = ["nope", "", "1e12", "nan"]
+#: flags whose value is a NAME[:ARGS] spec: bad numbers inside the spec, besides the numeric values
+SPEC_BAD = {"--psi": ["tanh:nan", "tanh:inf", "tanh:0", "tanh:-1", "tanh:1,nan", "tanh:1+2j", "uniform:1e12",
+                      "uniform:nan", "uniform:inf", "uniform:4,nan", "sign:-1", "sign:true", "quant:1", "tanh:"],
+            "--activation": ["staircase:nan", "tanh:1", "TANH", "sign:2"],
+            "--device": ["cuda:-1", "cuda:1e12", "tpu", "cpu:0:0"]}
+SPEC_BAD["--phi"] = SPEC_BAD["--psi"]
 
 #: cheap valid flags per command, so that an accepted value finishes in seconds
 BASE = {
@@ -53,6 +62,7 @@ BASE = {
     "ste plateau": [],
     "plot": ["{tmp}/no_results"],
     "data": ["mnist", "--dest", "{tmp}/mnist", "--timeout", "1"],
+    "fixed-point": ["--activation", "tanh", "--sigma-w", "1.5"],
 }
 #: commands whose positional arguments are attacked too (with their position in BASE)
 POSITIONALS = {"ste figure": {"which": 0}, "plot": {"results": 0}, "data": {"dataset": 0}}
@@ -86,7 +96,7 @@ def _values(command, action):
         return ["{file}/sub", "/dev/null/x.json", "", "{file}/a/b.csv"]
     if action.choices is not None:
         return CHOICE_BAD
-    return NUMERIC_BAD
+    return NUMERIC_BAD + SPEC_BAD.get(flag, [])
 
 
 def cases(only=None):
@@ -116,7 +126,7 @@ def argv_of(command, flag, value, tmp, file):
         base = base[:i] + base[i + 2:]
     extra = [] if flag == "--out" or command in ("plot",) else ["--out", str(tmp / "o" / ("x.json" if command in (
         "table", "ste simulate") else ""))]
-    if command in ("init", "ste stationary", "ste plateau", "plot", "data"):
+    if command in ("init", "ste stationary", "ste plateau", "plot", "data", "fixed-point"):
         extra = []
     return command.split() + base + extra + [flag, value]
 
