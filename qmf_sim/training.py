@@ -252,8 +252,7 @@ def critical_ste_slope(levels: int, sigma_w: float, sigma_b: float = 0.0) -> flo
 def check_config(cfg, name: str = "cfg") -> "TrainConfig":
     """``cfg`` validated (:meth:`TrainConfig.validate`); ValueError naming ``name`` if it is not a
     :class:`TrainConfig`."""
-    if not isinstance(name, str):
-        raise ValueError(f"name must be a string (the argument's name in messages), got {name!r}")
+    V.label("name", name)
     if not isinstance(cfg, TrainConfig):
         raise ValueError(f"{name} must be a qmf_sim.training.TrainConfig, got {type(cfg).__name__}")
     return cfg.validate()

@@ -700,7 +700,8 @@ _MAX_NODES = 2400
 def _z_grid(Q, scale):
     """Composite 10-point Gauss-Legendre nodes/weights on |z| <= 9.5, panels of width
     min(1/2, scale / sqrt(Q)) (at most 2400 nodes), times the Gaussian density: a rule for E f(sqrt(Q) z)."""
-    h = min(0.5, scale / math.sqrt(Q))
+    sq = math.sqrt(Q)
+    h = min(0.5, scale / sq) if sq > 0 else 0.5  # Q = 0 (an underflowed variance): E f(0 z) = f(0), any rule
     n = int(math.ceil(2 * _ZMAX / h))
     n = max(2, min(n, _MAX_NODES // 10))
     edges = np.linspace(-_ZMAX, _ZMAX, n + 1)

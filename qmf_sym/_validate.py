@@ -43,6 +43,12 @@ def _real_array(name, value, what):
         raise ValueError(f"{name} must be {what}, got a bool {value!r}")
     if value is None or isinstance(value, (str, bytes)):  # asarray(None, float) is a silent NaN
         raise ValueError(f"{name} must be {what}, got {value!r}")
+    try:  # asarray(complex128(1+2j), float) drops the imaginary part without a word
+        complex_ = not _is_mp(value) and np.iscomplexobj(value)
+    except (TypeError, ValueError):  # ragged or foreign: asarray below says so
+        complex_ = False
+    if complex_:
+        raise ValueError(f"{name} must be {what}, got a complex {value!r}")
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError, OverflowError) as exc:
@@ -263,8 +269,7 @@ def check_bytes(name: str, nbytes, what: str = "") -> int:
     """Raise ``ValueError`` naming ``name`` when a run that needs ``nbytes`` bytes (``what``: of which
     arrays) exceeds :func:`memory_budget`, before it allocates; returns ``nbytes`` as an int otherwise.
     The CLI passes ``argument --d`` as the name, so the message is the one line of ``qmf ... --d 1e12``."""
-    if not isinstance(name, str):
-        raise ValueError(f"name must be a string (the parameter or flag named in the message), got {name!r}")
+    label("name", name)
     need = real("nbytes", nbytes)
     if need < 0:
         raise ValueError(f"nbytes must be >= 0, got {nbytes!r}")
@@ -283,13 +288,21 @@ def size_product(name, factors, limit=None, what="float64 elements"):
     ``factors``: ``(label, value)`` pairs of validated integers, labels being the parameters'
     names (``[("n_draws", D), ("width", n), ("width", n)]``).  The message names ``name``, or when
     ``name`` is None the parameter with the largest factor, and gives the estimate."""
+    if name is not None:
+        label("name", name)
+    label("what", what)
+    if isinstance(factors, (str, bytes, dict)) or not isinstance(factors, (list, tuple)) or not factors \
+            or not all(isinstance(kv, (list, tuple)) and len(kv) == 2 and isinstance(kv[0], str) for kv in factors):
+        raise ValueError(f"factors must be a non-empty list of (label, size) pairs, got {factors!r}")
+    factors = [(k, integer(k, v, 0)) for k, v in factors]
     total = 1
     for _, f in factors:
-        total *= int(f)
+        total *= f
     if limit is None:
         budget, why = memory_budget()
         limit = budget // 8
     else:
+        limit = integer("limit", limit, 1)
         why = "the bound of this function"
     if total > limit:
         if name is None:
@@ -298,6 +311,15 @@ def size_product(name, factors, limit=None, what="float64 elements"):
         raise ValueError(f"{name} too large: the run would allocate about {total:.3g} {what} ({terms}, "
                          f"~{human_bytes(8.0 * total)}), above the bound {limit:.3g} (~{human_bytes(8.0 * limit)}; {why})")
     return total
+
+
+def label(name, value):
+    """Require a non-empty string: the label a function's messages name a bad argument by (a
+    parameter name, or a CLI flag such as ``argument --psi``); returns it."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name} must be a non-empty string (the label the messages use, e.g. a parameter "
+                         f"name or a CLI flag), got {value!r}")
+    return value
 
 
 def flag(name, value):

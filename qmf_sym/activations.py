@@ -301,14 +301,16 @@ class Staircase(Activation):
 
 
 def as_staircase(act, name="act") -> Staircase:
-    """Return ``act`` if it is a :class:`Staircase`, else raise a clear ``ValueError``."""
+    """Return ``act`` if it is a :class:`Staircase`, else raise a clear ``ValueError`` naming ``name``."""
+    V.label("name", name)
     if not isinstance(act, Staircase):
         raise ValueError(f"{name} must be a qmf_sym.activations.Staircase (eq. 13), got {type(act).__name__}")
     return act
 
 
 def as_activation(act, name="act") -> Activation:
-    """Return ``act`` if it is an :class:`Activation`, else raise a clear ``ValueError``."""
+    """Return ``act`` if it is an :class:`Activation`, else raise a clear ``ValueError`` naming ``name``."""
+    V.label("name", name)
     if not isinstance(act, Activation):
         raise ValueError(f"{name} must be a qmf_sym.activations.Activation (a Staircase, Erf(), ReLU(), "
                          f"LeakyReLU(slope), HardTanh(), Tanh() or Smooth(fn, derivative)), got {type(act).__name__}")
@@ -679,8 +681,13 @@ class Tanh(Smooth):
 
 
 def to_mpf_(x):
+    """``x`` (a real number, +-inf allowed, or an mpmath number) as an mpmath ``mpf`` at the working
+    precision; ValueError naming ``x`` for NaN, a bool, None, a string or a complex number."""
     from ._numbers import to_mpf
 
+    V.real("x", x)
+    if np.ndim(x):
+        raise ValueError(f"x must be a real number (a scalar), got {x!r}")
     return to_mpf(x)
 
 

@@ -193,10 +193,20 @@ def mode_perturbation(spatial, mode, band=1):
 def mode_amplitude(R, P, R_star=None):
     """The amplitude of the mode P in a correlation array R: <R - R*, P> / <P, P> (R* default 0)."""
     R = np.asarray(V.real("R", R), dtype=float)
-    P = np.asarray(P, dtype=float)
+    P = V.array("P", P)
     if R.shape[-P.ndim:] != P.shape:
         raise ValueError(f"R must end in the shape of P {P.shape}, got {R.shape}")
-    D = R if R_star is None else R - np.asarray(R_star, dtype=float)
+    if not (P * P).sum() > 0:
+        raise ValueError("P must not vanish (a mode with <P, P> > 0)")
+    if R_star is not None:
+        R_star = V.array("R_star", R_star)
+        try:
+            fits = np.broadcast_shapes(R_star.shape, R.shape) == R.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"R_star must broadcast to the shape of R {R.shape}, got {R_star.shape}")
+    D = R if R_star is None else R - R_star
     axes = tuple(range(D.ndim - P.ndim, D.ndim))
     return np.tensordot(D, P, axes=(axes, tuple(range(P.ndim)))) / float((P * P).sum())
 
@@ -214,12 +224,13 @@ def fixed_point_correlation(spatial, C_star):
     return np.where(_diag_mask(spatial), 1.0, float(C_star))
 
 
-def _check_R(R, d):
-    R = np.asarray(V.in_closed("R", R, -1, 1), dtype=float)
+def _check_R(R, d, name="R"):
+    R = np.asarray(V.in_closed(name, R, -1, 1), dtype=float)
     if R.ndim != 2 * d or R.shape[:d] != R.shape[d:]:
-        raise ValueError(f"R must have shape (n, n) (1-D) or (n1, n2, n1, n2) (2-D) for a {d}-D profile, got {R.shape}")
+        raise ValueError(f"{name} must have shape (n, n) (1-D) or (n1, n2, n1, n2) (2-D) for a {d}-D profile, "
+                         f"got {R.shape}")
     if not np.allclose(R[_diag_mask(R.shape[:d])], 1.0, rtol=0, atol=1e-12):
-        raise ValueError("R must be a correlation array (unit diagonal)")
+        raise ValueError(f"{name} must be a correlation array (unit diagonal)")
     return R
 
 
@@ -254,9 +265,11 @@ def covariance_map(act, Q, R, sigma_w, sigma_b=0.0, profile=(1.0,)):
 def iterate_correlation(act, Q1, R1, sigma_w, sigma_b=0.0, profile=(1.0,), n_layers=1):
     """Iterate :func:`covariance_map` from the first hidden layer's (Q1, R1): arrays Q (n_layers,) and
     R (n_layers, *R1.shape); row k holds layer k + 1."""
-    n_layers = V.integer("n_layers", n_layers, 1)
-    V.positive("Q1", Q1)
-    Q, R = float(Q1), _check_R(R1, np.asarray(profile).ndim)
+    v = _check_profile(profile)
+    R = _check_R(R1, v.ndim, "R1")
+    n_layers = V.integer("n_layers", n_layers, 1, 10 ** 6, "one layer map per layer")
+    V.size_product("n_layers", [("n_layers", n_layers), ("R1", R.size)])
+    Q = float(V.finite("Q1", V.positive("Q1", Q1)))
     Qs, Rs = [Q], [R]
     for _ in range(n_layers - 1):
         Q, R = covariance_map(act, Q, R, sigma_w, sigma_b, profile)

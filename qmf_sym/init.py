@@ -29,7 +29,7 @@ __all__ = ["uniform_spacing", "sigma_w_opt", "init_for", "Init", "critical_init"
 
 def _as_act(act):
     if isinstance(act, (int, np.integer)) and not isinstance(act, (bool, np.bool_)):
-        return Staircase.uniform(V.integer("N", int(act), 2))
+        return Staircase.uniform(V.integer("act", int(act), 2, why="an integer act is the N of the uniform staircase"))
     if not isinstance(act, Staircase):
         raise ValueError(f"act must be a qmf_sym.activations.Staircase (eq. 13) or an integer N >= 2 "
                          f"(the uniform N-level staircase), got {act!r}")

@@ -436,8 +436,8 @@ def _depth_mp(chi_value):
 
 
 def _check_depth(chi_value):
-    V.in_closed("chi", chi_value, 0, 1)
-    V.positive("chi", chi_value)
+    V.in_closed("chi_value", chi_value, 0, 1)
+    V.positive("chi_value", chi_value)
     return (chi_value,), {}
 
 
@@ -463,6 +463,10 @@ def layer_map(act, Q, C, sigma_w, sigma_b=0):
     act = _check_common(act, Q, sigma_w, sigma_b)
     V.in_closed("C", C, -1, 1)
     qn = variance_map.f64(act, Q, sigma_w, sigma_b)
+    if not np.all(np.asarray(qn) > 0):  # C_next = .../Q_next would be 0/0
+        raise ValueError(f"sigma_w = {sigma_w!r}, sigma_b = {sigma_b!r} too small: the next layer's variance "
+                         f"Q = sigma_w^2 E phi(u)^2 + sigma_b^2 (eq. 2) underflows to 0, where the correlation "
+                         f"(eq. 3) is undefined")
     e = _covariance_f64(act, Q, C)
     return qn, (sigma_w ** 2 * e + sigma_b ** 2) / qn
 
@@ -526,8 +530,16 @@ def _last_downcrossing_Q(act, sigma_w, sigma_b, grid):
 def last_downcrossing(vmap, grid):
     """The stable root of g(Q) = vmap(Q) - Q: the last change of sign from + to - on ``grid``
     (increasing; ``vmap`` vectorised float64), polished by Brent on its two grid points (the same
-    function at both ends: a valid bracket).  ValueError when g never crosses (the signal dies)."""
-    gvals = vmap(grid) - grid
+    function at both ends: a valid bracket).  ValueError when g never crosses (the signal dies).
+    ``grid``: at least 2 finite, increasing (non-decreasing) values >= 0."""
+    if not callable(vmap):
+        raise ValueError(f"vmap must be a callable Q -> Q_next (vectorised float64), got {vmap!r}")
+    grid = V.nonnegative("grid", V.array("grid", grid, ndim=1, min_size=2))
+    if not np.all(np.diff(grid) >= 0):
+        raise ValueError("grid must be increasing")
+    gvals = np.asarray(vmap(grid), dtype=float) - grid
+    if gvals.shape != grid.shape or np.any(np.isnan(gvals)):
+        raise ValueError(f"vmap must map the grid to as many real values (no NaN), got shape {gvals.shape}")
     idx = np.nonzero((gvals[:-1] > 0) & (gvals[1:] <= 0))[0]
     if gvals[-1] == 0:
         return grid[-1]

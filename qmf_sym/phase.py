@@ -39,7 +39,7 @@ _C_TOP = 1.0 - 1e-13  # C* search stays below 1 (M(1) = 1 is the unstable fixed 
 
 def _as_act(act):
     if isinstance(act, (int, np.integer)) and not isinstance(act, (bool, np.bool_)):
-        return Staircase.uniform(V.integer("N", int(act), 2))
+        return Staircase.uniform(V.integer("act", int(act), 2, why="an integer act is the N of the uniform staircase"))
     return as_staircase(act)
 
 
@@ -215,7 +215,8 @@ def phase_diagram(act, sigma_w, sigma_b):
 def bias_study(act, sigma_bs):
     """[BestChi at each sigma_b of ``sigma_bs``]: how much sigma_b > 0 loses against sigma_b = 0."""
     act = _as_act(act)
-    return [best_chi_over_sigma_w(act, float(V.nonnegative("sigma_bs", b))) for b in np.atleast_1d(sigma_bs)]
+    sigma_bs = V.nonnegative("sigma_bs", V.array("sigma_bs", sigma_bs, ndim=1))
+    return [best_chi_over_sigma_w(act, float(b)) for b in sigma_bs]
 
 
 register_equation("qmf_sym.phase.best_chi_over_sigma_w", "paper 1, App. F (best chi over sigma_w at sigma_b)",

@@ -53,3 +53,117 @@ def test_attack_whole_api():
     A = _attack_module()
     r = A.attack((), timeout=10)
     assert r["rate"] >= 97.0, (r["rate"], r["fails"][:50])
+
+
+def test_every_public_name_is_attacked_or_skipped_with_a_reason():
+    """The sweep's scope: every public name (each module's ``__all__``, or its public definitions) of both
+    packages is a target or carries the reason it is not; the new areas (any activation, the continuous
+    kernels, CNN / residual mean field, architectures, experiments' helpers, maps.edge_of_chaos / chi_1 /
+    last_downcrossing) are targets."""
+    A = _attack_module()
+    rows = A.coverage()
+    attacked = {q for _, _, q, fate in rows if fate is None}
+    assert attacked == {q for q, _ in A.targets()}
+    for want in ("qmf_sym.maps.edge_of_chaos", "qmf_sym.maps.chi_1", "qmf_sym.maps.last_downcrossing",
+                 "qmf_sym.activations.Smooth", "qmf_sym.activations.arcsin_kernel", "qmf_sym.linearisation.linearise",
+                 "qmf_sym.cnn.iterate_correlation", "qmf_sym.residual.layer_map", "qmf_sim.architectures.conv_weights",
+                 "qmf_sim.experiments.activations.network_rates", "qmf_sim.experiments.generalization.kernels",
+                 "qmf_sym._validate.size_product"):
+        assert want in attacked, want
+    assert all(fate for _, _, q, fate in rows if q not in attacked)
+    # every target has a working valid call (none left out of the count)
+    for qual, obj in A.targets():
+        A.valid_kwargs(qual, obj)
+
+
+def _tanh():
+    from qmf_sym.activations import Tanh
+
+    return Tanh()
+
+
+def _cases():
+    import numpy as np
+    import torch
+
+    from qmf_sim.experiments import activations as EA
+    from qmf_sim.experiments import appendices as AP
+    from qmf_sim.experiments import generalization as G
+    from qmf_sim.experiments import trainable_depth as TD
+    from qmf_sim.ste.particles import solve_particles
+    from qmf_sim.ste.trajectory import tau_grid
+    from qmf_sym import _validate as V
+    from qmf_sym import cnn, init, maps, ntk, phase
+    from qmf_sym.activations import Staircase, as_activation, as_staircase, to_mpf_
+    from qmf_sym.proof import available
+    from qmf_sym.ste.maps import named_map
+
+    S = Staircase.uniform(4)
+    R = cnn.fixed_point_correlation(8, 0.5)
+    out = [
+        (lambda: tau_grid(1e-300), "tau_max"),  # named tau_min before
+        (lambda: maps.depth_scale(float("nan")), "chi_value"),  # named chi before
+        (lambda: init.sigma_w_opt(0), "act"), (lambda: phase.fixed_point_at_Q(-1, 1.0), "act"),  # named N before
+        (lambda: as_staircase(S, name=None), "name"), (lambda: as_activation(S, name=1 + 2j), "name"),  # accepted
+        (lambda: to_mpf_(float("nan")), "x"), (lambda: to_mpf_(None), "x"),  # NaN returned / TypeError
+        (lambda: maps.layer_map(S, 1.0, 0.5, 1e-300), "sigma_w"),  # NaN returned (Q_next underflowed to 0)
+        (lambda: maps.iterate(S, 1.0, 0.5, 1e-300, n_layers=3), "sigma_w"),  # named Q
+        (lambda: ntk.ste_ntk(S, 1.0, 0.5, 1e-300, depth=2), "sigma_w"),
+        (lambda: phase.bias_study(S, []), "sigma_bs"), (lambda: phase.bias_study(S, 1 + 2j), "sigma_bs"),
+        (lambda: V.finite("v", np.complex128(1 + 2j)), "v"),  # numpy complex silently lost its imaginary part
+        (lambda: V.size_product("w", 5), "factors"), (lambda: V.size_product(None, [("w", 8)], limit=-1), "limit"),
+        (lambda: V.size_product(1 + 2j, [("w", 8)]), "name"),
+        (lambda: maps.last_downcrossing(None, np.linspace(0, 1, 5)), "vmap"),  # TypeError before
+        (lambda: maps.last_downcrossing(lambda q: q, 0.5), "grid"),  # IndexError before
+        (lambda: cnn.iterate_correlation(S, 1.0, np.nan, 1.5, profile=cnn.filter_variance(3, 1)), "R1"),  # named R
+        (lambda: cnn.mode_amplitude(R, cnn.mode_perturbation(8, 1), R_star=True), "R_star"),  # accepted a bool
+        (lambda: cnn.mode_amplitude(R, "x"), "P"),
+        (lambda: named_map("tanh:nan", name="argument --psi"), "argument --psi"),
+        (lambda: named_map("uniform:inf"), "psi"),  # OverflowError before
+        (lambda: solve_particles(tau=np.linspace(0, 1, 3), n_particles=10, keep="x"), "keep"),  # accepted
+        (lambda: G.stop_depth(float("nan"), [0.1]), "depths"), (lambda: G.half_depth([1, 2], [0.1, 0.2], chance=None), "chance"),
+        (lambda: G.kernels(S, 1.5, 0.0, 0.5, [1, 2.5]), "depths"),  # a generator: nothing checked before
+        (lambda: G.kernels(S, 1.5, 0.0, float("nan"), [1]), "c1"),
+        (lambda: TD.build_plan(preset_name=None), "preset_name"), (lambda: TD.build_plan(depths=0), "depths"),
+        (lambda: TD.build_plan(sigma_levels=0), "sigma_levels"), (lambda: TD.build_plan(panels=None), "panels"),
+        (lambda: TD.xi_sigma_curve(float("inf"), [1.5]), "levels"), (lambda: TD.xi_sigma_curve(4, None), "sigma_ws"),
+        (lambda: TD.xi_levels_curve(4), "levels"),
+        (lambda: EA.levels_to_match(None), "xi_target"), (lambda: EA.levels_to_match(10.0, n_max=-1), "n_max"),
+        (lambda: EA.network_rates(_tanh(), 1.5, width=10 ** 12, depth=3), "width"),  # allocation attempted
+        (lambda: EA.network_rates(_tanh(), 1.5, width=64, depth=3, seeds=0), "seeds"),
+        (lambda: EA.network_rates(_tanh(), 1.5, width=64, depth=3, eps=1e-300), "eps"),  # NaN returned
+        (lambda: EA.network_rates(_tanh(), 1e-300, width=64, depth=3), "sigma_w"),  # ZeroDivisionError
+        (lambda: AP.stochastic_round(0.5, S), "u"), (lambda: AP.stochastic_round(torch.zeros(3), S, 1), "generator"),
+    ]
+    if available():
+        from qmf_sym.proof.uniform import taylor_models
+
+        out += [(lambda: taylor_models(4, 0, 3, 0.01), "D0"), (lambda: taylor_models(4, 0.5, -1, 0.01), "K"),
+                (lambda: taylor_models(True, 0.5, 3, 0.01), "N"), (lambda: taylor_models(4, 0.5, 3, float("nan")), "rho")]
+    return out
+
+
+def test_fixed_bad_inputs_are_named():
+    """Each case failed the sweep before (TypeError, AttributeError, NaN returned, a ValueError naming another
+    parameter, or silent acceptance); now a ValueError naming the parameter."""
+    import re
+
+    for call, name in _cases():
+        with pytest.raises(ValueError, match=re.escape(name)):
+            call()
+
+
+def test_valid_extremes_still_answer():
+    """The fixes refuse only what is wrong: taylor_models takes a plain float D0 and rho (converted exactly),
+    last_downcrossing an increasing grid, the tiny-sigma_w fixed point of tanh is Q* = 0 (the ordered phase)."""
+    import numpy as np
+
+    from qmf_sym import maps
+    from qmf_sym.proof import available
+
+    assert maps.last_downcrossing(lambda q: 1.0 + 0.5 * np.sqrt(q), np.linspace(0.5, 4.0, 50)) > 1.0
+    assert float(maps.fixed_point(_tanh(), 1e-300, 0.0).Q) == 0.0
+    if available():
+        from qmf_sym.proof.uniform import taylor_models
+
+        assert len(taylor_models(4, 0.5, 3, 2 ** -8)) == 3

@@ -142,3 +142,24 @@ def test_every_numeric_option_of_every_command(command, flag, value, tmp_path):
         pytest.fail(f"qmf {' '.join(argv)}: a bad value was accepted (still computing after 60 s)")
     assert "Traceback" not in r.stderr, r.stderr
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, (r.returncode, r.stderr)
+
+
+@pytest.mark.parametrize("spec", ["tanh:nan", "tanh:1,inf", "tanh:0", "sign:-1", "uniform:inf", "uniform:nan",
+                                  "uniform:1", "uniform:4,nan"])
+def test_psi_spec_with_a_bad_number_names_psi(spec, tmp_path, capsys):
+    """A bad number inside a --psi NAME:ARGS spec names --psi (it named only "amplitude"; uniform:inf was an
+    OverflowError traceback)."""
+    code = cli.main(["ste", "simulate", "--psi", spec, "--d", "20", "--runs", "2", "--tau-max", "1", "--n-tau", "3",
+                     "--out", str(tmp_path / "x.json")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "argument --psi" in err and spec.split(":")[1].split(",")[-1] in err, err
+
+
+def test_fixed_point_tiny_sigma_w_answers(capsys):
+    """sigma_w = 1e-300 underflows Q* to 0 (the ordered phase: the signal dies out); the answer is Q* = 0,
+    not a ZeroDivisionError traceback from the quadrature grid of a smooth activation."""
+    code = cli.main(["fixed-point", "--activation", "tanh", "--sigma-w", "1e-300"])
+    out = capsys.readouterr()
+    assert code in (0, None) and "Traceback" not in out.err, out.err
+    assert "Q_star = 0" in out.out

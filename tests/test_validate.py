@@ -261,3 +261,35 @@ def test_proof_inputs_named():  # TypeError / "invalid string for arb()" before
         with pytest.raises(ValueError, match=name):
             call()
     assert float(P.mid_rad(P.pdf_ball("0.5"))[0]) == pytest.approx(math.exp(-0.125) / math.sqrt(2 * math.pi), rel=1e-15)
+
+
+def test_label_and_numpy_complex():
+    """V.label: a non-empty string (the label a message names); a numpy complex is not a real number (asarray(...,
+    float) used to drop its imaginary part silently: bias_study(sigma_bs=1+2j) ran at sigma_b = 1)."""
+    from qmf_sym import _validate as V
+
+    assert V.label("name", "act") == "act"
+    for bad in (None, "", 1.0, float("nan"), True, [], 1 + 2j):
+        with pytest.raises(ValueError, match="name must be a non-empty string"):
+            V.label("name", bad)
+    for bad in (np.complex128(1 + 2j), np.array([1 + 0j]), [1 + 2j], 1 + 2j):
+        with pytest.raises(ValueError, match="x must be .*complex"):
+            V.finite("x", bad)
+    assert V.finite("x", np.float32(2.5)) == 2.5
+
+
+def test_size_product_checks_its_own_arguments():
+    """size_product refused nothing of its own: factors=5 was a TypeError, limit=nan accepted, name=1+2j printed."""
+    from qmf_sym import _validate as V
+
+    assert V.size_product("width", [("width", 8), ("depth", 4)]) == 32
+    assert V.size_product(None, [("width", 8.0)]) == 8  # an integral float is an integer
+    for kw, name in [(dict(factors=5), "factors"), (dict(factors=[]), "factors"), (dict(factors=[("w", -1)]), "w"),
+                     (dict(factors=[("w", 2.5)]), "w"), (dict(limit=float("nan")), "limit"), (dict(limit=0), "limit"),
+                     (dict(name=1 + 2j), "name"), (dict(what=None), "what")]:
+        args = dict(name="width", factors=[("width", 8)])
+        args.update(kw)
+        with pytest.raises(ValueError, match=name):
+            V.size_product(**args)
+    with pytest.raises(ValueError, match="width too large"):
+        V.size_product("width", [("width", 10 ** 12), ("width", 10 ** 12)])

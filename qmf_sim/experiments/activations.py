@@ -84,7 +84,8 @@ def _f(x):
 def fixed_point_report(name, levels, sigma_w, sigma_b=0.0, dps=None) -> dict:
     """Q*, C*, chi (eq. 6), chi_1 (the slope at C = 1, where it exists: not for staircases), xi (eq. 7) of
     the activation ``name`` at (sigma_w, sigma_b), from :func:`qmf_sym.maps.fixed_point`; with ``dps`` the
-    values also as strings of ``dps`` significant digits (``digits``)."""
+    values also as strings of ``dps`` significant digits (``digits``).  ``levels``: N for ``staircase``,
+    levels=None for the others (:func:`make_activation`, whose messages name ``--activation`` / ``--levels``)."""
     from qmf_sym import maps
     from qmf_sym.activations import Staircase
 
@@ -182,6 +183,10 @@ def levels_to_match(xi_target, n_max=100_000):
     """The smallest N whose uniform staircase at its own optimum (sigma_b = 0, D~_opt(N) of eq. 17, i.e.
     sigma_w_opt) has xi >= ``xi_target``; ``None`` when xi_target is infinite or beyond N = ``n_max``.
     (xi_opt(N) increases with N, so a doubling search then bisection.)"""
+    V.real("xi_target", xi_target)
+    if np.ndim(xi_target):
+        raise ValueError(f"xi_target must be a real number, got {xi_target!r}")
+    n_max = V.integer("n_max", n_max, 2, _A.N_MAX)
     if not math.isfinite(xi_target):
         return None
     if _stair_opt_xi(2) >= xi_target:
@@ -263,11 +268,19 @@ def network_rates(act, sigma_w, sigma_b=0.0, width=2000, depth=5, seeds=range(8)
     from qmf_sym import maps
 
     width = V.integer("width", width, 2)
-    depth = V.integer("depth", depth, 3)
+    depth = V.integer("depth", depth, 3, 10 ** 4, "the layers are simulated one after the other")
+    seeds = V.integers("seeds", seeds, 0)
     V.in_open("eps", eps, 0, 0.5)
+    if eps < 1e-8:
+        raise ValueError(f"eps must be in [1e-8, 0.5) (the +-eps differences must survive float64 rounding), got {eps!r}")
     V.choice("method", method, ("gram", "weights"))
+    V.size_product("width", [("inputs", 5), ("width", width)] if method == "gram"
+                   else [("width", width), ("width", width)])
     fp = maps.fixed_point(act, sigma_w, sigma_b)
     Q, C = float(fp.Q), float(fp.C)
+    if not Q > 0:
+        raise ValueError(f"sigma_w = {sigma_w!r}, sigma_b = {sigma_b!r}: the fixed point is Q* = 0 (the signal dies "
+                         f"out, eq. 4), there are no directions off it to measure rates in")
     cp, cm = min(C + eps, 1.0), max(C - eps, -1.0)
     sw, sb = float(sigma_w), float(sigma_b)
     DQ, DC = [], []

@@ -52,9 +52,13 @@ __all__ = ["stochastic_round", "sr_one_layer_statistics", "stochastic_rounding_t
 def stochastic_round(u, act, generator=None):
     """The SR staircase (App. D; derivations/stochastic_rounding.md) applied elementwise to a torch tensor ``u``: clip to
     [l_0, l_{N-1}], round up to the next level with probability equal to the fractional position
-    (fresh, independent noise for every element)."""
+    (fresh, independent noise for every element).  ``generator``: None (torch's global one) or a
+    ``torch.Generator``."""
     import torch
 
+    V.float_tensor("u", u)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise ValueError(f"generator must be None or a torch.Generator, got {type(generator).__name__}")
     act = as_staircase(act)
     lv = torch.as_tensor(act.levels, dtype=u.dtype, device=u.device)
     c = u.clamp(lv[0], lv[-1])

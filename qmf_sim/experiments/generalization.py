@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from qmf_sim import io
+from qmf_sym import _validate as V
 
 __all__ = ["settings", "kernel_tables", "kernels", "kernel_errors", "network_errors", "stop_depth", "half_depth",
            "mnist_available", "reproduce", "CAPTIONS",
@@ -183,13 +184,16 @@ def kernels(act, sigma_w, sigma_b, c1, depths):
     the diagonal Theta(x, x), from the tables of :func:`kernel_tables`."""
     from qmf_sym import maps
 
-    fp = maps.fixed_point(act, sigma_w, sigma_b)
-    Q = float(fp.Q)
+    c = np.asarray(V.in_closed("c1", V.array("c1", c1), -1, 1), float)
+    want = set(V.integers("depths", depths, 1, 10 ** 6))
+    fp = maps.fixed_point(act, sigma_w, sigma_b)  # validates act, sigma_w, sigma_b (before the generator starts)
+    return _kernels(act, sigma_w, sigma_b, float(fp.Q), c, want)
+
+
+def _kernels(act, sigma_w, sigma_b, Q, c, want):
     grid, M, go, gd = kernel_tables(act, Q, sigma_w, sigma_b)
     fM, fG = _interp(grid, M), _interp(grid, go)
-    c = np.asarray(c1, float)
     th, th_diag = Q * c, Q  # Theta^(1) = Sigma^(1)
-    want = set(int(d) for d in depths)
     for l in range(1, max(want) + 1):
         cn = fM(c)
         th = Q * cn + fG(c) * th  # Theta of layer l + 1 (hidden layer l's output feeds it)
@@ -263,8 +267,11 @@ def network_errors(act, sigma_w, sigma_b, depths, quick=False, seeds=(0,), steps
 # ============================================================================ analysis
 def stop_depth(depths, errors, tol=0.01):
     """The depth after which the test error never again improves on its best-so-far by more than ``tol``
-    (absolute), and the best error: where deepening stops helping."""
-    best, stop = math.inf, depths[0]
+    (absolute), and the best error: where deepening stops helping.  ``errors``: one per depth (None or
+    nan for a missing one)."""
+    depths, errors = _curve(depths, errors)
+    V.nonnegative("tol", tol)
+    best, stop = math.inf, float(depths[0])
     for d, e in zip(depths, errors):
         if e is None or not math.isfinite(e):
             continue
@@ -277,11 +284,29 @@ def stop_depth(depths, errors, tol=0.01):
 CHANCE = 0.9  # ten balanced classes
 
 
+def _curve(depths, errors):
+    """``depths`` (finite, > 0) and ``errors`` (one per depth in [0, 1]; None or nan = missing) as float arrays."""
+    depths = V.positive("depths", V.array("depths", depths, ndim=1))
+    if isinstance(errors, (list, tuple)):
+        errors = [np.nan if e is None else e for e in errors]
+    errors = V.array("errors", errors, ndim=1, missing=True)
+    if errors.shape != depths.shape:
+        raise ValueError(f"errors must hold one value per depth ({depths.size}), got {errors.size}")
+    ok = np.isfinite(errors)
+    if np.any(np.isinf(errors)):
+        raise ValueError(f"errors must be in [0, 1] (nan or None for a missing one), got {errors.tolist()}")
+    if ok.any():
+        V.in_closed("errors", errors[ok], 0, 1)
+    return depths, errors
+
+
 def half_depth(depths, errors, chance=CHANCE):
     """The depth (log-linear interpolation) at which the test error first climbs half way from its best
     value back to chance: where the depth has eaten half of what the network can generalise.  ``None`` if it
     never does within ``depths``."""
-    pts = [(d, e) for d, e in zip(depths, errors) if e is not None and math.isfinite(e)]
+    depths, errors = _curve(depths, errors)
+    chance = V.finite("chance", V.in_closed("chance", chance, 0, 1))
+    pts = [(float(d), float(e)) for d, e in zip(depths, errors) if math.isfinite(e)]
     if not pts:
         return None
     best = min(e for _, e in pts)

@@ -39,12 +39,16 @@ def build_plan(preset_name="smoke", depths=None, sigma_w=None, levels=None, widt
     per run the slope with backward gain 1 at its fixed point (:func:`qmf_sim.training.critical_ste_slope`,
     App. H/J)."""
     from qmf_sim.data import load_dataset
-    from qmf_sim.sweep import levels_grid, preset, sigma_grid
+    from qmf_sim.sweep import PRESETS, levels_grid, preset, sigma_grid
     from qmf_sim.training import ACTIVATIONS, TrainConfig, sigma_w_opt
     from qmf_sym import _validate as V
+    from qmf_sym.activations import N_MAX
 
+    V.choice("preset_name", preset_name, PRESETS)
     p = preset(preset_name)
     V.choice("activation", activation, ACTIVATIONS)
+    if isinstance(panels, str) or not isinstance(panels, (list, tuple)):
+        raise ValueError(f"panels must be a non-empty list of {list(PANELS)}, got {panels!r}")
     panels = tuple(panels)
     if not panels or any(x not in PANELS for x in panels):
         raise ValueError(f"panels must be a non-empty subset of {list(PANELS)}, got {list(panels)}")
@@ -54,14 +58,14 @@ def build_plan(preset_name="smoke", depths=None, sigma_w=None, levels=None, widt
         if ste_slope != 1.0:
             raise ValueError(f"ste_slope applies to the staircase only (eq. 19), not activation={activation!r}")
         panels = (SIGMA_PANEL,)
-    depths = p["depths"] if depths is None else list(depths)
-    levels = p["levels"] if levels is None else list(levels)
-    if not depths or not levels or (sigma_w is not None and not len(sigma_w)):
-        raise ValueError("depths, levels and sigma_w must each hold at least one value")
+    depths = p["depths"] if depths is None else V.integers("depths", depths, 2)
+    levels = p["levels"] if levels is None else V.integers("levels", levels, 2)
+    if sigma_w is not None:
+        sigma_w = [float(s) for s in V.positive("sigma_w", V.array("sigma_w", sigma_w, ndim=1))]
     width = p["width"] if width is None else width
     steps = p["steps"] if steps is None else steps
     lr = p["lr"] if lr is None else lr
-    n_sig = p["sigma_levels"] if sigma_levels is None else sigma_levels
+    n_sig = p["sigma_levels"] if sigma_levels is None else V.integer("sigma_levels", sigma_levels, 2, N_MAX)
     for d in depths:
         V.integer("depth", d, 2)
     for n in levels:
@@ -120,12 +124,13 @@ def xi_sigma_curve(levels, sigma_ws):
     :mod:`qmf_sym.activations` (qmf_sym.maps.fixed_point; nan where unavailable, inf at the edge of chaos)."""
     import numpy as np
 
-    from qmf_sym.activations import Activation, Staircase
+    from qmf_sym import _validate as V
+    from qmf_sym.activations import N_MAX, Activation, Staircase
     from qmf_sym.maps import fixed_point
 
-    act = levels if isinstance(levels, Activation) else Staircase.uniform(int(levels))
+    act = levels if isinstance(levels, Activation) else Staircase.uniform(V.integer("levels", levels, 2, N_MAX))
     out = []
-    for s in sigma_ws:
+    for s in V.positive("sigma_ws", V.array("sigma_ws", sigma_ws, ndim=1)):
         try:
             out.append(float(fixed_point(act, float(s)).xi))
         except (ValueError, ArithmeticError):  # no non-trivial fixed point, or none in float64: no curve
@@ -137,9 +142,10 @@ def xi_levels_curve(levels):
     """xi(N) at the optimal spacing (qmf_sym.spacing.optimal_spacing(N).xi)."""
     import numpy as np
 
+    from qmf_sym import _validate as V
     from qmf_sym.spacing import optimal_spacing
 
-    return np.array([float(optimal_spacing(int(n)).xi) for n in levels])
+    return np.array([float(optimal_spacing(n).xi) for n in V.integers("levels", levels, 2)])
 
 
 def _act(record):

@@ -50,6 +50,7 @@ def solve_particles(params=None, tau=None, n_particles=100_000, dt=0.02, seed=0,
     n_particles = V.integer("n_particles", n_particles, 1)
     n_chunks = V.integer("n_chunks", n_chunks, 1)
     V.positive("dt", dt)
+    keep = V.flag("keep", keep)
     seed = check_seed(seed)
     eps_bound, q_bound = check_bounds(eps_bound, q_bound)
     sched = Schedule(tau, snapshot_tau)

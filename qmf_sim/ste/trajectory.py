@@ -41,7 +41,10 @@ def tau_grid(tau_max, n=60, tau_min=None):
     from qmf_sym._validate import check_bytes
 
     check_bytes(f"n = {n}", 8.0 * 8 * n, "recording times and the records of a run")
-    tau_min = min(0.1, tau_max / 10) if tau_min is None else tau_min
+    if tau_min is None:  # the default first record: tau_max / 10, at most 0.1, never below 1e-12
+        if not tau_max >= 1e-11:
+            raise ValueError(f"tau_max must be >= 1e-11 (the default first record tau_max / 10 >= 1e-12), got {tau_max!r}")
+        tau_min = min(0.1, tau_max / 10)
     V.in_closed("tau_min", tau_min, 1e-12, tau_max)
     return np.concatenate([[0.0], np.geomspace(tau_min, tau_max, n)])
 

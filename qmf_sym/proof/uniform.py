@@ -270,8 +270,16 @@ class TaylorModel:
 
 def taylor_models(N, D0, K, rho):
     """Taylor models (degree ``K``) of A, B, H of eq. 17 about the point D0 (an exact Arb number),
-    valid on Y = D0 (1 +/- rho).  Cost: one moments pass and one erfc pass, O(N)."""
+    valid on Y = D0 (1 +/- rho).  Cost: one moments pass and one erfc pass, O(N).  ``D0`` > 0 and
+    ``rho`` in (0, 1) a number (converted exactly) or an Arb ball; ``K`` an integer in [0, 64]."""
     f = _arb.flint()
+    N = check_N(N)
+    D0 = _arb.arb(_check_D(D0, "D0"))
+    K = V.integer("K", K, 0, 64, "the degree of the Taylor models")
+    rho = _check_D(rho, "rho")
+    if not (rho < 1):
+        raise ValueError(f"rho must be in (0, 1), got {rho}")
+    rho = _arb.arb(rho)
     mom = moments(N, D0, K + 2)
     B0 = _consts(N)[1] + 4 * erfc_sum(N, D0)
     A, B, H = _series(N, D0, mom, B0, K + 1)
@@ -312,14 +320,16 @@ def uniform_sums(N, D, bits=None, dps=30):
         return aN + 2 * mom[0], cN + 4 * erfc_sum(N, Dm), mom[1]
 
 
-def _check_D(D):
+def _check_D(D, name="D"):
+    """A spacing (or any positive quantity ``name``): a finite number > 0, or an Arb ball > 0 as a whole."""
     if isinstance(D, bool):
-        raise ValueError(f"D must be a real number in (0, inf), got {D!r}")
+        raise ValueError(f"{name} must be a real number in (0, inf), got {D!r}")
     if type(D).__name__ == "arb":
-        if not (D > 0):
-            raise ValueError(f"D must be in (0, inf) (the whole ball), got {D}")
+        if not (D > 0 and D.is_finite()):
+            raise ValueError(f"{name} must be in (0, inf) (the whole ball), got {D}")
         return D
-    V.positive("D", D)
+    V.finite(name, D)  # a scalar
+    V.positive(name, D)
     return D
 
 

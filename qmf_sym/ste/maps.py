@@ -224,19 +224,8 @@ def stationary_pieces(psi):
     return br, psi.forward(mid), psi.surrogate(mid)
 
 
-def named_map(spec, b=None, omega=1.0, kind="endpoints", ste="clipped", name="psi"):
-    """A :class:`Map` from a CLI name: ``identity``, ``tanh[:A[,W]]`` (A tanh(u/W)), ``sign[:S]``,
-    ``uniform:N[,D]`` (the N-level Staircase.uniform with spacing D, clipped at 1), or ``quant`` (the
-    quantizer of --b/--omega/--kind; b=None gives identity).  ValueError naming ``name`` otherwise."""
-    if not isinstance(name, str):
-        raise ValueError(f"name must be a string (the label the messages use, e.g. a CLI flag), got {name!r}")
-    if not isinstance(spec, str) or not spec:
-        raise ValueError(f"{name} must be one of {', '.join(MAP_NAMES)} (optionally NAME:ARGS), got {spec!r}")
-    head, _, args = spec.partition(":")
-    try:
-        vals = [float(a) for a in args.split(",")] if args else []
-    except ValueError:
-        raise ValueError(f"{name}: arguments of {head!r} must be numbers, got {args!r}") from None
+def _map_of(head, vals, b, omega, kind, ste, name, args):
+    """The :class:`Map` of a parsed ``named_map`` spec, or None when ``head``/``vals`` name none."""
     if head == "identity" and not vals:
         return Map.identity()
     if head == "tanh" and len(vals) <= 2:
@@ -246,11 +235,33 @@ def named_map(spec, b=None, omega=1.0, kind="endpoints", ste="clipped", name="ps
     if head == "uniform" and 1 <= len(vals) <= 2:
         from ..activations import Staircase
 
-        if vals[0] != int(vals[0]):
+        if not (math.isfinite(vals[0]) and vals[0] == int(vals[0])):
             raise ValueError(f"{name}: uniform:N needs an integer N >= 2, got {args!r}")
         return Map.staircase(Staircase.uniform(int(vals[0]), *vals[1:]), ste=ste, clip=1.0)
     if head == "quant" and not vals:
         return Map.identity() if b is None else Map.quantizer(b, omega, kind, ste)
+    return None
+
+
+def named_map(spec, b=None, omega=1.0, kind="endpoints", ste="clipped", name="psi"):
+    """A :class:`Map` from a CLI name: ``identity``, ``tanh[:A[,W]]`` (A tanh(u/W)), ``sign[:S]``,
+    ``uniform:N[,D]`` (the N-level Staircase.uniform with spacing D, clipped at 1), or ``quant`` (the
+    quantizer of --b/--omega/--kind; b=None gives identity).  ValueError naming ``name`` otherwise."""
+    V.label("name", name)
+    if not isinstance(spec, str) or not spec:
+        raise ValueError(f"{name} must be one of {', '.join(MAP_NAMES)} (optionally NAME:ARGS), got {spec!r}")
+    head, _, args = spec.partition(":")
+    try:
+        vals = [float(a) for a in args.split(",")] if args else []
+    except ValueError:
+        raise ValueError(f"{name}: arguments of {head!r} must be numbers, got {args!r}") from None
+    try:  # the map's own checks (finite amplitude, N >= 2 ...), reported under the label ``name``
+        m = _map_of(head, vals, b, omega, kind, ste, name, args)
+    except ValueError as exc:
+        msg = str(exc)
+        raise ValueError(msg if msg.startswith(name) else f"{name}: {spec!r}: {msg}") from None
+    if m is not None:
+        return m
     raise ValueError(f"{name} must be one of identity, tanh[:A[,W]], sign[:S], uniform:N[,D], quant; got {spec!r}")
 
 

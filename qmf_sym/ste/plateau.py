@@ -74,7 +74,9 @@ def plateau_analysis(tau, eps, tau_ref=None, final=None, min_drop=0.01, min_shar
     tau_10 - tau_ref, the drop time tau_50, the drop width tau_90 - tau_10, the sharpness length/width.
     A curve has a plateau when drop >= ``min_drop`` (relative to level) and sharpness >= ``min_sharpness``:
     the plateau is longer than the drop is wide (an exponential relaxation has sharpness 0.05, the
-    saturated plateau of the clipped STE 3 to 50).  ValueError naming the argument for bad input.
+    saturated plateau of the clipped STE 3 to 50).  A time the curve never reaches (a drop <= 0, or a
+    ``final`` below the curve) is nan, and the curve has no plateau.  ValueError naming the argument for
+    bad input.
     """
     tau = V.array("tau", tau, missing=True).reshape(-1)
     eps = V.array("eps", eps, missing=True).reshape(-1)
