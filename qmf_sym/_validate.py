@@ -254,8 +254,8 @@ def memory_budget() -> tuple[int, str]:
 
 
 def human_bytes(n) -> str:
-    """``36.4 TiB``-style size of ``n`` bytes."""
-    n = real("n", n)
+    """``36.4 TiB``-style size of ``n`` bytes (finite)."""
+    n = finite("n", n)
     if n < 0:
         raise ValueError(f"n must be a number of bytes >= 0, got {n!r}")
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
@@ -270,13 +270,16 @@ def check_bytes(name: str, nbytes, what: str = "") -> int:
     arrays) exceeds :func:`memory_budget`, before it allocates; returns ``nbytes`` as an int otherwise.
     The CLI passes ``argument --d`` as the name, so the message is the one line of ``qmf ... --d 1e12``."""
     label("name", name)
+    if not isinstance(what, str):
+        raise ValueError(f"what must be a string (which arrays, for the message; '' for none), got {what!r}")
     need = real("nbytes", nbytes)
-    if need < 0:
-        raise ValueError(f"nbytes must be >= 0, got {nbytes!r}")
+    if np.ndim(need) or not need >= 0:
+        raise ValueError(f"nbytes must be a number of bytes >= 0, got {nbytes!r}")
     budget, why = memory_budget()
     if not need <= budget:
         detail = f" ({what})" if what else ""
-        raise ValueError(f"{name} would need about {human_bytes(need)} of memory{detail}; the limit is "
+        size = human_bytes(need) if math.isfinite(need) else "more than any machine has (an estimate of inf bytes)"
+        raise ValueError(f"{name} would need about {size} of memory{detail}; the limit is "
                          f"{human_bytes(budget)} ({why})")
     return int(need)
 
@@ -286,8 +289,9 @@ def size_product(name, factors, limit=None, what="float64 elements"):
     :func:`memory_budget` (or beyond ``limit`` elements) before it allocates; returns the product.
 
     ``factors``: ``(label, value)`` pairs of validated integers, labels being the parameters'
-    names (``[("n_draws", D), ("width", n), ("width", n)]``).  The message names ``name``, or when
-    ``name`` is None the parameter with the largest factor, and gives the estimate."""
+    names (``[("n_draws", D), ("width", n), ("width", n)]``).  The message names ``name``, or with
+    name=None the parameter with the largest factor, and gives the estimate; ``what``: free text, the
+    unit of the count."""
     if name is not None:
         label("name", name)
     label("what", what)

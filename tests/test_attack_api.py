@@ -89,8 +89,13 @@ def _cases():
     from qmf_sim.experiments import activations as EA
     from qmf_sim.experiments import appendices as AP
     from qmf_sim.experiments import generalization as G
+    from qmf_sim.experiments import spacing as SPX
+    from qmf_sim.experiments import ste_plateau as SP
+    from qmf_sim.experiments import ste_uses as SU
     from qmf_sim.experiments import trainable_depth as TD
+    from qmf_sim.ste import STEParams
     from qmf_sim.ste.particles import solve_particles
+    from qmf_sim.ste.theory import closed_curve
     from qmf_sim.ste.trajectory import tau_grid
     from qmf_sym import _validate as V
     from qmf_sym import cnn, init, maps, ntk, phase
@@ -134,6 +139,16 @@ def _cases():
         (lambda: EA.network_rates(_tanh(), 1.5, width=64, depth=3, eps=1e-300), "eps"),  # NaN returned
         (lambda: EA.network_rates(_tanh(), 1e-300, width=64, depth=3), "sigma_w"),  # ZeroDivisionError
         (lambda: AP.stochastic_round(0.5, S), "u"), (lambda: AP.stochastic_round(torch.zeros(3), S, 1), "generator"),
+        (lambda: AP.sr_one_layer_statistics(S, 1.0, 0.5, 1.5, n_prev=10 ** 12), "n_prev"),  # allocation attempted
+        (lambda: AP.phase_grid(S, sigma_w=1 + 2j), "sigma_w"), (lambda: AP.phase_grid(S, sigma_b="x"), "sigma_b"),
+        (lambda: AP.empirical_ste_ntk(S, 1.0, 0.5, 1.5, sigma_b=None, width=8, n_in=4), "sigma_b"),
+        (lambda: G.settings(quick="x"), "quick"), (lambda: G.stop_depth(1e-300, [0.1, 0.2]), "depths"),
+        (lambda: SPX.table([2, 3], progress=None), "progress"),
+        (lambda: SU.overshoot(None), "eps"), (lambda: SU.overshoot([]), "eps"),  # TypeError / numpy's message
+        (lambda: SP.prediction("x", 1.0), "law"),  # KeyError
+        (lambda: V.check_bytes("d", 8, what=None), "what"), (lambda: V.human_bytes(float("inf")), "n"),
+        (lambda: V.check_bytes("argument --d", float("inf")), "argument --d"),
+        (lambda: closed_curve(STEParams(), [0.0, 1.0]), "params"),
     ]
     if available():
         from qmf_sym.proof.uniform import taylor_models

@@ -62,7 +62,9 @@ CAPTIONS = {
 
 def settings(quick: bool) -> dict:
     """The sweep: depths, seeds, size, the N of the levels panel and the sigma_w of the N = 2 panel."""
-    if quick:
+    from qmf_sym import _validate as V
+
+    if V.flag("quick", quick):
         return dict(depths=[2, 8, 24], seeds=[0, 1], width=48, steps=120, lr=2e-2, levels=[2, 4], sign_sigma_w=[],
                     eval_steps=(20, 40, 60, 80, 100, 120))
     return dict(depths=[4, 8, 12, 16, 24, 32], seeds=[0, 1, 2], width=64, steps=300, lr=2e-2, levels=[2, 3],

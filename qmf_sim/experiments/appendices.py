@@ -83,7 +83,9 @@ def sr_one_layer_statistics(act, Q, C, sigma_w, sigma_b=0.0, n_prev=2000, n_next
     V.positive("sigma_w", sigma_w)
     V.nonnegative("sigma_b", sigma_b)
     n_prev, n_next = V.integer("n_prev", n_prev, 1), V.integer("n_next", n_next, 1)
-    n_draws = V.integer("n_draws", n_draws, 2)
+    n_draws = V.integer("n_draws", n_draws, 2, 10 ** 6, "one layer drawn per draw")
+    V.size_product(None, [("n_next", n_next), ("n_prev", n_prev)])
+    V.size_product(None, [("n_draws", n_draws), ("n_prev", n_prev), ("pair", 2)])
     g = torch.Generator().manual_seed(V.integer("seed", seed, 0))
     qs, ks = [], []
     for _ in range(n_draws):
@@ -234,8 +236,8 @@ def reproduce_bias(out_dir: Path, quick: bool = False) -> list:
 # ============================================================================ App. F: the phase diagram
 def phase_grid(act, sigma_w=None, sigma_b=None):
     """:func:`qmf_sym.phase.phase_diagram` on a default grid (sigma_w 0.3..4, sigma_b 0..1.5)."""
-    sw = np.geomspace(0.3, 4.0, 36) if sigma_w is None else np.asarray(sigma_w, float)
-    sb = np.linspace(0.0, 1.5, 31) if sigma_b is None else np.asarray(sigma_b, float)
+    sw = np.geomspace(0.3, 4.0, 36) if sigma_w is None else V.positive("sigma_w", V.array("sigma_w", sigma_w, ndim=1))
+    sb = np.linspace(0.0, 1.5, 31) if sigma_b is None else V.nonnegative("sigma_b", V.array("sigma_b", sigma_b, ndim=1))
     return PH.phase_diagram(act, sw, sb)
 
 
@@ -463,7 +465,7 @@ def empirical_ste_ntk(act, Q1, C1, sigma_w, sigma_b=0.0, depth=2, width=1000, n_
 
     V.positive("Q1", Q1)
     V.in_closed("C1", C1, -1, 1)
-    sb2 = float(sigma_b) ** 2
+    sb2 = float(V.nonnegative("sigma_b", sigma_b)) ** 2
     if Q1 <= sb2:
         raise ValueError("Q1 must exceed sigma_b^2 (Q1 = sigma_w^2 |x|^2 / n_in + sigma_b^2)")
     net = QuantizedMLP(n_in, width, depth, 1, act, sigma_w, sigma_b, "clipped", slope, dtype=torch.float64, seed=seed)

@@ -46,6 +46,7 @@ __all__ = ["settings", "kernel_tables", "kernels", "kernel_errors", "network_err
 def settings(quick=False):
     """(label, activation, sigma_w, sigma_b) of the comparison: uniform staircases at sigma_w_opt (sec. 5) and at
     2 sigma_w_opt; tanh (if the continuous maps exist) near its edge of chaos at sigma_b = 0.05 and at 2x it."""
+    quick = V.flag("quick", quick)
     from qmf_sym import maps
     from qmf_sym.activations import Staircase
     from qmf_sym.init import sigma_w_opt
@@ -291,7 +292,8 @@ def _curve(depths, errors):
         errors = [np.nan if e is None else e for e in errors]
     errors = V.array("errors", errors, ndim=1, missing=True)
     if errors.shape != depths.shape:
-        raise ValueError(f"errors must hold one value per depth ({depths.size}), got {errors.size}")
+        raise ValueError(f"depths and errors must have one error per depth, got {depths.size} depths and "
+                         f"{errors.size} errors")
     ok = np.isfinite(errors)
     if np.any(np.isinf(errors)):
         raise ValueError(f"errors must be in [0, 1] (nan or None for a missing one), got {errors.tolist()}")

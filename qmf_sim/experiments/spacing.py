@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from qmf_sim import io
+from qmf_sym import _validate as V
 from qmf_sym import spacing as S
 
 __all__ = ["table", "write_table", "read_table", "run", "analyse", "plot", "reproduce", "TABLE_COLUMNS",
@@ -42,7 +43,7 @@ def table(levels, dps=None, check=True, progress=False, block=256):
     from qmf_sim import progress as P
 
     levels = S.optimum._levels(levels)
-    if not P.enabled(progress):
+    if not P.enabled(V.flag("progress", progress)):
         return S.table(levels, dps=dps, check=check, block=block)
     with P.bar(total=len(levels), desc=f"qmf table (dps={dps})", unit="N", requested=progress) as bar:
         return S.table(levels, dps=dps, check=check, block=block, on_row=lambda row: bar.update(1))

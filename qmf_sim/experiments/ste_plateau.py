@@ -42,7 +42,9 @@ def _log(msg):
 
 def _params(law, omega, ste="clipped", lam=1.0, b=3):
     from qmf_sim.ste import STEParams
+    from qmf_sym import _validate as V
 
+    V.choice("law", law, INIT_LAWS)
     kw = dict(INIT_LAWS[law])
     kind = kw.pop("kind", "endpoints")
     if kind == "midtread":

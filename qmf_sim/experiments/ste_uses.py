@@ -147,7 +147,9 @@ def run_input_range(quick=False):
 def overshoot(eps):
     """Largest rise of a curve above its running minimum: max_t [eps(t) - min_{t' <= t} eps(t')] (0 for a
     non-increasing curve)."""
-    eps = np.asarray(eps, dtype=float)
+    from qmf_sym import _validate as V
+
+    eps = V.array("eps", eps, ndim=1)
     return float(np.max(eps - np.minimum.accumulate(eps)))
 
 

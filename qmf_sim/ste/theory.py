@@ -15,7 +15,7 @@ def closed_curve(params, tau):
 
     p = as_params(params)
     if not p.input_only:
-        raise ValueError("method='closed' needs unquantized weights (psi = id: b=None, spec §4.4 iii)")
+        raise ValueError("params: method='closed' needs unquantized weights (psi = id: b=None, spec §4.4 iii)")
     tau = V.nonnegative("tau", V.array("tau", tau))
     q0 = 0.0 if p.init == "zeros" else p.init_scale**2
     if p.onset > 0:  # unquantized inputs up to the onset (spec §8 item 6), then phi from (m, q)(onset)
@@ -36,7 +36,8 @@ def closed_curve(params, tau):
 
 def closure_curve(params, tau, closure="gaussian", dt=0.2, n_teacher=24):
     """eps_g(tau) of an order-parameter closure (:func:`qmf_sym.ste.closure.solve_closure`: 'gaussian',
-    spec §4.4 iv, or 'split', the Gaussian closure with the exact frozen mass of the clipped STE)."""
+    spec §4.4 iv, or 'split', the Gaussian closure with the exact frozen mass of the clipped STE).
+    params=None: the default :class:`~qmf_sim.ste.params.STEParams` (:func:`~qmf_sim.ste.params.as_params`)."""
     from qmf_sim.ste.pde import MAX_TEACHER_NODES, teacher_nodes
     from qmf_sym.ste.closure import solve_closure
 
@@ -55,7 +56,8 @@ def theory_result(params, tau, method="pde", **kw) -> Trajectory:
     times ``tau``, with the one divergence rule of :mod:`qmf_sim.ste.trajectory` applied whatever the method
     (``diverged``, ``tau_diverged``; NaN from then on): ``pde`` / ``particles`` (the solver's own run, at the
     solver's times, which contain ``tau``), ``closed`` (input-only, §4.4 iii) and the closures ``gaussian``
-    (§4.4 iv) / ``split`` (the curve at the sorted distinct times of ``tau``: divergence is seen at that resolution)."""
+    (§4.4 iv) / ``split`` (the curve at the sorted distinct times of ``tau``: divergence is seen at that resolution).
+    params=None: the default :class:`~qmf_sim.ste.params.STEParams` (:func:`~qmf_sim.ste.params.as_params`)."""
     V.choice("method", method, ("pde", "particles", "closed", "gaussian", "split"))
     p = as_params(params)
     tau = V.nonnegative("tau", V.array("tau", tau))
@@ -75,7 +77,8 @@ def theory_curve(params, tau, method="pde", **kw):
     (``gaussian`` §4.4 iv, ``split``; :func:`closure_curve`), or the exact
     moment equations §4.4 (ii), i.e. eps_g = 1/2 (rho - 2 kappa m_psi + s2 q_psi) from mu_tau of
     the PDE (``pde``) or of the particle solver (``particles``); ``kw`` go to the solver.  NaN from the
-    time the run diverged (the one rule, :func:`theory_result`, which also says when)."""
+    time the run diverged (the one rule, :func:`theory_result`, which also says when).
+    params=None: the default :class:`~qmf_sim.ste.params.STEParams`."""
     tau = V.nonnegative("tau", V.array("tau", tau))
     res = theory_result(params, tau, method, **kw)
     return np.interp(tau, res.tau, res.eps[0])
