@@ -561,13 +561,17 @@ NAN_PROPAGATES = {("qmf_sym.ste.quantizers.quantize", "u"), ("qmf_sym.ste.quanti
 NAMED_AS = {("qmf_sym.ste.maps.named_map", "spec"): "psi",
             # worded for the command line (their docstrings say so): --activation, --levels
             ("qmf_sim.experiments.activations.make_activation", "name"): "activation",
-            ("qmf_sim.experiments.activations.fixed_point_report", "name"): "activation"}
+            ("qmf_sim.experiments.activations.fixed_point_report", "name"): "activation",
+            # a run too large for the memory budget names the run's parameter (``name``, e.g. ``--d``)
+            ("qmf_sym._validate.check_bytes", "nbytes"): "would need about"}
 # NaN that is a documented "no value" in the result, with its reason beside it (a censored boundary with
 # its flag, a grid cell with its status, a time the curve never reaches): the answer, not NaN passing
 NAN_DOCUMENTED = {("qmf_sim.sweep.boundary_depths", "best"): "L_b = nan with flag 'above' (censored)",
                   ("qmf_sym.phase.phase_diagram", "sigma_w"): "a cell without a fixed point: NaN with its status",
-                  ("qmf_sym.ste.plateau.plateau_analysis", "final"): "a fraction of the drop never reached: nan time"}
-FREE_TEXT = {"name", "description", "desc", "label", "title", "tag", "unit", "sigma_w_rule", "lr_rule", "data"}
+                  ("qmf_sym.ste.plateau.plateau_analysis", "final"): "a fraction of the drop never reached: nan time",
+                  ("qmf_sim.experiments.appendices.phase_grid", "sigma_w"): "phase_diagram's cell without a fixed point",
+                  ("qmf_sim.experiments.trainable_depth.xi_sigma_curve", "sigma_ws"): "nan where no fixed point exists"}
+FREE_TEXT = {"name", "description", "desc", "label", "title", "tag", "unit", "sigma_w_rule", "lr_rule", "data", "what"}
 
 
 def _is_size(name):
