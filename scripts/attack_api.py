@@ -751,7 +751,7 @@ def classify(qual, obj, param, label, res, base):
             return True, "free text"
         return False, "accepted a string"
     if label == "True":
-        if isinstance(default, bool):
+        if isinstance(default, bool) or p.annotation in (bool, "bool"):
             return True, "flag"
         return False, "accepted a bool as a number"
     if label == "None":

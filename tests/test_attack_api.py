@@ -149,6 +149,7 @@ def _cases():
         (lambda: V.check_bytes("d", 8, what=None), "what"), (lambda: V.human_bytes(float("inf")), "n"),
         (lambda: V.check_bytes("argument --d", float("inf")), "argument --d"),
         (lambda: closed_curve(STEParams(), [0.0, 1.0]), "params"),
+        (lambda: AP.empirical_ste_ntk(S, 1.0, 0.5, 1.5, width=8, n_in=4, seed=None), "seed"),  # an unseeded run
     ]
     if available():
         from qmf_sym.proof.uniform import taylor_models

@@ -468,7 +468,8 @@ def empirical_ste_ntk(act, Q1, C1, sigma_w, sigma_b=0.0, depth=2, width=1000, n_
     sb2 = float(V.nonnegative("sigma_b", sigma_b)) ** 2
     if Q1 <= sb2:
         raise ValueError("Q1 must exceed sigma_b^2 (Q1 = sigma_w^2 |x|^2 / n_in + sigma_b^2)")
-    net = QuantizedMLP(n_in, width, depth, 1, act, sigma_w, sigma_b, "clipped", slope, dtype=torch.float64, seed=seed)
+    net = QuantizedMLP(n_in, width, depth, 1, act, sigma_w, sigma_b, "clipped", slope, dtype=torch.float64,
+                       seed=V.integer("seed", seed, 0))
     r = math.sqrt(n_in * (Q1 - sb2)) / float(sigma_w)
     c = (Q1 * C1 - sb2) / (Q1 - sb2)
     X = torch.zeros(2, n_in, dtype=torch.float64)

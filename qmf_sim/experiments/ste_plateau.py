@@ -54,7 +54,8 @@ def _params(law, omega, ste="clipped", lam=1.0, b=3):
 
 def prediction(law, omega, ste="clipped", lam=1.0, b=3):
     """The closed-form prediction of :mod:`qmf_sym.ste.plateau` for one setting, or None where the model
-    predicts no such plateau (identity STE, Gaussian start, or |w_0| <= omega)."""
+    predicts no such plateau (identity STE, Gaussian start, or |w_0| <= omega).  ``b``: the weight
+    quantizer's bits, b=None for unquantized weights (psi = id, as in :class:`qmf_sim.ste.STEParams`)."""
     p = _params(law, omega, ste, lam, b)
     if law == "zero-cell":
         return zero_cell_plateau(p.b, omega, ETA, lam, kind="midtread", ste=ste, v0=p.init_scale**2)
