@@ -60,3 +60,15 @@ def test_every_flag_has_no_traceback():
     r, last = _run("--timeout", "30", timeout=3 * 3600)
     assert r.returncode == 0, r.stdout[-5000:] + r.stderr[-2000:]
     assert " 0 tracebacks, 0 multi-line errors" in last, last
+
+
+def test_bad_values_cover_tiny_complex_and_specs():
+    """The sweep's values include tiny (1e-300: the fixed-point ZeroDivisionError it found), complex, an
+    overflowing 1e400 and 'none'; --psi / --phi / --activation / --device get bad NAME:ARGS specs
+    (--psi tanh:nan named only 'amplitude'); fixed-point is attacked with its required flags given."""
+    A = _load()
+    cs = A.cases()
+    assert {v for c, f, v in cs if (c, f) == ("fixed-point", "--sigma-w")} >= {"1e-300", "1+2j", "1e400", "none", "nan"}
+    assert {"tanh:nan", "uniform:inf", "uniform:1e12"} <= {v for c, f, v in cs if (c, f) == ("ste simulate", "--psi")}
+    assert "cuda:-1" in {v for c, f, v in cs if f == "--device"}
+    assert A.argv_of("fixed-point", "--sigma-w", "1e-300", "/t", "/f")[:3] == ["fixed-point", "--activation", "tanh"]
