@@ -71,4 +71,4 @@ def test_bad_values_cover_tiny_complex_and_specs():
     assert {v for c, f, v in cs if (c, f) == ("fixed-point", "--sigma-w")} >= {"1e-300", "1+2j", "1e400", "none", "nan"}
     assert {"tanh:nan", "uniform:inf", "uniform:1e12"} <= {v for c, f, v in cs if (c, f) == ("ste simulate", "--psi")}
     assert "cuda:-1" in {v for c, f, v in cs if f == "--device"}
-    assert A.argv_of("fixed-point", "--sigma-w", "1e-300", "/t", "/f")[:3] == ["fixed-point", "--activation", "tanh"]
+    assert A.argv_of("fixed-point", "--sigma-w", "1e-300", Path("/t"), Path("/f"))[:3] == ["fixed-point", "--activation", "tanh"]
