@@ -51,7 +51,17 @@ def _haar_orthogonal(n, gen, dtype):
 def conv_weights(channels, kernel_size, dim, sigma_w, init, gen, dtype=torch.float32):
     """One layer's filter W of shape (C, C, k[, k]) (torch conv layout): ``"gaussian"``
     W(j) ~ N(0, sigma_w^2 / (C k^dim)) (the uniform profile of :func:`qmf_sym.cnn.filter_variance`),
-    ``"delta_orthogonal"`` W(0) = sigma_w H, H Haar-orthogonal (Xiao et al. 2018, Algorithm 2), W(j != 0) = 0."""
+    ``"delta_orthogonal"`` W(0) = sigma_w H, H Haar-orthogonal (Xiao et al. 2018, Algorithm 2), W(j != 0) = 0.
+    ``gen``: a ``torch.Generator`` (the seed's stream)."""
+    channels = V.integer("channels", channels, 1)
+    kernel_size = V.integer("kernel_size", kernel_size, 1)
+    dim = V.integer("dim", dim, 1, 2)
+    sigma_w = V.finite("sigma_w", V.positive("sigma_w", sigma_w))
+    V.choice("init", init, T.INITS)
+    V.torch_float_dtype("dtype", dtype)
+    if not isinstance(gen, torch.Generator):
+        raise ValueError(f"gen must be a torch.Generator, got {type(gen).__name__}")
+    V.size_product(None, [("channels", channels), ("channels", channels), ("kernel_size", kernel_size ** dim)])
     shape = (channels, channels) + (kernel_size,) * dim
     if init == "gaussian":
         std = float(sigma_w) / math.sqrt(channels * kernel_size ** dim)
@@ -108,6 +118,10 @@ def cnn_mode_decay(act, sigma_w, sigma_b=0.0, spatial=16, kernel_size=3, init="g
     depth = V.integer("depth", depth, 1)
     batch = V.integer("batch", batch, 1)
     seeds = V.integers("seeds", seeds, 0)
+    V.torch_float_dtype("dtype", dtype)
+    V.size_product(None, [("seeds", max(len(seeds), 1)), ("depth", depth)])
+    V.size_product(None, [("channels", channels), ("channels", channels), ("kernel_size", kernel_size ** dim)])
+    V.size_product(None, [("batch", batch), ("channels", channels), ("spatial", int(np.prod(spatial)))])
     from qmf_sym import maps
 
     fp = maps.fixed_point(act, sigma_w, sigma_b)
@@ -188,17 +202,28 @@ def residual_correlations(act, Q1, C1, alpha, sigma_w, sigma_b=0.0, width=1024, 
     inputs from ``torch.Generator().manual_seed(seed)``.  ``act``: any activation of :mod:`qmf_sym.activations`
     (``torch_fn`` for a ``Smooth`` one, as in :func:`cnn_mode_decay`)."""
     act = _check_activation(act, torch_fn)
-    V.positive("Q1", Q1)
-    V.in_closed("C1", C1, -1, 1)
-    V.positive("alpha", alpha)
-    V.positive("sigma_w", sigma_w)
-    V.nonnegative("sigma_b", sigma_b)
+    Q1 = V.finite("Q1", V.positive("Q1", Q1))
+    if not math.isfinite(math.sqrt(Q1)) or math.sqrt(Q1) < 1e-150:
+        raise ValueError(f"Q1 must be at least 1e-300 (its square root scales the inputs), got {Q1!r}")
+    C1 = V.finite("C1", V.in_closed("C1", C1, -1, 1))
+    V.finite("alpha", V.positive("alpha", alpha))
+    V.finite("sigma_w", V.positive("sigma_w", sigma_w))
+    V.finite("sigma_b", V.nonnegative("sigma_b", sigma_b))
     width = V.integer("width", width, 1)
     depth = V.integer("depth", depth, 1)
     pairs = V.integer("pairs", pairs, 1)
     seeds = V.integers("seeds", seeds, 0)
-    L = torch.linalg.cholesky(torch.tensor([[1.0, C1], [C1, 1.0]], dtype=torch.float64) * float(Q1)
-                              + 1e-300 * torch.eye(2, dtype=torch.float64)) if C1 < 1 else None
+    V.torch_float_dtype("dtype", dtype)
+    V.size_product(None, [("seeds", max(len(seeds), 1)), ("depth", depth)])
+    V.size_product(None, [("width", width), ("width", width)])
+    V.size_product(None, [("pairs", pairs), ("inputs", 2), ("width", width)])
+    # the pair (u1, u2) ~ N(0, Q1 [[1, C1], [C1, 1]]) by its Cholesky factor; at C1 = -1 (no factor of a singular
+    # matrix) u2 = -u1 exactly, at C1 = 1 u2 = u1 (L = None)
+    if C1 == -1:
+        L = torch.tensor([[1.0, 0.0], [-1.0, 0.0]], dtype=torch.float64) * math.sqrt(Q1)
+    else:
+        L = torch.linalg.cholesky(torch.tensor([[1.0, C1], [C1, 1.0]], dtype=torch.float64) * float(Q1)
+                                  + 1e-300 * torch.eye(2, dtype=torch.float64)) if C1 < 1 else None
     Cs, Qs = np.empty((len(seeds), depth)), np.empty((len(seeds), depth))
     for i, seed in enumerate(seeds):
         gen = torch.Generator().manual_seed(seed)
@@ -244,6 +269,10 @@ class QuantizedResMLP(torch.nn.Module):
         width = V.integer("width", width, 1)
         depth = V.integer("depth", depth, 1)
         n_out = V.integer("n_out", n_out, 1)
+        V.size_product(None, [("depth", depth), ("width", width), ("width", width)])
+        V.size_product(None, [("n_in", n_in), ("width", width)])
+        V.size_product(None, [("width", width), ("n_out", n_out)])
+        V.torch_float_dtype("dtype", dtype), V.device_spec("device", device)
         V.finite("ste_slope", V.positive("ste_slope", ste_slope))
         self.act = _check_activation(act, torch_fn)
         self._torch_fn = torch_function(self.act, torch_fn)

@@ -188,6 +188,11 @@ def stacked_ste_gain(x: torch.Tensor, clip: torch.Tensor, slope: torch.Tensor) -
     face of :func:`staircase_ste`'s gain (eq. 19 of paper 1: clip 1 is the clipped STE, clip inf the
     identity STE); ``clip`` and ``slope`` are (M,) tensors of x's dtype and device."""
     V.float_tensor("x", x)
+    M = x.shape[0] if x.dim() else 0
+    for name, v in (("clip", clip), ("slope", slope)):
+        if not isinstance(v, torch.Tensor) or v.shape != (M,):
+            raise ValueError(f"{name} must be a ({M},) tensor (one value per member), got "
+                             f"{getattr(v, 'shape', type(v).__name__)}")
     shape = (-1,) + (1,) * (x.dim() - 1)
     return (x.abs() < clip.view(shape)).to(x.dtype) * slope.view(shape)
 

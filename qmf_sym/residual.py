@@ -105,6 +105,7 @@ def iterate(act, Q1, C1, alpha, sigma_w, sigma_b=0.0, n_layers=1):
     C = np.asarray(V.in_closed("C1", C1, -1, 1), dtype=float)
     Q = np.broadcast_to(np.asarray(V.positive("Q1", Q1), dtype=float), C.shape).copy()
     _check(act, Q, alpha, sigma_w, sigma_b)
+    V.size_product("n_layers", [("n_layers", n_layers), ("inputs", max(C.size, 1)), ("Q and C", 2)])
     Qs, Cs = [Q], [C]
     for _ in range(n_layers - 1):
         Q, C = layer_map(act, Q, C, alpha, sigma_w, sigma_b)

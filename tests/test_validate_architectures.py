@@ -108,3 +108,54 @@ def test_cnn_mode_decay_continuous_without_a_fixed_point_named():
 
     with pytest.raises(ValueError, match="sigma_w"):
         cnn_mode_decay(Erf(), 0.5, 0.0, 8, 3, "gaussian", 1, 1, 0.2, 4, 2, seeds=[0])
+
+
+# ------------------------------------------------------------------ the last corners (each failed before)
+@pytest.mark.parametrize("bad, name", [
+    (dict(channels=0), "channels"), (dict(kernel_size=-1), "kernel_size"), (dict(init="x"), "init"),
+    (dict(sigma_w=float("nan")), "sigma_w"), (dict(gen=None), "gen"), (dict(dtype=None), "dtype"),
+    (dict(channels=10 ** 7), "channels"),
+])
+def test_conv_weights_names_bad_arguments(bad, name):
+    import torch
+
+    from qmf_sim.architectures import conv_weights
+
+    kw = dict(channels=4, kernel_size=3, dim=1, sigma_w=1.0, init="gaussian", gen=torch.Generator().manual_seed(0))
+    kw.update(bad)
+    with pytest.raises(ValueError, match=name):
+        conv_weights(**kw)
+
+
+def test_residual_sizes_and_extreme_correlation():
+    import numpy as np
+
+    from qmf_sim.architectures import QuantizedResMLP, residual_correlations
+    from qmf_sym import residual
+    from qmf_sym.activations import Erf, Staircase
+
+    with pytest.raises(ValueError, match="width"):
+        QuantizedResMLP(10, 10 ** 12, 2, 3, Staircase.uniform(4), 1.0)
+    with pytest.raises(ValueError, match="dtype"):
+        QuantizedResMLP(10, 8, 2, 3, Staircase.uniform(4), 1.0, dtype="float32")
+    with pytest.raises(ValueError, match="depth"):
+        residual_correlations(Erf(), 1.0, 0.5, 1.0, 2.0, depth=10 ** 12, width=8)
+    with pytest.raises(ValueError, match="Q1"):
+        residual_correlations(Erf(), 1e-310, 0.5, 1.0, 2.0, depth=2, width=8)
+    # C1 = -1 is valid (opposite inputs): an odd activation keeps them opposite, C = -1 at every layer
+    C, _ = residual_correlations(Erf(), 1.0, -1.0, 1.0, 2.0, 0.0, width=64, depth=3, seeds=[0], pairs=2)
+    assert np.all(C == -1.0)
+    with pytest.raises(ValueError, match="n_layers"):
+        residual.iterate(Staircase.uniform(4), 1.0, 0.5, 1.0, 1.0, 0.0, 10 ** 12)
+
+
+def test_stacked_ste_gain_and_cnn_settings_name_bad_arguments():
+    import torch
+
+    from qmf_sim.experiments import cnn
+    from qmf_sim.nn import stacked_ste_gain
+
+    with pytest.raises(ValueError, match="clip"):
+        stacked_ste_gain(torch.zeros(2, 3), 1.0, torch.ones(2))
+    with pytest.raises(ValueError, match="quick"):
+        cnn.settings(float("nan"))

@@ -89,6 +89,9 @@ def activations() -> list[tuple]:
 def settings(quick: bool) -> dict:
     """The runs of :func:`compute` (the same for every activation): channels, seeds, the layer cap and the
     modes of each configuration."""
+    from qmf_sym import _validate as V
+
+    quick = V.flag("quick", quick)
     n1, n2 = 16, (8, 8)
     g1 = list(range(0, n1 // 2 + 1))
     if quick:
