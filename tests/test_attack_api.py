@@ -183,3 +183,12 @@ def test_valid_extremes_still_answer():
         from qmf_sym.proof.uniform import taylor_models
 
         assert len(taylor_models(4, 0.5, 3, 2 ** -8)) == 3
+
+
+def test_resolve_names_an_unknown_part():
+    # was a KeyError (TypeError for an unhashable value), unlike every other bad argument
+    from qmf_sim import experiments
+
+    for bad in ("x", None, [], 1.0):
+        with pytest.raises(ValueError, match="part must be one of"):
+            experiments.resolve(bad)

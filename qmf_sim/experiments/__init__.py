@@ -48,10 +48,10 @@ def resolve(part: str):
     """The callable of ``part``: the first of its homes that imports and has the attribute.
 
     A home whose *module itself* does not exist (not yet written) is skipped; any other import
-    error (a bug inside an existing module) is raised at once.  Raises ``KeyError`` for an unknown
-    part and :class:`PartUnavailable` when no home has it."""
-    if part not in PARTS:
-        raise KeyError(f"unknown part {part!r}; parts: {', '.join(PARTS)}")
+    error (a bug inside an existing module) is raised at once.  Raises ``ValueError`` naming ``part``
+    for an unknown part and :class:`PartUnavailable` when no home has it."""
+    if not isinstance(part, str) or part not in PARTS:
+        raise ValueError(f"part must be one of {', '.join(PARTS)}; got {part!r}")
     reasons = []
     for spec in PARTS[part]:
         mod_name, attr = spec.split(":")
