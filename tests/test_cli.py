@@ -97,7 +97,7 @@ def test_every_registered_part_resolves():
     assert experiments.parts()[:2] == ["spacing", "sign"] and "trainable_depth" in experiments.parts()
     for part in experiments.parts():
         assert callable(experiments.resolve(part)), part
-    with pytest.raises(KeyError):
+    with pytest.raises(ValueError, match="part must be one of"):
         experiments.resolve("no_such_part")
 
 
