@@ -143,7 +143,7 @@ class TrainConfig:
             V.finite("lr", V.positive("lr", self.lr))
         batch = V.integer("batch_size", self.batch_size, 1)
         V.integer("steps", self.steps, 1)
-        V.integers("eval_steps", self.eval_steps, 1)
+        V.integers("eval_steps", self.eval_steps, 1, min_len=0)  # empty: the last step only (always evaluated)
         V.size_product(None, [("depth", depth), ("width", width), ("width", width)])
         V.size_product(None, [("batch_size", batch), ("width", width), ("depth", depth)])
         V.choice("optimizer", self.optimizer, {"sgd"})

@@ -77,3 +77,12 @@ def test_key_ignores_provenance_fields():
     b = TrainConfig(depth=3, sigma_w=1.0, lr=None, sigma_w_rule="opt", device="cpu")  # paper rule gives 1e-3
     assert a.key() == b.key()
     assert a.key() != TrainConfig(depth=3, sigma_w=1.0, lr=1e-3, momentum=0.9).key()
+
+
+def test_empty_eval_steps_evaluates_the_last_step_only():
+    # the device check times steps with eval_steps=(): the run is still evaluated once, at its last step
+    from qmf_sim.training import TrainConfig, run_training
+
+    rec = run_training(TrainConfig(depth=2, width=8, levels=4, sigma_w=1.0, lr=0.05, steps=5, eval_steps=(),
+                                   train_eval_size=50, device="cpu"), threads=1)
+    assert [c["step"] for c in rec["checkpoints"]] == [5]
