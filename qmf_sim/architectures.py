@@ -26,19 +26,10 @@ from qmf_sym import _validate as V
 from qmf_sym import cnn as T
 from qmf_sym.activations import Staircase, as_activation
 
-from .nn import activation_forward, torch_function
+from .nn import activation_forward, checked_activation, torch_function
 
 __all__ = ["conv_weights", "cnn_mode_decay", "fit_mode_slope", "ModeFit", "residual_correlations", "QuantizedResMLP",
            "residual_factory"]
-
-
-def _check_activation(act, torch_fn):
-    """``act`` an activation of :mod:`qmf_sym.activations` and ``torch_fn`` its torch callable where one is
-    needed (a ``Smooth`` activation) or ``None``: checked once here by :func:`qmf_sim.nn.torch_function`
-    (ValueError naming ``act`` or ``torch_fn``), before any network is drawn."""
-    act = as_activation(act)
-    torch_function(act, torch_fn)
-    return act
 
 
 # ============================================================================ CNN
@@ -108,7 +99,7 @@ def cnn_mode_decay(act, sigma_w, sigma_b=0.0, spatial=16, kernel_size=3, init="g
     inputs of <R^l - R*, P> / <P, P> (antisymmetrised as above); seed k draws the k-th network and its
     inputs from ``torch.Generator().manual_seed(seed)``.
     """
-    act = _check_activation(act, torch_fn)
+    act = checked_activation(act, torch_fn)
     spatial = T._check_spatial(spatial)
     dim = len(spatial)
     V.choice("init", init, T.INITS)
@@ -201,7 +192,7 @@ def residual_correlations(act, Q1, C1, alpha, sigma_w, sigma_b=0.0, width=1024, 
     |x|^2 / width, each averaged over the pairs, for l = 1..depth; seed k draws the k-th network and its
     inputs from ``torch.Generator().manual_seed(seed)``.  ``act``: any activation of :mod:`qmf_sym.activations`
     (``torch_fn`` for a ``Smooth`` one, as in :func:`cnn_mode_decay`)."""
-    act = _check_activation(act, torch_fn)
+    act = checked_activation(act, torch_fn)
     Q1 = V.finite("Q1", V.positive("Q1", Q1))
     if not math.isfinite(math.sqrt(Q1)) or math.sqrt(Q1) < 1e-150:
         raise ValueError(f"Q1 must be at least 1e-300 (its square root scales the inputs), got {Q1!r}")
@@ -274,8 +265,8 @@ class QuantizedResMLP(torch.nn.Module):
         V.size_product(None, [("width", width), ("n_out", n_out)])
         V.torch_float_dtype("dtype", dtype), V.device_spec("device", device)
         V.finite("ste_slope", V.positive("ste_slope", ste_slope))
-        self.act = _check_activation(act, torch_fn)
-        self._torch_fn = torch_function(self.act, torch_fn)
+        self.act = as_activation(act)
+        self._torch_fn = torch_function(self.act, torch_fn)  # the one check of act with its torch form
         if not isinstance(self.act, Staircase) and (ste != "clipped" or ste_slope != 1.0):
             raise ValueError("ste and ste_slope apply to staircases only (a continuous activation trains with its "
                              "true derivative); leave them at their defaults")

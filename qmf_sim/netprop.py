@@ -23,8 +23,7 @@ import math
 import numpy as np
 import torch
 
-from qmf_sim import nn
-from qmf_sim.nn import activation_forward
+from qmf_sim.nn import activation_forward, checked_activation
 from qmf_sym import _validate as V
 from qmf_sym.activations import Staircase, as_activation
 
@@ -186,10 +185,7 @@ def propagate(act, X, sigma_w, sigma_b=0.0, depth=1, width=1000, *, n_draws=1, r
     memory budget): the recorded output n_draws x len(layers) x r x r (x r without the
     default ``reduce``), one draw's weights width x max(width, n0) and activations r x width.
     """
-    act = as_activation(act)
-    V.optional_callable("torch_fn", torch_fn)
-    if not isinstance(act, Staircase):
-        nn.torch_function(act, torch_fn)  # refuses a Smooth activation without its torch form, before any work
+    act = checked_activation(act, torch_fn)  # a Smooth activation without its torch form: refused before any work
     sigma_w = V.finite("sigma_w", V.positive("sigma_w", sigma_w))
     sigma_b = V.finite("sigma_b", V.nonnegative("sigma_b", sigma_b))
     depth = V.integer("depth", depth, 1)

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from qmf_sym import _validate as V
-from qmf_sym.activations import Staircase, as_staircase
+from qmf_sym.activations import Staircase, as_activation, as_staircase
 
 __all__ = [
     "default_device",
@@ -44,6 +44,7 @@ __all__ = [
     "torch_function",
     "activation_forward",
     "activation_with_derivative",
+    "checked_activation",
 ]
 
 _STE_NAMES = ("clipped", "identity")
@@ -183,16 +184,23 @@ def stacked_staircase_forward(x: torch.Tensor, tab: StackedTables) -> torch.Tens
     return torch.gather(tab.lev, 1, idx).view_as(x)
 
 
+def _check_members(x, clip, slope, dtype=None):
+    """``clip`` and ``slope``: one value per member of ``x`` (M, ...), (M,) tensors (of ``dtype`` if given);
+    returns M."""
+    M = x.shape[0] if x.dim() else 0
+    for name, v in (("clip", clip), ("slope", slope)):
+        if not isinstance(v, torch.Tensor) or v.shape != (M,) or (dtype is not None and v.dtype != dtype):
+            of = "" if dtype is None else f" of x's dtype {dtype}"
+            raise ValueError(f"{name} must be a ({M},) tensor{of} (one value per member), got "
+                             f"{getattr(v, 'shape', type(v).__name__)}")
+    return M
+
+
 def stacked_ste_gain(x: torch.Tensor, clip: torch.Tensor, slope: torch.Tensor) -> torch.Tensor:
     """The STE gains of M members at once (x: (M, ...)): g_m(x) = slope_m * 1[|x| < clip_m], the batched
     face of :func:`staircase_ste`'s gain (eq. 19 of paper 1: clip 1 is the clipped STE, clip inf the
     identity STE); ``clip`` and ``slope`` are (M,) tensors of x's dtype and device."""
-    V.float_tensor("x", x)
-    M = x.shape[0] if x.dim() else 0
-    for name, v in (("clip", clip), ("slope", slope)):
-        if not isinstance(v, torch.Tensor) or v.shape != (M,):
-            raise ValueError(f"{name} must be a ({M},) tensor (one value per member), got "
-                             f"{getattr(v, 'shape', type(v).__name__)}")
+    _check_members(V.float_tensor("x", x), clip, slope)
     shape = (-1,) + (1,) * (x.dim() - 1)
     return (x.abs() < clip.view(shape)).to(x.dtype) * slope.view(shape)
 
@@ -244,14 +252,10 @@ def stacked_staircase_ste(x: torch.Tensor, tab: StackedTables, clip: torch.Tenso
     V.float_tensor("x", x)
     if not isinstance(tab, StackedTables):
         raise ValueError(f"tab must be a qmf_sim.nn.StackedTables, got {type(tab).__name__}")
-    M = x.shape[0] if x.dim() else 0
+    M = _check_members(x, clip, slope, x.dtype)
     if tab.bnd.shape[0] != M or tab.bnd.dtype != x.dtype or tab.bnd.device != x.device:
         raise ValueError(f"tab must hold the {M} members of x in its dtype {x.dtype} and device {x.device}, got "
                          f"{tab.bnd.shape[0]} members, {tab.bnd.dtype}, {tab.bnd.device}")
-    for name, v in (("clip", clip), ("slope", slope)):
-        if not isinstance(v, torch.Tensor) or v.shape != (M,) or v.dtype != x.dtype:
-            raise ValueError(f"{name} must be a ({M},) tensor of x's dtype {x.dtype} (one value per member), got "
-                             f"{getattr(v, 'shape', type(v).__name__)}")
     return _stacked_ste(x, tab, clip, slope)
 
 
@@ -327,6 +331,15 @@ def torch_function(act, torch_fn=None):
                          f"(a torch callable computing the same function, e.g. torch.nn.functional.silu)")
     raise ValueError(f"act must be an activation of qmf_sym.activations (Staircase, Erf, Tanh, ReLU, LeakyReLU, "
                      f"HardTanh, Smooth), got {act!r}")
+
+
+def checked_activation(act, torch_fn=None):
+    """``act`` (an activation of :mod:`qmf_sym.activations`) checked with its torch form before any work:
+    :func:`torch_function` (ValueError naming ``act`` or ``torch_fn``: a ``Smooth`` activation needs
+    ``torch_fn``, a staircase takes none); returns ``act``."""
+    V.optional_callable("torch_fn", torch_fn)
+    torch_function(as_activation(act), torch_fn)
+    return act
 
 
 def activation_forward(x: torch.Tensor, act, torch_fn=None) -> torch.Tensor:

@@ -103,12 +103,6 @@ RECORD_FIELDS = ("key", "config", "data", "theory", "status", "checkpoints", "fi
                  "final_train_acc", "chance", "run")
 
 
-def _label(config: dict) -> str:
-    """N10 for a staircase run, the activation's name otherwise (records without the field: staircase)."""
-    name = config.get("activation", "staircase")
-    return f"N={config['levels']}" if name == "staircase" else name
-
-
 def _damage(rec) -> str | None:
     """Why a parsed JSON object is not a usable run record (``None`` if it is)."""
     if not isinstance(rec["key"], str) or not rec["key"]:
@@ -288,7 +282,8 @@ def run_sweep(configs, results_path, scheduler=None, progress: bool = True, max_
     def saved(rec):
         append_record(results_path, rec)
         bar.update(1)
-        bar.set_postfix_str(f"L={rec['config']['depth']} {_label(rec['config'])} acc={rec['final_test_acc']}")
+        label = TrainConfig.from_dict(rec["config"]).label()
+        bar.set_postfix_str(f"L={rec['config']['depth']} {label} acc={rec['final_test_acc']}")
         if on_record is not None:
             on_record(rec)
 

@@ -78,7 +78,7 @@ def _cmd_train_depth(args):
         for flag, v in (("--levels", args.levels), ("--sigma-levels", args.sigma_levels)):
             if v is not None:
                 raise ValueError(f"argument {flag}: only for --activation staircase, not {args.activation}")
-        if args.panels == ("levels",):
+        if "levels" in args.panels and args.panels != PANELS:  # the rule of build_plan (the default: sigma only)
             raise ValueError(f"argument --panels: the depth x N panel is for --activation staircase, not {args.activation}")
         if args.ste_slope != 1.0:
             raise ValueError(f"argument --ste-slope: the STE is the staircase's (eq. 19); {args.activation} trains "
