@@ -174,3 +174,20 @@ def test_train_depth_activation_bad_combinations(argv, flag, tmp_path, capsys):
     assert rc == 2
     err = capsys.readouterr().err
     assert flag in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("extra", [["--activation", "tanh"], ["--ste-slope", "critical"]])
+def test_resume_and_interrupt_counts_use_the_sweeps_own_plan(extra, tmp_path):
+    # the "resuming: k of n" / "interrupted: k of n runs saved" lines rebuild the plan from the flags; they
+    # used to drop --activation and --ste-slope, so they counted a different sweep (other keys: 0 saved)
+    from qmf_sim import cli as C
+    from qmf_sim.experiments import trainable_depth as E
+
+    argv = ["train-depth", "--depths", "2,3", "--width", "8", "--steps", "5", "--out", str(tmp_path), *extra]
+    args = C.build_parser().parse_args(argv)
+    configs, path = C._sweep_of(args)
+    kw = dict(depths=[2, 3], width=8, steps=5)
+    kw.update({"activation": "tanh"} if "--activation" in extra else {"ste_slope": "critical"})
+    want = [c.key() for cs in E.build_plan("smoke", **kw).values() for c in cs]
+    assert [c.key() for c in configs] == want
+    assert path == tmp_path / "runs.jsonl"

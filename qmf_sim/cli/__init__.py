@@ -194,10 +194,9 @@ def _sweep_of(args):
     from qmf_sim.experiments import trainable_depth as E
 
     if args.command == "train-depth":
-        kw = dict(depths=args.depths, sigma_w=args.sigma_w, levels=args.levels, width=args.width, steps=args.steps,
-                  lr=args.lr, data=args.data, device=args.device, seed=args.seed, sigma_levels=args.sigma_levels,
-                  panels=args.panels)
-        plan, path = E.build_plan(args.preset, **kw), A.out_dir(args.out) / "runs.jsonl"
+        from qmf_sim.cli.training import plan_kwargs
+
+        plan, path = E.build_plan(args.preset, **plan_kwargs(args)), A.out_dir(args.out) / "runs.jsonl"
     elif args.command == "reproduce" and getattr(args, "_part", None) == "trainable_depth":
         plan = E.build_plan("quick" if args.quick else "smoke")
         path = A.out_dir(args.out) / "trainable_depth" / "runs.jsonl"

@@ -67,13 +67,19 @@ def _check_sizes(plan):
                 "one network's parameters x 3, a batch's activations and an evaluation chunk")
 
 
+def plan_kwargs(args) -> dict:
+    """The keyword arguments of :func:`qmf_sim.experiments.trainable_depth.build_plan` for these flags (the
+    one translation, for the sweep and for its resume / interrupt counts)."""
+    return dict(depths=args.depths, sigma_w=args.sigma_w, levels=args.levels, width=args.width, steps=args.steps,
+                lr=args.lr, data=args.data, device=args.device, seed=args.seed, sigma_levels=args.sigma_levels,
+                panels=args.panels, ste_slope=args.ste_slope, activation=args.activation)
+
+
 def _cmd_train_depth(args):
     from qmf_sim.experiments import trainable_depth as E
 
     out = A.out_dir(args.out)
-    kw = dict(depths=args.depths, sigma_w=args.sigma_w, levels=args.levels, width=args.width, steps=args.steps,
-              lr=args.lr, data=args.data, device=args.device, seed=args.seed, sigma_levels=args.sigma_levels,
-              panels=args.panels, ste_slope=args.ste_slope, activation=args.activation)
+    kw = plan_kwargs(args)
     if args.activation != "staircase":
         for flag, v in (("--levels", args.levels), ("--sigma-levels", args.sigma_levels)):
             if v is not None:
