@@ -424,7 +424,8 @@ chi = ClosedForm(
 def _depth_f64(chi_value):
     """-1/log(x) for x > 0 (inf at x = 1; negative for x > 1), float64."""
     c = np.asarray(chi_value, dtype=float)
-    lc = np.log(np.where(c == 1.0, 0.5, c))
+    with np.errstate(divide="ignore"):  # chi underflowed to 0: log = -inf, xi = 0, its limit
+        lc = np.log(np.where(c == 1.0, 0.5, c))
     return np.where(c == 1.0, np.inf, -1.0 / lc)[()]
 
 

@@ -161,6 +161,7 @@ def test_train_depth_with_tanh_runs_the_sigma_panel(tmp_path, capsys):
 @pytest.mark.parametrize("argv, flag", [
     (["--activation", "tanh", "--levels", "2,4"], "--levels"),
     (["--activation", "erf", "--panels", "levels"], "--panels"),
+    (["--activation", "tanh", "--panels", "sigma,levels"], "--panels"),  # the staircase default, asked for
     (["--activation", "relu", "--ste-slope", "critical"], "--ste-slope"),
     (["--activation", "sigmoid"], "--activation"),
 ])

@@ -130,7 +130,7 @@ def _cases():
         (lambda: G.kernels(S, 1.5, 0.0, 0.5, [1, 2.5]), "depths"),  # a generator: nothing checked before
         (lambda: G.kernels(S, 1.5, 0.0, float("nan"), [1]), "c1"),
         (lambda: TD.build_plan(preset_name=None), "preset_name"), (lambda: TD.build_plan(depths=0), "depths"),
-        (lambda: TD.build_plan(sigma_levels=0), "sigma_levels"), (lambda: TD.build_plan(panels=None), "panels"),
+        (lambda: TD.build_plan(sigma_levels=0), "sigma_levels"), (lambda: TD.build_plan(panels="sigma"), "panels"),
         (lambda: TD.xi_sigma_curve(float("inf"), [1.5]), "levels"), (lambda: TD.xi_sigma_curve(4, None), "sigma_ws"),
         (lambda: TD.xi_levels_curve(4), "levels"),
         (lambda: EA.levels_to_match(None), "xi_target"), (lambda: EA.levels_to_match(10.0, n_max=-1), "n_max"),

@@ -132,6 +132,18 @@ def test_build_plan_bad_input(kw, exc, match):
         build_plan(**{"panels": ("sigma",), "sigma_w": [1.0], **kw})
 
 
+def test_build_plan_panels_follow_the_activation():
+    """The default panels are the activation's: both for the staircase, depth x sigma_w alone for a continuous
+    one; asking a continuous activation for the depth x N panel (alone or with the other) is refused, not
+    silently dropped."""
+    assert set(build_plan("smoke", depths=[2])) == {"sigma", "levels"}
+    assert set(build_plan("smoke", depths=[2], activation="tanh")) == {"sigma"}
+    assert set(build_plan("smoke", depths=[2], activation="tanh", panels=("sigma",))) == {"sigma"}
+    for panels in (("sigma", "levels"), ("levels",), ("levels", "sigma")):
+        with pytest.raises(ValueError, match="panels"):
+            build_plan("smoke", depths=[2], activation="tanh", panels=panels)
+
+
 def test_build_plan_unreadable_data(tmp_path):
     (tmp_path / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08")
     with pytest.raises((ValueError, FileNotFoundError), match="train-images-idx3-ubyte"):

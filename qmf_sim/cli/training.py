@@ -84,7 +84,7 @@ def _cmd_train_depth(args):
         for flag, v in (("--levels", args.levels), ("--sigma-levels", args.sigma_levels)):
             if v is not None:
                 raise ValueError(f"argument {flag}: only for --activation staircase, not {args.activation}")
-        if "levels" in args.panels and args.panels != PANELS:  # the rule of build_plan (the default: sigma only)
+        if args.panels is not None and "levels" in args.panels:  # the rule of build_plan (the default: sigma only)
             raise ValueError(f"argument --panels: the depth x N panel is for --activation staircase, not {args.activation}")
         if args.ste_slope != 1.0:
             raise ValueError(f"argument --ste-slope: the STE is the staircase's (eq. 19); {args.activation} trains "
@@ -137,7 +137,8 @@ def add_commands(subparsers):
     p.add_argument("--lr", type=A.number(0, lo_open=True),
                    help="learning rate (paper preset default: 1e-3 / 5e-4 by depth)")
     p.add_argument("--seed", type=A.integer(0), default=0, help="random seed (default 0)")
-    p.add_argument("--panels", type=_panels, default=PANELS, help="which grids to run (default sigma,levels)")
+    p.add_argument("--panels", type=_panels, default=None,
+                   help="which grids to run (default sigma,levels; sigma alone for a continuous --activation)")
     p.add_argument("--activation", choices=ACTIVATIONS, default="staircase",
                    help="the network's activation (default: the uniform N-level staircase of the paper); a continuous "
                    "one (true derivative, no STE) runs the depth x sigma_w panel only, its columns multiples of its "

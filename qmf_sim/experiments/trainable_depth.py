@@ -26,7 +26,7 @@ PANELS = (SIGMA_PANEL, LEVELS_PANEL)
 
 
 def build_plan(preset_name="smoke", depths=None, sigma_w=None, levels=None, width=None, steps=None, lr=None,
-               data=None, device=None, sigma_levels=None, seed=0, panels=(SIGMA_PANEL, LEVELS_PANEL), ste_slope=1.0,
+               data=None, device=None, sigma_levels=None, seed=0, panels=None, ste_slope=1.0,
                activation="staircase"):
     """The runs of a sweep: ``{"sigma": [TrainConfig...], "levels": [...]}``; validates everything first.
 
@@ -34,6 +34,10 @@ def build_plan(preset_name="smoke", depths=None, sigma_w=None, levels=None, widt
     :data:`qmf_sim.training.ACTIVATIONS` for the depth x sigma_w panel only (its columns: the preset's
     multiples of the edge-of-chaos sigma_w at sigma_b = 0, :func:`qmf_sym.maps.edge_of_chaos`, unless
     ``sigma_w`` is given; trained with the true derivative, no STE).
+
+    ``panels``: which grids, a non-empty subset of ``("sigma", "levels")``; default (None) both for the
+    staircase and the depth x sigma_w panel alone for a continuous activation, for which asking for the
+    depth x N panel is refused.
 
     ``ste_slope``: the clipped-STE slope of every run (default 1, the paper's sec. 5), or ``"critical"``:
     per run the slope with backward gain 1 at its fixed point (:func:`qmf_sim.training.critical_ste_slope`,
@@ -47,17 +51,18 @@ def build_plan(preset_name="smoke", depths=None, sigma_w=None, levels=None, widt
     V.choice("preset_name", preset_name, PRESETS)
     p = preset(preset_name)
     V.choice("activation", activation, ACTIVATIONS)
+    if panels is None:
+        panels = PANELS if activation == "staircase" else (SIGMA_PANEL,)
     if isinstance(panels, str) or not isinstance(panels, (list, tuple)):
         raise ValueError(f"panels must be a non-empty list of {list(PANELS)}, got {panels!r}")
     panels = tuple(panels)
     if not panels or any(x not in PANELS for x in panels):
         raise ValueError(f"panels must be a non-empty subset of {list(PANELS)}, got {list(panels)}")
     if activation != "staircase":
-        if LEVELS_PANEL in panels and panels != (SIGMA_PANEL, LEVELS_PANEL):
+        if LEVELS_PANEL in panels:
             raise ValueError(f"panels: the depth x N panel is for the staircase, not activation={activation!r}")
         if ste_slope != 1.0:
             raise ValueError(f"ste_slope applies to the staircase only (eq. 19), not activation={activation!r}")
-        panels = (SIGMA_PANEL,)
     depths = p["depths"] if depths is None else V.integers("depths", depths, 2)
     levels = p["levels"] if levels is None else V.integers("levels", levels, 2)
     if sigma_w is not None:
