@@ -183,6 +183,15 @@ def analyse_panel(records, panel):
 
 
 def plot_panel(records, panel, out_base: Path, analysis=None) -> list[Path]:
+    """One heat map of paper 1's Fig. 3: test accuracy over depth (rows) and the panel's columns.
+
+    ``records``: the run records of one panel (``runs.jsonl`` rows); ``panel``: ``"sigma"`` (columns
+    sigma_w on a log axis, N fixed, or a continuous activation) or ``"levels"`` (columns N at
+    sigma_w^opt(N), eq. 12).  Over the map: the mean-field curves xi, 4 xi and 6 xi (eq. 7; xi is
+    infinite, hence not drawn, at a continuous activation's edge of chaos), the boundary depth of each
+    column (:func:`analyse_panel`; triangles where it lies beyond the deepest run) and the fitted
+    boundary L = c xi with its bootstrap SE.  ``analysis``: a precomputed :func:`analyse_panel` result.
+    Writes ``out_base`` + ``.png`` and ``.pdf`` through :mod:`qmf_sim.io`; returns both paths."""
     import numpy as np
 
     plt = io.plt()
@@ -310,6 +319,9 @@ def format_grid(analysis) -> str:
 
 
 def reproduce(out_dir: Path, quick: bool = False) -> list[Path]:
+    """``qmf reproduce --only trainable_depth``: paper 1's Fig. 3 sweep (sec. 5) at the smoke preset (the
+    quick preset with ``quick``) into ``out_dir/trainable_depth``, resumable (:func:`run`); returns the
+    files written (records, summary CSV, fit JSON, both heat maps as PNG and PDF)."""
     from qmf_sim.progress import enabled
 
     written, results, plan, elapsed = run("quick" if quick else "smoke", Path(out_dir) / "trainable_depth",
