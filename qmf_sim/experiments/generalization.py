@@ -242,21 +242,31 @@ def network_errors(act, sigma_w, sigma_b, depths, quick=False, seeds=(0,), steps
     step."""
     from qmf_sim import training
     from qmf_sim.nn import QuantizedMLP
+    from qmf_sym.activations import Staircase
 
     width, n_steps = (64, 200) if quick else (256, 800)
     steps = n_steps if steps is None else int(steps)
     d, *_ = _data(quick)
+    # the run's activation as TrainConfig names it (the uniform staircase by N, a continuous one by name);
+    # any other activation is built by a model factory (the config then names only the staircase's N, or
+    # none, and the network uses ``act`` itself)
+    if isinstance(act, Staircase):
+        named = dict(levels=act.N) if act == Staircase.uniform(act.N) else None
+        fields = dict(levels=act.N)
+    else:
+        named = dict(activation=act.name, levels=None) if act.name in training.ACTIVATIONS else None
+        fields = named or dict(activation="tanh", levels=None)
+    factory = None
+    if named is None:
+        def factory(cfg, dataset, dtype, dev, _a=act):
+            return QuantizedMLP(dataset.n_features, cfg.width, cfg.depth, dataset.n_classes, _a, cfg.sigma_w,
+                                cfg.sigma_b, dtype=dtype, device=dev, seed=cfg.seed)
     rows = []
     for L in depths:
         for s in seeds:
-            cfg = training.TrainConfig(depth=max(int(L), 2), width=width, levels=2, sigma_w=float(sigma_w),
+            cfg = training.TrainConfig(depth=max(int(L), 2), width=width, sigma_w=float(sigma_w), **fields,
                                        sigma_b=float(sigma_b), lr=0.01, steps=steps, eval_steps=(50,),
                                        train_eval_size=200, dtype="float32", seed=int(s), data=None, device="cpu")
-
-            def factory(cfg, dataset, dtype, dev, _a=act):
-                return QuantizedMLP(dataset.n_features, cfg.width, cfg.depth, dataset.n_classes, _a, cfg.sigma_w,
-                                    cfg.sigma_b, dtype=dtype, device=dev, seed=cfg.seed)
-
             rec = training.run_training(cfg, dataset=d, model_factory=factory, threads=1)
             cps = rec["checkpoints"]
             early = next((1 - c["test_acc"] for c in cps if c["step"] == 50), None)
