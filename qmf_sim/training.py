@@ -66,6 +66,10 @@ _NON_KEY_FIELDS = ("device", "sigma_w_rule", "lr_rule")
 #: ``TrainConfig.activation``: the uniform staircase of ``levels`` states, or a continuous activation by name
 ACTIVATIONS = ("staircase", "tanh", "erf", "relu", "hardtanh")
 
+#: The most SGD steps of one run: 10^8 steps of batch 32 are 3.2e9 samples (53 000 epochs of MNIST; the
+#: paper's runs take 1600), days at the smallest widths on a CPU.  A larger count is refused as a slip.
+STEPS_MAX = 10**8
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -127,7 +131,7 @@ class TrainConfig:
     def validate(self) -> "TrainConfig":
         """Raise ``ValueError`` naming the bad field (before any training starts).
 
-        Sizes: ``levels`` <= ``qmf_sym.activations.N_MAX``; the weights depth x width^2 and the
+        Sizes: ``levels`` <= ``qmf_sym.activations.N_MAX``; ``steps`` <= :data:`STEPS_MAX`; the weights depth x width^2 and the
         activations batch_size x width x depth are bounded by the memory budget (``qmf_sym._validate.memory_budget``)."""
         from qmf_sym.activations import N_MAX
 
@@ -142,7 +146,7 @@ class TrainConfig:
         if self.lr is not None:
             V.finite("lr", V.positive("lr", self.lr))
         batch = V.integer("batch_size", self.batch_size, 1)
-        V.integer("steps", self.steps, 1)
+        V.integer("steps", self.steps, 1, STEPS_MAX)
         V.integers("eval_steps", self.eval_steps, 1, min_len=0)  # empty: the last step only (always evaluated)
         V.size_product(None, [("depth", depth), ("width", width), ("width", width)])
         V.size_product(None, [("batch_size", batch), ("width", width), ("depth", depth)])

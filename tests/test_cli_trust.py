@@ -194,6 +194,19 @@ def test_huge_size_is_one_line_before_allocating(argv, flag, tmp_path, capsys, m
             or "would allocate about" in line), line  # the last: qmf_sym._validate.size_product's bound
 
 
+@pytest.mark.parametrize("steps", ["1e12", "100000001"])
+def test_train_steps_above_the_documented_bound_are_refused(steps, tmp_path, capsys):
+    """A step count that would train for years (--steps 1e12 used to start, silently for hours) is refused
+    in one line naming the flag and the bound (qmf_sim.training.STEPS_MAX); the API names ``steps``."""
+    from qmf_sim.training import STEPS_MAX, TrainConfig
+
+    line = _one_line_error(capsys, ["train-depth", "--steps", steps, "--out", str(tmp_path / "o")], "argument --steps")
+    assert str(STEPS_MAX) in line, line
+    with pytest.raises(ValueError, match="steps"):
+        TrainConfig(depth=2, steps=STEPS_MAX + 1).validate()
+    TrainConfig(depth=2, steps=STEPS_MAX).validate()  # the bound itself is valid
+
+
 def test_size_limit_api_and_env(monkeypatch):
     """The API names the parameter; the bound is half the RAM or QMF_MAX_BYTES."""
     from qmf_sim import ste as S
