@@ -169,8 +169,11 @@ def best_chi_over_sigma_w(act, sigma_b=0.0, n_scan=48):
 @dataclass(frozen=True)
 class PhaseDiagram:
     """chi and xi over a sigma_w x sigma_b grid (rows: sigma_b, columns: sigma_w) at the true fixed
-    point, with Q*, C*; ``boundary``: None (no chi = 1 line exists for staircases, module doc);
-    ``optimum``: the grid point of largest chi and the refined :class:`BestChi` at sigma_b = 0."""
+    point, with Q*, C*.  Staircases: ``boundary`` None (no chi = 1 line exists, module doc) and
+    ``optimum`` the refined :class:`BestChi` at sigma_b = 0.  Continuous activations: ``boundary`` the
+    order-to-chaos line, one :class:`qmf_sym.maps.EdgeOfChaos` (or None where the line has no point, e.g.
+    ReLU at sigma_b > 0) per sigma_b of the grid, where chi = 1 and xi is infinite; ``optimum`` None
+    (chi < 1 off the line, = 1 on it).  ``grid_optimum``: the grid point of largest chi."""
 
     sigma_w: np.ndarray
     sigma_b: np.ndarray
@@ -179,9 +182,10 @@ class PhaseDiagram:
     chi: np.ndarray
     xi: np.ndarray
     grid_optimum: tuple
-    optimum: BestChi
+    optimum: object
     boundary: object
     status: np.ndarray = None  # "ok", or why the solver gave no fixed point at that cell (its ValueError message)
+    activation: str = ""  # the activation's name (qmf_sym.activations: "staircase(N=4)", "tanh", ...)
 
 
 def phase_diagram(act, sigma_w, sigma_b):
@@ -190,8 +194,19 @@ def phase_diagram(act, sigma_w, sigma_b):
     else the reason it was not (the solver's ValueError message, e.g. no fixed point Q* > 0: the signal
     dies out, only at sigma_b = 0 for staircases with a level 0 such as odd N); such cells hold NaN.
     Since the fixed-point bracket was made consistent (:func:`qmf_sym.maps._fixed_C_f64`) every cell
-    with a fixed point Q* > 0 is solved (no other blank cells)."""
-    act = _as_act(act)
+    with a fixed point Q* > 0 is solved (no other blank cells).
+
+    ``act``: a staircase (or its N), or any continuous activation; for the latter the diagram also
+    holds the order-to-chaos line chi_1 = 1 (:func:`qmf_sym.maps.edge_of_chaos` at each sigma_b), the
+    line that no staircase has: the two phases side by side with the staircase's chi < 1 everywhere."""
+    from .activations import Staircase, as_activation
+
+    if not isinstance(act, (int, np.integer)) and not isinstance(as_activation(act), Staircase):
+        return _phase_diagram_grid(act, sigma_w, sigma_b, continuous=True)
+    return _phase_diagram_grid(_as_act(act), sigma_w, sigma_b, continuous=False)
+
+
+def _phase_diagram_grid(act, sigma_w, sigma_b, continuous):
     sw = np.atleast_1d(np.asarray(V.positive("sigma_w", sigma_w), float))
     sb = np.atleast_1d(np.asarray(V.nonnegative("sigma_b", sigma_b), float))
     if sw.ndim != 1 or sb.ndim != 1 or sw.size * sb.size > 250_000:
@@ -207,9 +222,21 @@ def phase_diagram(act, sigma_w, sigma_b):
                 status[i, j] = f"no fixed point: {exc}"
                 continue
             Q[i, j], C[i, j], X[i, j], XI[i, j] = fp.Q, fp.C, fp.chi, fp.xi
+    if np.all(np.isnan(X)):
+        raise ValueError(f"no cell of the grid has a fixed point Q* > 0 for {act.name} (sigma_w in "
+                         f"[{sw.min():g}, {sw.max():g}], sigma_b in [{sb.min():g}, {sb.max():g}]): {status.flat[0]}")
     i, j = np.unravel_index(np.nanargmax(X), shape)
-    best = best_chi_over_sigma_w(act, 0.0)
-    return PhaseDiagram(sw, sb, Q, C, X, XI, (float(sw[j]), float(sb[i]), float(X[i, j])), best, None, status)
+    grid_best = (float(sw[j]), float(sb[i]), float(X[i, j]))
+    if not continuous:
+        return PhaseDiagram(sw, sb, Q, C, X, XI, grid_best, best_chi_over_sigma_w(act, 0.0), None, status,
+                            act.name)
+    line = []
+    for b in sb:
+        try:
+            line.append(maps.edge_of_chaos(act, float(b)))
+        except ValueError:  # no point of the line at this sigma_b (ReLU at sigma_b > 0)
+            line.append(None)
+    return PhaseDiagram(sw, sb, Q, C, X, XI, grid_best, None, line, status, act.name)
 
 
 def bias_study(act, sigma_bs):
@@ -222,4 +249,4 @@ def bias_study(act, sigma_bs):
 register_equation("qmf_sym.phase.best_chi_over_sigma_w", "paper 1, App. F (best chi over sigma_w at sigma_b)",
                   "true fixed point (Q*, C*), any staircase")
 register_equation("qmf_sym.phase.phase_diagram", "paper 1, App. F (phase diagram)",
-                  "chi, xi over a sigma_w x sigma_b grid")
+                  "chi, xi over a sigma_w x sigma_b grid; the chi_1 = 1 line of continuous activations")

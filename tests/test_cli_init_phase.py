@@ -53,9 +53,32 @@ def test_phase_writes_csv_and_figure(tmp_path, capsys):
     assert "optimum" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("sigma_b", ["0.05,0.5", "0.3"])  # a 2-D grid and a one-row grid
+def test_phase_continuous_activation_writes_its_edge_of_chaos(tmp_path, capsys, sigma_b):
+    """--activation erf: the grid, the chi_1 = 1 line (one row per sigma_b, maps.edge_of_chaos) and the figure."""
+    from qmf_sym import maps
+    from qmf_sym.activations import Erf
+
+    out = tmp_path / "ph"
+    assert cli.main(["phase", "--activation", "erf", "--sigma-w", "0.6-2:0.2", "--sigma-b", sigma_b,
+                     "--out", str(out)]) == 0
+    rows = list(csv.DictReader(open(out / "phase_erf.csv")))
+    edge = list(csv.DictReader(open(out / "phase_erf_edge_of_chaos.csv")))
+    bs = [float(b) for b in sigma_b.split(",")]
+    assert len(rows) == 8 * len(bs) and [float(r["sigma_b"]) for r in edge] == bs
+    for r in edge:
+        assert r["status"] == "ok"
+        assert float(r["sigma_w"]) == pytest.approx(float(maps.edge_of_chaos(Erf(), float(r["sigma_b"])).sigma_w), rel=1e-12)
+    assert (out / "phase_erf.png").exists() and (out / "phase_erf.pdf").exists()
+    assert "edge of chaos" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("argv,flag", [(["--levels", "4", "--sigma-w", "0"], "--sigma-w"),
                                        (["--levels", "4", "--sigma-b", "-1"], "--sigma-b"),
-                                       (["--levels", "0"], "--levels")])
+                                       (["--levels", "0"], "--levels"), ([], "--levels"),
+                                       (["--activation", "tanh", "--levels", "4"], "--levels"),
+                                       (["--activation", "gelu"], "--activation"),
+                                       (["--activation", "relu", "--sigma-w", "2,3", "--sigma-b", "0.1"], "--sigma-w")])
 def test_phase_bad(argv, flag, tmp_path, capsys):
     assert cli.main(["phase"] + argv + ["--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err

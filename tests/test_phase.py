@@ -84,3 +84,37 @@ def test_bad_inputs():
         P.best_chi_over_sigma_w(1)
     with pytest.raises(ValueError, match="n_scan"):
         P.best_chi_over_sigma_w(4, 0.0, n_scan=True)
+
+
+@pytest.mark.parametrize("name", ["erf", "tanh"])
+def test_continuous_phase_diagram_has_the_edge_of_chaos(name):
+    """A continuous activation's diagram holds its order-to-chaos line (qmf_sym.maps.edge_of_chaos at each
+    sigma_b), and the cells agree with it: left of the line chi = chi_1 < 1 with C* = 1 (ordered), right of
+    it C* < 1 (chaotic); chi < 1 off the line.  The line the staircase diagram cannot have."""
+    from qmf_sym import maps
+    from qmf_sym.activations import by_name
+
+    act = by_name(name)
+    sw, sb = np.geomspace(0.5, 3.0, 7), np.array([0.1, 0.5])
+    pd = P.phase_diagram(act, sw, sb)
+    assert pd.optimum is None and pd.activation == name and len(pd.boundary) == 2
+    for i, (b, e) in enumerate(zip(sb, pd.boundary)):
+        assert float(e.sigma_w) == pytest.approx(float(maps.edge_of_chaos(act, b).sigma_w), rel=1e-12)
+        left, right = sw < float(e.sigma_w), sw > float(e.sigma_w)
+        assert left.any() and right.any()
+        assert np.all(pd.C[i, left] == 1.0) and np.all(pd.C[i, right] < 1.0)
+        assert np.all(pd.chi[i] < 1.0) and np.all(np.isfinite(pd.xi[i]))
+        chi1 = [float(maps.fixed_point(act, float(w), float(b)).chi_1) for w in sw]
+        assert np.all((np.array(chi1) < 1) == left)
+
+
+def test_relu_phase_diagram_says_why_cells_are_empty():
+    """ReLU at sigma_b > 0 has no point of the line (Q* infinite at chi_1 = 1): None in the boundary, and the
+    cells beyond sigma_w = sqrt 2 carry the solver's reason; a grid with no solvable cell is refused."""
+    from qmf_sym.activations import ReLU
+
+    pd = P.phase_diagram(ReLU(), [0.8, 1.2, 2.0], [0.0, 0.3])
+    assert pd.boundary[1] is None and float(pd.boundary[0].sigma_w) == pytest.approx(math.sqrt(2))
+    assert pd.status[1, 0] == "ok" and "no finite fixed point" in pd.status[1, 2]
+    with pytest.raises(ValueError, match="no cell"):
+        P.phase_diagram(ReLU(), [2.0, 3.0], [0.1])

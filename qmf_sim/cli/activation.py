@@ -11,7 +11,8 @@ from qmf_sim.cli import _vocab as A
 NAMES = ("tanh", "erf", "relu", "hardtanh", "sign", "staircase")
 
 
-def _name(text):
+def activation_name(text):
+    """The argparse type of every ``--activation NAME`` flag (one of :data:`NAMES`)."""
     t = str(text).strip().lower()
     if t not in NAMES:
         raise argparse.ArgumentTypeError(f"expected one of {', '.join(NAMES)}, got {text!r}")
@@ -74,7 +75,7 @@ def add_commands(subparsers):
         help="Q*, C*, chi, chi_1, xi of any activation (tanh, erf, relu, hardtanh, sign, staircase)",
         description="The stable fixed point (Q*, C*) of the mean-field map (paper 1, eq. 4-5) for one activation, "
         "with chi (eq. 6), chi_1 (the slope at C = 1, where it exists: not for staircases) and xi (eq. 7).")
-    p.add_argument("--activation", type=_name, required=True, help=f"one of {', '.join(NAMES)}")
+    p.add_argument("--activation", type=activation_name, required=True, help=f"one of {', '.join(NAMES)}")
     p.add_argument("--levels", type=A.integer(2, 10 ** 6), default=None,
                    help="number of states N (2..10^6) of the uniform staircase; only with --activation staircase")
     p.add_argument("--sigma-w", type=A.number(0, 1e100, lo_open=True), required=True, help="weight std > 0")

@@ -105,12 +105,33 @@ def _cmd_phase(args):
     flag = "--sigma-w" if n_w >= n_b else "--sigma-b"
     check_bytes(f"argument {flag}: a grid of {n_w} sigma_w x {n_b} sigma_b values", 8.0 * 16 * n_w * n_b,
                 "about 16 float64 numbers per cell")
-    pd = E.phase_grid(args.levels, args.sigma_w, args.sigma_b)
-    paths = E.write_phase(pd, out, f"phase_N{args.levels}")
-    o = pd.optimum
-    print(f"optimum (sigma_b = 0, refined): sigma_w = {o.sigma_w:.10g}, chi = {o.chi:.12g}, xi = {o.xi:.6g}; "
-          f"grid optimum: sigma_w = {pd.grid_optimum[0]:.4g}, sigma_b = {pd.grid_optimum[1]:.4g}, "
-          f"chi = {pd.grid_optimum[2]:.6g}; no chi = 1 boundary (chi < 1 everywhere)")
+    if args.activation == "staircase":
+        if args.levels is None:
+            raise ValueError("argument --levels: required for --activation staircase (number of states N >= 2)")
+        act, stem = args.levels, f"phase_N{args.levels}"
+    else:
+        if args.levels is not None:
+            raise ValueError(f"argument --levels: only for --activation staircase, not {args.activation}")
+        from qmf_sym.activations import by_name
+
+        act, stem = by_name(args.activation), f"phase_{args.activation}"
+    try:
+        pd = E.phase_grid(act, args.sigma_w, args.sigma_b)
+    except ValueError as exc:  # no cell of the grid has a fixed point
+        raise ValueError(f"argument --sigma-w: {exc}") from None
+    paths = E.write_phase(pd, out, stem)
+    g = pd.grid_optimum
+    grid = f"grid optimum: sigma_w = {g[0]:.4g}, sigma_b = {g[1]:.4g}, chi = {g[2]:.6g}"
+    if pd.boundary is None:
+        o = pd.optimum
+        print(f"optimum (sigma_b = 0, refined): sigma_w = {o.sigma_w:.10g}, chi = {o.chi:.12g}, xi = {o.xi:.6g}; "
+              f"{grid}; no chi = 1 boundary (chi < 1 everywhere)")
+    else:
+        print(f"{pd.activation}: {grid}; the edge of chaos chi_1 = 1 (xi infinite) at")
+        for b, e in zip(pd.sigma_b, pd.boundary):
+            print(f"  sigma_b = {b:<8.4g} " + ("no point of the line" if e is None else
+                                              f"sigma_w = {float(e.sigma_w):.10g} (Q* = {float(e.Q_star):.6g}, "
+                                              f"xi_q = {float(e.xi_q):.6g})"))
     print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
     return 0
 
@@ -130,11 +151,19 @@ def _add_init_phase(subparsers):
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_init)
 
+    from qmf_sim.cli.activation import NAMES, activation_name
+
     q = subparsers.add_parser(
         "phase", help="chi and xi over a sigma_w x sigma_b grid at the true fixed point (App. F)",
         description="chi (eq. 6) and xi (eq. 7) at the stable fixed point (Q*, C*) of the uniform N-level "
-        "staircase over a sigma_w x sigma_b grid; CSV and a heat map with xi contours, the optimum marked.")
-    q.add_argument("--levels", type=A.integer(2, 4096), required=True, help="number of states N >= 2")
+        "staircase (or a continuous activation) over a sigma_w x sigma_b grid; CSV and a heat map with xi "
+        "contours, the optimum marked (a continuous activation: its order-to-chaos line chi_1 = 1 drawn and "
+        "written to <stem>_edge_of_chaos.csv, the line no staircase has).")
+    q.add_argument("--activation", type=activation_name, default="staircase",
+                   help=f"one of {', '.join(NAMES)} (default staircase; tanh and hardtanh take ~30 s on the default "
+                   "grid)")
+    q.add_argument("--levels", type=A.integer(2, 4096), default=None,
+                   help="number of states N >= 2 of the uniform staircase (required with --activation staircase)")
     q.add_argument("--sigma-w", type=A.float_list(0, 1e6, lo_open=True), default=None,
                    help="sigma_w values, e.g. 0.3-4:0.1 (default 36 log-spaced in 0.3..4)")
     q.add_argument("--sigma-b", type=A.float_list(0, 1e6), default=None,

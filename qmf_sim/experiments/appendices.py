@@ -271,7 +271,16 @@ def _plot_phase_line(pd, out_dir, stem):
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="best")
-    ax.set_title(f"one-row grid at {fixed}: no $\\chi=1$ boundary, $\\chi<1$ everywhere", fontsize=9)
+    if pd.boundary is None:
+        ax.set_title(f"one-row grid at {fixed}: no $\\chi=1$ boundary, $\\chi<1$ everywhere", fontsize=9)
+    else:
+        edge = [e for e in pd.boundary if e is not None]
+        if along_w and edge:
+            ax.axvline(float(edge[0].sigma_w), color="k", ls=":", lw=1,
+                       label=rf"edge of chaos $\sigma_w$ = {float(edge[0].sigma_w):.4g}")
+            h1, l1 = ax.get_legend_handles_labels()
+            ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="best")
+        ax.set_title(f"{pd.activation}, one-row grid at {fixed}: $\\chi = 1$ on the edge of chaos", fontsize=9)
     fig.tight_layout()
     return io.save_figure(fig, out_dir, stem)
 
@@ -283,12 +292,20 @@ def plot_phase(pd, out_dir, stem):
         return _plot_phase_line(pd, out_dir, stem)
     plt = io.plt()
     fig, ax = plt.subplots(figsize=(6, 4.5))
-    im = ax.pcolormesh(pd.sigma_w, pd.sigma_b, pd.chi, shading="auto", cmap="magma")
+    cmap = plt.get_cmap("magma").with_extremes(bad="0.8")  # cells without a fixed point: grey, in the legend
+    im = ax.pcolormesh(pd.sigma_w, pd.sigma_b, np.ma.masked_invalid(pd.chi), shading="auto", cmap=cmap)
+    if np.isnan(pd.chi).any():
+        ax.plot([], [], "s", color="0.8", ms=7, label="no fixed point Q* > 0 (status in the CSV)")
     fig.colorbar(im, ax=ax, label=r"$\chi$ at $(Q^*, C^*)$")
-    cs = ax.contour(pd.sigma_w, pd.sigma_b, pd.xi, levels=[2, 3, 5, 8, 12, 20, 30, 50], colors="w", linewidths=0.7)
+    xi = np.where(np.isfinite(pd.xi), pd.xi, np.nan)  # inf on the edge of chaos: no contour through it
+    cs = ax.contour(pd.sigma_w, pd.sigma_b, xi, levels=[2, 3, 5, 8, 12, 20, 30, 50], colors="w", linewidths=0.7)
     ax.clabel(cs, fontsize=7, fmt=lambda v: f"xi={v:g}")
     ax.plot([pd.grid_optimum[0]], [pd.grid_optimum[1]], "c+", ms=10, label="grid optimum")
-    if math.isfinite(pd.optimum.sigma_w):
+    if pd.boundary is not None:
+        pts = [(float(e.sigma_w), float(b)) for e, b in zip(pd.boundary, pd.sigma_b) if e is not None]
+        if pts:
+            ax.plot(*zip(*pts), "c-", lw=1.8, label=r"edge of chaos $\chi_1 = 1$ ($\xi = \infty$)")
+    elif math.isfinite(pd.optimum.sigma_w):
         ax.plot([pd.optimum.sigma_w], [0.0], "g*", ms=12, clip_on=False, label=rf"optimum $\sigma_w$={pd.optimum.sigma_w:.4f}")
     ax.set_xscale("log")
     ticks = [t for t in (0.3, 0.5, 1, 2, 3, 4) if pd.sigma_w.min() <= t <= pd.sigma_w.max()]
@@ -296,7 +313,9 @@ def plot_phase(pd, out_dir, stem):
     ax.xaxis.set_minor_formatter(plt.NullFormatter())
     ax.set_xlabel(r"$\sigma_w$")
     ax.set_ylabel(r"$\sigma_b$")
-    ax.set_title("no $\\chi=1$ boundary: $\\chi<1$ everywhere" if pd.boundary is None else "")
+    ax.set_title("no $\\chi=1$ boundary: $\\chi<1$ everywhere" if pd.boundary is None else
+                 f"{pd.activation}: ordered (left) and chaotic (right) of the $\\chi_1 = 1$ line", fontsize=9)
+    ax.set_xlim(pd.sigma_w.min(), pd.sigma_w.max())
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return io.save_figure(fig, out_dir, stem)
@@ -313,7 +332,8 @@ def reproduce_phase(out_dir: Path, quick: bool = False, levels=(4, 16)) -> list:
 
 
 def write_phase(pd, out_dir, stem) -> list:
-    """``<stem>.csv`` (sigma_w, sigma_b, Q_star, C_star, chi, xi, status) and its figure.  ``status`` is
+    """``<stem>.csv`` (sigma_w, sigma_b, Q_star, C_star, chi, xi, status) and its figure; for a continuous
+    activation also ``<stem>_edge_of_chaos.csv`` (its chi_1 = 1 line: sigma_b, sigma_w, Q_star, chi_1, xi_q).  ``status`` is
     "ok", or why the solver gave no fixed point at that cell; each such cell is also named on stderr,
     so no cell is ever silently blank."""
     status = [pd.status[i, j] for i in range(len(pd.sigma_b)) for j in range(len(pd.sigma_w))]
@@ -323,6 +343,12 @@ def write_phase(pd, out_dir, stem) -> list:
             print(f"{stem}: cell sigma_w={w:g}, sigma_b={b:g} not solved: {st}", file=sys.stderr)
     paths = [io.write_csv(Path(out_dir) / f"{stem}.csv", ["sigma_w", "sigma_b", "Q_star", "C_star", "chi", "xi", "status"],
                           [r + [st] for r, st in zip(rows, status)])]
+    if pd.boundary is not None:  # the order-to-chaos line of a continuous activation, one row per sigma_b
+        paths.append(io.write_csv(Path(out_dir) / f"{stem}_edge_of_chaos.csv",
+                                  ["sigma_b", "sigma_w", "Q_star", "chi_1", "xi_q", "status"],
+                                  [[float(b), None, None, None, None, "no point of the line at this sigma_b"] if e is None
+                                   else [float(b), float(e.sigma_w), float(e.Q_star), float(e.chi_1), float(e.xi_q), "ok"]
+                                   for b, e in zip(pd.sigma_b, pd.boundary)]))
     return paths + plot_phase(pd, out_dir, stem)
 
 
