@@ -203,7 +203,7 @@ def critical_init(act, sigma_b=0.0, dps=None):
     makes the backward gain per layer exactly 1.
 
     ``sigma_b``: a fixed bias standard deviation >= 0, or ``"optimise"`` (maximise over sigma_b >= 0
-    too; for odd staircases the optimum is sigma_b = 0, derivations/critical_init.md).
+    too; for odd staircases the optimum is sigma_b = 0, derivations/critical_init_and_bias.md).
     Odd staircase at sigma_b = 0: Newton at high precision (``dps`` digits, or float64 from 20);
     for the uniform family this agrees with :func:`init_for` (the certified table) to the table's
     precision.  Otherwise the fixed-point scan of :func:`qmf_sym.phase.best_chi_over_sigma_w`

@@ -3,7 +3,7 @@
 Paper 1 (sec. 4.2) sets sigma_b = 0 "for simplicity" and cites empirical evidence (App. F, not in
 our text) that sigma_b > 0 is sub-optimal.  Here chi (eq. 6 / 15) and xi (eq. 7) are computed at the
 *true* fixed point (Q*, C*) of eq. 4-5 for any staircase, on a grid or optimised over sigma_w at
-each sigma_b.  Derivation: derivations/phase_diagram.md.
+each sigma_b.  Derivation: derivations/critical_init_and_bias.md.
 
 *Parametrisation by Q*.*  For a given sigma_b and a target Q* > sigma_b^2 there is exactly one
 sigma_w making Q* a fixed point of the variance map:  sigma_w^2 = (Q* - sigma_b^2) / E phi(u)^2,

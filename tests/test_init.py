@@ -132,7 +132,7 @@ def test_critical_init_non_centred_has_C_star_positive():
 
 
 def test_critical_init_optimise_bias_odd_picks_zero():
-    """Odd staircase: the best chi over sigma_b >= 0 is at sigma_b = 0 (derivations/phase_diagram.md)."""
+    """Odd staircase: the best chi over sigma_b >= 0 is at sigma_b = 0 (derivations/critical_init_and_bias.md)."""
     c = critical_init(4, "optimise")
     assert c.sigma_b == 0 and abs(c.chi - init_for(4).chi) < 1e-15
 
