@@ -199,7 +199,7 @@ QUICK_SIZES = {
                 "(full: d = 500, 3 runs, b = 1..8, six omegas, lam = 1 and 0.1, eight rates, five settings)",
     "stochastic_rounding": "N = 2..16 and 128, 256, 1024; 500-unit networks (full: N = 2..64 and to 10 000; 2000)",
     "bias": "N in {2, 3, 4, 8, 16} (full: N = 2..64)",
-    "phase": "N = 4 only, a 12 x 7 grid (full: N = 4 and 16, 36 x 31)",
+    "phase": "N = 4 and erf, a 12 x 7 grid (full: N = 4, 16 and erf, 36 x 31)",
     "optimal_activation": "N in {2, 3, 4, 8, 16} (full: N = 2..64)",
     "large_n": "to N = 10 000, dense to N = 80 (full: to 100 000, dense to 200)",
     "init": "N = 2..16 (full: N = 2..64)",

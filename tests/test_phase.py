@@ -118,3 +118,21 @@ def test_relu_phase_diagram_says_why_cells_are_empty():
     assert pd.status[1, 0] == "ok" and "no finite fixed point" in pd.status[1, 2]
     with pytest.raises(ValueError, match="no cell"):
         P.phase_diagram(ReLU(), [2.0, 3.0], [0.1])
+
+
+def test_reproduce_phase_puts_erf_beside_the_staircase(tmp_path):
+    """``qmf reproduce --only phase``: the staircase diagram (no boundary) and erf's with its edge of chaos,
+    whose CSV line agrees with maps.edge_of_chaos; each figure has a caption in the report."""
+    import csv
+
+    from qmf_sim.experiments import appendices as AP
+    from qmf_sym import maps
+    from qmf_sym.activations import Erf
+
+    names = {p.name for p in AP.reproduce_phase(tmp_path, quick=True)}
+    assert {"phase_N4.csv", "phase_erf.csv", "phase_erf_edge_of_chaos.csv", "phase_erf.png", "phase_erf.pdf"} <= names
+    edge = list(csv.DictReader(open(tmp_path / "phase_erf_edge_of_chaos.csv")))
+    assert len(edge) == 7 and all(r["status"] == "ok" for r in edge)
+    b = float(edge[3]["sigma_b"])
+    assert float(edge[3]["sigma_w"]) == pytest.approx(float(maps.edge_of_chaos(Erf(), b).sigma_w), rel=1e-12)
+    assert all(s in AP.CAPTIONS for s in AP.FIGURE_STEMS["phase"])

@@ -9,7 +9,7 @@ Parts for ``qmf reproduce`` (each ``fn(out_dir: Path, quick: bool) -> list[Path]
 * :func:`reproduce_bias` -- App. F: best chi over sigma_w at each sigma_b of a grid, N = 2..64
   (``bias.csv``, figure);
 * :func:`reproduce_phase` -- App. F: chi and xi over a sigma_w x sigma_b grid at the true fixed
-  point, optimum marked (``phase_N<N>.csv``, heat map with contours);
+  point, optimum marked (``phase_N<N>.csv``, heat map with contours), and erf's with its edge of chaos;
 * :func:`reproduce_optimal_activation` -- App. G: uniform (= best equal-step) against Lloyd-Max,
   with the certificates (``optimal_activation.csv``, figure);
 * :func:`reproduce_init` -- sec. 5, App. I/J: the critical initialisation of the uniform staircase
@@ -322,13 +322,17 @@ def plot_phase(pd, out_dir, stem):
 
 
 def reproduce_phase(out_dir: Path, quick: bool = False, levels=(4, 16)) -> list:
-    """``qmf reproduce --only phase``: phase_N<N>.csv and heat maps for the uniform N = 4 and 16."""
+    """``qmf reproduce --only phase``: phase_N<N>.csv and heat maps for the uniform N = 4 and 16, and beside
+    them the continuous erf (phase_erf.csv, phase_erf_edge_of_chaos.csv: the chi_1 = 1 line that no staircase
+    has; erf for its closed-form arcsin kernel, ~2 s on the full grid)."""
+    from qmf_sym.activations import Erf
+
     out_dir = Path(out_dir)
+    grid = (np.geomspace(0.3, 4.0, 12 if quick else 36), np.linspace(0, 1.5, 7 if quick else 31))
     paths = []
     for N in levels[:1] if quick else levels:
-        pd = phase_grid(N, np.geomspace(0.3, 4.0, 12 if quick else 36), np.linspace(0, 1.5, 7 if quick else 31))
-        paths += write_phase(pd, out_dir, f"phase_N{N}")
-    return paths
+        paths += write_phase(phase_grid(N, *grid), out_dir, f"phase_N{N}")
+    return paths + write_phase(phase_grid(Erf(), *grid), out_dir, "phase_erf")
 
 
 def write_phase(pd, out_dir, stem) -> list:
@@ -568,8 +572,9 @@ def reproduce_ntk(out_dir: Path, quick: bool = False, N=8) -> list:
     return paths + io.save_figure(fig, out_dir, "ntk")
 
 
-#: the figures of each part (qmf_sim.report.figure_stems: every one must have a caption); --quick draws phase_N4 only
-FIGURE_STEMS = {"stochastic_rounding": ("stochastic_rounding",), "bias": ("bias",), "phase": ("phase_N4", "phase_N16"),
+#: the figures of each part (qmf_sim.report.figure_stems: every one must have a caption); --quick draws no phase_N16
+FIGURE_STEMS = {"stochastic_rounding": ("stochastic_rounding",), "bias": ("bias",),
+                "phase": ("phase_N4", "phase_N16", "phase_erf"),
                 "optimal_activation": ("optimal_activation",), "large_n": ("large_n",), "init": (), "ntk": ("ntk",)}
 
 _PHASE_CAPTION = ("Heat map: chi at the true fixed point (Q*, C*) of the uniform N-level staircase (levels -1..1) over "
@@ -594,6 +599,14 @@ CAPTIONS = {
         "Paper, App. F: empirical evidence that sigma_b > 0 is sub-optimal (sigma_b = 0 is used throughout)."),
     "phase_N4": ("Paper 1, App. F: phase diagram, N = 4", *_PHASE_CAPTION),
     "phase_N16": ("Paper 1, App. F: phase diagram, N = 16", *_PHASE_CAPTION),
+    "phase_erf": (
+        "Paper 1, sec. 4.2 / App. F: the phase diagram of a continuous activation (erf), for comparison",
+        "Heat map: chi at the true fixed point of erf over sigma_w (log axis) x sigma_b; cyan line: the edge of "
+        "chaos chi_1 = 1 (qmf_sym.maps.edge_of_chaos), ordered (C* = 1) left of it, chaotic (C* < 1) right, xi "
+        "infinite on it; white contours: xi; grey: no fixed point Q* > 0 (sigma_b = 0, sigma_w below the line: "
+        "the signal dies out). The line is what the staircase diagrams lack.",
+        "Paper, sec. 4.2: for quantized activations chi = 1 is unattainable, unlike smooth activations "
+        "(Schoenholz et al. 2017)."),
     "optimal_activation": (
         "Paper 1, App. G: uniform staircase against free levels",
         "xi of the Lloyd-Max quantizer (free levels and offsets) over xi of the uniform staircase (the best "
