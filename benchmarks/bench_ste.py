@@ -18,10 +18,33 @@ other processes' time slices do not count), the 2-thread scaling uses wall time.
 4. Scaling over replicas: 2 threads vs 1 (prange over replicas), and the draws alone the same way
    (what the two cores give at that moment).
 5. All of Fig. 2 (4 bit widths x 5 runs, d = 900, tau to 160), simulation + PDE theory curves.
-6. The quantizer lookup pass alone (d = 900 values, repeated): the generated select chain
-   (_kernels.qpass) against numba.literal_unroll loops, same results (see :func:`bench_lookup`).
+6. The quantizer lookup pass alone (d = 900 values, repeated): the kernels' pass (_kernels.qpass: select
+   chains over tuples of the thresholds, the arithmetic pass for b = 4) against the generated select
+   chain it replaced, compiled here from the old generator's text (:data:`OLD_CHAIN`), same values.
 7. General maps: tanh weights and inputs (compiled: the kernels' vectorised tanh), the ridge on psi,
    a quantization onset, and a user callable on the pure-numpy path.
+
+2026-12-07, lookup without a generator (2 cores, Intel Xeon with AVX-512 under KVM, load average 0.5-0.7;
+--quick --no-fig2 --repeats 5 and [6] at 7): scripts/ste_gen_passes.py and its generated block are gone.
+A chain is now a loop over tuples of the row (numba's to_fixed_tuple), which LLVM unrolls.  numba compiles
+a loop over a homogeneous tuple with a switch on the index for each tuple element read (literal_unroll
+emits exactly the same machine code: it only versions loops over heterogeneous tuples).  LLVM unrolls the
+loop and folds the switches up to 10 elements; from 12 on it does not, and the pass becomes a scalar loop
+of switches (the 0.04x / 0.03x of the unsplit 15-tuple loop).  So 15 thresholds run as two chains of 8 +
+7 in one loop.  Uniform 15-threshold grids (b = 4) now take the arithmetic pass (code -2, exact and
+checked bit for bit as before).  [6], kernels' pass / old chain: b=1 0.97x, b=2 0.99x, b=3 0.99x, b=4
+1.09x (the arithmetic pass; the split chain 1.01x, the unsplit 15-tuple loop 0.03x), uneven 15-threshold
+staircase 1.01x (a second run: 1.46x / 0.99x / 1.00x / 1.09x / 1.01x).  The b = 1 pass takes ~80 ns, and
+its ratio swings 0.45x-1.46x from one compilation to the next with the same code (placement of a tiny
+loop, not the algorithm; earlier the same swing hit the generated chain).  A pass called through an
+inline="always" dispatcher pays ~20 ns per call, against one that has the same dispatch written in place:
+that is why the old reference goes through the same kind of dispatcher.  Inside the kernel the
+difference is nil: old tree / new tree, fraction of the draw rate, CPU time, three alternating pairs at
+load 0.6: b=1 0.696/0.698, 0.697/0.701, 0.703/0.700; b=2 0.668/0.665, 0.657/0.664, 0.665/0.663; b = b_x =
+2 0.627/0.630, 0.621/0.622, 0.628/0.631; b = b_x = 3 0.518/0.517, 0.520/0.521, 0.520/0.522.  b=4 0.464 ->
+0.464 and 0.476 -> 0.487, b = b_x = 4 0.351 -> 0.365 and 0.359 -> 0.374 (load 2.3-2.4).  This run's
+other lines: [2] b=2 0.66, b = b_x = 3 0.52, b = b_x = 2 0.63, unquantized 0.70; [7] tanh 0.36; [3] 0.95;
+[4] 1.80x with the draws alone at 1.99x.
 
 2026-12-07 (2 shared cores, load average 8-11 from other jobs; --quick --no-fig2, medians of 3):
 the libm tanh (math.tanh per coordinate, not vectorised: ~17 ns) replaced by _kernels.tanh (expm1 by
@@ -97,9 +120,9 @@ alike) after a separate update pass, instead of an update fused with the weight 
 the draw rate: b=2 0.46 -> 0.47, b=3/b_x=3 0.34 -> 0.39, unquantized 0.45 -> 0.48, 4 sets common inputs
 0.74 -> 0.77; interleaved best-of-5 single-thread runs gave new/old 1.1-1.4x.  [6] literal_unroll over
 (threshold, level) pairs: 1.02x (b=2) and 1.10x (b=4) of the generated chain in the pass alone (0.87x and
-1.3x in an earlier run: parity within the noise); the generated chains stay because micro picks each
-config's grid at run time (a literal_unroll tuple fixes one grid per compiled pass), checked by
-tests/test_ste_sim_kernels.py::test_regenerating_passes_changes_nothing.
+1.3x in an earlier run: parity within the noise); the generated chains stayed then, because micro picks
+each config's grid at run time and a tuple argument fixes one grid per compiled pass (superseded: the
+rows are now turned into tuples inside the kernel, see above).
 General maps (one Map representation; the quantizer rows of the tables bit for bit as
 before): --quick --no-fig2, old tree (git archive 3cec08a) vs new, back to back on the loaded machine
 (load ~9 on 2 cores), updates/s: b=2 1.68e8 / 1.21e8 (two old runs) vs 1.30e8 new; b=3, b_x=3 1.12e8 /
@@ -271,80 +294,112 @@ def bench_maps(k, d, tau, n, draws):
           f"the draw rate ({math.ceil(t / tc * 100)} s per 100 tau); {load()}")
 
 
+#: the lookup passes as scripts/ste_gen_passes.py generated them into _kernels.py before the tuple-loop
+#: chains replaced them (the in-run reference of [6]): per chain length n, the n thresholds and n + 1
+#: levels in named registers, behind the same dispatch on the code as the kernels' qpass
+OLD_CHAIN = """
+@njit(**J)
+def chain_{n}(src, dst, d, lev, thr):
+    {hoist}
+    for i in range(d):
+        u = src[i]
+        q = l0
+{body}
+        dst[i] = q
+"""
+OLD_PASS = """
+@njit(inline="always", **J)
+def old_qpass(code, src, dst, d, lev, thr, t0, inv, top):
+    if code == 1:
+        chain_1(src, dst, d, lev, thr)
+    elif code == 3:
+        chain_3(src, dst, d, lev, thr)
+    elif code == 7:
+        chain_7(src, dst, d, lev, thr)
+    elif code == 15:
+        chain_15(src, dst, d, lev, thr)
+    elif code == -2:
+        KM.qpass_a(src, dst, d, lev, thr, t0, inv, top)
+    else:
+        KM.qpass_g(src, dst, d, lev, thr, t0, inv, top)
+
+
+@njit(**J)
+def old_pass(code, src, dst, d, lev, thr, t0, inv, top, reps):
+    for r in range(reps):
+        old_qpass(code, src, dst, d, lev, thr, t0, inv, top)
+        src[r % d] += 1e-300
+"""
+
+
+def old_pass():
+    """The old lookup pass (codes 1, 3, 7, 15: the generated chains), called reps times: compiled from
+    the old generator's text (:data:`OLD_CHAIN`, :data:`OLD_PASS`)."""
+    from numba import njit
+
+    ns = dict(njit=njit, J=dict(KM.J, cache=False), KM=KM)
+    for n in KM.CHAINS:
+        hoist = "; ".join([f"t{j} = thr[{j}]" for j in range(n)] + [f"l{j} = lev[{j}]" for j in range(n + 1)])
+        body = "\n".join(f"        q = l{j + 1} if u >= t{j} else q" for j in range(n))
+        exec(OLD_CHAIN.format(n=n, hoist=hoist, body=body), ns)  # noqa: S102 - fixed benchmark text
+    exec(OLD_PASS, ns)  # noqa: S102
+    return ns["old_pass"]
+
+
 def bench_lookup(k):
-    """[6]: the generated select chain (_kernels.qpass) against two literal_unroll loops, b = 1..4 (1, 3,
-    7, 15 thresholds): (a) over (threshold, level) pairs passed as a tuple argument (one compiled pass
-    per grid length, values at run time); (b) the form that could replace the generated passes inside
-    the solvers' kernels, which pick each config's grid at run time from table rows: the rows turned
-    into fixed-length tuples (numba's to_fixed_tuple) and a literal_unroll loop over the thresholds.
-    Ratios > 1: the loop is faster.  CPU time, median of k interleaved triples."""
-    from numba import literal_unroll, njit
+    """[6]: the quantizer lookup pass of the kernels (_kernels.qpass, the code that
+    quantizer.lookup_tables picks) against the generated select chain it replaced (:data:`OLD_CHAIN`),
+    d = 900 values in L1, 20000 passes, CPU time, medians of k interleaved pairs; ratio > 1: the
+    kernels' pass is faster.  Grids: the b = 1..4 endpoint quantizers (1, 3, 7, 15 thresholds; b = 4
+    takes the arithmetic pass, code -2) and an uneven 15-threshold staircase (the split 8 + 7 tuple
+    chain, code 15).  Also, at 15 thresholds: the split chain and one unsplit 15-tuple loop, on the b =
+    4 grid (why the split: LLVM does not unroll the 15-element tuple loop)."""
+    from numba import njit
     from numba.np.unsafe.ndarray import to_fixed_tuple
 
-    from qmf_sim.ste.quantizer import lookup_tables
+    from qmf_sim.ste.quantizer import lookup_tables, map_tables
+    from qmf_sym.activations import Staircase
     from qmf_sym.ste import quantizer_grid
+    from qmf_sym.ste.maps import Map
 
-    @njit(nogil=True, boundscheck=False)
-    def lu_pass(src, dst, pairs, l0, reps):
-        for r in range(reps):
-            for i in range(src.shape[0]):
-                u = src[i]
-                q = l0
-                for pr in literal_unroll(pairs):
-                    q = pr[1] if u >= pr[0] else q
-                dst[i] = q
-            src[r % src.shape[0]] += 1e-300
-
-    @njit(nogil=True, boundscheck=False)
-    def chain(src, dst, th, lv):
-        for i in range(src.shape[0]):
-            u = src[i]
-            q = lv[0]
-            j = 0
-            for t in literal_unroll(th):
-                j += 1
-                q = lv[j] if u >= t else q
-            dst[i] = q
-
-    @njit(nogil=True, boundscheck=False)
-    def row_pass(code, src, dst, lev, thr, reps):
-        for r in range(reps):
-            if code == 1:
-                chain(src, dst, to_fixed_tuple(thr, 1), to_fixed_tuple(lev, 2))
-            elif code == 3:
-                chain(src, dst, to_fixed_tuple(thr, 3), to_fixed_tuple(lev, 4))
-            elif code == 7:
-                chain(src, dst, to_fixed_tuple(thr, 7), to_fixed_tuple(lev, 8))
-            else:
-                chain(src, dst, to_fixed_tuple(thr, 15), to_fixed_tuple(lev, 16))
-            src[r % src.shape[0]] += 1e-300
-
-    @njit(nogil=True, boundscheck=False)
-    def gen_pass(code, src, dst, lev, thr, t0, inv, top, reps):
+    @njit(nogil=True, boundscheck=False, error_model="numpy")
+    def new_pass(code, src, dst, lev, thr, t0, inv, top, reps):
         for r in range(reps):
             KM.qpass(code, src, dst, src.shape[0], lev, thr, t0, inv, top)
             src[r % src.shape[0]] += 1e-300
 
+    @njit(nogil=True, boundscheck=False, error_model="numpy")
+    def unsplit_15(src, dst, lev, thr, reps):
+        for r in range(reps):
+            KM.qpass_chain(src, dst, src.shape[0], to_fixed_tuple(thr, 15), to_fixed_tuple(lev, 16))
+            src[r % src.shape[0]] += 1e-300
+
+    old = old_pass()
     src = np.random.default_rng(0).standard_normal(900)
     reps = 20000
-    for b in (1, 2, 3, 4):
-        lev, thr, meta = lookup_tables([quantizer_grid(b, 1.0)], scales=[1.0])
-        nt = 2**b - 1
-        code = np.int64(meta[0, 0])
-        pairs = tuple((float(thr[0, j]), float(lev[0, j + 1])) for j in range(nt))
-        a, o, w = (np.empty(900), np.empty(900), np.empty(900))
-        args = (code, src, a, lev[0], thr[0], meta[0, 1], meta[0, 2], meta[0, 3])
-        fns = [lambda: gen_pass(*args, reps), lambda: lu_pass(src, o, pairs, float(lev[0, 0]), reps),
-               lambda: row_pass(code, src, w, lev[0], thr[0], reps)]
-        for r in (1, 1):
-            gen_pass(*args, r)
-            lu_pass(src, o, pairs, float(lev[0, 0]), r)
-            row_pass(code, src, w, lev[0], thr[0], r)
-        same = np.array_equal(a, o) and np.array_equal(a, w)
-        t_g, t_l, t_r = interleaved(fns, k)
-        print(f"[6] lookup pass, b={b} ({nt} thresholds): generated chain {reps * 900 / float(np.median(t_g)):.3e}/s; "
-              f"literal_unroll over a pairs argument {med_ratio(t_g, t_l):.2f}x of it, over table rows (the form "
-              f"the kernels would need) {med_ratio(t_g, t_r):.2f}x; same values: {same}; {load()}")
+    rng = np.random.default_rng(3)
+    uneven = Map.staircase(Staircase(np.cumsum(rng.uniform(0.05, 0.3, 15)) - 1.2, rng.uniform(0.1, 0.5, 15)))
+    cases = [(f"b={b} ({2**b - 1} thresholds)", lookup_tables([quantizer_grid(b, 1.0)], scales=[1.0]),
+              lookup_tables([quantizer_grid(b, 1.0)])) for b in (1, 2, 3, 4)]
+    cases.append(("uneven staircase (15 thresholds)", map_tables([uneven]), map_tables([uneven])))
+    for name, (lev, thr, meta), (clev, cthr, cmeta) in cases:
+        code, nt = np.int64(meta[0, 0]), int(cmeta[0, 0])  # the kernels' code; the old chain's length
+        a, o = np.empty(900), np.empty(900)
+        fn_new = lambda: new_pass(code, src, a, lev[0], thr[0], meta[0, 1], meta[0, 2], meta[0, 3], reps)  # noqa: E731
+        fn_old = lambda: old(np.int64(nt), src, o, 900, clev[0], cthr[0], 0.0, 0.0, 0.0, reps)  # noqa: E731
+        fn_new(), fn_old()
+        same = np.array_equal(a, o)
+        t_o, t_n = interleaved([fn_old, fn_new], k)
+        extra = ""
+        if nt == 15 and code == -2:  # the b = 4 grid: the two 15-threshold chains too
+            c15 = np.int64(15)
+            fn_ch = lambda: new_pass(c15, src, a, clev[0], cthr[0], 0.0, 0.0, 0.0, reps)  # noqa: E731
+            fn_un = lambda: unsplit_15(src, o, clev[0], cthr[0], reps)  # noqa: E731
+            t_o2, t_ch, t_un = interleaved([fn_old, fn_ch, fn_un], k)
+            extra = (f"; at 15 thresholds the split tuple chain (8 + 7) {med_ratio(t_o2, t_ch):.2f}x, one unsplit "
+                     f"15-tuple loop {med_ratio(t_o2, t_un):.2f}x")
+        print(f"[6] lookup pass, {name}: kernels' pass (code {int(code)}) {reps * 900 / float(np.median(t_n)):.3e}/s = "
+              f"{med_ratio(t_o, t_n):.2f}x the old generated chain{extra}; same values: {same}; {load()}")
 
 
 if __name__ == "__main__":

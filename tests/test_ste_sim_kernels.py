@@ -1,8 +1,7 @@
-"""qmf_sim.ste._kernels and .rng: the generator, generated code, numba caching."""
+"""qmf_sim.ste._kernels and .rng: the random number generator, the vectorised tanh, numba caching."""
 from __future__ import annotations
 
 import ast
-import importlib.util
 import math
 import os
 import subprocess
@@ -39,16 +38,6 @@ def test_fill_normals_deterministic():
     out = np.empty(1000)
     K.fill_normals(stream_state(3, (1, 2)), out)
     np.testing.assert_array_equal(a, out)
-
-
-def test_regenerating_passes_changes_nothing():
-    """The generated lookup passes are what scripts/ste_gen_passes.py writes."""
-    spec = importlib.util.spec_from_file_location("ste_gen_passes", ROOT / "scripts" / "ste_gen_passes.py")
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
-    text = (ROOT / "qmf_sim" / "ste" / "_kernels.py").read_text()
-    assert gen.render(text) == text
-    assert gen.CHAINS == K.CHAINS
 
 
 def test_kernels_import_nothing_from_the_project():

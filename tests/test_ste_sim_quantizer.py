@@ -14,14 +14,14 @@ from qmf_sym import ste
 @settings(max_examples=25)
 @given(b=st.integers(1, 7), omega=st.floats(0.1, 4.0), kind=st.sampled_from(GRIDS))
 def test_lookup_equals_quantizer_grid(b, omega, kind):
-    """The compiled passes (select chains for <= 15 thresholds, arithmetic bucket formula above) give exactly
+    """The compiled passes (select chains for <= 7 thresholds, arithmetic bucket formula above) give exactly
     the documented lookup of quantizer_grid, at and just below/above every threshold too, and agree with
     qmf_sym.ste.quantize bit for bit."""
     if kind == "midtread" and b < 2:
         return
     lev, thr = ste.quantizer_grid(b, omega, kind)
     gl, gt, gm = lookup_tables([(lev, thr)], [np.inf], [omega])
-    assert gm[0, 0] in (1, 3, 7, 15, -2)  # large grids take the arithmetic (gather-free) path
+    assert gm[0, 0] == (next(k for k in (1, 3, 7) if k >= len(thr)) if len(thr) <= 7 else -2)  # gather-free
     rng = np.random.default_rng(b)
     u = np.concatenate([rng.uniform(-2 * omega, 2 * omega, 2000), thr, np.nextafter(thr, -np.inf),
                         np.nextafter(thr, np.inf), [-1e9, 1e9, -np.inf, np.inf]])
@@ -45,6 +45,34 @@ def test_gather_fallback_equals_quantizer_grid():
     out = np.empty_like(u)
     K.lookup_array(np.int64(gm[0, 0]), u, out, gl[0], gt[0], gm[0, 1], gm[0, 2], gm[0, 3])
     np.testing.assert_array_equal(out, lev[np.searchsorted(thr, u, side="right")])
+
+
+@pytest.mark.parametrize("nt", [1, 2, 3, 5, 7, 8, 9, 12, 14, 15])
+@pytest.mark.parametrize("uneven", [False, True])
+def test_every_chain_equals_the_documented_lookup(nt, uneven):
+    """The tuple chains (codes 1, 3, 7 and the split 8 + 7 chain of code 15) for every number of thresholds
+    they serve, padded with +inf: lev[#{thr <= u}] exactly, at, just below and just above every threshold,
+    and at +-inf; uniform grids given without omega (no arithmetic pass) and uneven staircases."""
+    from qmf_sim.ste import _kernels as K
+    from qmf_sim.ste.quantizer import map_tables
+    from qmf_sym.activations import Staircase
+    from qmf_sym.ste.maps import Map
+
+    rng = np.random.default_rng(nt)
+    if uneven:
+        th = np.cumsum(rng.uniform(0.05, 0.6, nt)) - 0.3 * nt
+        lev = np.concatenate([[-1.0], -1.0 + np.cumsum(rng.uniform(0.1, 1.0, nt))])
+        gl, gt, gm = map_tables([Map.staircase(Staircase(th, np.diff(lev), base=-1.0))])
+    else:
+        lev = np.linspace(-1.0, 1.0, nt + 1)
+        th = 0.5 * (lev[1:] + lev[:-1])
+        gl, gt, gm = lookup_tables([(lev, th)])
+    assert gm[0, 0] == next(k for k in K.CHAINS if k >= nt)
+    u = np.concatenate([rng.uniform(th[0] - 1, th[-1] + 1, 3000), th, np.nextafter(th, -np.inf),
+                        np.nextafter(th, np.inf), [-np.inf, np.inf, -1e300, 1e300]])
+    out = np.empty_like(u)
+    K.lookup_array(np.int64(gm[0, 0]), u, out, gl[0], gt[0], gm[0, 1], gm[0, 2], gm[0, 3])
+    np.testing.assert_array_equal(out, lev[np.searchsorted(th, u, side="right")])
 
 
 def test_identity_and_nan():
