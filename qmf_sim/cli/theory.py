@@ -5,6 +5,7 @@
 :data:`qmf_sim.experiments.PARTS`)."""
 from __future__ import annotations
 
+import math
 import sys
 
 from qmf_sim.cli import _vocab as A
@@ -129,9 +130,11 @@ def _cmd_phase(args):
     else:
         print(f"{pd.activation}: {grid}; the edge of chaos chi_1 = 1 (xi infinite) at")
         for b, e in zip(pd.sigma_b, pd.boundary):
-            print(f"  sigma_b = {b:<8.4g} " + ("no point of the line" if e is None else
-                                              f"sigma_w = {float(e.sigma_w):.10g} (Q* = {float(e.Q_star):.6g}, "
-                                              f"xi_q = {float(e.xi_q):.6g})"))
+            if e is None:
+                print(f"  sigma_b = {b:<8.4g} no point of the line")
+                continue
+            q = f"Q* = {float(e.Q_star):.6g}" if math.isfinite(float(e.Q_star)) else "every Q* is fixed"
+            print(f"  sigma_b = {b:<8.4g} sigma_w = {float(e.sigma_w):.10g} ({q}, xi_q = {float(e.xi_q):.6g})")
     print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
     return 0
 

@@ -348,11 +348,17 @@ def write_phase(pd, out_dir, stem) -> list:
     paths = [io.write_csv(Path(out_dir) / f"{stem}.csv", ["sigma_w", "sigma_b", "Q_star", "C_star", "chi", "xi", "status"],
                           [r + [st] for r, st in zip(rows, status)])]
     if pd.boundary is not None:  # the order-to-chaos line of a continuous activation, one row per sigma_b
+        meta = {"activation": pd.activation, "columns": {
+            "sigma_w": "the sigma_w with chi_1 = sigma_w^2 E phi'(u)^2 = 1 at Q* (qmf_sym.maps.edge_of_chaos)",
+            "Q_star": "the fixed point there; empty where every Q is fixed (ReLU at sigma_b = 0)",
+            "xi_q": "the variance depth scale; empty = infinite (sigma_b = 0: Q* = 0)",
+            "method": "how the point was found", "status": "ok, or why the line has no point at this sigma_b"}}
         paths.append(io.write_csv(Path(out_dir) / f"{stem}_edge_of_chaos.csv",
-                                  ["sigma_b", "sigma_w", "Q_star", "chi_1", "xi_q", "status"],
-                                  [[float(b), None, None, None, None, "no point of the line at this sigma_b"] if e is None
-                                   else [float(b), float(e.sigma_w), float(e.Q_star), float(e.chi_1), float(e.xi_q), "ok"]
-                                   for b, e in zip(pd.sigma_b, pd.boundary)]))
+                                  ["sigma_b", "sigma_w", "Q_star", "chi_1", "xi_q", "method", "status"],
+                                  [[float(b), None, None, None, None, None, "no point of the line at this sigma_b"]
+                                   if e is None else [float(b), float(e.sigma_w), float(e.Q_star), float(e.chi_1),
+                                                      float(e.xi_q), e.method, "ok"]
+                                   for b, e in zip(pd.sigma_b, pd.boundary)], meta=meta))
     return paths + plot_phase(pd, out_dir, stem)
 
 
