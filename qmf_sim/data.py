@@ -244,6 +244,18 @@ def standardize(x_train, x_test, floor: float = STD_FLOOR):
 
 
 def load_mnist(directory, strict_counts: bool = False) -> Dataset:
+    """Real MNIST from the four IDX files in ``directory``, as a normalised :class:`Dataset` (the data set
+    of paper 1's Fig. 3, sec. 5).
+
+    ``directory``: a folder with the standard files, gzipped or not, read and checked by
+    :func:`load_mnist_arrays` (``strict_counts``: also require the official 60 000 training and 10 000
+    test images).  The official split is kept.  The 28x28 images are flattened to 784 features, scaled
+    to [0, 1] (divided by 255) and standardised per pixel with the training mean and the training std
+    floored at ``STD_FLOOR`` = 0.1 (:func:`standardize`): this package's reading of the paper's
+    "standard preprocessing of the MNIST input".  Labels are int64 0..9, ``n_classes`` is 10 and the
+    name ``"mnist"``.  Raises ``FileNotFoundError`` for a missing directory or file and ``ValueError``
+    naming the file for a malformed one.  Not cached (:func:`load_dataset` caches per process).
+    """
     xtr, ytr, xte, yte = load_mnist_arrays(directory, strict_counts)
     ftr = xtr.reshape(len(xtr), -1).astype(np.float64) / 255.0
     fte = xte.reshape(len(xte), -1).astype(np.float64) / 255.0
@@ -254,6 +266,18 @@ def load_mnist(directory, strict_counts: bool = False) -> Dataset:
 
 
 def load_digits_dataset() -> Dataset:
+    """scikit-learn's handwritten digits as a normalised :class:`Dataset`: the trainable-depth sweeps' data
+    set when no MNIST directory is given, a small stand-in for paper 1's MNIST (sec. 5) that needs no
+    download.
+
+    ``sklearn.datasets.load_digits``: 1797 images of 8x8 pixels with values 0..16, flattened to 64
+    features and divided by 16.  Split: a fixed stratified ``train_test_split`` (``test_size=400``,
+    ``random_state=0``: 1397 training and 400 test images) that no run seed changes, so every run of a
+    sweep sees the same data.  Standardised per pixel with the training statistics as in
+    :func:`load_mnist` (:func:`standardize`).  Labels are int64 0..9, ``n_classes`` is 10 and the name
+    ``"digits"``.  Needs scikit-learn (``ImportError`` without it).  Not cached (:func:`load_dataset`
+    caches per process).
+    """
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -292,6 +316,13 @@ def cache_dir() -> Path:
 
 
 def mnist_cache_dir() -> Path:
+    """The folder of the verified MNIST copy: :func:`cache_dir` / ``mnist``.
+
+    :func:`fetch_mnist` writes the four uncompressed IDX files there unless given another ``dest``
+    (``qmf data mnist`` without ``--dest``), and :func:`ensure_mnist` (``--data mnist``) checks them
+    against the published checksums, fetching them when they are missing or differ.  Only the path is
+    computed: the folder is neither created nor read.
+    """
     return cache_dir() / "mnist"
 
 

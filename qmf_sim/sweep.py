@@ -62,7 +62,15 @@ a few hundred."""
 
 
 def preset(name: str) -> dict:
-    """A copy of the named sweep preset (``smoke``, ``quick``, ``paper``)."""
+    """A copy of the named sweep preset of paper 1's Fig. 3 (``smoke``, ``quick``, ``paper``).
+
+    Keys: ``width``, ``steps``, ``lr`` (``None``: the paper's rate by depth, 1e-3 below 100 layers and
+    5e-4 from 100 on, :meth:`qmf_sim.training.TrainConfig.resolved`), ``depths``, ``sigma_w_factors``
+    (the columns of the depth x sigma_w panel, in units of sigma_w_opt), ``sigma_levels`` (its N),
+    ``levels`` (the columns of the depth x N panel) and ``threads`` (torch threads per run; ``None``:
+    torch's default).  ``paper`` is the protocol of sec. 5 (width 2048, 1600 SGD steps, depths 10 to 220,
+    meant for a GPU); ``smoke`` (width 128, 300 steps) and ``quick`` (width 64, 200 steps) are CPU sizes
+    whose larger rates make up for the narrower networks.  ``ValueError`` for another name."""
     if not isinstance(name, str) or name not in PRESETS:
         raise ValueError(f"name (the preset) must be one of {sorted(PRESETS)}, got {name!r}")
     return dict(PRESETS[name])

@@ -68,7 +68,7 @@ class Activation:
     ``derivative(x)`` (numpy phi'(x)); ``mp(x)`` and ``mp_derivative(x)`` (mpmath scalars at the
     current precision); ``is_odd()``; ``is_smooth`` (True when chi_1 = sigma_w^2 E phi'(u)^2 is finite).
     Subclasses provide the Gaussian kernels the maps use (private ``_moments_f64``, ``_cov_f64``,
-    ``_dd_f64``, ``_d2_f64`` and their ``_mp`` twins) and ``bound`` = sup |phi| (inf if unbounded).
+    ``_dd_f64``, ``_d2_f64`` and their ``_mp`` twins) and ``bound`` = ``sup |phi|`` (inf if unbounded).
     """
 
     name = "activation"
@@ -421,7 +421,7 @@ class Erf(_Continuous):
 
 class LeakyReLU(_Continuous):
     """phi(x) = max(x, 0) + slope min(x, 0) for a finite real ``slope`` (0: ReLU; 1: identity;
-    -1: |x|); unbounded; phi' = H(x) + slope H(-x) (bounded, so chi_1 = sigma_w^2 (1 + slope^2)/2 is
+    -1: ``|x|``); unbounded; phi' = H(x) + slope H(-x) (bounded, so chi_1 = sigma_w^2 (1 + slope^2)/2 is
     finite).  Closed forms: the arc-cosine kernels (``arccos_kernel``, Cho & Saul 2009)."""
 
     def __init__(self, slope=0.01):
@@ -560,16 +560,16 @@ class Smooth(_Continuous):
     """Any smooth activation given as callables: ``fn`` (numpy, vectorised float64 phi) and
     ``derivative`` (numpy phi'); ``mp_fn`` / ``mp_derivative`` (mpmath scalars) enable the ``dps``
     faces.  Extra keywords: ``odd`` (declare phi odd: E phi = 0 and C* = 0 at sigma_b = 0), ``bound``
-    (sup |phi| if finite, else inf: the fixed-point bracket uses it), ``scale`` (the length over which
+    (``sup |phi|`` if finite, else inf: the fixed-point bracket uses it), ``scale`` (the length over which
     phi varies, default 1: it sets the quadrature panels).
 
     Faces (``quadrature_moments``, ``quadrature_kernel``):
 
-    * float64: composite 10-point Gauss-Legendre in z = u / sqrt(Q) on |z| <= 9.5 with panels of width
+    * float64: composite 10-point Gauss-Legendre in z = u / sqrt(Q) on ``|z| <= 9.5`` with panels of width
       min(1/2, scale/sqrt(Q)) (at most 2400 nodes; 1000 x 1000 for the bivariate kernels).  Accuracy
       (tested for tanh against ``dps=30``): relative 1e-13 for the moments and 1e-12 for the kernels
-      at Q <= 100; the truncation |z| <= 9.5 costs < 1e-20.  For phi analytic in a strip
-      |Im x| < scale this is the stated accuracy; a phi with kinks needs ReLU / HardTanh instead.
+      at Q <= 100; the truncation ``|z| <= 9.5`` costs < 1e-20.  For phi analytic in a strip
+      ``|Im x| < scale`` this is the stated accuracy; a phi with kinks needs ReLU / HardTanh instead.
     * ``dps``: mpmath.quad (tanh-sinh) at both levels with its error estimate checked; ArithmeticError
       if it exceeds 10^-dps relative (never silently fewer digits).
     """
@@ -667,7 +667,7 @@ def _tanh_prime(x):
 
 class Tanh(Smooth):
     """phi(x) = tanh(x) (no closed-form kernel: the certified quadrature of :class:`Smooth`; odd,
-    bounded by 1, analytic in the strip |Im x| < pi/2)."""
+    bounded by 1, analytic in the strip ``|Im x| < pi/2``)."""
 
     def __init__(self):
         super().__init__(np.tanh, _tanh_prime, name="tanh", mp_fn=_tanh_mp, mp_derivative=_tanh_prime_mp,
@@ -682,7 +682,11 @@ class Tanh(Smooth):
 
 def to_mpf_(x):
     """``x`` (a real number, +-inf allowed, or an mpmath number) as an mpmath ``mpf`` at the working
-    precision; ValueError naming ``x`` for NaN, a bool, None, a string or a complex number."""
+    precision; ValueError naming ``x`` for NaN, a bool, None, a string, a complex number or an array.
+
+    The validated form of the package's one conversion, ``qmf_sym._numbers.to_mpf`` (an int or a
+    Fraction rounded once from its exact value, a float exactly); :class:`HardTanh` (``mp``,
+    ``mp_derivative``) and :class:`LeakyReLU` (its mpmath moments) convert their arguments with it."""
     from ._numbers import to_mpf
 
     V.real("x", x)

@@ -275,6 +275,17 @@ def _command_words(args) -> str:
 
 
 def build_parser():
+    """The ``qmf`` argument parser: ``--version``, ``reproduce`` and the sub-commands of every plugin.
+
+    Returns a ``qmf_sim.cli._vocab.Parser`` (an :class:`argparse.ArgumentParser` whose usage errors are
+    one line on stderr and exit status 2) with ``qmf --version``, ``qmf reproduce`` (``--out``, ``--only``
+    among :func:`qmf_sim.experiments.parts`, ``--quick``, ``--no-progress``, ``--redo``) and the commands
+    that each module of ``PLUGINS`` adds with its ``add_commands(subparsers)`` (a plugin module absent
+    from this checkout is skipped).  Every sub-command stores the function that runs it in ``func``.
+    Nothing is parsed or run, and torch and numba are not imported, so the parser is cheap to build:
+    :func:`main` builds one per call, and the documentation's command-line reference and the tests read
+    the command tree from it.
+    """
     from qmf_sim import experiments
 
     parser = A.Parser(
@@ -307,6 +318,21 @@ def build_parser():
 
 
 def main(argv=None):
+    """Run the ``qmf`` command line (the ``qmf`` console script) on ``argv``; return its exit status.
+
+    ``argv``: the arguments after the program name (default ``sys.argv[1:]``), parsed with
+    :func:`build_parser`; without a command the help is printed.  While the command runs, the provenance
+    context of every file written is the command line and ``--seed`` (:func:`qmf_sim.io.set_context`)
+    and the progress bars follow ``--no-progress`` (:func:`qmf_sim.progress.set_enabled`); both are
+    reset afterwards, so ``main`` may be called again in the same process.
+
+    The status: 0 on success (or the command's own non-zero status); 2 for a usage error or a
+    ``ValueError`` / ``OSError`` raised by the command, reported as one line ``qmf <command>: error: ...``
+    on stderr that names the flag where the message names a parameter; 130 after Ctrl-C, with one line
+    saying what was kept (the runs of a training sweep saved so far, the finished parts of
+    ``qmf reproduce``); 141 when the reader of stdout went away (a broken pipe).  None of these prints a
+    traceback.  ``--help`` and ``--version`` exit through ``SystemExit(0)``, as argparse does.
+    """
     import signal
 
     from qmf_sim import io, progress

@@ -2,7 +2,7 @@
 sweep with the backward condition enforced and not, side by side.
 
 The backward condition (App. J): the clipped STE of eq. 19 with slope s has a backward gain per layer
-sigma_w^2 s^2 P(|u| < 1) at the fixed point Q*; the paper trains with s = 1 and says enforcing gain 1
+``sigma_w^2 s^2 P(|u| < 1)`` at the fixed point Q*; the paper trains with s = 1 and says enforcing gain 1
 "has no significant effect".  Here every run is trained twice from the same initial weights: with
 s = 1 and with s = :func:`qmf_sim.training.critical_ste_slope` (gain exactly 1; at sigma_w_opt it is the
 ``ste_slope`` that ``qmf init`` prints).  The runs are ordinary trainable-depth runs
@@ -183,6 +183,15 @@ def _xi(col):
 
 
 def plot_curves(tables: dict, settings: dict):
+    """The figure ``app_h_curves``: paper 1's App. H accuracy in training time, for each depth; returns the
+    matplotlib figure, unsaved (:func:`run` saves it).
+
+    ``tables``: the result of :func:`analyse` (its ``curves`` table is drawn); ``settings``: those of the
+    sweep (:func:`settings`; its ``depths`` set the colours).  One row of panels per column of the
+    sweep (N at sigma_w_opt(N), and N = 2 at the other sigma_w outside ``quick``): train accuracy (left)
+    and test accuracy (right) against the SGD step, one colour per depth, the clipped STE of eq. 19 with
+    slope 1 solid and with the slope of backward gain 1 (App. J) dashed, the mean over seeds.
+    """
     plt = io.plt()
     cols = sorted({(r["levels"], r["sigma_w"]) for r in tables["curves"]})
     fig, axes = plt.subplots(len(cols), 2, figsize=(10, 2.9 * len(cols)), squeeze=False)
@@ -212,6 +221,16 @@ def plot_curves(tables: dict, settings: dict):
 
 
 def plot_depth(tables: dict, settings: dict):
+    """The figure ``app_h_depth``: does enforcing the backward condition (paper 1, App. J) change the
+    trainable depth (App. H)?  Returns the matplotlib figure, unsaved (:func:`run` saves it).
+
+    ``tables``: the result of :func:`analyse` (its ``depth`` and ``boundaries`` tables); ``settings``: those
+    of the sweep (:func:`settings`; ``steps`` labels the axis).  One panel per column of the sweep: the
+    final test accuracy against depth with STE slope 1 and with the critical slope (backward gain 1),
+    mean +- standard error over seeds from the same initial weights; the dotted line is the midpoint
+    between chance and the best mean accuracy that defines the trainable depth L_b, the dashed one 6 xi
+    (sec. 5), and the title gives L_b of both rules and their paired difference in standard errors.
+    """
     plt = io.plt()
     b = tables["boundaries"]
     fig, axes = plt.subplots(1, len(b), figsize=(4.2 * len(b), 3.9), squeeze=False)

@@ -138,6 +138,19 @@ def write_fig1(res, out_dir, tag="fig1") -> list[Path]:
 
 
 def reproduce_fig1(out_dir: Path, quick: bool = False) -> list[Path]:
+    """The ``fig1`` part of ``qmf reproduce``: paper 1's Fig. 1 (the experiment of sec. 5) into
+    ``out_dir``; returns the files written.
+
+    Full size is the paper's setting: a uniform staircase with N = 16 states, L = 100 layers of width
+    n = 1000, r = 500 inputs on a circle scaled so that Q^(1) = Q*, sigma_b = 0, and one network for
+    each sigma_w = factor x sigma_w_opt with the factors ``FIG1_FACTORS`` (0.7 to 1.5).  ``quick``:
+    L = 40, n = 300, r = 120 and the factors 0.85, 1 and 1.2.  Runs :func:`run_fig1` and writes with
+    :func:`write_fig1`: ``fig1.png`` / ``.pdf`` (the empirical covariance of the hidden states against
+    the input angle Delta theta at the layers of ``FIG1_LAYERS`` (0, 25, 50, 75, 100) within the depth,
+    with the mean-field prediction of eqs. 2-4 over it), ``fig1_heatmap.png`` / ``.pdf`` (the empirical
+    correlation per layer and angle), ``fig1_decay.csv`` (the layer where C - C* has decayed by 1/e,
+    empirical and mean-field, against xi of eq. 7) and ``fig1.json`` (:func:`fig1_summary`).
+    """
     if quick:
         return write_fig1(run_fig1(depth=40, width=300, r=120, factors=(0.85, 1.0, 1.2), progress=True), out_dir)
     return write_fig1(run_fig1(progress=True), out_dir)
@@ -163,6 +176,15 @@ def run_finite_width(levels=16, widths=FW_WIDTHS, depth=30, factors=(1.0, 1.5), 
 
 
 def finite_width_summary(res) -> dict:
+    """The JSON summary of :func:`run_finite_width` (what ``finite_width.json`` holds).
+
+    Keys: ``N``, ``depth``, ``widths``, ``n_draws`` (networks per width), ``method`` (how the layers were
+    sampled, :func:`qmf_sim.netprop.finite_width_errors`) and ``fits``, one entry per sigma_w with its
+    ``sigma_w``, ``xi`` (eq. 7), ``exponents`` (the fitted p of error ~ n^p, the error averaged over
+    layers: ``Q_rel_rms`` and ``C_rms`` from two widths on; ``Q_bias`` and ``C_bias`` over the widths
+    where the bias exceeds 3 standard errors, NaN below two such widths) and ``bias_fit_points`` (how
+    many widths each bias fit used).  Non-finite values stay NaN here and become null in the file.
+    """
     rs = res["results"]
     return {"N": res["levels"], "depth": res["depth"], "widths": list(res["widths"]), "n_draws": res["runs"],
             "method": rs[0]["method"],
@@ -171,6 +193,16 @@ def finite_width_summary(res) -> dict:
 
 
 def plot_finite_width(res, out_dir, tag="finite_width") -> list[Path]:
+    """``<tag>.png`` / ``.pdf``: the error of finite networks against the mean field (paper 1, eqs. 2-4)
+    as the width n grows; returns both paths.
+
+    ``res``: a :func:`run_finite_width` result with two or more widths (the panels draw the fits).
+    Left: RMS of (Q_emp - Q_MF) / Q_MF, averaged over layers, against n (log-log), one marker colour per
+    sigma_w with its fitted power law n^p as a line (slope p in the legend).  Middle: the same for
+    C_emp - C_MF, averaged over layers and input pairs.  Right: sqrt(n) x RMS (C_emp - C_MF) per layer
+    at the first sigma_w, one curve per width (curves that coincide show the n^(-1/2) rate of the
+    central limit theorem).  Saved through :func:`qmf_sim.io.save_figure`.
+    """
     plt = io.plt()
     widths, factors = res["widths"], res["factors"]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
@@ -217,6 +249,19 @@ def write_finite_width(res, out_dir, tag="finite_width") -> list[Path]:
 
 
 def reproduce_finite_width(out_dir: Path, quick: bool = False) -> list[Path]:
+    """The ``finite_width`` part of ``qmf reproduce``: how fast random networks of width n approach the
+    mean field of paper 1 (eqs. 2-4); returns the files written into ``out_dir``.
+
+    The recursion of eqs. 2-4 is exact in the infinite-width limit (sec. 3.1); the paper relies on it
+    at widths "of the order of hundreds of neurons" (sec. 2; n = 1000 in Fig. 1, 2048 in Fig. 3).  This
+    part measures the error per layer against n; the paper has no such figure.  Full size: a uniform
+    N = 16 staircase, the widths ``FW_WIDTHS`` (64 to 4096), depth 30, sigma_w = 1 and 1.5 x sigma_w_opt,
+    128 networks per width.  ``quick``: widths 64, 256 and 1024, depth 10, sigma_w_opt only, 32
+    networks.  Runs :func:`run_finite_width` and writes with :func:`write_finite_width`:
+    ``finite_width.png`` / ``.pdf`` (:func:`plot_finite_width`), ``finite_width.csv`` (per sigma_w,
+    width and layer) and ``finite_width.json`` (:func:`finite_width_summary`: the fitted exponents, near
+    -1/2 for the RMS errors).
+    """
     if quick:
         return write_finite_width(run_finite_width(widths=(64, 256, 1024), depth=10, factors=(1.0,), runs=32,
                                                    progress=True), out_dir)

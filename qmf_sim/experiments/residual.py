@@ -5,7 +5,7 @@ Two experiments (the ``residual`` part of ``qmf reproduce``):
 1. **Propagation** (:func:`propagation`): the correlation C^l of two inputs through random residual
    networks x^(l+1) = x^l + alpha (W phi(x^l) + b) (:mod:`qmf_sym.residual`), finite (width 512/1024,
    several seeds, :func:`qmf_sim.architectures.residual_correlations`) against the exact mean-field map and
-   its power law |C^l - C_inf| ~ tau_l^(-gamma), gamma = 1 - chi_inf; the fully connected network's
+   its power law ``|C^l - C_inf| ~ tau_l^(-gamma)``, gamma = 1 - chi_inf; the fully connected network's
    exponential approach (xi, eq. 7) beside it.  Writes ``residual_propagation.csv``,
    ``residual_exponents.csv`` and the figure ``residual_propagation``.
 2. **Trainable depth** (:func:`trainable_depth`): plain (:class:`qmf_sim.nn.QuantizedMLP`) against residual
@@ -124,6 +124,16 @@ def fit_exponents(prop: dict) -> list[dict]:
 
 
 def plot_propagation(prop: dict):
+    """The figure ``residual_propagation`` (paper 1, sec. 6: residual connections keep signals propagating
+    beyond the fully connected depth scale); returns the matplotlib figure, unsaved (:func:`run` saves it).
+
+    ``prop``: the result of :func:`propagation`.  Log-log ``|C^l - C_inf|`` against the layer l: for each
+    alpha the finite residual networks (points, mean +- standard error over seeds, at about 30 layers
+    spread geometrically), the exact mean-field map (line) and the asymptotic power law tau^(-gamma),
+    gamma = 1 - chi_inf (1 - 2/pi for this odd staircase at sigma_b = 0), matched to the map at its last
+    layer (dotted); in grey the fully connected network's mean-field correlation, whose approach to
+    C* = 0 is exponential with the depth scale xi of eq. 7.
+    """
     plt = io.plt()
     lim = prop["limit"]
     fig, ax = plt.subplots(figsize=(6.6, 4.6))
@@ -249,6 +259,16 @@ def analyse_depth(res: dict) -> list[dict]:
 
 
 def plot_depth(rows: list[dict], settings: dict):
+    """The figure ``residual_trainable_depth``: plain against residual quantized networks trained beyond
+    paper 1's L_max = 6 xi (sec. 5, Fig. 3; residual connections, sec. 6); returns the matplotlib figure,
+    unsaved (:func:`run` saves it).
+
+    ``rows``: the rows of :func:`analyse_depth`; ``settings``: those of the sweep (``res["settings"]`` of
+    :func:`trainable_depth`: ``alpha``, ``steps``, ``width``).  One panel per N: final test accuracy
+    (filled markers, solid) and train accuracy (hollow, dashed) against depth on a log axis, plain and
+    residual, mean +- standard error over seeds; the dashed vertical line is L_max = 6 xi and the
+    dotted horizontal one chance.
+    """
     plt = io.plt()
     levels = sorted({r["levels"] for r in rows})
     fig, axes = plt.subplots(1, len(levels), figsize=(5.2 * len(levels), 4.2), squeeze=False)

@@ -9,7 +9,7 @@ Functions a notebook can call (no argparse; files only through :mod:`qmf_sim.io`
   both STEs and two ridges lam: the model curve (particles) analysed by :func:`qmf_sym.ste.plateau.plateau_analysis`,
   the closed-form prediction, and (clipped STE, lam = 1) the SGD, each run analysed separately
   (mean +- standard error over runs);
-* :func:`run_phase` -- sharpness (plateau length / drop width) of the model curve over (omega, |w_0|) for
+* :func:`run_phase` -- sharpness (plateau length / drop width) of the model curve over (omega, ``|w_0|``) for
   the Rademacher start +-a: a plateau exists where sharpness >= 1;
 * :func:`reproduce` -- the ``qmf reproduce`` part ``ste_plateau``: CSVs and figures.
 """
@@ -54,7 +54,7 @@ def _params(law, omega, ste="clipped", lam=1.0, b=3):
 
 def prediction(law, omega, ste="clipped", lam=1.0, b=3):
     """The closed-form prediction of :mod:`qmf_sym.ste.plateau` for one setting, or None where the model
-    predicts no such plateau (identity STE, Gaussian start, or |w_0| <= omega).  ``b``: the weight
+    predicts no such plateau (identity STE, Gaussian start, or ``|w_0| <= omega``).  ``b``: the weight
     quantizer's bits, b=None for unquantized weights (psi = id, as in :class:`qmf_sim.ste.STEParams`)."""
     p = _params(law, omega, ste, lam, b)
     if law == "zero-cell":
@@ -173,6 +173,14 @@ def run_phase(quick=False, b=3, lam=1.0):
 
 # ------------------------------------------------------------------------------------------ figures
 def plot_curves(curves, out_dir):
+    """``ste_plateau_curves.png`` / ``.pdf`` in ``out_dir``: paper 2's plateau and sharp drop of eps_g(tau)
+    (abstract; the mechanism of spec §5.4), one panel per start; returns both paths.
+
+    ``curves``: the dict of :func:`run_curves`.  Each panel: the model's eps_g(tau) (line: particles of
+    the McKean--Vlasov SDE, spec §4.3), the d-dimensional SGD (hollow circles, mean +- standard error over
+    runs), and where :func:`prediction` has a closed form the predicted plateau level (dotted) and its
+    predicted end tau_10 (dashed).  Saved through :func:`qmf_sim.io.save_figure`.
+    """
     P = plt()
     fig, axes = P.subplots(1, len(curves), figsize=(4.2 * len(curves), 3.4))
     for ax, (lab, c) in zip(np.atleast_1d(axes), curves.items()):
@@ -194,6 +202,16 @@ def plot_curves(curves, out_dir):
 
 
 def plot_lengths(rows, out_dir):
+    """``ste_plateau_lengths.png`` / ``.pdf`` in ``out_dir``: the plateau length against the quantization
+    range omega (paper 2, abstract: the plateau length depends on the range), one panel per STE; returns
+    both paths.
+
+    ``rows``: the rows of :func:`run_lengths`.  One colour per initial law (``INIT_LAWS``) and ridge
+    lam: the line is tau_10 of the model curve (:func:`qmf_sym.ste.plateau.plateau_analysis`), the crosses
+    the closed form (tau_in = ln(a / omega) / (eta lam) for a start at +-a outside the range, spec §5.4; the
+    OU estimate for the zero-cell start), the hollow circles the SGD where it was run (mean +- standard
+    error over runs).  Saved through :func:`qmf_sim.io.save_figure`.
+    """
     P = plt()
     stes = sorted({r["ste"] for r in rows})
     fig, axes = P.subplots(1, len(stes), figsize=(5.2 * len(stes), 4.6), squeeze=False)
@@ -226,6 +244,16 @@ def plot_lengths(rows, out_dir):
 
 
 def plot_phase(rows, out_dir):
+    """``ste_plateau_phase.png`` / ``.pdf`` in ``out_dir``: where the plateau of paper 2 exists; returns both
+    paths.
+
+    ``rows``: the rows of :func:`run_phase` (clipped STE, Rademacher start +-a).  A map over the range
+    omega (columns) and a (rows) of log10 of the sharpness, the plateau length divided by the width of
+    the drop (:func:`qmf_sym.ste.plateau.plateau_analysis`); a cell whose sharpness is not finite (a
+    curve that does not drop) is drawn at the floor of the colour scale, and ``P`` marks the cells with
+    sharpness >= 1 (a plateau).  Under spec §5.4 a flat plateau needs a start outside the range,
+    a > omega.  Saved through :func:`qmf_sim.io.save_figure`.
+    """
     P = plt()
     om = sorted({r["omega"] for r in rows})
     aa = sorted({r["a"] for r in rows})

@@ -206,8 +206,19 @@ def _csv(out_dir, name, rows, meta):
 
 
 def plot_all(deg, sch, eta_in, eta_w, rng, mono, out_dir):
-    """The six panels of ``ste_uses.png`` from the rows of the run_* functions (or the same rows read back
-    from their CSVs, :func:`rows_from_csv`)."""
+    """The six panels of ``ste_uses.png`` / ``.pdf`` in ``out_dir`` (what paper 2's abstract says quantization
+    costs and buys, spec §5); returns both paths.
+
+    The arguments are the rows of the run_* functions, in this order: :func:`run_degradation`,
+    :func:`run_schedules`, the two tables of :func:`run_eta` (inputs, weights), :func:`run_input_range`
+    and the rows of :func:`run_monotonicity` (or the same rows read back from their CSVs,
+    :func:`rows_from_csv`).  Top: Delta eps_g* of weight quantization against the weight bits b (theory
+    lines, SGD circles; spec §5.2), eps_g at a fixed budget against the switch time tau_0 of
+    quantization (QAT to PTQ), and the largest stable rate eta_c = 2 (sigma_phi^2 + lam) / sigma_phi^4
+    of input quantization (spec §5.1, paper 2's Fig. 5 left).  Bottom: the stationary branches and
+    particles over eta for quantized weights, the best input range against Max's optimal uniform
+    quantizer, and the largest rise of eps_g above its running minimum (spec §8 item 10).  Saved
+    through :func:`qmf_sim.io.save_figure`."""
     P = plt()
     fig, ax = P.subplots(2, 3, figsize=(14, 8.6))
     a = ax[0, 0]
