@@ -69,12 +69,7 @@ numpydoc_xref_param_type = False
 # the like) are not required by the house style.
 numpydoc_validation_checks = {"GL08"}
 numpydoc_validation_exclude = {r"\.__init__$", r"\.__call__$", r"\.__repr__$"} | {
-    # Public names whose docstring is being written in a file another area is editing (remove a line
-    # when its docstring lands); every other public name must have one.
-    rf"^{name}$".replace(".", r"\.") for name in (
-        "qmf_sim.experiments.trainable_depth.plot_panel", "qmf_sim.experiments.trainable_depth.reproduce",
-    )
-} | {r"^qmf_sim\.cli\.\w+\.add_commands$"}  # the plugin hook of every CLI module (qmf_sim.cli docstring)
+    r"^qmf_sim\.cli\.\w+\.add_commands$"}  # the plugin hook of every CLI module (qmf_sim.cli docstring)
 
 # --- MyST / myst-nb ---------------------------------------------------------------------------------
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]

@@ -187,8 +187,9 @@ def plot_panel(records, panel, out_base: Path, analysis=None) -> list[Path]:
 
     ``records``: the run records of one panel (``runs.jsonl`` rows); ``panel``: ``"sigma"`` (columns
     sigma_w on a log axis, N fixed, or a continuous activation) or ``"levels"`` (columns N at
-    sigma_w^opt(N), eq. 12).  Over the map: the mean-field curves xi, 4 xi and 6 xi (eq. 7; xi is
-    infinite, hence not drawn, at a continuous activation's edge of chaos), the boundary depth of each
+    sigma_w^opt(N), the optimal spacing of eq. 16-17 and sec. 5).  Over the map: the mean-field curves
+    xi, 4 xi and 6 xi (eq. 7; xi is infinite, hence not drawn, at a continuous activation's edge of
+    chaos), the boundary depth of each
     column (:func:`analyse_panel`; triangles where it lies beyond the deepest run) and the fitted
     boundary L = c xi with its bootstrap SE.  ``analysis``: a precomputed :func:`analyse_panel` result.
     Writes ``out_base`` + ``.png`` and ``.pdf`` through :mod:`qmf_sim.io`; returns both paths."""
