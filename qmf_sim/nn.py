@@ -113,7 +113,8 @@ class StackedTables:
     ``bnd`` (M, K): each member's offsets rounded up to the dtype (:func:`_boundaries`), padded with +inf;
     ``lev`` (M, K + 1): its levels, padded with the top level; for evenly spaced offsets (every
     ``Staircase.uniform``) the nearest-offset formula j = clamp(floor(x inv + c), 0, top) with
-    c = 1/2 - g_0 inv (``inv``, ``c``, ``top`` (M, 1)), else ``inv = None``."""
+    c = 1/2 - g_0 inv (``inv``, ``c``, ``top`` (M, 1)), else ``inv = None``; ``nk`` (M,): each member's
+    number of offsets (N - 1)."""
 
     def __init__(self, acts, dtype, device):
         if not isinstance(acts, (list, tuple)) or not acts:
@@ -126,6 +127,7 @@ class StackedTables:
         self.bnd = torch.full((M, K), math.inf, dtype=dtype, device=device)
         self.lev = torch.empty((M, K + 1), dtype=dtype, device=device)
         inv, c, top, even = [], [], [], True
+        self.nk = torch.tensor([len(t[0]) for t in tabs], dtype=torch.int64)
         for m, ((bnd, lev), a) in enumerate(zip(tabs, acts)):
             self.bnd[m, : len(bnd)] = bnd
             self.lev[m, : len(lev)] = lev
@@ -140,22 +142,34 @@ class StackedTables:
             top.append(float(len(g) - 1))
         col = lambda v: torch.tensor(v, dtype=dtype, device=device).view(M, 1)  # noqa: E731
         self.inv, self.c, self.top = (col(inv), col(c), col(top)) if even else (None, None, None)
-        self._arrays = None
+        self._arrays = self._cpu = None
+
+    def cpu_pass(self):
+        """Whether the numba pass of :func:`stacked_staircase_ste` takes these tables: every member either has
+        at most :data:`CHAIN_MAX` offsets (the select chain, any sorted offsets) or evenly spaced ones
+        (the nearest-offset formula)."""
+        if self._cpu is None:
+            self._cpu = self.inv is not None or int(self.nk.max()) <= CHAIN_MAX
+        return self._cpu
 
     def arrays(self):
-        """The CPU tables (c, inv, top, bnd, lev) as numpy views, made once (for the numba pass of
-        :func:`stacked_staircase_ste`)."""
+        """The CPU tables (c, inv, top, nk, bnd, lev) as numpy arrays, made once (for the numba pass of
+        :func:`stacked_staircase_ste`; c, inv, top are zeros where the offsets are uneven: the pass reads
+        them only for a member with more than :data:`CHAIN_MAX` offsets, which :meth:`cpu_pass` then
+        refuses)."""
         if self._arrays is None:
-            self._arrays = tuple(t.numpy() for t in (self.c, self.inv, self.top, self.bnd, self.lev))
+            M = self.bnd.shape[0]
+            cit = (self.c, self.inv, self.top) if self.inv is not None else (torch.zeros((M, 1), dtype=self.bnd.dtype),) * 3
+            self._arrays = tuple(t.numpy() for t in (*cit, self.nk, self.bnd, self.lev))
         return self._arrays
 
     def select(self, idx):
         """The tables of the members ``idx`` (a long tensor), in that order."""
         out = object.__new__(StackedTables)
-        out.bnd, out.lev = self.bnd[idx], self.lev[idx]
+        out.bnd, out.lev, out.nk = self.bnd[idx], self.lev[idx], self.nk[idx.cpu()]
         out.inv, out.c, out.top = (None, None, None) if self.inv is None else (
             self.inv[idx], self.c[idx], self.top[idx])
-        out._arrays = None
+        out._arrays = out._cpu = None
         return out
 
 
@@ -207,25 +221,53 @@ def stacked_ste_gain(x: torch.Tensor, clip: torch.Tensor, slope: torch.Tensor) -
 
 _STACKED_PASS = None
 
+#: members with at most this many offsets take the select chain of the numba pass (its cost grows with the
+#: number of offsets, ~0.03 ns per element and offset in float32), the others the nearest-offset formula
+#: (two dependent table reads per element, ~0.8 ns: the compiler emits no vector gathers here); the two
+#: cross near 28 offsets at width 128
+CHAIN_MAX = 24
+
 
 def _stacked_pass():
     """The numba pass of :func:`stacked_staircase_ste` (compiled on first use, cached on disk).
 
-    Per member row, two loops: the first (branch-free, vectorised) forms the nearest-offset index j and
-    the STE gain, the second does the two table reads (offset g_j, then the level); one fused loop ran
-    ~1.8x slower per element (the gathers kept the arithmetic from vectorising)."""
+    Per member row, for at most :data:`CHAIN_MAX` offsets the select chain: the gain and the lowest level
+    in one vectorised loop, then one loop per two offsets, o = level k+1 where not (x < g_k), in order,
+    so that the last offset passed wins: lev[#{k: not (x < g_k)}], bucketize's count (NaN passes every
+    offset); on 10-level staircases in float32 ~4x faster per element than the formula.  Above
+    :data:`CHAIN_MAX` (evenly spaced offsets only), two loops: the first (branch-free, vectorised) forms the
+    nearest-offset index j and the STE gain, the second does the two table reads (offset g_j, then the
+    level); one fused loop ran ~1.8x slower per element (the gathers kept the arithmetic from
+    vectorising)."""
     global _STACKED_PASS
     if _STACKED_PASS is None:
         from numba import njit
 
+        chain_max = CHAIN_MAX
+
         @njit(cache=True, nogil=True, boundscheck=False)
-        def kernel(a, c, inv, top, bnd, lev, clip, slope, out, gain):
+        def kernel(a, c, inv, top, nk, bnd, lev, clip, slope, out, gain):
             M, n = a.shape
             jbuf = np.empty(n, np.intp)
             for m in range(M):
                 x, o, g, b, lv = a[m], out[m], gain[m], bnd[m], lev[m]
-                cm, im, tm, cl, sl = c[m, 0], inv[m, 0], top[m, 0], clip[m], slope[m]
+                cl, sl, K = clip[m], slope[m], nk[m]
                 zero = sl * 0.0  # the gain where |x| >= clip: 0 * slope, as stacked_ste_gain computes it
+                if K <= chain_max:
+                    r = K % 2  # an odd count: the first offset in the first loop
+                    l0, b0, l1 = lv[0], b[0], lv[r]
+                    for i in range(n):
+                        xi = x[i]
+                        g[i] = sl if abs(xi) < cl else zero
+                        o[i] = l0 if xi < b0 else l1
+                    for k in range(r, K, 2):
+                        bk, lk, bk1, lk1 = b[k], lv[k + 1], b[k + 1], lv[k + 2]
+                        for i in range(n):
+                            xi = x[i]
+                            v = o[i] if xi < bk else lk
+                            o[i] = v if xi < bk1 else lk1
+                    continue
+                cm, im, tm = c[m, 0], inv[m, 0], top[m, 0]
                 for i in range(n):
                     xi = x[i]
                     jf = np.floor(cm + xi * im)
@@ -243,12 +285,14 @@ def stacked_staircase_ste(x: torch.Tensor, tab: StackedTables, clip: torch.Tenso
     """(phi_m(x[m]), g_m(x[m])) of M members at once: :func:`stacked_staircase_forward` and
     :func:`stacked_ste_gain`, the forward pass of M staircases with their STE (eq. 13 and 19 of paper 1).
 
-    On the CPU with evenly spaced offsets, one numba pass over ``x`` computes both: the nearest-offset
-    formula of :func:`stacked_staircase_forward` with its one exact comparison (its rounding cannot change
-    the count, whatever order the formula's operations round in; NaN and +-inf as there), bit for bit the
-    torch faces' values (tested).  The torch faces run ~15 elementwise passes per layer, each a few times
-    slower per element than a float product: at width 128 they cost as much as the layer's three products.
-    Elsewhere (CUDA, uneven offsets, a non-contiguous ``x``) the two torch faces."""
+    On the CPU (tables that :meth:`StackedTables.cpu_pass` takes: at most :data:`CHAIN_MAX` offsets per
+    member, or evenly spaced ones), one numba pass over ``x`` computes both (:func:`_stacked_pass`): the
+    select chain over the sorted offsets, or the nearest-offset formula of :func:`stacked_staircase_forward`
+    with its one exact comparison (its rounding cannot change the count, whatever order the formula's
+    operations round in; NaN and +-inf as there), bit for bit the torch faces' values (tested).  The torch
+    faces run ~15 elementwise passes per layer, each a few times slower per element than a float product:
+    at width 128 they cost as much as the layer's three products.  Elsewhere (CUDA, many uneven offsets, a
+    non-contiguous ``x``) the two torch faces."""
     V.float_tensor("x", x)
     if not isinstance(tab, StackedTables):
         raise ValueError(f"tab must be a qmf_sim.nn.StackedTables, got {type(tab).__name__}")
@@ -261,7 +305,7 @@ def stacked_staircase_ste(x: torch.Tensor, tab: StackedTables, clip: torch.Tenso
 
 def _stacked_ste(x, tab, clip, slope):
     """:func:`stacked_staircase_ste` on checked arguments (the per-layer call of a training step)."""
-    if x.device.type != "cpu" or tab.inv is None or not x.is_contiguous():
+    if x.device.type != "cpu" or not tab.cpu_pass() or not x.is_contiguous():
         return stacked_staircase_forward(x, tab), stacked_ste_gain(x, clip, slope)
     M = x.shape[0]
     out = torch.empty_like(x)

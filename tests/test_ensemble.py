@@ -187,17 +187,27 @@ def test_hand_written_backward_is_autograds_bit_for_bit(dtype):
             assert torch.equal(got[l][0], Ws[l].grad) and torch.equal(got[l][1], bs[l].grad), (qout, l)
 
 
+UNEVEN = [[-0.3, 0.1, 0.15, 0.9], [0.0], [-2.0, -1.0, 1e-3, 0.5, 0.75, 3.0]]
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_fused_cpu_pass_is_the_lookup_bit_for_bit(dtype):
+@pytest.mark.parametrize("even", [True, False])
+def test_fused_cpu_pass_is_the_lookup_bit_for_bit(dtype, even):
     """nn.stacked_staircase_ste (one numba pass on the CPU) = nn.stacked_staircase_forward and the torch STE gain,
-    torch.equal, on values at, just below and just above every offset, far outside, +-inf, NaN, +-0."""
-    from qmf_sim.nn import StackedTables, stacked_staircase_forward, stacked_staircase_ste
+    torch.equal, on values at, just below and just above every offset, far outside, +-inf, NaN, +-0: both
+    branches of the pass (the select chain up to CHAIN_MAX = 24 offsets, the nearest-offset formula above:
+    25 and 26 levels sit on either side), and uneven offsets (chain only; the torch faces' own lookup is the
+    comparison pass there)."""
+    from qmf_sim.nn import CHAIN_MAX, StackedTables, stacked_staircase_forward, stacked_staircase_ste
     from qmf_sym.activations import Staircase
 
-    levels = [2, 3, 4, 6, 10, 17]
-    tab = StackedTables([Staircase.uniform(n) for n in levels], dtype, "cpu")
-    clip = torch.tensor([1.0, math.inf, 1.0, 0.5, 1.0, 2.0], dtype=dtype)
-    slope = torch.tensor([1.0, 0.5, 2.0, 1.0, -1.0, 1.0], dtype=dtype)
+    assert CHAIN_MAX == 24
+    levels = [2, 3, 4, 6, 10, 17, 25, 26, 40] if even else [len(u) + 1 for u in UNEVEN]
+    acts = [Staircase.uniform(n) for n in levels] if even else [Staircase(u, 0.5, -1) for u in UNEVEN]
+    tab = StackedTables(acts, dtype, "cpu")
+    assert tab.cpu_pass() and (tab.inv is None) == (not even)
+    clip = torch.tensor([1.0, math.inf, 1.0, 0.5, 1.0, 2.0, 1.0, math.inf, 0.25][:len(levels)], dtype=dtype)
+    slope = torch.tensor([1.0, 0.5, 2.0, 1.0, -1.0, 1.0, 0.3, 1.0, 1.0][:len(levels)], dtype=dtype)
     g = torch.Generator().manual_seed(0)
     x = torch.randn((len(levels), 40, 50), generator=g, dtype=dtype) * 2
     flat = x.view(len(levels), -1)
@@ -215,6 +225,21 @@ def test_fused_cpu_pass_is_the_lookup_bit_for_bit(dtype):
     assert not xt.is_contiguous()
     o2, g2 = stacked_staircase_ste(xt, tab, clip, slope)
     assert torch.equal(o2, out) and torch.equal(g2, gain)
+
+
+def test_cpu_pass_refuses_many_uneven_offsets():
+    """More than CHAIN_MAX offsets that are not evenly spaced: no numba branch applies, the torch faces run."""
+    from qmf_sim.nn import CHAIN_MAX, StackedTables, stacked_staircase_forward, stacked_staircase_ste
+    from qmf_sym.activations import Staircase
+
+    uneven = Staircase([k + 0.01 * k * k for k in range(CHAIN_MAX + 1)], 1.0)
+    tab = StackedTables([uneven, Staircase.uniform(4)], torch.float64, "cpu")
+    assert tab.inv is None and not tab.cpu_pass()
+    assert tab.select(torch.tensor([1])).cpu_pass()  # the other member alone: the chain
+    x = torch.linspace(-3, 30, 200, dtype=torch.float64).repeat(2, 1)
+    one = torch.ones(2, dtype=torch.float64)
+    out, gain = stacked_staircase_ste(x, tab, one, one)
+    assert torch.equal(out, stacked_staircase_forward(x, tab))
 
 
 def test_stacked_staircase_ste_refuses_bad_members():
