@@ -161,8 +161,8 @@ class ModeFit:
 def fit_mode_slope(amplitudes, n_layers):
     """Per-seed slope r = sum_{l<n} a^(l+1) a^l / sum_{l<n} (a^l)^2 over the first ``n_layers`` layers of
     each row of ``amplitudes`` (the AR(1) least-squares coefficient: signed, so a mode with
-    chi_c lambda_s < 0 gives r < 0; linear in the noise, unlike a fit of log|a|), then the mean and its
-    standard error over rows (seeds), and xi = -1/log|r| with xi_se = r_se / (|r| log^2 |r|)."""
+    chi_c lambda_s < 0 gives r < 0; linear in the noise, unlike a fit of ``log|a|``), then the mean and its
+    standard error over rows (seeds), and ``xi = -1/log|r|`` with ``xi_se = r_se / (|r| log^2 |r|)``."""
     a = np.asarray(amplitudes, dtype=float)
     if a.ndim != 2 or a.shape[1] < 2:
         raise ValueError(f"amplitudes must be (seeds, layers >= 2), got shape {a.shape}")
@@ -188,8 +188,8 @@ def residual_correlations(act, Q1, C1, alpha, sigma_w, sigma_b=0.0, width=1024, 
 
     The first hidden layer is drawn from the mean field's layer-1 law: ``pairs`` independent pairs
     (x_a, x_b) with x_i ~ N(0, Q1 [[1, C1], [C1, 1]]) i.i.d. over the ``width`` units.  Returns
-    (C, Q), arrays (len(seeds), depth): the empirical correlation x_a.x_b / (|x_a| |x_b|) and the mean
-    |x|^2 / width, each averaged over the pairs, for l = 1..depth; seed k draws the k-th network and its
+    (C, Q), arrays (len(seeds), depth): the empirical correlation ``x_a.x_b / (|x_a| |x_b|)`` and the mean
+    ``|x|^2 / width``, each averaged over the pairs, for l = 1..depth; seed k draws the k-th network and its
     inputs from ``torch.Generator().manual_seed(seed)``.  ``act``: any activation of :mod:`qmf_sym.activations`
     (``torch_fn`` for a ``Smooth`` one, as in :func:`cnn_mode_decay`)."""
     act = checked_activation(act, torch_fn)

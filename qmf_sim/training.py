@@ -6,7 +6,7 @@ The protocol of the paper is the default (:class:`TrainConfig`):
   the evenly spaced N-level staircase ``Staircase.uniform(N)`` (sec. 5; N = 10), sigma_b = 0 and
   sigma_w from :func:`qmf_sym.init.sigma_w_opt` (the optimal normalized spacing, eq. 16-17);
 * gradients through the activation by the clipped straight-through estimator of eq. 19
-  (grad passes where |pre-activation| < 1);
+  (grad passes where ``|pre-activation| < 1``);
 * plain SGD, batch 32, learning rate 1e-3 for depth < 100 and 5e-4 from depth 100 up, 1600 steps;
 * test and train accuracy at steps 100, 200, 400, 800, 1600 (plus the last step if it is not one
   of these).
@@ -240,7 +240,7 @@ def sigma_w_opt(levels: int) -> float:
 
 def critical_ste_slope(levels: int, sigma_w: float, sigma_b: float = 0.0) -> float:
     """The clipped-STE slope s (eq. 19) whose backward gain per layer is 1 at the fixed point Q* of
-    (``Staircase.uniform(levels)``, sigma_w, sigma_b): sigma_w^2 s^2 P(|u| < 1) = 1 (paper 1, App. J;
+    (``Staircase.uniform(levels)``, sigma_w, sigma_b): ``sigma_w^2 s^2 P(|u| < 1) = 1`` (paper 1, App. J;
     :func:`qmf_sym.backward.jacobian_moment_at_fixed_point`).  At sigma_w = sigma_w_opt it is the
     ``ste_slope`` of :func:`qmf_sym.init.critical_init` (``qmf init``)."""
     from qmf_sym.activations import N_MAX, Staircase

@@ -658,13 +658,13 @@ hardtanh_moments = ClosedForm(
     # E phi = 0 for the symmetric clip: its terms cancel at the scale max(|low|, |high|) + sqrt(Q) n(0)
     rtol=1e-14, atol=1e-15, cancel_scale=(1e3, 0.0), signature=lambda Q, low=-1.0, high=1.0, dps=None: None,
     doc="""(E phi(u), E phi(u)^2) for phi(x) = clip(x, low, high), u ~ N(0, Q); a = low, b = high,
-    al = a / sqrt(Q), be = b / sqrt(Q):
+    al = a / sqrt(Q), be = b / sqrt(Q)::
 
         E phi   = a Phi(al) + b Phi(-be) + sqrt(Q) (n(al) - n(be)),
         E phi^2 = a^2 Phi(al) + b^2 Phi(-be) + Q int_al^be z^2 n(z) dz,
 
     the last integral through the regularised incomplete gamma function (no cancellation when
-    low <= 0 <= high).  E phi^2 relative-accurate; E phi absolute at the scale |a| + |b| + sqrt(Q)
+    low <= 0 <= high).  E phi^2 relative-accurate; E phi absolute at the scale ``|a| + |b| + sqrt(Q)``
     (it cancels to 0 for a symmetric clip).""")
 
 hardtanh_kernel = ClosedForm(
@@ -861,7 +861,7 @@ quadrature_moments = ClosedForm(
     rtol=1e-13, atol=1e-15, cancel_scale=(1.0, 0.0, 0.0), signature=lambda act, Q, dps=None: None,
     doc="""(E phi(u), E phi(u)^2, E phi'(u)^2) for u ~ N(0, Q) and a :class:`Smooth` phi, by quadrature.
 
-    float64: composite 10-point Gauss-Legendre in z = u/sqrt(Q) on |z| <= 9.5 (accuracy stated in
+    float64: composite 10-point Gauss-Legendre in z = u/sqrt(Q) on ``|z| <= 9.5`` (accuracy stated in
     :class:`qmf_sym.activations.Smooth`, tested); ``dps``: mpmath.quad with its error estimate
     checked against 10^-dps (ArithmeticError otherwise).  E phi cancels to 0 for odd phi: absolute.""")
 

@@ -64,7 +64,7 @@ pdf = ClosedForm(
     cases=lambda: [((s * m,), {}) for m in _MAGS for s in (1, -1)], rtol=4e-16, atol=1e-320,
     doc="""Standard normal density n(x) = exp(-x^2/2)/sqrt(2 pi); ``pdf(x, dps=None)``.
 
-    float64: relative accuracy a few ulp for every finite x (0 beyond |x| ~ 38.6, where it
+    float64: relative accuracy a few ulp for every finite x (0 beyond ``|x| ~ 38.6``, where it
     underflows; +-inf -> 0).  NaN raises ``ValueError`` (the raw face ``pdf.f64`` propagates it).""")
 
 

@@ -2,13 +2,13 @@
 
 Paper 1 (Blumenfeld, Gilboa & Soudry 2019), sec. 3.1 eq. 8-9 and sec. 5 eq. 19; the idea of
 appendix J.  With a quantized activation phi the true derivative vanishes almost everywhere, and
-training back-propagates through a surrogate gain g(alpha) instead (eq. 19 for the clipped STE):
+training back-propagates through a surrogate gain g(alpha) instead (eq. 19 for the clipped STE)::
 
     delta^(l-1) = diag(g(alpha^(l-1))) W^(l)T delta^(l).
 
 The modified layer-to-layer Jacobian J_STE = W^(l) diag(g(alpha^(l-1))) has, for
 W ~ N(0, sigma_w^2/n) independent of the pre-activations u ~ N(0, Q) (the mean-field limit),
-the first moment of eq. 9
+the first moment of eq. 9::
 
     m_STE = (1/n) E tr(J_STE J_STE^T) = sigma_w^2 E[g(u)^2],
 
@@ -16,8 +16,9 @@ so the squared gradient norm changes by the factor m_STE per layer: it vanishes 
 explodes (m > 1) geometrically, with depth scale -1/log(m) (the backward analogue of eq. 7).
 
 Gains (``ste``):
-* ``"clipped"`` (eq. 19) with slope s: g(u) = s 1[|u| < 1], so
-  E[g^2] = s^2 P(|u| < 1) = s^2 (2 Phi(1/sqrt(Q)) - 1) = s^2 erf(1/sqrt(2Q));
+
+* ``"clipped"`` (eq. 19) with slope s: ``g(u) = s 1[|u| < 1]``, so
+  ``E[g^2] = s^2 P(|u| < 1) = s^2 (2 Phi(1/sqrt(Q)) - 1) = s^2 erf(1/sqrt(2Q))``;
 * ``"identity"``: g(u) = s, E[g^2] = s^2.
 
 Every function takes ``dps=None`` (float64, vectorised over numpy arrays) or ``dps=k`` (mpmath at
@@ -72,7 +73,7 @@ pass_probability = ClosedForm(
     oracle=lambda Q: G.cell_probability.mp(-1 / _sqrt_mp(Q), 1 / _sqrt_mp(Q)),
     cases=lambda: [((q,), {}) for q in (1e-300, 1e-6, 0.05, 1.0, 30.0, 1e8, 1e300)], rtol=1e-15, atol=1e-300,
     signature=lambda Q, dps=None: None,
-    doc="""P(|u| < 1) for u ~ N(0, Q): erf(1/sqrt(2 Q)) = 2 Phi(1/sqrt(Q)) - 1 (eq. 19's pass region).""")
+    doc="""``P(|u| < 1)`` for u ~ N(0, Q): erf(1/sqrt(2 Q)) = 2 Phi(1/sqrt(Q)) - 1 (eq. 19's pass region).""")
 
 
 def _sqrt_mp(Q):
@@ -109,7 +110,7 @@ gain_moment = ClosedForm(
     rtol=1e-15, atol=1e-300, signature=lambda Q, ste="clipped", slope=1.0, order=2, dps=None: None,
     doc="""E[g(u)^order] for u ~ N(0, Q) and the STE gain g (eq. 19; ``order`` = 1 or 2 or any k >= 1).
 
-    clipped: slope^k P(|u| < 1); identity: slope^k.  ``slope`` > 0.""")
+    clipped: ``slope^k P(|u| < 1)``; identity: slope^k.  ``slope`` > 0.""")
 
 
 def _check_cross(Q, C=None, ste="clipped", slope=1.0, deficit=None):
@@ -159,7 +160,7 @@ gain_cross_moment = ClosedForm(
     rtol=1e-12, atol=1e-15, signature=lambda Q, C=None, ste="clipped", slope=1.0, dps=None, deficit=None: None,
     doc="""E[g(u1) g(u2)] for (u1, u2) ~ N(0, Q [[1, C], [C, 1]]): the backward analogue of eq. 6.
 
-    clipped: s^2 P(|u1| < 1, |u2| < 1) = s^2 sum_{a, b = +-1} a b Phi_2(a/sqrt(Q), b/sqrt(Q); C);
+    clipped: ``s^2 P(|u1| < 1, |u2| < 1) = s^2 sum_{a, b = +-1} a b Phi_2(a/sqrt(Q), b/sqrt(Q); C)``;
     identity: s^2.  (C = 1 reduces to :func:`gain_moment` with order 2.)""")
 
 

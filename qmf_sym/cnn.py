@@ -32,10 +32,10 @@ Q*), an off-diagonal perturbation e evolves as e^(l+1) = chi_c A(e^(l)) with chi
 centre coordinate: for each frequency s (and any band d), the symmetric matrix P^(s,d) with
 P_{a, a+d} = P_{a+d, a} = cos(2 pi s.(2a + d) / (2n)) satisfies A P = lambda_s P,
 
-    lambda_s = sum_j v_j cos(2 pi s.j / n)   (symmetric profile),   |lambda_s| <= sum_j v_j = 1,
+    lambda_s = sum_j v_j cos(2 pi s.j / n)   (symmetric profile),   ``|lambda_s| <= sum_j v_j = 1``,
 
 so the mode s decays per layer by chi_mode = chi_c lambda_s, with depth scale
-xi_mode = -1/log|chi_c lambda_s| <= xi_fc = -1/log chi_c: the bound of paper 1, sec. 4.2, mode by mode
+``xi_mode = -1/log|chi_c lambda_s|`` <= xi_fc = -1/log chi_c: the bound of paper 1, sec. 4.2, mode by mode
 (equality for s = 0 and, for every s, under delta-orthogonal initialisation).
 
 Pure mathematics: numpy only; every input check through :mod:`qmf_sym._validate`.
@@ -124,7 +124,7 @@ def frequencies(spatial):
 def averaging_eigenvalues(profile, spatial):
     """lambda_s = sum_j v_j cos(2 pi s.j / n) for every frequency s (array of shape ``spatial``):
     the eigenvalues of the averaging operator A (derivations/cnn_modes.md, sec. 3; Xiao et al. 2018,
-    sec. 3).  |lambda_s| <= 1, lambda_0 = 1."""
+    sec. 3).  ``|lambda_s| <= 1``, lambda_0 = 1."""
     v = _check_profile(profile, spatial)
     spatial = _check_spatial(spatial)
     grids = np.meshgrid(*(np.arange(n) for n in spatial), indexing="ij")
@@ -264,7 +264,7 @@ def covariance_map(act, Q, R, sigma_w, sigma_b=0.0, profile=(1.0,)):
 
 def iterate_correlation(act, Q1, R1, sigma_w, sigma_b=0.0, profile=(1.0,), n_layers=1):
     """Iterate :func:`covariance_map` from the first hidden layer's (Q1, R1): arrays Q (n_layers,) and
-    R (n_layers, *R1.shape); row k holds layer k + 1."""
+    R ``(n_layers, *R1.shape)``; row k holds layer k + 1."""
     v = _check_profile(profile)
     R = _check_R(R1, v.ndim, "R1")
     n_layers = V.integer("n_layers", n_layers, 1, 10 ** 6, "one layer map per layer")

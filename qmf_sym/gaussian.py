@@ -13,16 +13,18 @@ Accuracy near rho -> +-1.  The correlation may be given as ``deficit = 1 - rho``
 ``one_plus = 1 + rho`` (near -1), so that nothing of the form 1 -+ rho is formed by subtraction:
 
 * density: 1 - rho^2 = delta (2 - delta) and h^2 - 2 rho h k + k^2 = (h - k)^2 + 2 delta h k;
-* excess, for rho >= 0 (v = arccos of the correlation, beta = arccos rho = 2 arcsin(sqrt(delta/2))):
+* excess, for rho >= 0 (v = arccos of the correlation, beta = arccos rho = 2 arcsin(sqrt(delta/2)))::
+
       excess(h, k; rho)      = (1/2pi) int_beta^{pi/2} g(v) dv,
       complement(h, k; delta) = Phi(min) Phi(-max) - excess = (1/2pi) int_0^beta g(v) dv,
       g(v) = exp(-E(v)),  E(v) = ((h - k)^2 + 4 h k sin^2(v/2)) / (2 sin^2 v)
+
   (Sheppard/Plackett's formula with t = pi/2 - v); for rho < 0 the reflection
   excess(h, k; rho) = -excess(h, -k; -rho).  Both integrands are positive: no cancellation.  E has
-  its only interior critical point at cos v = min(|h|,|k|)/max(|h|,|k|) (when h k > 0); the ``dps``
+  its only interior critical point at ``cos v = min(|h|,|k|)/max(|h|,|k|)`` (when h k > 0); the ``dps``
   face factors out exp(-min E) and puts that point on the quadrature's break list, so the
-  tanh-sinh rule keeps *relative* accuracy however far in the tails the offsets lie (11:
-  the previous version, integrating the unscaled integrand, lost all digits past ~12-16 sigma
+  tanh-sinh rule keeps *relative* accuracy however far in the tails the offsets lie (an
+  earlier version, integrating the unscaled integrand, lost all digits past ~12-16 sigma
   because mpmath's stopping rule is absolute).
 
 The float64 face evaluates the excess through Owen's T function (scipy, absolute error ~1e-16);
@@ -161,7 +163,7 @@ bvn_pdf = ClosedForm(
     ``one_plus = 1 + rho``); ``bvn_pdf(x, y, rho=None, dps=None, deficit=None, one_plus=None)``.
 
     n_2(x, y; rho) = exp(-(x^2 - 2 rho x y + y^2) / (2 (1 - rho^2))) / (2 pi sqrt(1 - rho^2)).
-    Requires |rho| < 1 (the density is singular at |rho| = 1).""")
+    Requires ``|rho| < 1`` (the density is singular at ``|rho| = 1``).""")
 
 
 # ----------------------------------------------------------------------------- excess / CDF

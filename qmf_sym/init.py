@@ -122,8 +122,8 @@ class CriticalInit:
     """The sigma_w (and sigma_b) maximising chi at the true fixed point (Q*, C*) of a staircase.
 
     ``sigma_w``, ``sigma_b``, ``Q_star``, ``C_star``, ``chi`` (eq. 6/15), ``xi`` = -1/log chi (eq. 7),
-    ``ste_slope`` (the clipped-STE slope s of eq. 19 with sigma_w^2 s^2 P(|u| < 1) = 1: backward gain
-    per layer exactly 1, :mod:`qmf_sym.backward`), ``backward_gain`` (= sigma_w^2 s^2 P(|u|<1),
+    ``ste_slope`` (the clipped-STE slope s of eq. 19 with ``sigma_w^2 s^2 P(|u| < 1) = 1``: backward gain
+    per layer exactly 1, :mod:`qmf_sym.backward`), ``backward_gain`` (= ``sigma_w^2 s^2 P(|u|<1)``,
     recomputed), ``attained`` (False when the best chi is only a supremum as sigma_w -> inf), and
     ``method`` ("centred-mp": Newton on dchi/dQ* at sigma_b = 0 for an odd staircase, digits to
     ``dps`` or float64; "fixed-point scan": :func:`qmf_sym.phase.best_chi_over_sigma_w`, sigma_w to

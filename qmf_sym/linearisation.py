@@ -1,11 +1,11 @@
 """The two-dimensional linearisation of the mean-field layer map at its fixed point (paper 1, sec. 3.1, App. K).
 
-The exact layer map of eq. 2-4 (with the normalisation of eq. 3; :func:`qmf_sym.maps.layer_map`) is
+The exact layer map of eq. 2-4 (with the normalisation of eq. 3; :func:`qmf_sym.maps.layer_map`) is::
 
     Q' = sigma_w^2 E phi(u)^2 + sigma_b^2,                        u ~ N(0, Q),
     C' = [sigma_w^2 K(Q, C) + sigma_b^2] / Q',    K(Q, C) = E phi(u1) phi(u2),  (u1, u2) ~ N(0, Sigma(Q, C)).
 
-Its Jacobian at (Q, C) (derivations/linearisation_app_k.md) is
+Its Jacobian at (Q, C) (derivations/linearisation_app_k.md) is::
 
     J = [[ lambda_Q,                                  0                       ],
          [ (sigma_w^2 dK/dQ - C' lambda_Q) / Q',      sigma_w^2 Q E phi'phi' / Q' ]],
@@ -26,10 +26,13 @@ sigma_w^2 (1 + a^2) / 2), and fails for monotone activations with phi phi'' > 0 
 ordered phase C* = 1: lambda_Q = chi_1 + sigma_w^2 E phi phi'' > chi_1; derivations/linearisation_app_k.md).
 
 Faces.
+
 * Staircases (eq. 13): closed forms (:data:`variance_slope`, :data:`covariance_slope`) from
-  phi' = sum_i h_i delta(x - g_i):
+  phi' = sum_i h_i delta(x - g_i)::
+
       lambda_Q = (sigma_w^2 / Q) sum_i h_i g_i p_Q(g_i) phibar_i,  phibar_i = (phi(g_i-) + phi(g_i+)) / 2,
       dK/dQ    = (1/Q) sum_i h_i g_i p_Q(g_i) m(g_i),  m(g) = E[phi(u2) | u1 = g] = A + sum_j h_j Phi((C g - g_j)/s),
+
   s = sqrt(Q (1 - C^2)), p_Q the N(0, Q) density; float64 and ``dps`` faces, oracle: mpmath's numerical
   derivative of the ``dps`` faces of :func:`qmf_sym.maps.variance_map` / ``post_activation_covariance``.
 * Continuous activations (anything with ``phi(x)`` and ``phi.derivative(x)``, numpy): the same expectations by
@@ -300,7 +303,7 @@ def jacobian(act, Q, C, sigma_w, sigma_b=0.0, order=24):
     Staircases: the closed forms :data:`variance_slope`, :data:`covariance_slope` and eq. 15
     (:func:`qmf_sym.maps.chi`); ``error`` ~ 1e-14 times the entry scale.  Continuous activations:
     quadrature of order ``order`` and ``2 * order`` per piece; the higher one is returned and ``error``
-    is |difference| + 1e-15 times the scale.  C = +-1 is allowed for continuous activations (chi_1),
+    is ``|difference|`` + 1e-15 times the scale.  C = +-1 is allowed for continuous activations (chi_1),
     not for staircases (chi diverges there)."""
     Q, C, sw, sb = _check_point(act, Q, C, sigma_w, sigma_b)
     order = V.integer("order", order, 8, 4096)
@@ -345,7 +348,7 @@ def jacobian_fd(act, Q, C, sigma_w, sigma_b=0.0, rel_step=1e-3):
     :func:`qmf_sym.maps.layer_map` (independent of :func:`jacobian`).
 
     Steps h = ``rel_step`` Q in Q and h = ``rel_step`` in C (C -+ h kept inside [-1, 1]; one-sided second
-    order near the ends).  ``error`` = |R - D(h/2)| + 10 eps |f| / h per entry, R = (4 D(h/2) - D(h)) / 3."""
+    order near the ends).  ``error`` = ``|R - D(h/2)| + 10 eps |f| / h`` per entry, ``R = (4 D(h/2) - D(h)) / 3``."""
     Q, C, sw, sb = _check_point(act, Q, C, sigma_w, sigma_b)
     V.in_open("rel_step", rel_step, 0, 0.1)
     eps = np.finfo(float).eps
@@ -380,8 +383,8 @@ class Linearisation:
     """The linearised layer map at the stable fixed point (Q*, C*) (App. K).
 
     ``J`` (2x2), ``error`` (its entry bounds), ``lambda_Q`` (Q direction; eigenvector ``v_Q``),
-    ``lambda_C`` (= chi of eq. 6, C direction; eigenvector (0, 1)), ``xi_Q``, ``xi_C`` (-1/log|lambda|,
-    inf at |lambda| >= 1), ``c_not_faster`` (|lambda_C| >= |lambda_Q|: the claim of sec. 3.1 holds here)."""
+    ``lambda_C`` (= chi of eq. 6, C direction; eigenvector (0, 1)), ``xi_Q``, ``xi_C`` (``-1/log|lambda|``,
+    inf at ``|lambda| >= 1``), ``c_not_faster`` (``|lambda_C| >= |lambda_Q|``: the claim of sec. 3.1 holds here)."""
 
     act_name: str
     sigma_w: float

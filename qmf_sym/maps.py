@@ -176,7 +176,7 @@ post_activation_moments = ClosedForm(
     signature=lambda act, Q, dps=None: None, cancel_scale=(2.5, 0.0),
     doc="""(E phi(u), E phi(u)^2) for u ~ N(0, Q)  (the ingredients of eq. 4 / 14).
 
-    E phi is accurate to ~eps (float64) or 10^-dps (``dps``) times |A| + sum_i h_i (absolute: it is
+    E phi is accurate to ~eps (float64) or 10^-dps (``dps``) times ``|A| + sum_i h_i`` (absolute: it is
     0 for a centred staircase); E phi^2 is relative-accurate.""")
 
 
@@ -415,8 +415,8 @@ chi = ClosedForm(
 
         = sigma_w^2 / (2 pi Q sqrt(1 - C^2)) sum_ij h_i h_j exp(-(g_i^2 - 2 C g_i g_j + g_j^2) / (2 Q (1 - C^2))).
 
-    ``sigma_b`` does not enter (kept for a uniform signature).  Requires |C| < 1 (chi diverges at
-    |C| = 1); near C = 1 give ``deficit = 1 - C``, near C = -1 ``one_plus = 1 + C`` (passing
+    ``sigma_b`` does not enter (kept for a uniform signature).  Requires ``|C| < 1`` (chi diverges at
+    ``|C| = 1``); near C = 1 give ``deficit = 1 - C``, near C = -1 ``one_plus = 1 + C`` (passing
     C = -1 + e as a float rounds 1 + C to the spacing of floats near -1, ~1e-16 absolute).""")
 
 
@@ -475,7 +475,7 @@ def layer_map(act, Q, C, sigma_w, sigma_b=0):
 def iterate(act, Q1, C1, sigma_w, sigma_b=0, n_layers=1):
     """Iterate :func:`layer_map` from the first hidden layer's (Q1, C1).
 
-    Returns arrays Q, C of shape (n_layers, *shape(C1)); row k holds layer l = k + 1 (row 0 = (Q1, C1)).
+    Returns arrays Q, C of shape ``(n_layers, *shape(C1))``; row k holds layer l = k + 1 (row 0 = (Q1, C1)).
     """
     n_layers = V.integer("n_layers", n_layers, 1, 10 ** 6, "one layer map per layer")
     Q1, C1 = V.positive("Q1", V.array("Q1", Q1)), V.in_closed("C1", V.array("C1", C1), -1, 1)
@@ -628,6 +628,7 @@ def fixed_point(act, sigma_w, sigma_b=0, dps=None):
       k = sigma_w^2 (1 + slope^2) / 2 < 1 (exact); k >= 1 (Q* infinite) or sigma_b = 0 (Q* = 0, or
       every Q at k = 1) raise ValueError.  An unbounded Smooth phi: Q* searched up to 1e8 (sigma_w^2
       + sigma_b^2 + 1), ValueError beyond.
+
     Raises ValueError (saying why) where no finite non-zero Q* exists.
     """
     act, sigma_w, sigma_b = _check_fixed_point(act, sigma_w, sigma_b)
@@ -818,7 +819,7 @@ def edge_of_chaos(act, sigma_b, dps=None):
     of h on (sigma_b^2, 1e8 (1 + sigma_b^2)] and Brent (float64), refined at ``dps`` digits by
     mpmath.findroot on the same h; the result is confirmed with :func:`fixed_point` (the Q it finds
     is the stable fixed point at that sigma_w).  sigma_b = 0 with phi(0) = 0: the line ends at
-    Q* = 0, sigma_w = 1/|phi'(0)| (tanh, hard tanh: 1; erf: sqrt(pi)/2).
+    Q* = 0, ``sigma_w = 1/|phi'(0)|`` (tanh, hard tanh: 1; erf: sqrt(pi)/2).
 
     Theory at the edge (Schoenholz et al. 2017): C* = 1 and chi = chi_1 = 1, so the correlation
     depth scale xi_c = -1/log chi_1 is infinite (correlations approach 1 as a power law in depth);

@@ -1,7 +1,7 @@
 """Mean field of a quantized residual network (paper 1, Discussion; Yang & Schoenholz 2017, "Mean field
 residual networks: on the edge of chaos", the *reduced* residual network).
 
-The network: x^1 = W^0 x + b^0 (the first layer of eq. 1), then for l = 1..L
+The network: x^1 = W^0 x + b^0 (the first layer of eq. 1), then for l = 1..L::
 
     x^(l+1) = x^l + alpha (W^l phi(x^l) + b^l),   W^l_ij ~ N(0, sigma_w^2 / n),  b^l_i ~ N(0, sigma_b^2),
 
@@ -12,7 +12,7 @@ branch weighted by alpha > 0 (alpha = 1: Yang & Schoenholz's reduced resnet; alp
 scaled branches of Fixup / SkipInit-style initialisations).
 
 **The maps** (derivations/residual.md, sec. 1).  The branch is independent of the stream given the
-stream, so with V(Q) = sigma_w^2 E phi(u)^2 + sigma_b^2 (:func:`qmf_sym.maps.variance_map`, eq. 4):
+stream, so with V(Q) = sigma_w^2 E phi(u)^2 + sigma_b^2 (:func:`qmf_sym.maps.variance_map`, eq. 4)::
 
     Q^(l+1) = Q^l + alpha^2 V(Q^l),
     C^(l+1) = (1 - w_l) C^l + w_l F_(Q^l)(C^l),     w_l = alpha^2 V(Q^l) / Q^(l+1) in (0, 1),
@@ -28,7 +28,7 @@ phi_inf at its fixed point, and C^l -> C_inf, the stable fixed point of g (:func
 of phi_inf).
 
 **Polynomial approach** (sec. 3).  Linearised at C_inf, delta^(l+1) = delta^l (1 - w_l (1 - chi_inf)) with
-chi_inf = g'(C_inf); since w_l ~ 1/(tau_l + 1), tau_l = Q^l / (alpha^2 V_inf), the product gives
+chi_inf = g'(C_inf); since w_l ~ 1/(tau_l + 1), tau_l = Q^l / (alpha^2 V_inf), the product gives::
 
     |C^l - C_inf| ~ K tau_l^(-gamma) ~ K' l^(-gamma),   gamma = 1 - chi_inf,
 
@@ -100,7 +100,7 @@ def layer_map(act, Q, C, alpha, sigma_w, sigma_b=0.0):
 
 def iterate(act, Q1, C1, alpha, sigma_w, sigma_b=0.0, n_layers=1):
     """Iterate :func:`layer_map` from the first hidden layer's (Q1, C1): arrays Q, C of shape
-    (n_layers, *shape(C1)); row k holds layer l = k + 1 (after k residual blocks)."""
+    ``(n_layers, *shape(C1))``; row k holds layer l = k + 1 (after k residual blocks)."""
     n_layers = V.integer("n_layers", n_layers, 1)
     C = np.asarray(V.in_closed("C1", C1, -1, 1), dtype=float)
     Q = np.broadcast_to(np.asarray(V.positive("Q1", Q1), dtype=float), C.shape).copy()
@@ -153,7 +153,7 @@ def depth_clock(Q, alpha, V_inf):
 
 
 def power_law_prediction(act, Q1, C1, alpha, sigma_w, sigma_b=0.0, n_layers=2):
-    """(tau_l, |C^l - C_inf|, gamma) along the exact iteration from (Q1, C1): the deficit the power law
+    """``(tau_l, |C^l - C_inf|, gamma)`` along the exact iteration from (Q1, C1): the deficit the power law
     tau^(-gamma) describes at large l (for plots and tests)."""
     lim = limit(act, sigma_w, sigma_b)
     Q, C = iterate(act, Q1, C1, alpha, sigma_w, sigma_b, n_layers)

@@ -4,8 +4,10 @@ Derivation (run by :func:`derive`; written out in derivations/sign_map.md):
 
 1. Eq. 3-4 with phi = sign: write (u1, u2) = sqrt(Q) (z1, C z1 + sqrt(1 - C^2) z2), z ~ N(0, I).
    With C = cos(alpha), alpha in [0, pi], u2 is proportional to cos(t - alpha) in polar coordinates
-   z = r (cos t, sin t).  The radial integral of the standard density is 1, so
+   z = r (cos t, sin t).  The radial integral of the standard density is 1, so::
+
        E[sign(u1) sign(u2)] = (1/2pi) int_0^{2pi} sign(cos t) sign(cos(t - alpha)) dt,
+
    computed exactly by summing +-1 over the arcs between consecutive sign changes.
    It gives 1 - 2 alpha / pi = (2/pi) arcsin C.
 2. Q* = sigma_w^2 E[sign^2] + sigma_b^2 = sigma_w^2 + sigma_b^2 (eq. 10).
@@ -260,7 +262,7 @@ chi = ClosedForm(
     cases=lambda: [((), dict(c, sigma_w=sw, sigma_b=sb)) for c in _CORR_CASES[:4] + [dict(one_plus=1e-12)]
                    for sw, sb in ((1.0, 0.0), (0.7, 1.3))],
     rtol=2e-15, signature=lambda C_=None, sigma_w=1.0, sigma_b=0, dps=None, deficit=None, one_plus=None: None,
-    doc="""chi = 2 sigma_w^2 / (pi (sigma_w^2 + sigma_b^2) sqrt(1 - C^2))   (eq. 11); |C| < 1.
+    doc="""chi = 2 sigma_w^2 / (pi (sigma_w^2 + sigma_b^2) sqrt(1 - C^2))   (eq. 11); ``|C| < 1``.
 
     Near C = 1 pass ``deficit = 1 - C``, near C = -1 ``one_plus = 1 + C`` (1 - C^2 is then formed
     without cancellation; a float C = -1 + e carries an absolute error ~1e-16 in 1 + C).""")

@@ -255,7 +255,7 @@ def network_rates(act, sigma_w, sigma_b=0.0, width=2000, depth=5, seeds=range(8)
     (``method="weights"``: W ~ N(0, sigma_w^2 / n), b ~ N(0, sigma_b^2) drawn by
     :func:`qmf_sim.nn.init_draws`; ``"gram"``: the layer's pre-activations drawn from their exact law given
     the previous layer, i.i.d. columns N(0, sigma_w^2 h h^T / n + sigma_b^2) over the 5 inputs -- the same
-    joint law as the weights, at O(n) cost instead of O(n^2)), the empirical Q^(l) = |alpha|^2 / n and
+    joint law as the weights, at O(n) cost instead of O(n^2)), the empirical ``Q^(l) = |alpha|^2 / n`` and
     C^(l); dQ_l = (Q_l(+) - Q_l(-)) / 2 and dC_l likewise (common random numbers: the finite-width noise
     largely cancels in the differences).  Per seed the rate is the least-squares slope of d_{l+1} on d_l.
 
@@ -372,7 +372,7 @@ LIN_HEADER = ["activation", "sigma_w", "sigma_b", "Q_star", "C_star", "lambda_Q"
 
 def claim_scan(names=("tanh", "erf", "hardtanh", "relu"), sigma_ws=(0.8, 1.0, 1.2, 1.5, 2.0, 3.0),
                sigma_bs=(0.0, 0.05, 0.3, 1.0), levels=(2, 4, 16, 64)):
-    """Where |lambda_C| >= |lambda_Q| (the claim of sec. 3.1) holds: rows (activation, sigma_w, sigma_b,
+    """Where ``|lambda_C| >= |lambda_Q|`` (the claim of sec. 3.1) holds: rows (activation, sigma_w, sigma_b,
     Q_star, C_star, lambda_Q, lambda_C, holds) over a grid, for the continuous activations, softplus (the
     counterexample) and the uniform staircases (their grid: sigma_w_opt(N) x (0.8, 1, 1.25))."""
     from qmf_sym import linearisation as L

@@ -268,8 +268,8 @@ def closure_settings():
 
 def run_closure_errors(quick=False, closures=("gaussian", "split"), n_tau=161):
     """Error of each order-parameter closure (qmf_sim.ste.closure_curve) against the PDE (the exact
-    moment equations, spec §4.4 ii) over the settings of Figs. 2-4: rows (setting, closure, max |error|,
-    tau at the max, mean |error|, |error| at tau_max, eps_pde(tau_max), seconds of closure, of PDE)."""
+    moment equations, spec §4.4 ii) over the settings of Figs. 2-4: rows (setting, closure, max ``|error|``,
+    tau at the max, mean ``|error|``, ``|error|`` at tau_max, eps_pde(tau_max), seconds of closure, of PDE)."""
     from qmf_sim import ste as S
 
     rows = []

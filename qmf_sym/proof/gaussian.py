@@ -9,8 +9,8 @@ returns an Arb ball that provably contains the exact value.
 * ``bvn_excess_ball(h, k, rho)`` = Phi_2(h, k; rho) - Phi(h) Phi(k) by Sheppard's formula
   (1/2pi) int_0^{asin rho} exp(-(h^2 - 2hk sin t + k^2) / (2 cos^2 t)) dt, integrated rigorously by
   Arb (acb.integral, Gauss-Legendre with error bounds from the analytic continuation; the integrand
-  is meromorphic, its poles at cos t = 0 lie outside [0, asin rho] for |rho| < 1).  The cost grows
-  as |rho| -> 1 (the pole approaches the path).
+  is meromorphic, its poles at cos t = 0 lie outside [0, asin rho] for ``|rho| < 1``).  The cost grows
+  as ``|rho| -> 1`` (the pole approaches the path).
 
 Inputs are converted exactly (floats, ints, Fractions, mpmath numbers; decimal strings are rounded
 outward by Arb).  ``dps`` (default 30) sets the working precision (the project's guard digits).
@@ -137,7 +137,7 @@ def _excess_terms(terms, r):
 
 
 def bvn_excess_ball(h, k, rho, dps=30):
-    """Ball of Phi_2(h, k; rho) - Phi(h) Phi(k) for |rho| < 1 (Sheppard's integral, rigorous
+    """Ball of Phi_2(h, k; rho) - Phi(h) Phi(k) for ``|rho| < 1`` (Sheppard's integral, rigorous
     integration); paper 1, eq. 5 summand."""
     d = _dps(dps)
     _real("h", h)

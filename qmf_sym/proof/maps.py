@@ -99,7 +99,7 @@ def _corr(C):
 
 
 def correlation_map_ball(act, Q, C, sigma_w=1.0, sigma_b=0, dps=30):
-    """Ball of M_Q(C) = [sigma_w^2 E_{Sigma(Q,C)} phi(u1) phi(u2) + sigma_b^2] / Q (eq. 5), |C| < 1."""
+    """Ball of M_Q(C) = [sigma_w^2 E_{Sigma(Q,C)} phi(u1) phi(u2) + sigma_b^2] / Q (eq. 5), ``|C| < 1``."""
     d = _dps(dps)
     act = _check(act, Q, sigma_w, sigma_b)
     with _arb.precision(_arb.bits_for(d)):
@@ -114,7 +114,7 @@ def correlation_map_ball(act, Q, C, sigma_w=1.0, sigma_b=0, dps=30):
 
 
 def chi_ball(act, Q, C, sigma_w=1.0, dps=30):
-    """Ball of chi = sigma_w^2 E phi'(u1) phi'(u2) (eq. 6, staircase form eq. 15), |C| < 1."""
+    """Ball of chi = sigma_w^2 E phi'(u1) phi'(u2) (eq. 6, staircase form eq. 15), ``|C| < 1``."""
     d = _dps(dps)
     act = _check(act, Q, sigma_w)
     f = _arb.flint()

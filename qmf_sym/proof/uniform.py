@@ -3,7 +3,7 @@ Taylor models in the normalized spacing D~.
 
 Notation (derivations/spacing_eq16_17.md, sec. 3): thresholds D~ t for t in K = {k - N/2 : k = 1..N-1};
 K+ = the positive elements (1, 2, ..., N/2 - 1 for even N; 1/2, 3/2, ..., (N-2)/2 for odd N);
-p the standard normal density, G(x) = Phi(-x) = erfc(x / sqrt 2) / 2;
+p the standard normal density, G(x) = Phi(-x) = erfc(x / sqrt 2) / 2::
 
     A(D) = a_N + 2 sum_{t in K+} p(tD),     a_N = p(0) (N even), 0 (N odd)
     B(D) = c_N + 4 sum_{t in K+} t G(tD),   c_N = 1/4 (N even), 0 (N odd)
@@ -13,14 +13,14 @@ p the standard normal density, G(x) = Phi(-x) = erfc(x / sqrt 2) / 2;
 so the sign of chi' is the sign of H (derivations/proof_tail_bounds.md, sec. 1).
 
 Everything is computed from the *moments* M_i(D) = sum_{t in K+} t^(2i) p(tD) and ONE sum of erfc
-values: with u(x) = D x + x^2/2, p(t(D + x)) = p(tD) exp(-t^2 u), so the Taylor series in x are
+values: with u(x) = D x + x^2/2, p(t(D + x)) = p(tD) exp(-t^2 u), so the Taylor series in x are::
 
     A(D + x) = a_N + 2 sum_n (-1)^n M_n(D) u^n / n!,
     B(D + x) = B(D) - 4 int_0^x S_2,  S_2(D + x) = sum_n (-1)^n M_{n+1}(D) u^n / n!
 
 (finite sums: u^n starts at x^n).  Over a ball Y of spacings the moments are enclosed from the
 moments at one point D0 in Y by  p(tD) / p(tD0) in [1/F, F],  F = exp(t_max^2 D0^2 (2 rho + rho^2) / 2)
-for |D / D0 - 1| <= rho  (every term is positive), so a Taylor model with a rigorous Lagrange
+for ``|D / D0 - 1| <= rho``  (every term is positive), so a Taylor model with a rigorous Lagrange
 remainder costs one O(N) pass of exp recurrences and one O(N) pass of erfc.
 """
 from __future__ import annotations

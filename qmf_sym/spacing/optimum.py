@@ -29,7 +29,7 @@ class OptimalSpacing:
     """The maximum of chi(D~; N) (eq. 17) over the normalized spacing D~, with certificates.
 
     Fields: ``N``; ``D_opt`` (argmax D~); ``chi_max``; ``xi`` = -1/log(chi_max) (eq. 7);
-    ``residual`` = |dchi/dD~| at D_opt; ``curvature`` = d^2chi/dD~^2 at D_opt (< 0 certifies a
+    ``residual`` = ``|dchi/dD~|`` at D_opt; ``curvature`` = d^2chi/dD~^2 at D_opt (< 0 certifies a
     maximum); ``dps`` (None = float64); ``check_dps`` (the higher working precision of the
     independent re-run, 0 if not run); ``D_opt_reldiff``, ``chi_max_reldiff`` (relative differences
     to that re-run; NaN if not run); ``newton_steps``.

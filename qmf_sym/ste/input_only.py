@@ -44,7 +44,8 @@ def _expect(expr, moments, variables):
 def input_only_symbolic():
     """Sympy derivation of the closed input-only ODE and its long-time analysis (spec §4.4(iii), §5.1).
 
-    Returns a dict of sympy objects:
+    Returns a dict of sympy objects::
+
       symbols: eta, lam, kappa, s2 (= sigma_phi^2), sigma2 (label noise), T, rho, m, q, tau, m0, q0
       A, B:   drift and diffusion of the per-coordinate SDE (spec §4.2-4.3) at psi = id, g = 1, with
               2 eps_g = E_x (w* x - w phi(x))^2 derived from E z^2 = 1, E z phi = kappa, E phi^2 = s2;

@@ -6,7 +6,7 @@ either map for every method (d-dimensional SGD, particles, PDE, closed ODE, clos
 
 * ``forward(u)``   psi(u) / phi(u) (numpy, float64);
 * ``surrogate(u)`` the derivative used by the backward pass (the STE surrogate g of spec §2.3 for a
-  staircase: 1{|u| <= clip}, clip = omega for the clipped STE, +inf for the identity STE; the true
+  staircase: ``1{|u| <= clip}``, clip = omega for the clipped STE, +inf for the identity STE; the true
   derivative for a smooth map);
 * ``kind`` + parameters: how the compiled kernels evaluate it -- 'identity', 'staircase' (a lookup
   table: levels and thresholds, right-continuous), 'tanh' (amplitude a tanh(u / width)); 'callable'
@@ -90,7 +90,7 @@ class Map:
 
     @classmethod
     def sign(cls, scale=1.0, ste="clipped"):
-        """scale * sign(u) (sign(0) = +1, right-continuous), surrogate 1{|u| <= scale} (clipped) or 1:
+        """scale * sign(u) (sign(0) = +1, right-continuous), surrogate ``1{|u| <= scale}`` (clipped) or 1:
         the 1-bit 'endpoints' quantizer with omega = scale."""
         scale = _pos("scale", scale)
         m = cls.quantizer(1, scale, "endpoints", ste)
@@ -99,7 +99,7 @@ class Map:
     @classmethod
     def staircase(cls, st, ste="clipped", clip=None):
         """Any :class:`qmf_sym.activations.Staircase` (eq. 13 of paper 1; uniform or not), surrogate
-        1{|u| <= clip} ('clipped'; clip defaults to max |level|) or 1 ('identity')."""
+        ``1{|u| <= clip}`` ('clipped'; clip defaults to ``max |level|``) or 1 ('identity')."""
         from ..activations import as_staircase
 
         st = as_staircase(st, "st")

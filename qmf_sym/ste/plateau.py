@@ -8,8 +8,8 @@ Two parts:
   whether the curve has a plateau at all (a plateau longer than the drop is wide);
 * the model's predictions for two starts where the reconstructed model has a plateau:
   :func:`saturated_plateau` (clipped STE, every latent weight starting outside the clip range,
-  |w_0| > c: eps_g is exactly flat at :func:`plateau_level` until the first re-entry
-  tau_in = ln(|w_0|/c)/(eta lam), independent of b) and :func:`zero_cell_plateau` (a grid with a zero
+  ``|w_0| > c``: eps_g is exactly flat at :func:`plateau_level` until the first re-entry
+  ``tau_in = ln(|w_0|/c)/(eta lam)``, independent of b) and :func:`zero_cell_plateau` (a grid with a zero
   level, start inside the zero cell: eps_g = rho/2 until the drift carries the weights to the first
   threshold, a time that grows with omega).
 """
@@ -116,13 +116,13 @@ def plateau_analysis(tau, eps, tau_ref=None, final=None, min_drop=0.01, min_shar
 # ============================================================================ model predictions
 def plateau_level(l_plus, l_minus=None, p_plus=0.5, kappa=1.0, s2=1.0, rho=1.0, m_sign=0.0):
     """eps_g while every weight is frozen outside the clip range (spec §3's eps_g with psi fixed at the
-    outer levels): psi = l_+ with probability p_+ and l_- otherwise, independently of w*, so
+    outer levels): psi = ``l_+`` with probability ``p_+`` and ``l_-`` otherwise, independently of w*, so::
 
         eps_plateau = 1/2 [rho - 2 kappa E(w*) E(psi) + s2 E(psi^2)],
         E psi = p_+ l_+ + (1 - p_+) l_-,   E psi^2 = p_+ l_+^2 + (1 - p_+) l_-^2,
 
-    with ``m_sign`` = E(w*) (1 for the spec's w* = 1).  For the symmetric grid (l_+- = +-omega),
-    p_+ = 1/2, kappa = s2 = rho = 1: (1 + omega^2)/2 (the abstract's plateau).
+    with ``m_sign`` = E(w*) (1 for the spec's w* = 1).  For the symmetric grid (``l_+- = +-omega``),
+    ``p_+ = 1/2``, kappa = s2 = rho = 1: (1 + omega^2)/2 (the abstract's plateau).
     """
     l_plus = _real("l_plus", l_plus)
     l_minus = -l_plus if l_minus is None else _real("l_minus", l_minus)
@@ -136,8 +136,8 @@ def plateau_level(l_plus, l_minus=None, p_plus=0.5, kappa=1.0, s2=1.0, rho=1.0, 
 
 
 def reentry_time(w0, clip, eta, lam):
-    """tau_in = ln(|w0|/clip)/(eta lam): a latent weight outside the clip range of the clipped STE gets
-    no gradient and no noise and only shrinks, w(tau) = w0 exp(-eta lam tau) (spec §5.4); 0 if |w0| <= clip,
+    """``tau_in = ln(|w0|/clip)/(eta lam)``: a latent weight outside the clip range of the clipped STE gets
+    no gradient and no noise and only shrinks, w(tau) = w0 exp(-eta lam tau) (spec §5.4); 0 if ``|w0| <= clip``,
     +inf at lam = 0."""
     w0 = np.abs(V.array("w0", w0))
     V.positive("clip", clip)
@@ -166,7 +166,7 @@ class PlateauPrediction:
 
 def saturated_plateau(a, omega, eta, lam, b=None, kind="endpoints", kappa=1.0, s2=1.0, rho=1.0, m_sign=1.0,
                       p_plus=0.5):
-    """Clipped STE, start concentrated at |w_0| = a > omega (Rademacher +-a with P(+a) = p_plus,
+    """Clipped STE, start concentrated at ``|w_0| = a > omega`` (Rademacher +-a with P(+a) = p_plus,
     independent of w*): no weight gets a gradient or noise before tau_in = ln(a/omega)/(eta lam); psi
     stays at the outer levels, so eps_g is exactly flat at :func:`plateau_level` until then -- for every
     b (the outer levels of the endpoints/midtread grids are +-omega; of 'cells' +-(omega - Delta/2)).
@@ -191,7 +191,7 @@ def saturated_plateau(a, omega, eta, lam, b=None, kind="endpoints", kappa=1.0, s
 def zero_cell_plateau(b, omega, eta, lam, kind="midtread", ste="clipped", kappa=1.0, s2=1.0, rho=1.0,
                       sigma2=0.0, w0=0.0, v0=0.0):
     """A grid with a zero level (``midtread``), teacher w* = 1, start inside the zero cell
-    (|w_0| < theta = Delta/2, mean ``w0``, variance ``v0``): psi = 0 and eps_g = rho/2 while the weights
+    (``|w_0| < theta = Delta/2``, mean ``w0``, variance ``v0``): psi = 0 and eps_g = rho/2 while the weights
     stay in the cell (derivations/ste_plateau.md §3).
 
     * ``end``: the noise-free weight w(tau) = kappa/lam + (w0 - kappa/lam) exp(-eta lam tau) (drift

@@ -136,7 +136,7 @@ def quantize(u, b, omega, kind="endpoints"):
 
 
 def ste_grad(u, omega, ste="clipped"):
-    """STE surrogate derivative g(u) of spec §2.3: 1{|u| <= omega} ("clipped", default) or 1 ("identity")."""
+    """STE surrogate derivative g(u) of spec §2.3: ``1{|u| <= omega}`` ("clipped", default) or 1 ("identity")."""
     ste = _check_ste(ste)
     omega = _check_omega(omega)
     u = _real_input("u", u)
@@ -165,9 +165,11 @@ def input_moments(b, omega=1.0, kind="endpoints", dps=None):
     """(kappa, sigma2) = (E[z phi(z)], E[phi(z)^2]) for phi = Q_{b,omega}, z ~ N(0, 1) (spec §4.1).
 
     Closed form (derivations/ste_moments.md): with levels l_0 < ... < l_{L-1} and thresholds
-    theta_1 < ... < theta_{L-1},
+    theta_1 < ... < theta_{L-1}::
+
         kappa  = sum_i (l_i - l_{i-1}) n(theta_i)              (Stein; = sum_k l_k [n(theta_k) - n(theta_{k+1})])
         sigma2 = l_0^2 + sum_i (l_i^2 - l_{i-1}^2) N(-theta_i)  (= sum_k l_k^2 [N(theta_{k+1}) - N(theta_k)])
+
     n, N = standard normal pdf, cdf (qmf_sym.gaussian).  ``b=None``: unquantized inputs, (1, 1).
     float64 (vectorised over ``omega``) for ``dps=None``; mpmath numbers at ``dps`` digits otherwise.
     """

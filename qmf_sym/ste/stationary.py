@@ -293,8 +293,8 @@ def stationary_state(eta, lam, b=None, omega=None, kind="endpoints", ste="clippe
     ``psi``: a piecewise-constant :class:`qmf_sym.ste.maps.Map` instead of (b, omega, kind, ste)
     (ValueError naming psi for maps that are not piecewise constant).
     1-D root find (scipy brentq) of F(e) = eps_g[p*(e)] - e on [1e-300-ish, e_max + 1], where
-    e_max = (rho + 2|kappa| l_max E|w*| + s2 l_max^2)/2 bounds eps_g[p] for every p, so F < 0 there.
-    Identity STE at lam = 0 needs s2 l_max > kappa |w*| (ValueError otherwise); clipped STE needs
+    ``e_max = (rho + 2|kappa| l_max E|w*| + s2 l_max^2)/2`` bounds eps_g[p] for every p, so F < 0 there.
+    Identity STE at lam = 0 needs ``s2 l_max > kappa |w*|`` (ValueError otherwise); clipped STE needs
     lam > 0.  kappa, s2 are the input moments (``input_moments``; 1, 1 for unquantized inputs).
     """
     from scipy.optimize import brentq
