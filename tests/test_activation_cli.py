@@ -192,3 +192,43 @@ def test_resume_and_interrupt_counts_use_the_sweeps_own_plan(extra, tmp_path):
     want = [c.key() for cs in E.build_plan("smoke", **kw).values() for c in cs]
     assert [c.key() for c in configs] == want
     assert path == tmp_path / "runs.jsonl"
+
+
+def test_fig1_and_finite_width_take_a_continuous_activation(tmp_path, capsys):
+    """qmf fig1 / finite-width --activation erf: sigma_w in units of erf's edge of chaos at --sigma-b
+    (netprop.sigma_w_optimal), the files say which activation; --levels is the staircase's."""
+    from qmf_sim import netprop as NP
+    from qmf_sim.cli import main
+    from qmf_sym.activations import Erf
+
+    crit = NP.sigma_w_optimal(Erf(), 0.1)
+    assert main(["fig1", "--activation", "erf", "--sigma-b", "0.1", "--depth", "6", "--width", "64", "--r", "12",
+                 "--factors", "0.8,1.3", "--out", str(tmp_path / "f"), "--no-progress"]) == 0
+    meta = json.loads((tmp_path / "f" / "fig1.json").read_text())
+    assert meta["activation"] == "erf" and meta["N"] is None
+    assert [r["sigma_w"] for r in meta["runs"]] == pytest.approx([0.8 * crit, 1.3 * crit], rel=1e-12)
+    assert main(["finite-width", "--activation", "erf", "--sigma-b", "0.1", "--widths", "16,32", "--depth", "3",
+                 "--runs", "4", "--factors", "1.2", "--out", str(tmp_path / "w")]) == 0
+    fw = json.loads((tmp_path / "w" / "finite_width.json").read_text())
+    assert fw["activation"] == "erf" and fw["sigma_b"] == 0.1
+    assert fw["fits"][0]["sigma_w"] == pytest.approx(1.2 * crit, rel=1e-12)
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["fig1", "--activation", "tanh", "--levels", "4"], "--levels"),
+    (["fig1", "--activation", "tanh"], "--factors"),  # sigma_b = 0: the line ends at Q* = 0, 0.7 x crit dies out
+    (["fig1", "--activation", "relu", "--sigma-b", "0.1"], "--sigma-b"),  # relu has no edge at sigma_b > 0
+    (["fig1", "--levels", "5", "--factors", "0.1"], "--factors"),
+    (["finite-width", "--activation", "gelu"], "--activation"),
+    (["finite-width", "--activation", "erf", "--levels", "3"], "--levels"),
+])
+def test_fig1_finite_width_bad_activation_flags(argv, flag, tmp_path, capsys):
+    from qmf_sim.cli import main
+
+    try:
+        rc = main([*argv, "--out", str(tmp_path / "o")])
+    except SystemExit as e:
+        rc = e.code
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and flag in err, err

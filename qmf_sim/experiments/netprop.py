@@ -31,20 +31,47 @@ def _fmt(v, spec):
     return format(v, spec) if math.isfinite(v) else None
 
 
+def activation_of(activation="staircase", levels=None):
+    """The activation of a finite-network experiment and its label: ``Staircase.uniform(levels)`` (N = 16
+    when ``levels`` is None; label ``N=16``) for ``"staircase"``, else
+    :func:`qmf_sym.activations.by_name` (tanh, erf, relu, hardtanh, sign; ``levels`` must be None).
+    ValueError naming ``activation`` or ``levels`` otherwise."""
+    from qmf_sym.activations import by_name
+
+    if activation == "staircase":
+        act = by_name("staircase", 16 if levels is None else levels)
+        return act, f"N={act.N}"
+    if levels is not None:
+        raise ValueError(f"levels applies only to activation='staircase', got levels={levels!r} with "
+                         f"activation={activation!r}")
+    act = by_name(activation)
+    return act, act.name
+
+
+def _opt_label(act):
+    """What sigma_w is measured against: the optimum (staircases) or the edge of chaos (continuous)."""
+    from qmf_sym.activations import Staircase
+
+    return "opt" if isinstance(act, Staircase) else "crit"
+
+
 # ----------------------------------------------------------------------------- Fig. 1
-def run_fig1(levels=16, depth=100, width=1000, r=500, factors=FIG1_FACTORS, sigma_b=0.0, runs=1,
-             dtheta_decay=math.pi / 3, dtype="float32", device=None, seed=0, progress=False) -> dict:
+def run_fig1(levels=None, depth=100, width=1000, r=500, factors=FIG1_FACTORS, sigma_b=0.0, runs=1,
+             dtheta_decay=math.pi / 3, dtype="float32", device=None, seed=0, progress=False,
+             activation="staircase") -> dict:
     """The correlation-propagation experiment (:func:`qmf_sim.netprop.correlation_propagation`) for
-    sigma_w = factor x sigma_w_opt of ``Staircase.uniform(levels)``; ``runs`` independent networks.
-    Returns its result dict plus ``levels``, ``factors``, ``sigma_w_opt``, ``dtype``, ``device``,
-    ``wall_seconds``."""
+    sigma_w = factor x sigma_w_opt of ``Staircase.uniform(levels)`` (N = 16 by default), or of another
+    ``activation`` (:func:`activation_of`; sigma_w then in units of its edge of chaos at ``sigma_b``,
+    :func:`qmf_sim.netprop.sigma_w_optimal`; tanh, erf and hard tanh need sigma_b > 0, their line ending at
+    Q* = 0 for sigma_b = 0); ``runs`` independent networks.  Returns its result dict plus ``levels`` (None
+    for a continuous activation), ``activation`` (the label), ``factors``, ``sigma_w_opt``, ``dtype``,
+    ``device``, ``wall_seconds``."""
     import torch
 
     from qmf_sim import netprop as NP
     from qmf_sim.progress import bar, enabled
-    from qmf_sym.activations import Staircase
 
-    act = Staircase.uniform(levels)
+    act, label = activation_of(activation, levels)
     t0 = time.perf_counter()
     s_opt = NP.sigma_w_optimal(act, sigma_b)
     # one sigma_w at a time (a progress step each); correlation_propagation seeds its j-th sigma_w
@@ -58,8 +85,9 @@ def run_fig1(levels=16, depth=100, width=1000, r=500, factors=FIG1_FACTORS, sigm
             res = one
         else:
             res["runs"].extend(one["runs"])
-    res.update(levels=levels, factors=tuple(factors), sigma_w_opt=s_opt, sigma_b=sigma_b, dtype=dtype,
-               device=str(device or "cpu"), wall_seconds=time.perf_counter() - t0)
+    res.update(levels=getattr(act, "N", None) if activation == "staircase" else None, activation=label,
+               sigma_w_unit=_opt_label(act), factors=tuple(factors), sigma_w_opt=s_opt, sigma_b=sigma_b,
+               dtype=dtype, device=str(device or "cpu"), wall_seconds=time.perf_counter() - t0)
     return res
 
 
@@ -70,7 +98,8 @@ def fig1_summary(res) -> dict:
     layer_samples = res["depth"] * res["r"] * res["n_draws"] * len(runs)  # one input through one layer
     net_s = sum(run["seconds_network"] for run in runs)
     return {
-        "N": res["levels"], "depth": res["depth"], "width": res["width"], "r": res["r"], "sigma_b": res["sigma_b"],
+        "N": res["levels"], "activation": res["activation"], "depth": res["depth"], "width": res["width"],
+        "r": res["r"], "sigma_b": res["sigma_b"],
         "n_draws": res["n_draws"], "dtype": res["dtype"], "device": res["device"], "sigma_w_opt": res["sigma_w_opt"],
         "wall_seconds": res["wall_seconds"], "network_seconds": net_s,
         "layer_samples_per_second": layer_samples / net_s if net_s > 0 else math.nan,
@@ -88,7 +117,7 @@ def plot_fig1(res, out_dir, tag="fig1") -> list[Path]:
     """``<tag>.png/.pdf`` (covariance vs Delta theta, mean field over it) and ``<tag>_heatmap.png/.pdf``."""
     plt = io.plt()
     runs, theta, depth = res["runs"], res["theta"], res["depth"]
-    factors = res["factors"]
+    factors, unit = res["factors"], res["sigma_w_unit"]
     half = theta <= np.pi + 1e-12
     layers = [l for l in FIG1_LAYERS if l <= depth] or [0, depth]
     fig, axes = plt.subplots(1, len(runs), figsize=(3.2 * len(runs), 3.2), sharey=False, squeeze=False)
@@ -98,11 +127,11 @@ def plot_fig1(res, out_dir, tag="fig1") -> list[Path]:
             c = cmap(0.85 * i / max(len(layers) - 1, 1))  # viridis' last 15 % (pale yellow) is unreadable on white
             ax.plot(theta[half], run["cov"][l][half], ".", ms=2, color=c, label=f"$l$={l}")
             ax.plot(run["theta_theory"], run["cov_theory"][l], "-", lw=1, color=c)
-        ax.set_title(f"$\\sigma_w$={run['sigma_w']:.3f} = {f:g}$\\,\\sigma_w^{{opt}}$, $\\xi$={run['xi']:.1f}", fontsize=9)
+        ax.set_title(f"$\\sigma_w$={run['sigma_w']:.3f} = {f:g}$\\,\\sigma_w^{{{unit}}}$, $\\xi$={run['xi']:.1f}", fontsize=9)
         ax.set_xlabel("$\\Delta\\theta$")
     axes[0][0].set_ylabel("covariance $q^{(l)}(\\Delta\\theta)$")
     axes[0][-1].legend(fontsize=7, markerscale=3, title="layer", loc="upper left", bbox_to_anchor=(1.02, 1))  # off the data
-    fig.suptitle(f"N={res['levels']}, L={depth}, n={res['width']}, r={res['r']}, $\\sigma_b$={res['sigma_b']:g}: "
+    fig.suptitle(f"{res['activation']}, L={depth}, n={res['width']}, r={res['r']}, $\\sigma_b$={res['sigma_b']:g}: "
                  "dots = network, lines = mean field", fontsize=9)
     fig.tight_layout()
     paths = io.save_figure(fig, out_dir, tag)
@@ -157,22 +186,22 @@ def reproduce_fig1(out_dir: Path, quick: bool = False) -> list[Path]:
 
 
 # ----------------------------------------------------------------------------- finite width
-def run_finite_width(levels=16, widths=FW_WIDTHS, depth=30, factors=(1.0, 1.5), runs=128, seed=0,
-                     progress=False) -> dict:
-    """:func:`qmf_sim.netprop.finite_width_errors` at sigma_w = factor x sigma_w_opt, ``runs``
-    independent networks per width.  Returns ``{"levels", "widths", "depth", "factors", "runs",
-    "results": [per factor]}``."""
+def run_finite_width(levels=None, widths=FW_WIDTHS, depth=30, factors=(1.0, 1.5), runs=128, seed=0,
+                     progress=False, activation="staircase", sigma_b=0.0) -> dict:
+    """:func:`qmf_sim.netprop.finite_width_errors` at sigma_w = factor x sigma_w_opt (the uniform
+    staircase, N = 16 by default) or x the edge of chaos of a continuous ``activation``
+    (:func:`activation_of`) at ``sigma_b``, ``runs`` independent networks per width.  Returns
+    ``{"levels", "activation", "sigma_b", "widths", "depth", "factors", "runs", "results": [per factor]}``."""
     from qmf_sim import netprop as NP
-    from qmf_sym.activations import Staircase
-
-    act = Staircase.uniform(levels)
-    s_opt = NP.sigma_w_optimal(act)
     from qmf_sim.progress import bar
 
-    results = [NP.finite_width_errors(act, f * s_opt, 0.0, widths, depth, n_draws=runs, seed=seed + i)
+    act, label = activation_of(activation, levels)
+    s_opt = NP.sigma_w_optimal(act, sigma_b)
+    results = [NP.finite_width_errors(act, f * s_opt, sigma_b, widths, depth, n_draws=runs, seed=seed + i)
                for i, f in enumerate(bar(factors, desc="finite_width sigma_w", unit="sigma_w", requested=progress))]
-    return {"levels": levels, "widths": tuple(widths), "depth": depth, "factors": tuple(factors), "runs": runs,
-            "results": results}
+    return {"levels": getattr(act, "N", None) if activation == "staircase" else None, "activation": label,
+            "sigma_w_unit": _opt_label(act), "sigma_b": float(sigma_b), "widths": tuple(widths), "depth": depth,
+            "factors": tuple(factors), "runs": runs, "results": results}
 
 
 def finite_width_summary(res) -> dict:
@@ -186,7 +215,9 @@ def finite_width_summary(res) -> dict:
     many widths each bias fit used).  Non-finite values stay NaN here and become null in the file.
     """
     rs = res["results"]
-    return {"N": res["levels"], "depth": res["depth"], "widths": list(res["widths"]), "n_draws": res["runs"],
+    return {"N": res["levels"], "activation": res["activation"],
+            "sigma_b": res["sigma_b"], "depth": res["depth"], "widths": list(res["widths"]),
+            "n_draws": res["runs"],
             "method": rs[0]["method"],
             "fits": [{"sigma_w": r["sigma_w"], "xi": r["xi"], "exponents": {k: v[0] for k, v in r["fit"].items()},
                       "bias_fit_points": {k: r["fit"][k][1] for k in ("Q_bias", "C_bias")}} for r in rs]}
@@ -204,7 +235,7 @@ def plot_finite_width(res, out_dir, tag="finite_width") -> list[Path]:
     central limit theorem).  Saved through :func:`qmf_sim.io.save_figure`.
     """
     plt = io.plt()
-    widths, factors = res["widths"], res["factors"]
+    widths, factors, unit = res["widths"], res["factors"], res["sigma_w_unit"]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     nn = np.array(widths, dtype=float)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -212,7 +243,7 @@ def plot_finite_width(res, out_dir, tag="finite_width") -> list[Path]:
         for name, ax in (("Q_rel_rms", axes[0]), ("C_rms", axes[1])):
             y = r[name].mean(axis=1)
             p, a = r["fit"][name]
-            ax.loglog(nn, y, mk, color=col, label=f"$\\sigma_w$={f:g}$\\,\\sigma_w^{{opt}}$: slope {p:.3f}")
+            ax.loglog(nn, y, mk, color=col, label=f"$\\sigma_w$={f:g}$\\,\\sigma_w^{{{unit}}}$: slope {p:.3f}")
             ax.loglog(nn, np.exp(a) * nn ** p, "-", lw=0.8, color=col)
         cmap = plt.get_cmap("plasma")
         if f == factors[0]:
@@ -224,13 +255,14 @@ def plot_finite_width(res, out_dir, tag="finite_width") -> list[Path]:
     axes[0].set_title("mean over layers", fontsize=9)
     axes[1].set_title("mean over layers and input pairs", fontsize=9)
     axes[2].set_ylabel(r"$\sqrt{n}\,\times$ RMS $|C_{emp} - C_{MF}|$")
-    axes[2].set_title(f"per layer, $\\sigma_w$={factors[0]:g}$\\,\\sigma_w^{{opt}}$", fontsize=9)
+    axes[2].set_title(f"per layer, $\\sigma_w$={factors[0]:g}$\\,\\sigma_w^{{{unit}}}$", fontsize=9)
     for ax in axes[:2]:
         ax.set_xlabel("width $n$")
         ax.legend(fontsize=7, loc="upper right")
     axes[2].set_xlabel("layer $l$")
     axes[2].legend(fontsize=6, ncol=2, loc="lower right")
-    fig.suptitle(f"N={res['levels']}, L={res['depth']}, {res['runs']} networks per width: lines are fits "
+    fig.suptitle(f"{res['activation']}, $\\sigma_b$={res['sigma_b']:g}, "
+                 f"L={res['depth']}, {res['runs']} networks per width: lines are fits "
                  r"error $\propto n^{p}$", fontsize=9)
     fig.tight_layout()
     return io.save_figure(fig, out_dir, tag)
