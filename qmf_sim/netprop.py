@@ -106,7 +106,7 @@ def circle_inputs(r, n0, Q1, sigma_w, sigma_b=0.0, seed=None, dtype=torch.float6
 
     x_i = s (u0 cos theta_i + u1 sin theta_i), theta_i = 2 pi i / r, with u0, u1 orthonormal in
     R^n0.  Since alpha^(1) = W^(1) x + b^(1) with W ~ N(0, sigma_w^2 / n0), the mean-field
-    Q^(1) = sigma_w^2 |x|^2 / n0 + sigma_b^2; the paper's scaling |x|^2 = Q* gives
+    Q^(1) = sigma_w^2 ``|x|^2`` / n0 + sigma_b^2; the paper's scaling ``|x|^2`` = Q* gives
     Q^(1) = sigma_w^2 Q* / n0 instead of Q*.  We take s^2 = n0 (Q1 - sigma_b^2) / sigma_w^2 so
     that Q^(1) = Q1 (use Q1 = Q*), and the mean-field C^(1)(Delta theta) =
     (sigma_w^2 s^2 cos(Delta theta) / n0 + sigma_b^2) / Q1.
@@ -174,6 +174,7 @@ def propagate(act, X, sigma_w, sigma_b=0.0, depth=1, width=1000, *, n_draws=1, r
     (:func:`qmf_sim.nn.torch_function`; without it a ``Smooth`` activation is refused before any work).
 
     ``method``:
+
     * ``"weights"`` -- draw W^(l) ~ N(0, sigma_w^2/n_in) (D, n, n_in) and b^(l) explicitly and
       multiply (the real network; cost O(D r n^2) per layer);
     * ``"gram"`` -- sample alpha^(l) directly from its exact conditional law given the previous
@@ -335,8 +336,10 @@ def empirical_chi(act, sigma_w, sigma_b=0.0, Q=None, C=None, eps=0.05, n_prev=40
     Three Gaussian pre-activation vectors share their noise (common random numbers):
     u_a = sqrt(Q) z1, u_b(c) = sqrt(Q) (c z1 + sqrt(1 - c^2) z2) for c = C - eps, C + eps, and one
     weight draw W per network.  Per draw the empirical next-layer covariances K_ab(c) give the
-    central finite difference of the correlation map (eq. 5, divided by the *input* Q as there):
+    central finite difference of the correlation map (eq. 5, divided by the *input* Q as there)::
+
         chi_hat = [K_ab(C + eps) - K_ab(C - eps)] / (2 eps Q).
+
     Defaults: Q = Q*, C = C* of ``qmf_sym.maps.fixed_point``.  Returns dict with ``chi`` (mean over
     draws), ``chi_se``, ``chi_fd`` (the same finite difference of the mean-field covariance
     sigma_w^2 E phi(u1) phi(u2) + sigma_b^2 (``qmf_sym.maps.post_activation_covariance``): what
@@ -466,7 +469,7 @@ def correlation_propagation(act, sigma_ws, sigma_b=0.0, depth=100, width=1000, r
 
     For each sigma_w: Q* = ``maps.fixed_point(act, sigma_w, sigma_b).Q``; r inputs on a great circle
     in R^n0 (n0 = width by default) scaled so that Q^(1) = Q* (:func:`circle_inputs`; note the
-    paper's |x|^2 = Q* would give Q^(1) = sigma_w^2 Q* / n0); ``n_draws`` random networks of
+    paper's ``|x|^2`` = Q* would give Q^(1) = sigma_w^2 Q* / n0); ``n_draws`` random networks of
     ``depth`` layers of ``width`` units (method "weights": real weight matrices).  Per layer, the
     empirical covariance K^(l)(Delta theta) and correlation C^(l)(Delta theta) are averaged over the
     r pairs with the same angle difference Delta theta = 2 pi k / r (and over draws).  Layer 0 is
@@ -483,7 +486,7 @@ def correlation_propagation(act, sigma_ws, sigma_b=0.0, depth=100, width=1000, r
     Returns a dict with ``theta`` (r,), ``layers`` (0..depth), and per sigma_w a dict ``runs[i]``
     with keys sigma_w, Q_star, C_star, chi, xi, cov (depth+1, r), corr (depth+1, r), cov_se,
     corr_se (nan for one draw), theta_theory, cov_theory (depth+1, n_theory+1), corr_theory,
-    k_decay, dtheta_decay, decay_emp, decay_mf, input_scale (|x|), seconds.
+    k_decay, dtheta_decay, decay_emp, decay_mf, input_scale (``|x|``), seconds.
     """
     import time
 

@@ -532,7 +532,7 @@ def reproduce_init(out_dir: Path, quick: bool = False) -> list:
 
 def reproduce_ntk(out_dir: Path, quick: bool = False, N=8) -> list:
     """``qmf reproduce --only ntk``: the STE NTK of the uniform N-level staircase at its critical
-    initialisation (levels -1..1 with offsets spacing 0.5, so that P(|u| < 1) matters) with depth, for
+    initialisation (levels -1..1 with offsets spacing 0.5, so that ``P(|u| < 1)`` matters) with depth, for
     STE slopes s_crit x (0.9, 1, 1.1) (``ntk_depth.csv``), and finite networks against the recursion
     (``ntk_network.csv``: width 400 (quick) / 1000, depth 2, mean and standard error over draws)."""
     from qmf_sym import ntk as NTK
