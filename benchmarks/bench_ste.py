@@ -18,7 +18,7 @@ other processes' time slices do not count), the 2-thread scaling uses wall time.
 4. Scaling over replicas: 2 threads vs 1 (prange over replicas), and the draws alone the same way
    (what the two cores give at that moment).
 5. All of Fig. 2 (4 bit widths x 5 runs, d = 900, tau to 160), simulation + PDE theory curves.
-6. The quantizer lookup pass alone (d = 900 values, repeated): the kernels' pass (_kernels.qpass: select
+6. The quantizer lookup pass alone (d = 900 values, repeated): the kernels' pass (_kernels.mpass: select
    chains over tuples of the thresholds, the arithmetic pass for b = 4) against the generated select
    chain it replaced, compiled here from the old generator's text (:data:`OLD_CHAIN`), same values.
 7. General maps: tanh weights and inputs (compiled: the kernels' vectorised tanh), the ridge on psi,
@@ -45,6 +45,15 @@ load 0.6: b=1 0.696/0.698, 0.697/0.701, 0.703/0.700; b=2 0.668/0.665, 0.657/0.66
 0.464 and 0.476 -> 0.487, b = b_x = 4 0.351 -> 0.365 and 0.359 -> 0.374 (load 2.3-2.4).  This run's
 other lines: [2] b=2 0.66, b = b_x = 3 0.52, b = b_x = 2 0.63, unquantized 0.70; [7] tanh 0.36; [3] 0.95;
 [4] 1.80x with the draws alone at 1.99x.
+The module then lost its duplicates (846 -> 699 lines, same numbers bit for bit; the draw-rate baseline
+draw_normals moved here): one dispatcher mpass for all maps, upass + add_noise for the Langevin fast path
+(upass_noise did the same operations in the same order), shared eps_g / record / chunk_sums /
+fill_normal helpers, max |A| of the PDE taken by numpy.  Old / new at load 1.3-1.7, CPU time:
+micro b=2 0.690/0.699, b = b_x = 3 0.531/0.541, T > 0 0.330/0.337, tanh 0.372/0.376 of the draw rate;
+particles 2.9 / 2.9 ns per particle-step; PDE 0.65 / 0.65 s.  Not merged, because slower: the
+particles' generic update for every map, bit-identical but 2.9 -> 3.7 ns per particle-step; rpass
+written with chained assignments changes how LLVM vectorises the reassociated sums, so its rounding
+and the results: its text stays.
 
 2026-12-07 (2 shared cores, load average 8-11 from other jobs; --quick --no-fig2, medians of 3):
 the libm tanh (math.tanh per coordinate, not vectorised: ~17 ns) replaced by _kernels.tanh (expm1 by
@@ -190,7 +199,7 @@ def main():
     st1 = np.stack([stream_state(0, (0,))])
     st2 = np.stack([stream_state(0, (r,)) for r in range(2)])
     # warm-up / compile
-    KM.draw_normals(st1.copy(), 10)
+    draw_normals(st1.copy(), 10)
     draw_normals_numba(1, 10)
     p2 = S.STEParams(b=2)
     configs = {"b=2 (Fig. 2)": p2, "b=3, b_x=3 (joint)": S.STEParams(b=3, b_x=3, eta=0.05),
@@ -198,7 +207,7 @@ def main():
     for p in configs.values():
         S.simulate(p, d=d, tau_max=0.01, runs=1)
     numba.set_num_threads(1)
-    draws = lambda: KM.draw_normals(st1.copy(), n)  # noqa: E731  the baseline of every ratio
+    draws = lambda: draw_normals(st1.copy(), n)  # noqa: E731  the baseline of every ratio
     rng = np.random.default_rng(0)
     m = 10 * d * d
     t_zig, t_nbr, t_np = interleaved([draws, lambda: draw_normals_numba(1, n),
@@ -249,11 +258,27 @@ def bench_scaling(k, d, tau, n, p, st2):
         return run
 
     sim = lambda: S.simulate(p, d=d, tau_max=tau, runs=2)  # noqa: E731
-    drw = lambda: KM.draw_normals(st2.copy(), n)  # noqa: E731
+    drw = lambda: draw_normals(st2.copy(), n)  # noqa: E731
     t1, t2, d1, d2 = interleaved([at(1, sim), at(2, sim), at(1, drw), at(2, drw)], k, wall)
     print(f"[4] 2 replicas: 2 threads {2 * n / float(np.median(t2)):.3e} updates/s vs 1 thread "
           f"{2 * n / float(np.median(t1)):.3e}/s: scaling {med_ratio(t1, t2):.2f}x (wall, median of {k} interleaved); "
           f"draws alone scale {med_ratio(d1, d2):.2f}x in the same run; {load()}")
+
+
+@numba.njit(parallel=True, nogil=True, error_model="numpy")
+def draw_normals(states, n):
+    """Sum of n normals of the kernels' ziggurat (_kernels.normal) per stream: the draw rate, the baseline of
+    every ratio (one stream per replica, as in the simulation)."""
+    R = states.shape[0]
+    out = np.zeros(R)
+    for r in numba.prange(R):
+        s0, s1, s2, s3 = states[r, 0], states[r, 1], states[r, 2], states[r, 3]
+        acc = 0.0
+        for _ in range(n):
+            z, s0, s1, s2, s3 = KM.normal(s0, s1, s2, s3)
+            acc += z
+        out[r] = acc
+    return out
 
 
 @numba.njit(parallel=True)
@@ -296,7 +321,7 @@ def bench_maps(k, d, tau, n, draws):
 
 #: the lookup passes as scripts/ste_gen_passes.py generated them into _kernels.py before the tuple-loop
 #: chains replaced them (the in-run reference of [6]): per chain length n, the n thresholds and n + 1
-#: levels in named registers, behind the same dispatch on the code as the kernels' qpass
+#: levels in named registers, behind the same kind of dispatch on the code as the kernels' mpass
 OLD_CHAIN = """
 @njit(**J)
 def chain_{n}(src, dst, d, lev, thr):
@@ -347,7 +372,7 @@ def old_pass():
 
 
 def bench_lookup(k):
-    """[6]: the quantizer lookup pass of the kernels (_kernels.qpass, the code that
+    """[6]: the quantizer lookup pass of the kernels (_kernels.mpass, the code that
     quantizer.lookup_tables picks) against the generated select chain it replaced (:data:`OLD_CHAIN`),
     d = 900 values in L1, 20000 passes, CPU time, medians of k interleaved pairs; ratio > 1: the
     kernels' pass is faster.  Grids: the b = 1..4 endpoint quantizers (1, 3, 7, 15 thresholds; b = 4
@@ -365,7 +390,7 @@ def bench_lookup(k):
     @njit(nogil=True, boundscheck=False, error_model="numpy")
     def new_pass(code, src, dst, lev, thr, t0, inv, top, reps):
         for r in range(reps):
-            KM.qpass(code, src, dst, src.shape[0], lev, thr, t0, inv, top)
+            KM.mpass(code, src, dst, src.shape[0], lev, thr, t0, inv, top)
             src[r % src.shape[0]] += 1e-300
 
     @njit(nogil=True, boundscheck=False, error_model="numpy")

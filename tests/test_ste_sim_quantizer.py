@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qmf_sim.ste import GRIDS
-from qmf_sim.ste.quantizer import lookup_tables, quantize
+from qmf_sim.ste.quantizer import apply, lookup_tables, quantize
 from qmf_sym import ste
 
 
@@ -25,10 +25,7 @@ def test_lookup_equals_quantizer_grid(b, omega, kind):
     rng = np.random.default_rng(b)
     u = np.concatenate([rng.uniform(-2 * omega, 2 * omega, 2000), thr, np.nextafter(thr, -np.inf),
                         np.nextafter(thr, np.inf), [-1e9, 1e9, -np.inf, np.inf]])
-    from qmf_sim.ste import _kernels as K
-
-    out = np.empty_like(u)
-    K.lookup_array(np.int64(gm[0, 0]), u, out, gl[0], gt[0], gm[0, 1], gm[0, 2], gm[0, 3])
+    out = apply((gl, gt, gm), u)
     np.testing.assert_array_equal(out, lev[np.searchsorted(thr, u, side="right")])
     np.testing.assert_array_equal(quantize(u, b, omega, kind), out)
     np.testing.assert_array_equal(out, ste.quantize(u, b, omega, kind))
@@ -40,10 +37,7 @@ def test_gather_fallback_equals_quantizer_grid():
     gl, gt, gm = lookup_tables([(lev, thr)])
     assert gm[0, 0] == -1
     u = np.concatenate([np.linspace(-2, 2, 4001), thr, np.nextafter(thr, -np.inf)])
-    from qmf_sim.ste import _kernels as K
-
-    out = np.empty_like(u)
-    K.lookup_array(np.int64(gm[0, 0]), u, out, gl[0], gt[0], gm[0, 1], gm[0, 2], gm[0, 3])
+    out = apply((gl, gt, gm), u)
     np.testing.assert_array_equal(out, lev[np.searchsorted(thr, u, side="right")])
 
 
@@ -70,8 +64,7 @@ def test_every_chain_equals_the_documented_lookup(nt, uneven):
     assert gm[0, 0] == next(k for k in K.CHAINS if k >= nt)
     u = np.concatenate([rng.uniform(th[0] - 1, th[-1] + 1, 3000), th, np.nextafter(th, -np.inf),
                         np.nextafter(th, np.inf), [-np.inf, np.inf, -1e300, 1e300]])
-    out = np.empty_like(u)
-    K.lookup_array(np.int64(gm[0, 0]), u, out, gl[0], gt[0], gm[0, 1], gm[0, 2], gm[0, 3])
+    out = apply((gl, gt, gm), u)
     np.testing.assert_array_equal(out, lev[np.searchsorted(th, u, side="right")])
 
 

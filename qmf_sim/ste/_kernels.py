@@ -95,16 +95,9 @@ J = dict(nogil=True, cache=CACHE, error_model="numpy", boundscheck=False)
 
 
 # ---------------------------------------------------------------- the one quantizer lookup
-# psi(u) = lev[#{thr <= u}] (right-continuous, exactly qmf_sym.ste.quantizer_grid's documented lookup) as a
-# pass dst[i] = psi(src[i]) over an array; the tables (padded rows lev, thr and the code): quantizer.py.
-# code 0: psi = id.  code k in CHAINS: a select chain over k thresholds held in registers (no memory gather,
-# so LLVM vectorises the loop); grids with fewer thresholds are padded with thr = +inf (never crossed) and
-# the last level.  code -2 (uniform grids with more thresholds): nearest threshold j = floor((u - thr[0]) /
-# Delta + 1/2) clipped to [0, top], then one exact comparison with thr[j], where thr[j] and the level are
-# recomputed with the very float64 operations of qmf_sym.ste's grid (omega * ((a j + b) / D), integers
-# exact): no gather, vectorised; the lev row then holds (a_t, b_t, D_t, a_l, b_l, D_l, omega), and
-# quantizer.lookup_tables checks the formula against quantizer_grid bit for bit.  code -1: the same bucket
-# with thr[j] and the level gathered from the rows (fallback).
+# psi(u) = lev[#{thr <= u}] (right-continuous: qmf_sym.ste.quantizer_grid's lookup) as a pass dst[i] = psi(src[i]).
+# What each code computes, and why it is exact: qmf_sim.ste.quantizer.lookup_tables and map_tables.  The chains
+# hold their thresholds and levels in registers (no gather), so LLVM vectorises the loop.
 
 #: chain lengths with a vectorised pass (qmf_sim.ste.quantizer.lookup_tables picks the shortest that fits)
 CHAINS = (1, 3, 7, 15)
@@ -175,28 +168,8 @@ def qpass_a(src, dst, d, lev, thr, t0, inv, top):
         dst[i] = sc * ((al * cf + bl) / dl)
 
 
-@njit(inline="always", **J)
-def qpass(code, src, dst, d, lev, thr, t0, inv, top):
-    """dst[i] = psi(src[i]), i < d (rows padded to >= 16 levels, 15 thresholds)."""
-    if code == 0:
-        qpass_id(src, dst, d)
-    elif code == 1:
-        qpass_chain(src, dst, d, to_fixed_tuple(thr, 1), to_fixed_tuple(lev, 2))
-    elif code == 3:
-        qpass_chain(src, dst, d, to_fixed_tuple(thr, 3), to_fixed_tuple(lev, 4))
-    elif code == 7:
-        qpass_chain(src, dst, d, to_fixed_tuple(thr, 7), to_fixed_tuple(lev, 8))
-    elif code == 15:
-        qpass_chain2(src, dst, d, lev[0], to_fixed_tuple(thr, 8), to_fixed_tuple(lev[1:], 8),
-                     to_fixed_tuple(thr[8:], 7), to_fixed_tuple(lev[9:], 7))
-    elif code == -2:
-        qpass_a(src, dst, d, lev, thr, t0, inv, top)
-    else:
-        qpass_g(src, dst, d, lev, thr, t0, inv, top)
-
-
-#: map codes beyond the staircase passes of :func:`qpass` (qmf_sim.ste.quantizer.map_tables): tanh, and a
-#: binary search for staircases with many unevenly spaced thresholds
+#: map codes beyond the quantizer passes (qmf_sim.ste.quantizer.map_tables): tanh, and a binary search for
+#: staircases with many unevenly spaced thresholds
 CODE_TANH = 100
 CODE_SEARCH = 200
 
@@ -236,7 +209,7 @@ def tanh(x):
     tests/test_ste_sim_kernels.py checks <= 4e-16 against mpmath, <= 6e-16 against numpy).  tanh(+-0) =
     +-0, tanh(+-inf) = +-1, NaN -> NaN, subnormals exact.  Not inlined by numba but by LLVM, so its
     multiply-adds keep their own ``contract`` flag (fused: ~25 % faster) in every caller, vectorised or
-    not: the same bits everywhere (tested: the pass, the Python face and the surrogate agree)."""
+    not: the same bits everywhere (tested: the pass, a scalar loop and the surrogate agree)."""
     y = abs(x + x)
     y = 40.0 if y > 40.0 else y  # NaN stays NaN
     t = y * LOG2E + ROUND52
@@ -253,25 +226,16 @@ def tanh(x):
 
 @njit(**J)
 def mpass_tanh(src, dst, d, lev):
-    a = lev[0]
-    inv = 1.0 / lev[1]
+    a, inv = lev[0], 1.0 / lev[1]
     for i in range(d):
         dst[i] = a * tanh(src[i] * inv)
-
-
-@njit(**J)
-def tanh_array(u, out):
-    """out = :func:`tanh` (u) elementwise (its Python face, for the tests)."""
-    for i in range(u.shape[0]):
-        out[i] = tanh(u[i])
 
 
 @njit(**J)
 def mpass_search(src, dst, d, lev, thr, nt):
     for i in range(d):
         u = src[i]
-        lo = 0
-        hi = nt
+        lo, hi = 0, nt
         while lo < hi:  # number of thresholds <= u (right-continuous)
             mid = (lo + hi) >> 1
             if thr[mid] <= u:
@@ -283,13 +247,27 @@ def mpass_search(src, dst, d, lev, thr, nt):
 
 @njit(inline="always", **J)
 def mpass(code, src, dst, d, lev, thr, t0, inv, top):
-    """dst[i] = psi(src[i]) for every map of qmf_sim.ste.quantizer.map_tables (staircases: :func:`qpass`)."""
-    if code == CODE_TANH:
+    """dst[i] = psi(src[i]), i < d, for every map of qmf_sim.ste.quantizer.map_tables (staircase rows padded
+    to >= 16 levels and 15 thresholds)."""
+    if code == 0:
+        qpass_id(src, dst, d)
+    elif code == 1:
+        qpass_chain(src, dst, d, to_fixed_tuple(thr, 1), to_fixed_tuple(lev, 2))
+    elif code == 3:
+        qpass_chain(src, dst, d, to_fixed_tuple(thr, 3), to_fixed_tuple(lev, 4))
+    elif code == 7:
+        qpass_chain(src, dst, d, to_fixed_tuple(thr, 7), to_fixed_tuple(lev, 8))
+    elif code == 15:
+        qpass_chain2(src, dst, d, lev[0], to_fixed_tuple(thr, 8), to_fixed_tuple(lev[1:], 8),
+                     to_fixed_tuple(thr[8:], 7), to_fixed_tuple(lev[9:], 7))
+    elif code == -2:
+        qpass_a(src, dst, d, lev, thr, t0, inv, top)
+    elif code == -1:
+        qpass_g(src, dst, d, lev, thr, t0, inv, top)
+    elif code == CODE_TANH:
         mpass_tanh(src, dst, d, lev)
-    elif code == CODE_SEARCH:
-        mpass_search(src, dst, d, lev, thr, np.intp(top))
     else:
-        qpass(code, src, dst, d, lev, thr, t0, inv, top)
+        mpass_search(src, dst, d, lev, thr, np.intp(top))
 
 
 @njit(inline="always", **jit)
@@ -339,22 +317,10 @@ def upass(w, px, d, coef, decay, om):
         w[i] = wi + gi - decay * wi
 
 
-@njit(inline="always", **jit)
-def upass_noise(w, px, d, coef, decay, om, tnoise, s0, s1, s2, s3):
-    """:func:`upass` plus Langevin noise tnoise * N(0,1) per coordinate (scalar: draws in order)."""
-    for i in range(d):
-        wi = w[i]
-        gi = coef * px[i]
-        gi = gi if abs(wi) <= om else 0.0
-        wi = wi + gi - decay * wi
-        zt, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
-        w[i] = wi + tnoise * zt
-    return s0, s1, s2, s3
-
-
 @njit(fastmath={"reassoc", "nsz", "contract"}, **J)
 def rpass(w, ws, ps, px, X, d):
-    """The five sums of one step (reassociated: vectorised; differs from a serial sum by rounding only)."""
+    """The five sums of one step (reassociated: vectorised; differs from a serial sum by rounding only, and
+    its rounding depends on how LLVM vectorises this very loop: keep its text, or the results change)."""
     ay = 0.0
     ayh = 0.0
     am = 0.0
@@ -375,27 +341,15 @@ def rpass(w, ws, ps, px, X, d):
 @njit(**jit)
 def rpass_serial(w, ws, ps, px, X, d):
     """:func:`rpass` summed in order (the Langevin path, T > 0)."""
-    ay = 0.0
-    ayh = 0.0
-    am = 0.0
-    aq = 0.0
-    aqq = 0.0
+    ay = ayh = am = aq = aqq = 0.0
     for i in range(d):
-        wi = w[i]
         p = ps[i]
-        wsi = ws[i]
-        am += wsi * p
+        am += ws[i] * p
         aq += p * p
-        aqq += wi * wi
-        ay += wsi * X[i]
+        aqq += w[i] * w[i]
+        ay += ws[i] * X[i]
         ayh += p * px[i]
     return ay, ayh, am, aq, aqq
-
-
-@njit(**jit)
-def lookup_array(code, u, out, lev, thr, t0, inv, top):
-    """psi(u) elementwise through :func:`mpass` (the Python face of the one lookup)."""
-    mpass(code, u, out, u.shape[0], lev, thr, t0, inv, top)
 
 
 # ---------------------------------------------------------------- the one divergence rule
@@ -403,6 +357,18 @@ def lookup_array(code, u, out, lev, thr, t0, inv, top):
 def out_of_bounds(eps, q, eps_bound, q_bound):
     """The divergence rule of every solver: eps_g > eps_bound, q > q_bound, or either not a number."""
     return not (eps <= eps_bound and q <= q_bound)
+
+
+@njit(inline="always", **jit)
+def eps_g(rho, kappa, s2, m_psi, q_psi):
+    """eps_g = 1/2 (rho - 2 kappa m_psi + s2 q_psi) (spec §4.1), from the order parameters of any solver."""
+    return 0.5 * (rho - 2.0 * kappa * m_psi + s2 * q_psi)
+
+
+@njit(inline="always", **jit)
+def record(k, eps, m_psi, q_psi, q, out_eps, out_m, out_qpsi, out_q):
+    """Recording k of a solver: eps_g, m_psi, q_psi and the latent q."""
+    out_eps[k], out_m[k], out_qpsi[k], out_q[k] = eps, m_psi, q_psi, q
 
 
 # ---------------------------------------------------------------- xoshiro256++ and the ziggurat
@@ -438,14 +404,12 @@ def _normal_slow(u, idx, xx, s0, s1, s2, s3):
         a, s0, s1, s2, s3 = nxt(s0, s1, s2, s3)
         if FI[idx] + float(a >> S11) * TWO53I * (FI[idx + 1] - FI[idx]) < math.exp(-0.5 * xx * xx):
             return xx, s0, s1, s2, s3
-        # rejected: draw afresh
+        # rejected: draw afresh (the fast path of :func:`normal`)
         u, s0, s1, s2, s3 = nxt(s0, s1, s2, s3)
         idx = u & M8
-        rabs = u >> S12
-        xx = float(rabs) * WI[idx]
-        if (u >> S8) & U1:
-            xx = -xx
-        if rabs < KI[idx]:
+        rabs = np.int64(u >> S12)
+        xx = float(rabs) * WIS[u & M9]
+        if rabs < KIS[idx]:
             return xx, s0, s1, s2, s3
 
 
@@ -463,27 +427,17 @@ def normal(s0, s1, s2, s3):
     return _normal_slow(u, idx, xx, s0, s1, s2, s3)
 
 
-@njit(parallel=True, **jit)
-def draw_normals(states, n):
-    """Sum of n normals per stream (benchmark of the generator alone)."""
-    R = states.shape[0]
-    out = np.zeros(R)
-    for r in prange(R):
-        s0, s1, s2, s3 = states[r, 0], states[r, 1], states[r, 2], states[r, 3]
-        acc = 0.0
-        for _ in range(n):
-            z, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
-            acc += z
-        out[r] = acc
-    return out
+@njit(inline="always", **jit)
+def fill_normal(out, n, s0, s1, s2, s3):
+    """out[:n] = n standard normals, drawn in order; returns the stream's new state."""
+    for i in range(n):
+        out[i], s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+    return s0, s1, s2, s3
 
 
 @njit(**jit)
 def fill_normals(state, out):
-    s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
-    for i in range(out.shape[0]):
-        out[i], s0, s1, s2, s3 = normal(s0, s1, s2, s3)
-    state[0], state[1], state[2], state[3] = s0, s1, s2, s3
+    state[0], state[1], state[2], state[3] = fill_normal(out, out.shape[0], state[0], state[1], state[2], state[3])
 
 
 # ---------------------------------------------------------------- d-dimensional SGD (micro)
@@ -492,8 +446,8 @@ def micro(states, W, WS, slot_cfg, wgl, wgt, wgm, xgl, xgt, xgm, eta, lam, sig, 
           rec_steps, snap_steps, eps_bound, q_bound, out_eps, out_q, out_m, out_qpsi, out_snap, div_step):
     """W, WS: (n_groups, G, d) latent and teacher weights; slot_cfg: (n_groups, G) config index; the
     slots of a group share one stream of inputs.  Each step: draw x (d normals) and the label noise,
-    then per slot: finish the previous update (:func:`upass`), psi(w) and phi(x) (:func:`qpass`), the
-    five sums (:func:`rpass`).  wgl/wgt (C, n): padded levels/thresholds, wgm (C, 5) = (code, t0, inv,
+    then per slot: finish the previous update (:func:`upass`), psi(w) and phi(x) (:func:`mpass`), the
+    five sums (:func:`rpass`).  wgl/wgt (C, n): padded levels/thresholds, wgm (C, 9) = (code, t0, inv,
     top, clip bound, surrogate code, ga, gc, ridge-on-psi flag) of each config's map
     (``qmf_sim.ste.quantizer.map_tables``)."""
     n_groups, G, d = W.shape
@@ -507,9 +461,7 @@ def micro(states, W, WS, slot_cfg, wgl, wgt, wgm, xgl, xgt, xgm, eta, lam, sig, 
         # back at the end): W[g] and W[g + 1] meet inside one cache line when 8 d is not a multiple of 64,
         # and two threads writing both ends every step bounced it between cores (false sharing: 2 threads
         # scaled 1.79x, median, with the draws alone at 1.99x; 1.86x with the copy)
-        WL = np.zeros((G, d))
-        for j in range(G):
-            WL[j, :] = W[g, j]
+        WL = W[g].copy()
         X = np.zeros(d)
         PS = np.zeros((G, d))  # psi(w) per slot, kept to the next step (generic update pass)
         PX = np.zeros((G, d))
@@ -517,14 +469,11 @@ def micro(states, W, WS, slot_cfg, wgl, wgt, wgm, xgl, xgt, xgm, eta, lam, sig, 
         decay = np.zeros(G)
         tnoise = np.zeros(G)
         active = np.ones(G, dtype=np.bool_)
-        ir = 0
-        isn = 0
+        ir = isn = 0
         n_active = G
         for t in range(n_steps + 1):
-            last = t == n_steps
-            if not last:
-                for i in range(d):
-                    X[i], s0, s1, s2_, s3 = normal(s0, s1, s2_, s3)
+            if t < n_steps:
+                s0, s1, s2_, s3 = fill_normal(X, d, s0, s1, s2_, s3)
                 # label noise of the new sample (always drawn: streams do not depend on sigma2)
                 epsn, s0, s1, s2_, s3 = normal(s0, s1, s2_, s3)
             else:
@@ -537,34 +486,24 @@ def micro(states, W, WS, slot_cfg, wgl, wgt, wgm, xgl, xgt, xgm, eta, lam, sig, 
                 c = slot_cfg[g, j]
                 w = WL[j]
                 if wgm[c, 5] == 0.0 and wgm[c, 8] == 0.0:  # indicator surrogate, ridge on w: the fast path
-                    if tnoise[j] == 0.0:
-                        upass(w, PX[j], d, coef[j], decay[j], wgm[c, 4])
-                    else:  # Langevin noise, drawn in coordinate order
-                        s0, s1, s2_, s3 = upass_noise(w, PX[j], d, coef[j], decay[j], wgm[c, 4], tnoise[j],
-                                                      s0, s1, s2_, s3)
+                    upass(w, PX[j], d, coef[j], decay[j], wgm[c, 4])
                 else:  # PS[j] = psi of the weights the gradient was taken at (the previous step's pass)
                     upass_gen(w, PX[j], PS[j], d, coef[j], decay[j], wgm[c, 4], np.int64(wgm[c, 5]), wgm[c, 6],
                               wgm[c, 7], wgm[c, 8] != 0.0)
-                    if tnoise[j] != 0.0:
-                        s0, s1, s2_, s3 = add_noise(w, d, tnoise[j], s0, s1, s2_, s3)
+                if tnoise[j] != 0.0:  # Langevin noise, drawn in coordinate order
+                    s0, s1, s2_, s3 = add_noise(w, d, tnoise[j], s0, s1, s2_, s3)
                 mpass(np.int64(wgm[c, 0]), w, PS[j], d, wgl[c], wgt[c], wgm[c, 1], wgm[c, 2], wgm[c, 3])
                 mpass(np.int64(xgm[c, 0]), X, PX[j], d, xgl[c], xgt[c], xgm[c, 1], xgm[c, 2], xgm[c, 3])
                 if tnoise[j] == 0.0:
                     ay, ayh, am, aq, aqq = rpass(w, WS[g, j], PS[j], PX[j], X, d)
                 else:
                     ay, ayh, am, aq, aqq = rpass_serial(w, WS[g, j], PS[j], PX[j], X, d)
-                mpsi = am / d
-                qpsi = aq / d
-                qlat = aqq / d
-                eps = 0.5 * (rho_emp[g, j] - 2.0 * kappa[c] * mpsi + s2[c] * qpsi)
+                mpsi, qpsi, qlat = am / d, aq / d, aqq / d
+                eps = eps_g(rho_emp[g, j], kappa[c], s2[c], mpsi, qpsi)
                 if rec_now:
-                    out_eps[g, j, ir] = eps
-                    out_q[g, j, ir] = qlat
-                    out_m[g, j, ir] = mpsi
-                    out_qpsi[g, j, ir] = qpsi
+                    record(ir, eps, mpsi, qpsi, qlat, out_eps[g, j], out_m[g, j], out_qpsi[g, j], out_q[g, j])
                 if snap_now:
-                    for i in range(d):
-                        out_snap[g, j, isn, i] = w[i]
+                    out_snap[g, j, isn] = w
                 if out_of_bounds(eps, qlat, eps_bound, q_bound):
                     active[j] = False
                     n_active -= 1
@@ -580,12 +519,24 @@ def micro(states, W, WS, slot_cfg, wgl, wgt, wgm, xgl, xgt, xgm, eta, lam, sig, 
                 isn += 1
             if n_active == 0:
                 break
-        for j in range(G):
-            W[g, j, :] = WL[j]
+        W[g] = WL
         states[g, 0], states[g, 1], states[g, 2], states[g, 3] = s0, s1, s2_, s3
 
 
 # ---------------------------------------------------------------- McKean-Vlasov particles
+@njit(inline="always", **jit)
+def chunk_sums(code, w, ws, ps, n, lev, thr, t0, inv, top):
+    """ps = psi(w) of a chunk of particles, and its sums of w* psi, psi^2 and w^2 (in order)."""
+    mpass(code, w, ps, n, lev, thr, t0, inv, top)
+    a1 = a2 = a3 = 0.0
+    for i in range(n):
+        p = ps[i]
+        a1 += ws[i] * p
+        a2 += p * p
+        a3 += w[i] * w[i]
+    return a1, a2, a3
+
+
 @njit(**jit)
 def particles(states, WP, WSP, lev, thr, meta, clip, omega, kappa, s2, eta, lam, sig2, temp, rho,
               dts, rec_at, snap_rec, eps_bound, q_bound, out_eps, out_m, out_q, out_qlat, out_snap, status):
@@ -607,45 +558,24 @@ def particles(states, WP, WSP, lev, thr, meta, clip, omega, kappa, s2, eta, lam,
     aq = np.zeros(C)
     aqq = np.zeros(C)
     for c in range(C):
-        mpass(code, WP[c], PS[c], n, lev, thr, t0, inv, top)
-        a1 = 0.0
-        a2 = 0.0
-        a3 = 0.0
-        for i in range(n):
-            ps = PS[c, i]
-            a1 += WSP[c, i] * ps
-            a2 += ps * ps
-            a3 += WP[c, i] * WP[c, i]
-        am[c] = a1
-        aq[c] = a2
-        aqq[c] = a3
+        am[c], aq[c], aqq[c] = chunk_sums(code, WP[c], WSP[c], PS[c], n, lev, thr, t0, inv, top)
     n_steps = dts.shape[0]
     ir = 0
     for t in range(n_steps + 1):
-        mpsi = 0.0
-        qpsi = 0.0
-        qlat = 0.0
+        mpsi = qpsi = qlat = 0.0
         for c in range(C):
             mpsi += am[c]
             qpsi += aq[c]
             qlat += aqq[c]
-        mpsi /= N
-        qpsi /= N
-        qlat /= N
-        eps = 0.5 * (rho - 2.0 * kappa * mpsi + s2 * qpsi)
+        mpsi, qpsi, qlat = mpsi / N, qpsi / N, qlat / N
+        eps = eps_g(rho, kappa, s2, mpsi, qpsi)
         while ir < rec_at.shape[0] and rec_at[ir] == t:
-            out_eps[ir] = eps
-            out_m[ir] = mpsi
-            out_q[ir] = qpsi
-            out_qlat[ir] = qlat
+            record(ir, eps, mpsi, qpsi, qlat, out_eps, out_m, out_q, out_qlat)
             if snap_rec[ir] >= 0:
-                for c in range(C):
-                    for i in range(n):
-                        out_snap[snap_rec[ir], c * n + i] = WP[c, i]
+                out_snap[snap_rec[ir]] = WP.reshape(-1)
             ir += 1
         if out_of_bounds(eps, qlat, eps_bound, q_bound):
-            status[0] = 1
-            status[1] = t
+            status[0], status[1] = 1, t
             return
         if t == n_steps:
             break
@@ -655,9 +585,7 @@ def particles(states, WP, WSP, lev, thr, meta, clip, omega, kappa, s2, eta, lam,
         sd_out = math.sqrt(2.0 * eta * temp * dt)
         for c in range(C):
             s0, s1, s2_, s3 = states[c, 0], states[c, 1], states[c, 2], states[c, 3]
-            for i in range(n):
-                Z[i], s0, s1, s2_, s3 = normal(s0, s1, s2_, s3)
-            states[c, 0], states[c, 1], states[c, 2], states[c, 3] = s0, s1, s2_, s3
+            states[c, 0], states[c, 1], states[c, 2], states[c, 3] = fill_normal(Z, n, s0, s1, s2_, s3)
             w_c = WP[c]
             ps_c = PS[c]
             if generic:  # any surrogate g, ridge on w or on psi(w) (spec §8 item 3)
@@ -683,43 +611,22 @@ def particles(states, WP, WSP, lev, thr, meta, clip, omega, kappa, s2, eta, lam,
                     else:
                         w = w + (eta * (kappa * ws - s2 * w) - eta * lam * w) * dt + sd_in * z
                     w_c[i] = w
-            mpass(code, w_c, ps_c, n, lev, thr, t0, inv, top)
-            a1 = 0.0
-            a2 = 0.0
-            a3 = 0.0
-            for i in range(n):
-                ps = ps_c[i]
-                ws = WSP[c, i]
-                a1 += ws * ps
-                a2 += ps * ps
-                a3 += w_c[i] * w_c[i]
-            am[c] = a1
-            aq[c] = a2
-            aqq[c] = a3
+            am[c], aq[c], aqq[c] = chunk_sums(code, w_c, WSP[c], ps_c, n, lev, thr, t0, inv, top)
 
 
 # ---------------------------------------------------------------- Fokker-Planck finite volumes
 @njit(**jit)
-def pde(P, wst, pw, A, Bshape, psi_avg, psi2_avg, x, h, eta, s2, kappa, sig2, temp, rho, rec_tau,
+def pde(P, wst, pw, A, Bshape, amax, bsmax, psi_avg, psi2_avg, x, h, eta, s2, kappa, sig2, temp, rho, rec_tau,
         snap_rec, eps_bound, q_bound, wall_cells, wall_mass, out_eps, out_m, out_q, out_qlat, out_snap, status,
         tau_div):
     """P: (nT, M) cell densities, one per teacher value wst[j] with weight pw[j]; A: (nT, M) drift at
-    the cells; B_i = eta^2 s2 (2 eps + sig2) Bshape_i + 2 eta T.  Upwind (donor-cell) drift flux
+    the cells; B_i = eta^2 s2 (2 eps + sig2) Bshape_i + 2 eta T; amax = max |A|, bsmax = max(Bshape, 0).  Upwind (donor-cell) drift flux
     F = A_i^+ p_i + A_{i+1}^- p_{i+1} - (B_{i+1} p_{i+1} - B_i p_i)/(2h), zero flux at the walls,
     explicit Euler with dt = 0.4 min(h / max|A|, h^2 / max B).  Divergence: :func:`out_of_bounds` (q at
-    the recording times only: the domain bounds it by L^2), or
-    more than ``wall_mass`` of the mass in the ``wall_cells`` cells next to either wall (the solution
-    has left the domain); status = [0 / 1 (bounds) / 2 (walls), steps], tau_div[0] = the time."""
+    the recording times only: the domain bounds it by L^2), or more than ``wall_mass`` of the mass in the
+    ``wall_cells`` cells next to either wall (the solution has left the domain); status = [0 / 1 (bounds)
+    / 2 (walls), steps], tau_div[0] = the time."""
     nT, M = P.shape
-    amax = 0.0
-    for j in range(nT):
-        for i in range(M):
-            if abs(A[j, i]) > amax:
-                amax = abs(A[j, i])
-    bsmax = 0.0
-    for i in range(M):
-        if Bshape[i] > bsmax:
-            bsmax = Bshape[i]
     B = np.zeros(M)
     F = np.zeros(M + 1)
     tau = 0.0
@@ -727,12 +634,9 @@ def pde(P, wst, pw, A, Bshape, psi_avg, psi2_avg, x, h, eta, s2, kappa, sig2, te
     n_rec = rec_tau.shape[0]
     steps = 0
     while True:
-        mpsi = 0.0
-        qpsi = 0.0
-        edge = 0.0
+        mpsi = qpsi = edge = 0.0
         for j in range(nT):
-            a1 = 0.0
-            a2 = 0.0
+            a1 = a2 = 0.0
             for i in range(M):
                 a1 += psi_avg[i] * P[j, i]
                 a2 += psi2_avg[i] * P[j, i]
@@ -742,7 +646,7 @@ def pde(P, wst, pw, A, Bshape, psi_avg, psi2_avg, x, h, eta, s2, kappa, sig2, te
             mpsi += pw[j] * wst[j] * a1 * h
             qpsi += pw[j] * a2 * h
             edge += pw[j] * e * h
-        eps = 0.5 * (rho - 2.0 * kappa * mpsi + s2 * qpsi)
+        eps = eps_g(rho, kappa, s2, mpsi, qpsi)
         rec_now = ir < n_rec and tau >= rec_tau[ir] - 1e-12
         # the latent q only where recorded (the domain bounds it by L^2; the wall rule watches every step)
         qlat = 0.0
@@ -753,28 +657,15 @@ def pde(P, wst, pw, A, Bshape, psi_avg, psi2_avg, x, h, eta, s2, kappa, sig2, te
                     a3 += x[i] * x[i] * P[j, i]
                 qlat += pw[j] * a3 * h
         bad = 1 if out_of_bounds(eps, qlat, eps_bound, q_bound) else (2 if not (edge <= wall_mass) else 0)
-        if rec_now:
-            if bad:
-                status[0] = bad
-                status[1] = steps
-                tau_div[0] = tau
-                return
-            out_eps[ir] = eps
-            out_m[ir] = mpsi
-            out_q[ir] = qpsi
-            out_qlat[ir] = qlat
+        if rec_now and not bad:
+            record(ir, eps, mpsi, qpsi, qlat, out_eps, out_m, out_q, out_qlat)
             if snap_rec[ir] >= 0:
-                for j in range(nT):
-                    for i in range(M):
-                        out_snap[snap_rec[ir], j, i] = P[j, i]
+                out_snap[snap_rec[ir]] = P
             ir += 1
-        if bad:
-            status[0] = bad
-            status[1] = steps
-            tau_div[0] = tau
-            return
-        if ir >= n_rec:
-            status[1] = steps
+        if bad or ir >= n_rec:
+            status[0], status[1] = bad, steps
+            if bad:
+                tau_div[0] = tau
             return
         bc = eta * eta * s2 * (2.0 * eps + sig2)
         bt = 2.0 * eta * temp
@@ -792,9 +683,7 @@ def pde(P, wst, pw, A, Bshape, psi_avg, psi2_avg, x, h, eta, s2, kappa, sig2, te
         for i in range(M):
             B[i] = bc * Bshape[i] + bt
         r = dt / h
-        for j in range(nT):
-            F[0] = 0.0
-            F[M] = 0.0
+        for j in range(nT):  # F[0] = F[M] = 0: no flux through the walls
             for i in range(M - 1):
                 ai = A[j, i]
                 an = A[j, i + 1]

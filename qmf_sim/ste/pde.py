@@ -143,7 +143,8 @@ def solve_pde(params=None, tau=None, h=0.005, L=None, n_teacher=24, snapshot_tau
         o = [np.full(idx.size, np.nan) for _ in range(4)]
         st = np.zeros(2, dtype=np.int64)
         td = np.full(1, np.inf)
-        K.pde(P, wst, pw, A, g2_a, psi_a, psi2_a, x, h, q.eta, s2, kappa, q.sigma2, q.T, rho,
+        amax, bsmax = (float(np.fmax.reduce(a, axis=None, initial=0.0)) for a in (np.abs(A), g2_a))  # NaN: ignored
+        K.pde(P, wst, pw, A, g2_a, amax, bsmax, psi_a, psi2_a, x, h, q.eta, s2, kappa, q.sigma2, q.T, rho,
               np.ascontiguousarray(tau[idx] - t_off), np.ascontiguousarray(snap_rec[idx]), eps_bound, q_bound,
               wall_cells, float(wall_mass), *o, out_snap, st, td)
         for j in range(4):

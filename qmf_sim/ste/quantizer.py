@@ -3,7 +3,7 @@
 tables of every compiled map (:func:`map_tables`: a :class:`qmf_sym.ste.maps.Map` -- identity, any
 staircase, tanh -- with its surrogate, for the kernels' ``mpass`` / ``surrogate``).
 
-:func:`lookup_tables` builds, once per grid, the arrays of the compiled pass ``_kernels.qpass`` (a
+:func:`lookup_tables` builds, once per grid, the arrays of the compiled pass ``_kernels.mpass`` (a
 select chain over a tuple of the thresholds for <= 7 thresholds, an arithmetic bucket formula above;
 uneven staircases: chains up to 15 thresholds, a binary search above). The d-dimensional SGD (weights
 and inputs), the particle solver and the PDE's cell averages (through :func:`quantize`) all call that
@@ -143,26 +143,29 @@ def _uneven(th):
     return bool(np.max(np.abs(th - (th[0] + delta * np.arange(nt)))) > 0.25 * delta)
 
 
-def map_values(m, u):
-    """psi(u) through the compiled pass of the map ``m`` (float64); the same values as ``m.forward``."""
+def apply(tables, u, row=0):
+    """psi(u) elementwise (float64, the shape of u) through the compiled pass (``_kernels.mpass``) of row
+    ``row`` of ``tables`` = (lev, thr, meta) of :func:`lookup_tables` or :func:`map_tables`."""
     from qmf_sim.ste import _kernels as K
 
+    lev, thr, meta = tables
     u = np.ascontiguousarray(u, dtype=np.float64)
-    lev, thr, meta = map_tables([m])
     out = np.empty(u.size)
-    K.lookup_array(np.int64(meta[0, 0]), u.reshape(-1), out, lev[0], thr[0], meta[0, 1], meta[0, 2], meta[0, 3])
+    K.mpass(np.int64(meta[row, 0]), u.reshape(-1), out, u.size, lev[row], thr[row], meta[row, 1], meta[row, 2],
+            meta[row, 3])
     return out.reshape(u.shape)
+
+
+def map_values(m, u):
+    """psi(u) through the compiled pass of the map ``m`` (float64); the same values as ``m.forward``."""
+    return apply(map_tables([m]), u)
 
 
 def quantize(u, b, omega, kind="endpoints"):
     """psi(u) = Q_{b,omega}(u) through the compiled lookup (b=None: the identity); float64 array."""
-    from qmf_sim.ste import _kernels as K
     from qmf_sim.ste.params import _grid
 
     u = np.ascontiguousarray(u, dtype=np.float64)
     if np.isnan(u).any():
         raise ValueError("u must not contain NaN (a NaN has no quantized value)")
-    lev, thr, meta = lookup_tables([_grid(b, omega, kind)], scales=[omega])
-    out = np.empty(u.size)
-    K.lookup_array(np.int64(meta[0, 0]), u.reshape(-1), out, lev[0], thr[0], meta[0, 1], meta[0, 2], meta[0, 3])
-    return out.reshape(u.shape)
+    return apply(lookup_tables([_grid(b, omega, kind)], scales=[omega]), u)
