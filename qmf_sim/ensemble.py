@@ -21,17 +21,22 @@ launches and Python operations as one step of one network.  Everything else stay
   the survivors, so a NaN never reaches their gradients); the others go on.
 
 Result: the records of :func:`qmf_sim.training.run_training` (:func:`qmf_sim.training.make_record`),
-equal to those of the runs trained alone up to float rounding (batched vs single products; tested in
-float64 in tests/test_ensemble.py), plus ``run.ensemble`` (size, position).  The SGD step is
-``torch.optim.SGD``'s rule written out with per-member coefficients (dampening 0, no Nesterov).
+equal to those of the runs trained alone up to float rounding (batched vs single products, the loss's
+own pass, the fused update; tested in float64 in tests/test_ensemble.py), plus ``run.ensemble`` (size,
+position).  The SGD step is ``torch.optim.SGD``'s rule written out with per-member coefficients (dampening
+0, no Nesterov).
 
-One step: the forward pass without an autograd graph, keeping each layer's input and STE gain; the
-loss's gradient at the logits by autograd; the layers' gradients by hand (:meth:`StackedMLP.backward`:
-the very products autograd runs, so the same numbers bit for bit, tested), each layer's update applied
-as soon as its input gradient is formed, its weight gradient written into one reused buffer per shape
-(no fresh gradient tensors: at width 2048 a fresh 150 MB gradient per layer and step cost page faults
-comparable to a product).  benchmarks/bench_ensemble.py measures the step against its ceiling, the rate
-of the same batched products alone.
+One step, without autograd: the forward pass keeping each layer's input and STE gain, every
+intermediate in a buffer reused from step to step; the members' losses and their gradient at the logits
+in one pass (:func:`qmf_sim.nn.stacked_cross_entropy`: (softmax - onehot) / B, autograd's to float
+rounding, tested); the layers' gradients by hand (:meth:`StackedMLP.backward`: the very products autograd
+runs, so the same numbers bit for bit, tested).  Plain SGD (no momentum, no weight decay: the defaults of
+TrainConfig) is fused into the weight-gradient product, W += (-lr) h^T g as one in-place ``baddbmm_`` per layer
+once its input gradient is formed (the update SGD makes, to float rounding: the product and the update
+round together); with momentum or weight decay the weight gradient goes into one reused buffer per shape
+and ``torch.optim.SGD``'s rule is applied to it (no fresh gradient tensors: at width 2048 a fresh 150 MB
+gradient per layer and step cost page faults comparable to a product).  benchmarks/bench_ensemble.py
+measures the step against its ceiling, the rate of the same batched products alone.
 
 Memory: the stacks hold M times one network's parameters, gradients, momentum buffers and
 activations; :func:`split_ensembles` cuts a group into ensembles within a byte budget
@@ -171,7 +176,7 @@ class StackedMLP:
                                  device=device)
         self.slope = torch.tensor([c.ste_slope for c in configs], dtype=dtype, device=device)
         self.quantize_output = configs[0].quantize_output
-        self._gbuf = {}  # weight-gradient buffers by shape (no fresh large allocation per step)
+        self._bufs, self._ones, self._args = {}, {}, {}  # a step's intermediates by role (:meth:`_buf`); rows of ones by batch
 
     def params(self):
         return self.Ws + self.bs
@@ -182,21 +187,44 @@ class StackedMLP:
 
         return stacked_ste_gain(a, self.clip, self.slope)
 
+    def _buf(self, key, shape):
+        """A reused tensor of ``shape`` (this dtype and device) under ``key``: the step's intermediates
+        (pre-activations, staircase outputs, STE gains, input gradients) are written into the same memory
+        every step instead of fresh tensors."""
+        import torch
+
+        t = self._bufs.get(key)
+        if t is None or t.shape != shape:
+            t = self._bufs[key] = torch.empty(shape, dtype=self.dtype, device=self.device)
+        return t
+
     def forward(self, x, saved=None):
         """Logits (M, B, n_out) for inputs ``x``: (M, B, n_in) per member, or (B, n_in) shared.
 
         ``saved``: a list that receives, per layer, its input and the STE gain of its output (None where
-        the output is not quantized), for :meth:`backward`."""
+        the output is not quantized), for :meth:`backward`.  With ``saved`` (a training step) every
+        layer's pre-activation, output and gain lie in reused buffers (:meth:`_buf`): the logits and the
+        saved tensors of one step are overwritten by the next step's forward."""
         import torch
 
-        from .nn import _stacked_ste, activation_forward, activation_with_derivative, stacked_staircase_forward
+        from .nn import (
+            _stacked_pass,
+            _stacked_pass_args,
+            _stacked_ste,
+            activation_forward,
+            activation_with_derivative,
+            stacked_staircase_forward,
+        )
 
         h = x
         L = len(self.Ws)
+        train = saved is not None and x.dim() == 3
         for l in range(L):
             W, b = self.Ws[l], self.bs[l]
             if h.dim() == 2:  # a shared input (evaluation): one product against every member
                 a = torch.matmul(h, W) + b[:, None, :]
+            elif train:
+                a = torch.baddbmm(b[:, None, :], h, W, out=self._buf(("a", l), (h.shape[0], h.shape[1], W.shape[2])))
             else:
                 a = torch.baddbmm(b[:, None, :], h, W)
             quantized = l < L - 1 or self.quantize_output
@@ -213,33 +241,62 @@ class StackedMLP:
             elif saved is None:
                 h = stacked_staircase_forward(a, self.tab)
                 continue
-            else:
-                phi, gain = _stacked_ste(a, self.tab, self.clip, self.slope)  # checked once, in __init__
+            elif not train:  # clip and slope checked once, in __init__
+                phi, gain = _stacked_ste(a, self.tab, self.clip, self.slope)
+            else:  # the numba pass's arguments made once per buffer (the same every step)
+                c = self._args.get(l)
+                if c is None or c[0] is not a:
+                    out, gn = self._buf(("phi", l), a.shape), self._buf(("gain", l), a.shape)
+                    c = self._args[l] = (a, out, gn, _stacked_pass_args(a, self.tab, self.clip, self.slope, out, gn))
+                if c[3] is None:
+                    phi, gain = _stacked_ste(a, self.tab, self.clip, self.slope, c[1], c[2])
+                else:
+                    _stacked_pass()(*c[3])
+                    phi, gain = c[1], c[2]
             saved.append((h, gain))
             h = phi
         return h
 
     __call__ = forward
 
-    def backward(self, g, saved, update):
-        """Back-propagate ``g`` (the loss gradient at the logits) through the layers recorded in ``saved``
-        by :meth:`forward`, top layer first; ``update(l, grad_W, grad_b)`` is called for layer l once its
-        input gradient is formed (so it may change ``Ws[l]`` in place).  The products are autograd's for
-        ``baddbmm(b, h, W)``: grad_W = h^T g, grad_h = g W^T, grad_b = sum of g over the batch."""
+    def backward(self, g, saved, update=None, neg_lr=None):
+        """Back-propagate ``g`` (the loss gradient at the logits; overwritten) through the layers recorded in
+        ``saved`` by :meth:`forward`, top layer first.  The products are autograd's for
+        ``baddbmm(b, h, W)``: grad_W = h^T g, grad_h = g W^T, grad_b = sum of g over the batch.
+
+        Either ``update(l, grad_W, grad_b)``, called for layer l once its input gradient is formed (so it
+        may change ``Ws[l]`` in place; grad_W lies in one reused buffer per shape), or ``neg_lr``: plain SGD
+        (no momentum, no weight decay) fused into the weight-gradient product, W += (-lr) h^T g by one
+        in-place ``baddbmm_`` and b += (-lr) 1^T g likewise, with ``neg_lr`` a float (every member's -lr)
+        or an (M,) tensor (per member: g scaled by -lr_m first); the update SGD makes, to float rounding
+        (the product and the update round once together; tested against the one-network trainer)."""
         import torch
 
+        if (update is None) == (neg_lr is None):
+            raise ValueError("backward takes exactly one of update and neg_lr")
+        per_member = isinstance(neg_lr, torch.Tensor)
         for l in reversed(range(len(self.Ws))):
             h, gain = saved[l]
             if gain is not None:
-                g = g.mul_(gain)  # g is this step's own tensor (autograd's or the product's): in place
+                g = g.mul_(gain)  # g is this step's own tensor (the loss's gradient or a buffer): in place
             W = self.Ws[l]
-            buf = self._gbuf.get(W.shape)
-            if buf is None:
-                buf = self._gbuf[W.shape] = torch.empty_like(W)
-            gW = torch.bmm(h.transpose(1, 2), g, out=buf)
-            gb = g.sum(1)
-            gh = torch.bmm(g, W.transpose(1, 2)) if l > 0 else None
-            update(l, gW, gb)
+            # into alternating buffers: layer l's input gradient must not overwrite g, layer l+1's
+            gh = torch.bmm(g, W.transpose(1, 2), out=self._buf(("gh", l % 2), h.shape)) if l > 0 else None
+            if neg_lr is None:
+                gW = torch.bmm(h.transpose(1, 2), g, out=self._buf(("gW", W.shape), W.shape))
+                update(l, gW, g.sum(1))
+            else:
+                ones = self._ones.get(g.shape[1])
+                if ones is None or ones.shape[0] != g.shape[0]:
+                    ones = self._ones[g.shape[1]] = torch.ones((g.shape[0], 1, g.shape[1]), dtype=g.dtype,
+                                                               device=g.device)
+                if per_member:
+                    gs = torch.mul(g, neg_lr.view(-1, 1, 1), out=self._buf(("gs", g.shape), g.shape))
+                    W.baddbmm_(h.transpose(1, 2), gs)
+                    self.bs[l][:, None, :].baddbmm_(ones, gs)
+                else:
+                    W.baddbmm_(h.transpose(1, 2), g, alpha=neg_lr)
+                    self.bs[l][:, None, :].baddbmm_(ones, g, alpha=neg_lr)
             g = gh
 
     def keep(self, idx):
@@ -252,7 +309,7 @@ class StackedMLP:
         self.tab = self.tab.select(sel) if self.tab is not None else None
         self.clip, self.slope = self.clip[sel], self.slope[sel]
         self.M = len(idx)
-        self._gbuf = {}
+        self._bufs, self._ones, self._args = {}, {}, {}
         return sel
 
 
@@ -300,7 +357,7 @@ def _train(cfgs, dataset, progress, device, on_record):
     import torch
 
     from .data import load_dataset
-    from .nn import default_device
+    from .nn import _stacked_ce, default_device
 
     c0 = cfgs[0]
     if dataset is None:
@@ -341,9 +398,37 @@ def _train(cfgs, dataset, progress, device, on_record):
         if on_record is not None:
             on_record(records[m])
 
+    L = len(model.Ws)
+    fused = not (use_mom or use_wd)  # plain SGD: the update fused into the weight-gradient product
+    neg_lr = None
+    at = np.arange(M0)  # positions (in cfgs) of the members, as an index into loss_sum / loss_n
+
+    def rates():
+        """-lr for the fused step: one float when every member has the same rate, else the (M,) tensor."""
+        nonlocal neg_lr
+        vals = lr.tolist()
+        neg_lr = -vals[0] if all(v == vals[0] for v in vals) else -lr
+
+    def update(l, gW, gb):
+        """torch.optim.SGD's rule (dampening 0, no Nesterov) with momentum or weight decay, per member
+        coefficients."""
+        nonlocal bufs
+        if bufs is None:
+            bufs = [None] * (2 * L)  # in the order of model.params(): Ws, then bs
+        for i, p, g in ((l, model.Ws[l], gW), (L + l, model.bs[l], gb)):
+            shape = (-1,) + (1,) * (p.dim() - 1)
+            if use_wd:
+                g = g + wd.view(shape) * p
+            if use_mom:
+                bufs[i] = g.clone() if bufs[i] is None else bufs[i].mul_(mom.view(shape)).add_(g)
+                g = bufs[i]
+            p.addcmul_((-lr).view(shape), g)
+
+    rates()
+
     def drop(dead, step):
         """Record the members at positions ``dead`` (of ``members``) as diverged at ``step``; compact."""
-        nonlocal lr, mom, wd, bufs
+        nonlocal lr, mom, wd, bufs, at
         for j in dead:
             m = members[j]
             status[m], div_step[m] = "diverged", step
@@ -355,7 +440,9 @@ def _train(cfgs, dataset, progress, device, on_record):
             lr, mom, wd = lr[sel], mom[sel], wd[sel]
             if bufs is not None:
                 bufs = [b[sel] for b in bufs]
+            rates()
         wall = time.perf_counter() - t0
+        at = np.array(members, dtype=np.intp)
         for m in gone:
             finish(m, max(step - 1, 0), wall, (step - 1) / t_train if t_train > 0 else None)
 
@@ -373,13 +460,10 @@ def _train(cfgs, dataset, progress, device, on_record):
             idx = torch.stack([samplers[m].next() for m in members]).to(dev)
             while True:  # redone without the members that diverge at this step
                 saved = []
-                with torch.no_grad():
-                    logits = model(x_tr[idx], saved)
-                logits.requires_grad_(True)  # the loss's own gradient by autograd; the layers by hand
                 M, B = idx.shape
-                per = torch.nn.functional.cross_entropy(logits.reshape(M * B, -1), y_tr[idx].reshape(-1),
-                                                        reduction="none").view(M, B).mean(1)
-                ok = torch.isfinite(per) & torch.isfinite(logits).flatten(1).all(1)
+                flat = idx.view(-1)
+                logits = model(x_tr.index_select(0, flat).view(M, B, -1), saved)
+                per, g_logits, ok = _stacked_ce(logits, y_tr.index_select(0, flat).view(M, B))
                 okl = ok.tolist()
                 if all(okl):
                     break
@@ -391,37 +475,14 @@ def _train(cfgs, dataset, progress, device, on_record):
                 idx = idx[torch.as_tensor(keep, device=dev)]
             if not members:
                 break
-            lv = per.detach().tolist()
-            (g_logits,) = torch.autograd.grad(per.sum(), logits)
-            del per, logits
-            L = len(model.Ws)
-            if use_mom and bufs is None:
-                bufs = [None] * (2 * L)  # in the order of model.params(): Ws, then bs
-            neg_lr = -lr
-            lr_w, lr_b = neg_lr.view(-1, 1, 1), neg_lr.view(-1, 1)
-
-            def update(l, gW, gb):
-                """torch.optim.SGD's rule (dampening 0, no Nesterov), per member coefficients."""
-                if not (use_wd or use_mom):
-                    model.Ws[l].addcmul_(lr_w, gW)
-                    model.bs[l].addcmul_(lr_b, gb)
-                    return
-                for i, p, g in ((l, model.Ws[l], gW), (L + l, model.bs[l], gb)):
-                    shape = (-1,) + (1,) * (p.dim() - 1)
-                    if use_wd:
-                        g = g + wd.view(shape) * p
-                    if use_mom:
-                        bufs[i] = g.clone() if bufs[i] is None else bufs[i].mul_(mom.view(shape)).add_(g)
-                        g = bufs[i]
-                    p.addcmul_(neg_lr.view(shape), g)
-
-            with torch.no_grad():
+            if fused:
+                model.backward(g_logits, saved, neg_lr=neg_lr)
+            else:
                 model.backward(g_logits, saved, update)
             del saved, g_logits
             t_train += time.perf_counter() - ts
-            for j, m in enumerate(members):
-                loss_sum[m] += lv[j]
-                loss_n[m] += 1
+            loss_sum[at] += per.numpy() if per.device.type == "cpu" else per.cpu().numpy()
+            loss_n[at] += 1
             if bar is not None:
                 bar.update(1)
             if step in eval_at:

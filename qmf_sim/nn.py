@@ -9,7 +9,8 @@ Public API (relied on by the training sweep and by :mod:`qmf_sim.netprop`):
 
 * :func:`staircase_forward` -- the one torch lookup of a staircase's value (no autograd), and its batched
   face :func:`stacked_staircase_forward` (M staircases at once, for :mod:`qmf_sim.ensemble`), with the
-  members' STE gains :func:`stacked_ste_gain` and both in one CPU pass, :func:`stacked_staircase_ste`.
+  members' STE gains :func:`stacked_ste_gain` and both in one CPU pass, :func:`stacked_staircase_ste`;
+  the members' losses with their gradient, :func:`stacked_cross_entropy`.
 * :func:`activation_forward` / :func:`torch_function` -- the torch face of *any* activation of
   :mod:`qmf_sym.activations` (staircases through :func:`staircase_forward`; erf, tanh, ReLU, leaky ReLU and
   hard tanh through torch ops with their true derivative under autograd; a ``Smooth`` activation through a
@@ -41,6 +42,7 @@ __all__ = [
     "stacked_staircase_forward",
     "stacked_ste_gain",
     "stacked_staircase_ste",
+    "stacked_cross_entropy",
     "torch_function",
     "activation_forward",
     "activation_with_derivative",
@@ -303,16 +305,110 @@ def stacked_staircase_ste(x: torch.Tensor, tab: StackedTables, clip: torch.Tenso
     return _stacked_ste(x, tab, clip, slope)
 
 
-def _stacked_ste(x, tab, clip, slope):
-    """:func:`stacked_staircase_ste` on checked arguments (the per-layer call of a training step)."""
+def _stacked_ste(x, tab, clip, slope, out=None, gain=None):
+    """:func:`stacked_staircase_ste` on checked arguments (the per-layer call of a training step); ``out``
+    and ``gain``: contiguous tensors of x's shape that the CPU pass fills (its reused buffers)."""
     if x.device.type != "cpu" or not tab.cpu_pass() or not x.is_contiguous():
         return stacked_staircase_forward(x, tab), stacked_ste_gain(x, clip, slope)
-    M = x.shape[0]
-    out = torch.empty_like(x)
-    gain = torch.empty_like(x)
-    _stacked_pass()(x.view(M, -1).numpy(), *tab.arrays(), clip.numpy(), slope.numpy(), out.view(M, -1).numpy(),
-                    gain.view(M, -1).numpy())
+    out = torch.empty_like(x) if out is None else out
+    gain = torch.empty_like(x) if gain is None else gain
+    _stacked_pass()(*_stacked_pass_args(x, tab, clip, slope, out, gain))
     return out, gain
+
+
+def _stacked_pass_args(x, tab, clip, slope, out, gain):
+    """The arguments of the numba pass (:func:`_stacked_pass`) on ``x`` into ``out`` and ``gain`` (contiguous
+    CPU tensors of x's shape), or None where the pass does not apply (:func:`_stacked_ste` then runs the
+    torch faces): a caller that runs the pass on the same buffers every step makes them once."""
+    if x.device.type != "cpu" or not tab.cpu_pass() or not all(t.is_contiguous() for t in (x, out, gain)):
+        return None
+    M = x.shape[0]
+    return (x.view(M, -1).numpy(), *tab.arrays(), clip.numpy(), slope.numpy(), out.view(M, -1).numpy(),
+            gain.view(M, -1).numpy())
+
+
+_CE_PASS = None
+
+
+def _ce_pass():
+    """The numba pass of :func:`stacked_cross_entropy` (compiled on first use, cached on disk): per row, the
+    finiteness check, the max, exp(z - max) and their sum in the logits' dtype, then the loss
+    log(sum) - (z_y - max) and the gradient exp(z - max) / sum / B - [k = y] / B; the losses' mean over
+    the batch accumulates in float64."""
+    global _CE_PASS
+    if _CE_PASS is None:
+        from numba import njit
+
+        @njit(cache=True, nogil=True, boundscheck=False)
+        def kernel(z, y, s1, loss, grad, ok):
+            M, B, C = z.shape
+            for m in range(M):
+                acc, fin = 0.0, True
+                for b in range(B):
+                    zr, gr = z[m, b], grad[m, b]
+                    for k in range(C):
+                        if not np.isfinite(zr[k]):
+                            fin = False
+                    if not fin:
+                        break
+                    mx = zr[0]
+                    for k in range(1, C):
+                        mx = max(mx, zr[k])
+                    s = mx - mx  # 0 in the logits dtype
+                    for k in range(C):
+                        e = np.exp(zr[k] - mx)
+                        gr[k] = e
+                        s += e
+                    t = y[m, b]
+                    acc += np.log(s) - (zr[t] - mx)
+                    sc = s1 / s
+                    for k in range(C):
+                        gr[k] *= sc
+                    gr[t] -= s1
+                loss[m] = acc / B if fin else np.nan
+                ok[m] = fin and np.isfinite(loss[m])
+        _CE_PASS = kernel
+    return _CE_PASS
+
+
+def stacked_cross_entropy(z: torch.Tensor, y: torch.Tensor):
+    """The softmax cross-entropies of M members at once, without autograd: z (M, B, C) logits, y (M, B)
+    labels; returns (loss, grad, ok): ``loss`` (M,) float64, each member's mean over its batch of
+    -log softmax(z)_y (``torch.nn.functional.cross_entropy``); ``grad`` (M, B, C), the gradient of the SUM of
+    the members' losses with respect to z, (softmax(z) - onehot(y)) / B (autograd's, to float rounding:
+    tested); ``ok`` (M,) bool, whether the member's logits and loss are finite (a member with a non-finite
+    logit has loss NaN and an unspecified gradient).
+
+    On the CPU (contiguous z) one numba pass (:func:`_ce_pass`); elsewhere the torch ops of autograd's
+    formula (log_softmax, then exp(log_softmax) / B and -1/B at the labels)."""
+    V.float_tensor("z", z)
+    if z.dim() != 3 or not isinstance(y, torch.Tensor) or y.shape != z.shape[:2] or y.dtype != torch.int64:
+        raise ValueError(f"z must be (M, B, C) logits and y (M, B) int64 labels, got {tuple(z.shape)} and "
+                         f"{getattr(y, 'shape', type(y).__name__)} {getattr(y, 'dtype', '')}")
+    C = z.shape[2]
+    if y.numel() and (int(y.min()) < 0 or int(y.max()) >= C):
+        raise ValueError(f"y must hold labels in [0, {C - 1}] (C = {C} classes)")
+    return _stacked_ce(z, y)
+
+
+def _stacked_ce(z, y):
+    """:func:`stacked_cross_entropy` on checked arguments (the per-step call of the ensemble)."""
+    M, B, C = z.shape
+    if z.device.type == "cpu" and z.is_contiguous():
+        y = y.contiguous()
+        grad = torch.empty_like(z)
+        loss = np.empty(M)
+        ok = np.empty(M, dtype=np.bool_)
+        nd = z.numpy().dtype.type
+        _ce_pass()(z.numpy(), y.numpy(), nd(1) / nd(B), loss, grad.numpy(), ok)
+        return torch.from_numpy(loss), grad, torch.from_numpy(ok)
+    logp = torch.log_softmax(z, -1)
+    lab = y[..., None]
+    loss = -logp.gather(2, lab).squeeze(2).mean(1)
+    grad = logp.exp_().mul_(1.0 / B)
+    grad.scatter_add_(2, lab, torch.full(lab.shape, -1.0 / B, dtype=z.dtype, device=z.device))
+    ok = torch.isfinite(loss) & torch.isfinite(z).flatten(1).all(1)
+    return torch.where(ok, loss.double(), math.nan), grad, ok
 
 
 # ----------------------------------------------------------------------------- any activation

@@ -320,3 +320,71 @@ def test_activation_field_keeps_staircase_keys_and_refuses_ste_for_continuous():
     r = TrainConfig(depth=3, activation="tanh", sigma_b=0.05).resolved()
     assert r.sigma_w == pytest.approx(float(edge_of_chaos(Tanh(), 0.05).sigma_w), rel=1e-12)
     assert r.sigma_w_rule.startswith("edge of chaos")
+
+
+# ---------------------------------------------------------------------------------- the step without autograd
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_stacked_cross_entropy_is_autograds(dtype):
+    """nn.stacked_cross_entropy (the numba pass on contiguous CPU logits, the torch ops otherwise) = the
+    members' mean F.cross_entropy and autograd's gradient of their sum, to a few ulps of the dtype (exp, log
+    and the order of the sums round differently); large logits do not overflow; a member with a NaN or inf
+    logit is flagged, the others are not."""
+    from qmf_sim.nn import stacked_cross_entropy
+
+    M, B, C = 5, 16, 10
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn((M, B, C), generator=g, dtype=dtype) * 4
+    z[1] += 1e4  # max subtraction
+    y = torch.randint(0, C, (M, B), generator=g)
+    zz = z.clone().requires_grad_(True)
+    per = torch.nn.functional.cross_entropy(zz.reshape(M * B, C), y.reshape(-1), reduction="none").view(M, B).mean(1)
+    (ref,) = torch.autograd.grad(per.sum(), zz)
+    tol = 8 * torch.finfo(dtype).eps
+    for zin in (z, z.transpose(0, 1).contiguous().transpose(0, 1)):  # the CPU pass, then the torch face
+        loss, grad, ok = stacked_cross_entropy(zin, y)
+        assert loss.dtype == torch.float64 and grad.dtype == dtype and ok.all()
+        assert torch.allclose(loss, per.detach().double(), rtol=tol, atol=0)
+        assert (grad - ref).abs().max() <= tol * ref.abs().max()
+        assert torch.allclose(grad.sum(2), torch.zeros(M, B, dtype=dtype), atol=tol)  # softmax - onehot sums to 0
+    bad = z.clone()
+    bad[2, 3, 4], bad[4, 0, 0] = math.nan, -math.inf
+    for zin in (bad, bad.transpose(0, 1).contiguous().transpose(0, 1)):
+        loss, _, ok = stacked_cross_entropy(zin, y)
+        assert ok.tolist() == [True, True, False, True, False] and not torch.isfinite(loss[[2, 4]]).any()
+        assert torch.isfinite(loss[[0, 1, 3]]).all()
+    with pytest.raises(ValueError, match="labels in"):
+        stacked_cross_entropy(z, y + C)
+    with pytest.raises(ValueError, match="z must be"):
+        stacked_cross_entropy(z, y.int())
+
+
+@pytest.mark.parametrize("per_member", [False, True])
+def test_fused_sgd_step_is_the_sgd_update(per_member):
+    """StackedMLP.backward(neg_lr=...) (W += -lr h^T g in one baddbmm_, the bias likewise) = the written-out
+    step (the gradients of backward(update) applied as W - lr grad_W), to float64 rounding: one rate for
+    every member (a float) or one per member (a tensor)."""
+    from qmf_sim.nn import stacked_cross_entropy
+
+    cfgs = [TrainConfig(**BASE, **m).resolved() for m in MEMBERS]
+    x = torch.randn((len(cfgs), 16, 64), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    y = torch.randint(0, 10, (len(cfgs), 16), generator=torch.Generator().manual_seed(1))
+    lr = torch.tensor([0.05, 0.02, 0.3, 0.03, 0.04] if per_member else [0.05] * len(cfgs), dtype=torch.float64)
+    after = []
+    for fused in (False, True):
+        model = E.StackedMLP(cfgs, 64, 10, torch.float64, torch.device("cpu"))
+        saved = []
+        _, gz, _ = stacked_cross_entropy(model(x, saved), y)
+        if fused:
+            model.backward(gz, saved, neg_lr=-lr if per_member else -0.05)
+        else:
+            def update(l, gW, gb):
+                model.Ws[l].sub_(lr.view(-1, 1, 1) * gW)
+                model.bs[l].sub_(lr.view(-1, 1) * gb)
+            model.backward(gz, saved, update)
+        after.append(model.params())
+    init = E.StackedMLP(cfgs, 64, 10, torch.float64, torch.device("cpu")).params()
+    for p0, a, b in zip(init, *after):
+        step = (a - p0).abs().max()
+        assert step > 0 and (a - b).abs().max() <= 1e-13 * step + 1e-15 * p0.abs().max()
+    with pytest.raises(ValueError, match="exactly one"):
+        model.backward(gz, saved)
