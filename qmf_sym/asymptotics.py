@@ -29,7 +29,7 @@ from . import _validate as V
 from ._faces import register_equation
 
 __all__ = ["t_outer", "one_minus_chi_asymptotic", "D_opt_asymptotic", "paper_xi", "paper_L_max",
-           "PAPER_EXPONENT", "slope_decomposition"]
+           "PAPER_EXPONENT", "slope_decomposition", "SlopeDecomposition"]
 
 #: eq. 18: xi ~ (1/2) (N + 1)^1.82 and sec. 6: L_max ~ 3 (N + 1)^1.82
 PAPER_EXPONENT = 1.82
@@ -82,9 +82,12 @@ def paper_L_max(N):
 
 @dataclass(frozen=True)
 class SlopeDecomposition:
-    """Local slope s = d ln(1 - chi_max) / d ln(N + 1) at the midpoints ``x`` = sqrt((N_a+1)(N_b+1)),
-    split as s = s_step + s_gran with s_step = 2 d ln D~_opt / d ln(N + 1) (the step shrinking) and
-    s_gran = d ln g / d ln(N + 1), g = (1 - chi_max) / (D~_opt^2 / 12) (the granular ratio -> 1)."""
+    """The local exponent of 1 - chi_max(N) (eq. 18, Fig. 2; derivations/large_n_asymptotics.md), from
+    :func:`slope_decomposition`: arrays over consecutive pairs (N_a, N_b) of table rows.
+
+    ``x``: the midpoints, x + 1 = sqrt((N_a + 1)(N_b + 1)); ``slope``: s = d ln(1 - chi_max) / d ln(N + 1),
+    split as s = s_step + s_gran with ``s_step`` = 2 d ln D~_opt / d ln(N + 1) (the step shrinking) and
+    ``s_gran`` = d ln g / d ln(N + 1), g = (1 - chi_max) / (D~_opt^2 / 12) (the granular ratio -> 1)."""
 
     x: np.ndarray
     slope: np.ndarray

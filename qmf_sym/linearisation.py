@@ -58,7 +58,7 @@ from ._numbers import to_mpf
 from .activations import Staircase
 
 __all__ = ["variance_slope", "covariance_slope", "jacobian", "jacobian_fd", "linearise", "Linearisation",
-           "kinks"]
+           "Jacobian", "kinks"]
 
 
 # ============================================================================ staircase closed forms
@@ -269,8 +269,12 @@ def _continuous_slopes(act, Q, C, n):
 # ============================================================================ the Jacobian
 @dataclass(frozen=True)
 class Jacobian:
-    """J of the layer map at (Q, C): ``J`` (2x2, rows (Q', C'), columns (Q, C)), the images ``Q_next``,
-    ``C_next``, and ``error`` (2x2, a stated bound on each entry's absolute error)."""
+    """The Jacobian of the layer map of eq. 2-4 at a point (App. K; module docstring), as returned by
+    :func:`jacobian` and :func:`jacobian_fd`.
+
+    ``Q``, ``C``: the point; ``J`` (2x2, rows (Q', C'), columns (Q, C)); the images ``Q_next``,
+    ``C_next``; ``error`` (2x2, a stated bound on each entry's absolute error); ``method`` (how ``J`` was
+    computed: closed form, quadrature or finite differences)."""
 
     Q: float
     C: float

@@ -27,7 +27,7 @@ from qmf_sym import activations as _A
 
 __all__ = ["NAMES", "CONTINUOUS", "STAIRCASE_LEVELS", "make_activation", "fixed_point_report", "xi_curves",
            "edge_of_chaos_rows", "levels_to_match", "levels_table", "network_rates", "linearisation_rows",
-           "claim_scan", "softplus", "reproduce", "reproduce_linearisation", "CAPTIONS",
+           "claim_scan", "softplus", "plot_xi", "reproduce", "reproduce_linearisation", "CAPTIONS",
            "FIGURE_STEMS"]
 
 #: names accepted by ``qmf fixed-point --activation`` (and :func:`make_activation`): those of
@@ -401,7 +401,12 @@ def claim_scan(names=("tanh", "erf", "hardtanh", "relu"), sigma_ws=(0.8, 1.0, 1.
 
 # ============================================================================ figures and parts
 def plot_xi(rows, eoc_rows=None):
-    """xi against sigma_w (one panel per sigma_b) and, if given, the edge-of-chaos line sigma_w(sigma_b)."""
+    """The figure ``activations_xi`` of :func:`reproduce` (paper 1, sec. 3.1 and eq. 7): xi = -1/log chi
+    against sigma_w, one log-scale panel per sigma_b of ``SIGMA_BS`` (0, 0.05), from the ``rows`` of
+    :func:`xi_curves` (continuous activations solid, staircases dashed); if ``eoc_rows`` (from
+    :func:`edge_of_chaos_rows`) are given, a third panel draws the edge-of-chaos line sigma_w(sigma_b)
+    where chi_1 = 1 (:func:`qmf_sym.maps.edge_of_chaos`; staircases have none, sec. 4.2).  Returns the
+    matplotlib figure (saved by :func:`qmf_sim.io.save_figure`)."""
     plt = io.plt()
     ncol = 3 if eoc_rows else 2
     fig, ax = plt.subplots(1, ncol, figsize=(5 * ncol, 4.2))

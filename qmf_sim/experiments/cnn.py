@@ -42,8 +42,8 @@ import numpy as np
 
 from qmf_sim import io
 
-__all__ = ["LEVELS", "EPS", "CAPTIONS", "COLUMNS", "settings", "compute", "plot", "run", "reproduce"]
-# ERF_SIGMA_W and activations() are public too; they join __all__ with their docs/api reference pages
+__all__ = ["LEVELS", "EPS", "CAPTIONS", "COLUMNS", "activations", "settings", "compute", "plot", "run", "reproduce"]
+# ERF_SIGMA_W is public too; it joins __all__ with its docs/api reference page (a #: comment)
 
 LEVELS = 4
 EPS = 0.2
@@ -77,8 +77,9 @@ CAPTIONS = {
 
 
 def activations() -> list[tuple]:
-    """The activations of :func:`compute`: (label, activation, sigma_w) for the uniform N = :data:`LEVELS`
-    staircase at its optimal sigma_w and for erf at :data:`ERF_SIGMA_W` (module docstring), sigma_b = 0."""
+    """The activations of :func:`compute` (paper 1, sec. 4.2): a list of (label, activation, sigma_w), the
+    uniform N = :data:`LEVELS` staircase at its optimal sigma_w (eq. 16-17, :func:`qmf_sym.init.init_for`)
+    and erf at ``ERF_SIGMA_W`` = 2 (its chaotic phase: module docstring), both at sigma_b = 0."""
     from qmf_sym.activations import Erf, Staircase
     from qmf_sym.init import init_for
 

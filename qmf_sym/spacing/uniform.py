@@ -115,7 +115,9 @@ def moments_f64(D, th):
 
 
 def sums_f64(D, th):
-    """(A, A', A'', B, B', B'') in float64 (see :func:`moments_f64` for the shapes)."""
+    """(A, A', A'', B, B', B'') of eq. 17 in float64: :func:`eq17_sums` of :func:`moments_f64` (see it for the
+    shapes).  Internal, not in ``__all__``: the unchecked face of the Newton iteration of
+    :mod:`qmf_sym.spacing.optimum`; :func:`chi_uniform_derivatives` is the checked route."""
     return eq17_sums(D, *moments_f64(D, th), th.a0, th.cN)
 
 
@@ -163,7 +165,8 @@ def _constants_mp(N):
 
 
 def sums_mp(D, N):
-    """(A, A', A'', B, B', B'') at the current mpmath precision for one N at one D."""
+    """(A, A', A'', B, B', B'') of eq. 17 at the current mpmath precision for one N at one D (an mpf):
+    :func:`eq17_sums` of :func:`moments_mp`.  Internal, not in ``__all__``, like :func:`sums_f64`."""
     return eq17_sums(D, *moments_mp(D, N), *_constants_mp(N))
 
 
@@ -171,7 +174,10 @@ def sums_mp(D, N):
 def check_N(N):
     """N of eq. 17: an integer in [2, N_MAX] (``qmf_sym.activations.N_MAX`` = 10**6, the bound of
     ``Staircase.uniform``).  Cost at the bound: the float64 face ~0.2 s per D, the ``dps`` face O(N)
-    mpmath erfc (N = 10**4: ~1.5 s at dps = 30, so ~2-3 minutes at N = 10**6); N = 10**7 is refused."""
+    mpmath erfc (N = 10**4: ~1.5 s at dps = 30, so ~2-3 minutes at N = 10**6); N = 10**7 is refused.
+
+    Internal, not in ``__all__``: the one check of N for every face of eq. 17 (float64, ``dps``, and the
+    ball face of :mod:`qmf_sym.proof.uniform`); its ValueError names ``N`` and the range."""
     from ..activations import N_MAX
 
     return V.integer("N", N, 2, N_MAX, "the cost is O(N) per evaluation (the dps face: ~2-3 minutes at 10**6)")

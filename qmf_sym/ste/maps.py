@@ -415,7 +415,8 @@ def map_moments(phi, dps=None):
 
 def check_input_map(phi, tol=1e-9):
     """An input map must have E phi(z) = 0 (spec §3: the cross terms i != j of eps_g vanish), else
-    ValueError naming phi."""
+    ValueError naming phi.  Internal, not in ``__all__``: the check ``qmf_sim.ste.params.STEParams`` runs
+    on its input map."""
     if phi.kind in ("identity", "tanh"):
         return phi
     if phi.kind == "staircase":
