@@ -176,7 +176,8 @@ class StackedMLP:
                                  device=device)
         self.slope = torch.tensor([c.ste_slope for c in configs], dtype=dtype, device=device)
         self.quantize_output = configs[0].quantize_output
-        self._bufs, self._ones, self._args = {}, {}, {}  # a step's intermediates by role (:meth:`_buf`); rows of ones by batch
+        # a step's intermediates by role (:meth:`_buf`), rows of ones by batch, the pass's arguments, views
+        self._bufs, self._ones, self._args, self._lv = {}, {}, {}, None
 
     def params(self):
         return self.Ws + self.bs
@@ -197,6 +198,12 @@ class StackedMLP:
         if t is None or t.shape != shape:
             t = self._bufs[key] = torch.empty(shape, dtype=self.dtype, device=self.device)
         return t
+
+    def _views(self):
+        """Per layer (b[:, None, :], W^T): the views a step reads, made once (again after :meth:`keep`)."""
+        if self._lv is None:
+            self._lv = [(b[:, None, :], W.transpose(1, 2)) for W, b in zip(self.Ws, self.bs)]
+        return self._lv
 
     def forward(self, x, saved=None):
         """Logits (M, B, n_out) for inputs ``x``: (M, B, n_in) per member, or (B, n_in) shared.
@@ -219,14 +226,15 @@ class StackedMLP:
         h = x
         L = len(self.Ws)
         train = saved is not None and x.dim() == 3
+        views = self._views()
         for l in range(L):
-            W, b = self.Ws[l], self.bs[l]
+            W, b = self.Ws[l], views[l][0]
             if h.dim() == 2:  # a shared input (evaluation): one product against every member
-                a = torch.matmul(h, W) + b[:, None, :]
+                a = torch.matmul(h, W) + b
             elif train:
-                a = torch.baddbmm(b[:, None, :], h, W, out=self._buf(("a", l), (h.shape[0], h.shape[1], W.shape[2])))
+                a = torch.baddbmm(b, h, W, out=self._buf(("a", l), (h.shape[0], h.shape[1], W.shape[2])))
             else:
-                a = torch.baddbmm(b[:, None, :], h, W)
+                a = torch.baddbmm(b, h, W)
             quantized = l < L - 1 or self.quantize_output
             if not quantized:
                 if saved is not None:
@@ -275,13 +283,14 @@ class StackedMLP:
         if (update is None) == (neg_lr is None):
             raise ValueError("backward takes exactly one of update and neg_lr")
         per_member = isinstance(neg_lr, torch.Tensor)
+        views = self._views()
         for l in reversed(range(len(self.Ws))):
             h, gain = saved[l]
             if gain is not None:
                 g = g.mul_(gain)  # g is this step's own tensor (the loss's gradient or a buffer): in place
             W = self.Ws[l]
             # into alternating buffers: layer l's input gradient must not overwrite g, layer l+1's
-            gh = torch.bmm(g, W.transpose(1, 2), out=self._buf(("gh", l % 2), h.shape)) if l > 0 else None
+            gh = torch.bmm(g, views[l][1], out=self._buf(("gh", l % 2), h.shape)) if l > 0 else None
             if neg_lr is None:
                 gW = torch.bmm(h.transpose(1, 2), g, out=self._buf(("gW", W.shape), W.shape))
                 update(l, gW, g.sum(1))
@@ -293,10 +302,10 @@ class StackedMLP:
                 if per_member:
                     gs = torch.mul(g, neg_lr.view(-1, 1, 1), out=self._buf(("gs", g.shape), g.shape))
                     W.baddbmm_(h.transpose(1, 2), gs)
-                    self.bs[l][:, None, :].baddbmm_(ones, gs)
+                    views[l][0].baddbmm_(ones, gs)
                 else:
                     W.baddbmm_(h.transpose(1, 2), g, alpha=neg_lr)
-                    self.bs[l][:, None, :].baddbmm_(ones, g, alpha=neg_lr)
+                    views[l][0].baddbmm_(ones, g, alpha=neg_lr)
             g = gh
 
     def keep(self, idx):
@@ -309,7 +318,7 @@ class StackedMLP:
         self.tab = self.tab.select(sel) if self.tab is not None else None
         self.clip, self.slope = self.clip[sel], self.slope[sel]
         self.M = len(idx)
-        self._bufs, self._ones, self._args = {}, {}, {}
+        self._bufs, self._ones, self._args, self._lv = {}, {}, {}, None
         return sel
 
 
