@@ -24,6 +24,23 @@ other processes' time slices do not count), the 2-thread scaling uses wall time.
 7. General maps: tanh weights and inputs (compiled: the kernels' vectorised tanh), the ridge on psi,
    a quantization onset, and a user callable on the pure-numpy path.
 
+2026-12-07, joint quantization (same machine, load average 1.9-2.3 from other jobs; CPU time, one thread,
+d = 900): phi(x) by a chain of <= 7 thresholds is now computed inside the pass of the five sums (T = 0),
+same numbers bit for bit (every solver path; d = 900, 1001, 7 against the tree before).  Alternating
+before / after, 3 pairs, fraction of a one-stream draw rate: b = b_x = 3 0.536/0.573, 0.538/0.578,
+0.526/0.556; b = b_x = 2 0.635/0.665, 0.653/0.673, 0.652/0.670; b = 2 and unquantized inputs unchanged
+(0.69, 0.72-0.74).  In a harness (ns per coordinate update, arrays in L1): a 7-threshold chain pass +
+the sums 0.59-0.64, the chain inside the sums 0.45-0.46.  Measured and not kept: the chain inside the
+draw loop 2.59-2.66 against draws + chain pass 1.87-1.90 (the draw loop is scalar, and so becomes the
+chain); both chains inside the sums 1.04 against two chain passes + sums 1.08 while one inside is 0.91
+in all; psi(w) inside the update pass 0.585 against 0.562-0.586 separate; the arithmetic lookup
+(code -2) for b = 3, 0.99 ns against the chain's 0.46.  What bounds b = b_x = 3: the draws 1.50 ns of
+the ~2.65 ns per update, the update 0.15, the weight chain 0.47, the input chain with the sums 0.45
+(this bench's [2] line at load 2.2: 0.54).  0.7 of the draw rate means <= 2.14 ns, i.e. <= 0.64 ns for
+everything but the draws, while the two 7-threshold chains alone take 0.93 ns (7 compares and 7
+selects per 4 values; the compares go to one port).  Even with a free update and free sums the two
+chains cap it at 1.50 / 2.43 = 0.62: 0.7 is out of reach with an exact lookup of this form.
+
 2026-12-07, lookup without a generator (2 cores, Intel Xeon with AVX-512 under KVM, load average 0.5-0.7;
 --quick --no-fig2 --repeats 5 and [6] at 7): scripts/ste_gen_passes.py and its generated block are gone.
 A chain is now a loop over tuples of the row (numba's to_fixed_tuple), which LLVM unrolls.  numba compiles

@@ -338,6 +338,41 @@ def rpass(w, ws, ps, px, X, d):
     return ay, ayh, am, aq, aqq
 
 
+@njit(fastmath={"reassoc", "nsz", "contract"}, **J)
+def rpass_chain(w, ws, ps, px, X, d, th, lv):
+    """:func:`rpass` with px = phi(X) computed inside, by the chain over th, lv (:func:`qpass_chain`), and
+    stored: the sums run in the shadow of the chain's compares (the same sums bit for bit)."""
+    l0, lv = lv[0], lv[1:]
+    ay = 0.0
+    ayh = 0.0
+    am = 0.0
+    aq = 0.0
+    aqq = 0.0
+    for i in range(d):
+        wi = w[i]
+        p = ps[i]
+        wsi = ws[i]
+        xi = X[i]
+        pxi = _chain(xi, l0, th, lv)
+        px[i] = pxi
+        am += wsi * p
+        aq += p * p
+        aqq += wi * wi
+        ay += wsi * xi
+        ayh += p * pxi
+    return ay, ayh, am, aq, aqq
+
+
+@njit(inline="always", **J)
+def rpass_phi(code, w, ws, ps, px, X, d, lev, thr):
+    """:func:`rpass_chain` for the input map's chain of code 1, 3 or 7."""
+    if code == 1:
+        return rpass_chain(w, ws, ps, px, X, d, to_fixed_tuple(thr, 1), to_fixed_tuple(lev, 2))
+    if code == 3:
+        return rpass_chain(w, ws, ps, px, X, d, to_fixed_tuple(thr, 3), to_fixed_tuple(lev, 4))
+    return rpass_chain(w, ws, ps, px, X, d, to_fixed_tuple(thr, 7), to_fixed_tuple(lev, 8))
+
+
 @njit(**jit)
 def rpass_serial(w, ws, ps, px, X, d):
     """:func:`rpass` summed in order (the Langevin path, T > 0)."""
@@ -493,11 +528,15 @@ def micro(states, W, WS, slot_cfg, wgl, wgt, wgm, xgl, xgt, xgm, eta, lam, sig, 
                 if tnoise[j] != 0.0:  # Langevin noise, drawn in coordinate order
                     s0, s1, s2_, s3 = add_noise(w, d, tnoise[j], s0, s1, s2_, s3)
                 mpass(np.int64(wgm[c, 0]), w, PS[j], d, wgl[c], wgt[c], wgm[c, 1], wgm[c, 2], wgm[c, 3])
-                mpass(np.int64(xgm[c, 0]), X, PX[j], d, xgl[c], xgt[c], xgm[c, 1], xgm[c, 2], xgm[c, 3])
-                if tnoise[j] == 0.0:
-                    ay, ayh, am, aq, aqq = rpass(w, WS[g, j], PS[j], PX[j], X, d)
+                xc = np.int64(xgm[c, 0])
+                if tnoise[j] == 0.0 and (xc == 1 or xc == 3 or xc == 7):  # phi(x) inside the sums
+                    ay, ayh, am, aq, aqq = rpass_phi(xc, w, WS[g, j], PS[j], PX[j], X, d, xgl[c], xgt[c])
                 else:
-                    ay, ayh, am, aq, aqq = rpass_serial(w, WS[g, j], PS[j], PX[j], X, d)
+                    mpass(xc, X, PX[j], d, xgl[c], xgt[c], xgm[c, 1], xgm[c, 2], xgm[c, 3])
+                    if tnoise[j] == 0.0:
+                        ay, ayh, am, aq, aqq = rpass(w, WS[g, j], PS[j], PX[j], X, d)
+                    else:
+                        ay, ayh, am, aq, aqq = rpass_serial(w, WS[g, j], PS[j], PX[j], X, d)
                 mpsi, qpsi, qlat = am / d, aq / d, aqq / d
                 eps = eps_g(rho_emp[g, j], kappa[c], s2[c], mpsi, qpsi)
                 if rec_now:
