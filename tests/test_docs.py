@@ -4,13 +4,18 @@ Default suite: the whole site without executing the tutorials (``nb_execution_mo
 Sphinx's ``dummy`` builder, which reads every page and resolves every cross-reference but writes no
 HTML.  Slow: the real build, HTML with the five tutorials executed (a cell that raises fails it).
 Both build into a temporary directory; the pages generated from the code (``docs/api``,
-``docs/derivations``) are rewritten in the source tree, as every build does.
+``docs/derivations``) are rewritten in the source tree, as every build does.  Every docstring must be
+valid reStructuredText (``docs/_ext/qmf_docstrings.py``): one that is not fails the ``-W`` build unless
+its name is in ``qmf_plain_docstrings_allowed`` (``docs/conf.py``).
 """
 import importlib.util
+import logging
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -38,7 +43,11 @@ def _sphinx(tmp_path, builder, *extra, timeout):
 
 
 def test_reference_pages_build_with_warnings_as_errors(tmp_path):
-    _sphinx(tmp_path, "dummy", "-D", "nb_execution_mode=off", timeout=1200)
+    out = _sphinx(tmp_path, "dummy", "-D", "nb_execution_mode=off", timeout=1200)
+    # a docstring that is not valid reStructuredText is a warning (the build above fails) unless allowed
+    plain = {ln.split("\t")[0] for ln in (out / "plain_docstrings.txt").read_text(encoding="utf-8").splitlines()}
+    allowed = runpy.run_path(str(DOCS / "conf.py"))["qmf_plain_docstrings_allowed"]
+    assert plain <= allowed, sorted(plain - allowed)
     api = _ext("qmf_api")
     modules, entries, errors = api.collect()
     assert not errors, errors
@@ -66,6 +75,41 @@ def test_every_public_name_is_collected():
             if e.kind in ("class", "function"):
                 homes.setdefault((id(e.obj), e.name), set()).add(e.home)
     assert all(len(h) == 1 for h in homes.values())
+
+
+def test_invalid_docstring_is_a_warning_unless_allowed(monkeypatch, caplog):
+    """The check of docs/_ext/qmf_docstrings.py on its own: ``|x|`` read as a substitution and a display
+    without ``::`` are invalid (plain-text fallback, a warning naming the object and the line) unless the
+    name is allowed; the same text with inline literals and a literal block is valid and left alone."""
+    monkeypatch.delenv("QMF_DOCS_STRICT", raising=False)
+    ext = _ext("qmf_docstrings")
+    app = SimpleNamespace(config=SimpleNamespace(qmf_plain_docstrings_allowed={"pkg.allowed"}),
+                          env=SimpleNamespace(docname="api/generated/pkg"))
+
+    def obj():
+        pass
+
+    bad = ["P(|u| < 1) for u ~ N(0, Q), and", "    x^(l+1) = x^l + alpha phi(x^l),", "    C' = M(C)", "done."]
+    good = ["``P(|u| < 1)`` for u ~ N(0, Q), and::", "", "    x^(l+1) = x^l + alpha phi(x^l),", "    C' = M(C)", "",
+            "done."]
+    for name, lines, warns in (("pkg.bad", bad, True), ("pkg.allowed", bad, False), ("pkg.good", good, False)):
+        obj.__doc__ = "\n".join(lines)
+        caplog.clear()
+        processed = list(lines)
+        with caplog.at_level(logging.WARNING):
+            ext._process(app, "function", name, obj, {}, processed)
+        warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(warned) == warns, (name, warned)
+        assert (name in ext._PLAIN) == (lines is bad), name
+        assert (processed == lines) == (lines is good), processed  # the fallback: a literal block of the text
+    assert "pkg.bad" not in ext._VALID and "pkg.good" in ext._VALID
+    obj.__doc__ = "P(|u| < 1) for u ~ N(0, Q)."
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        ext._process(app, "function", "pkg.bar", obj, {}, [obj.__doc__])
+    msg = caplog.records[0].getMessage()
+    assert "pkg.bar (tests/test_docs.py:" in msg and 'substitution referenced: "u"' in msg, msg
+    assert "docstring line 1: 'P(|u| < 1) for u ~ N(0, Q).'" in msg, msg
 
 
 @pytest.mark.slow
