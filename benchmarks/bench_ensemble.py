@@ -38,10 +38,37 @@ The same benchmark on a QUIET machine (2026-12-07, load average 0.3-0.9, 1 threa
 ~120 GFLOP/s at width 128 (not ~44: the loaded machine slowed the products more than the rest), so the
 fraction there was 0.48 (0.508 at 7ac334d, the same session); the two-loop numba pass (index and gain
 vectorised, then the table reads: 2.24 -> 1.25 ns per element, tables' numpy views made once) brought it
-to 0.55 (ensemble 65.6 GFLOP/s, ceiling 120.2).  What remains per step at width 128 (cProfile, 300 steps,
-9 members): products ~42 %, the numba pass ~10 %, the SGD updates ~4 %, the loss and its autograd ~6 %,
-Python and small torch calls the rest.  Width 2048, 4 steps: fraction 1.00 CPU time (ensemble 83.1,
+to 0.55 (ensemble 65.6 GFLOP/s, ceiling 120.2).  What then remained per step at width 128 (cProfile, 300
+steps, 9 members): products ~42 %, the numba pass ~10 %, the SGD updates ~4 %, the loss and its autograd
+~6 %, Python and small torch calls the rest.  Width 2048, 4 steps: fraction 1.00 CPU time (ensemble 83.1,
 ceiling 82.9 GFLOP/s; wall 0.76; load average 3.1 from other jobs).
+
+The step without autograd (2026-12-07, later; 1 thread; the machine shared with other agents, load
+average 1.9-2.5 on 2 cores during these runs, so each number is a median of interleaved runs of the tree
+before, 2da295b, and after, 7b38b3c, and the ceiling moved between 115 and 125 GFLOP/s):
+
+    width 128, --repeats 5, three runs each: fraction 0.563 -> 0.786 CPU time (0.563 0.565 0.562 ->
+        0.786 0.814 0.778; ensemble ~67 -> ~92 GFLOP/s, ceiling ~119 GFLOP/s)
+    width 2048, 4 steps, --repeats 3, two runs each: 0.82 0.78 -> 1.13 0.94 (ceiling ~85 GFLOP/s; three
+        steps per pair, so noisy; above 1 because the ceiling writes each weight gradient into a buffer of
+        its own while the fused step accumulates into W, without the separate 150 MB update pass)
+
+What each change gave at width 128 (interleaved runs with and without it, medians of runs of 3 pairs):
+the numba pass's select chain over the sorted offsets (40 -> 12 us per layer; 0.558 -> 0.608), the loss
+and its gradient in one numba pass instead of F.cross_entropy and autograd (0.69 -> 0.79, the rest in
+place), plain SGD fused into the weight-gradient product, ``W.baddbmm_(h^T, g, alpha=-lr)`` (0.70 ->
+0.81; it removes the update pass, so a flat parameter buffer or ``torch._foreach_*`` had nothing left to
+fuse), reused buffers and the pass's arguments made once (0.733 -> 0.764), the per-layer views made
+once (0.762 -> 0.797).  Measured and not kept: the chain with four offsets per loop or in register
+blocks of 64 (13.4 and 60 us against 12 per layer).
+
+What remains per step at width 128 (cProfile of one 300-step run of the 9 members, set-up included,
+load 1.1): products ~67 % (bmm 25 %, the forward baddbmm 22 %, the fused update baddbmm_ 20 %), the
+numba staircase pass ~7 %, the STE gain's mul_ ~2.5 %, the loss ~2 %, the batch samplers and gathers
+~2.5 %, Python of the step (forward, backward, buffers, views) ~8 %, set-up (initial draws, tables) ~5 %.
+At width 4 the same step costs ~0.26 ms CPU (Python and ~45 torch / numba calls of a few us each, the
+forward baddbmm's ~9 us with its bias copy the largest), against ~2.0 ms at width 128: that per-call
+floor and the elementwise passes are what bounds the rest.
 """
 import argparse
 import os
