@@ -131,7 +131,7 @@ class StackedMLP:
 
     Forward: every member's staircase (:func:`qmf_sim.nn.stacked_staircase_forward`, exact); backward
     (:meth:`backward`, written out: the products autograd would run, without its graph): the STE
-    multiplies the incoming gradient by gain = slope * 1[|x| < clip] (clip = 1: eq. 19's clipped STE;
+    multiplies the incoming gradient by gain = ``slope * 1[|x| < clip]`` (clip = 1: eq. 19's clipped STE;
     inf: identity STE), bit for bit autograd's result for this model (tested).  A continuous activation
     (``TrainConfig.activation``, one per ensemble): its torch op forward and its derivative phi'(x) as the
     gain (:func:`qmf_sim.nn.activation_with_derivative`), autograd's result to float rounding (tested)."""
@@ -183,7 +183,7 @@ class StackedMLP:
         return self.Ws + self.bs
 
     def gain(self, a):
-        """The STE gain slope * 1[|a| < clip] of each member (a: (M, ...)): :func:`qmf_sim.nn.stacked_ste_gain`."""
+        """The STE gain ``slope * 1[|a| < clip]`` of each member (a: (M, ...)): :func:`qmf_sim.nn.stacked_ste_gain`."""
         from .nn import stacked_ste_gain
 
         return stacked_ste_gain(a, self.clip, self.slope)

@@ -213,7 +213,7 @@ def _check_members(x, clip, slope, dtype=None):
 
 
 def stacked_ste_gain(x: torch.Tensor, clip: torch.Tensor, slope: torch.Tensor) -> torch.Tensor:
-    """The STE gains of M members at once (x: (M, ...)): g_m(x) = slope_m * 1[|x| < clip_m], the batched
+    """The STE gains of M members at once (x: (M, ...)): ``g_m(x) = slope_m * 1[|x| < clip_m]``, the batched
     face of :func:`staircase_ste`'s gain (eq. 19 of paper 1: clip 1 is the clipped STE, clip inf the
     identity STE); ``clip`` and ``slope`` are (M,) tensors of x's dtype and device."""
     _check_members(V.float_tensor("x", x), clip, slope)
