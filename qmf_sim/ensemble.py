@@ -28,7 +28,7 @@ position).  The SGD step is ``torch.optim.SGD``'s rule written out with per-memb
 
 One step, without autograd: the forward pass keeping each layer's input and STE gain, every
 intermediate in a buffer reused from step to step; the members' losses and their gradient at the logits
-in one pass (:func:`qmf_sim.nn.stacked_cross_entropy`: (softmax - onehot) / B, autograd's to float
+in one pass (``qmf_sim.nn._stacked_cross_entropy``: (softmax - onehot) / B, autograd's to float
 rounding, tested); the layers' gradients by hand (:meth:`StackedMLP.backward`: the very products autograd
 runs, so the same numbers bit for bit, tested).  Plain SGD (no momentum, no weight decay: the defaults of
 TrainConfig) is fused into the weight-gradient product, W += (-lr) h^T g as one in-place ``baddbmm_`` per layer

@@ -9,8 +9,9 @@ Public API (relied on by the training sweep and by :mod:`qmf_sim.netprop`):
 
 * :func:`staircase_forward` -- the one torch lookup of a staircase's value (no autograd), and its batched
   face :func:`stacked_staircase_forward` (M staircases at once, for :mod:`qmf_sim.ensemble`), with the
-  members' STE gains :func:`stacked_ste_gain` and both in one CPU pass, :func:`stacked_staircase_ste`;
-  the members' losses with their gradient, :func:`stacked_cross_entropy`.
+  members' STE gains :func:`stacked_ste_gain` and both in one CPU pass, :func:`stacked_staircase_ste`
+  (and, internal to the ensemble's step, the members' losses with their gradient,
+  ``_stacked_cross_entropy``).
 * :func:`activation_forward` / :func:`torch_function` -- the torch face of *any* activation of
   :mod:`qmf_sym.activations` (staircases through :func:`staircase_forward`; erf, tanh, ReLU, leaky ReLU and
   hard tanh through torch ops with their true derivative under autograd; a ``Smooth`` activation through a
@@ -42,7 +43,6 @@ __all__ = [
     "stacked_staircase_forward",
     "stacked_ste_gain",
     "stacked_staircase_ste",
-    "stacked_cross_entropy",
     "torch_function",
     "activation_forward",
     "activation_with_derivative",
@@ -331,7 +331,7 @@ _CE_PASS = None
 
 
 def _ce_pass():
-    """The numba pass of :func:`stacked_cross_entropy` (compiled on first use, cached on disk): per row, the
+    """The numba pass of ``_stacked_cross_entropy`` (compiled on first use, cached on disk): per row, the
     finiteness check, the max, exp(z - max) and their sum in the logits' dtype, then the loss
     log(sum) - (z_y - max) and the gradient exp(z - max) / sum / B - [k = y] / B; the losses' mean over
     the batch accumulates in float64."""
@@ -371,7 +371,7 @@ def _ce_pass():
     return _CE_PASS
 
 
-def stacked_cross_entropy(z: torch.Tensor, y: torch.Tensor):
+def _stacked_cross_entropy(z: torch.Tensor, y: torch.Tensor):
     """The softmax cross-entropies of M members at once, without autograd: z (M, B, C) logits, y (M, B)
     labels; returns (loss, grad, ok): ``loss`` (M,) float64, each member's mean over its batch of
     -log softmax(z)_y (``torch.nn.functional.cross_entropy``); ``grad`` (M, B, C), the gradient of the SUM of
@@ -392,7 +392,7 @@ def stacked_cross_entropy(z: torch.Tensor, y: torch.Tensor):
 
 
 def _stacked_ce(z, y):
-    """:func:`stacked_cross_entropy` on checked arguments (the per-step call of the ensemble)."""
+    """``_stacked_cross_entropy`` on checked arguments (the per-step call of the ensemble)."""
     M, B, C = z.shape
     if z.device.type == "cpu" and z.is_contiguous():
         y = y.contiguous()

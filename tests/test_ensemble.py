@@ -327,11 +327,11 @@ def test_activation_field_keeps_staircase_keys_and_refuses_ste_for_continuous():
 # ---------------------------------------------------------------------------------- the step without autograd
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_stacked_cross_entropy_is_autograds(dtype):
-    """nn.stacked_cross_entropy (the numba pass on contiguous CPU logits, the torch ops otherwise) = the
+    """nn._stacked_cross_entropy (the numba pass on contiguous CPU logits, the torch ops otherwise) = the
     members' mean F.cross_entropy and autograd's gradient of their sum, to a few ulps of the dtype (exp, log
     and the order of the sums round differently); large logits do not overflow; a member with a NaN or inf
     logit is flagged, the others are not."""
-    from qmf_sim.nn import stacked_cross_entropy
+    from qmf_sim.nn import _stacked_cross_entropy as stacked_cross_entropy
 
     M, B, C = 5, 16, 10
     g = torch.Generator().manual_seed(0)
@@ -365,7 +365,7 @@ def test_fused_sgd_step_is_the_sgd_update(per_member):
     """StackedMLP.backward(neg_lr=...) (W += -lr h^T g in one baddbmm_, the bias likewise) = the written-out
     step (the gradients of backward(update) applied as W - lr grad_W), to float64 rounding: one rate for
     every member (a float) or one per member (a tensor)."""
-    from qmf_sim.nn import stacked_cross_entropy
+    from qmf_sim.nn import _stacked_cross_entropy as stacked_cross_entropy
 
     cfgs = [TrainConfig(**BASE, **m).resolved() for m in MEMBERS]
     x = torch.randn((len(cfgs), 16, 64), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
