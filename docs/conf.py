@@ -75,10 +75,6 @@ numpydoc_validation_exclude = {r"\.__init__$", r"\.__call__$", r"\.__repr__$"} |
 # docstrings still plain in files that were being edited elsewhere when the check was made strict; a
 # name that becomes valid is reported at the end of the build ("drop from qmf_plain_docstrings_allowed").
 qmf_plain_docstrings_allowed = {
-    # qmf_sim/ensemble.py
-    "qmf_sim.ensemble.StackedMLP", "qmf_sim.ensemble.StackedMLP.gain",
-    # qmf_sim/nn.py
-    "qmf_sim.nn.stacked_ste_gain", "qmf_sim.nn.staircase_ste", "qmf_sim.nn.torch_function",
     # qmf_sim/ste/ (micro.py, params.py, particles.py, quantizer.py, torch_micro.py)
     "qmf_sim.ste.micro", "qmf_sim.ste.params.STEParams", "qmf_sim.ste.particles", "qmf_sim.ste.quantizer.map_tables",
     "qmf_sim.ste.torch_micro.torch_map",

@@ -452,6 +452,7 @@ def torch_function(act, torch_fn=None):
     * a ``Smooth`` activation (a user's numpy function, e.g. SiLU): ``qmf_sym`` holds no torch, so the caller
       passes ``torch_fn`` (a torch callable computing the same function); without it this raises
       ``ValueError`` (we do not silently push tensors through numpy: no autograd, no GPU).
+
     ``torch_fn``, when given, is used for any non-staircase activation (checked by the caller's tests).
     """
     if isinstance(act, Staircase):
@@ -550,7 +551,7 @@ def staircase_ste(x: torch.Tensor, act, ste="clipped", slope: float = 1.0) -> to
 
     Backward (the STE): the incoming gradient is multiplied by a gain g(x):
 
-    * ``"clipped"`` (eq. 19): g(x) = slope * 1[|x| < 1];
+    * ``"clipped"`` (eq. 19): ``g(x) = slope * 1[|x| < 1]``;
     * ``"identity"``: g(x) = slope everywhere;
     * a callable ``ste(x) -> gain tensor`` (same shape as x, or broadcastable): the hook for any
       other estimator, e.g. ``lambda x: 1 - torch.tanh(x) ** 2``; the result is also multiplied by
