@@ -17,7 +17,9 @@ callables, which run on the pure-numpy paths of :mod:`.reference`.  Switches of 
 ('latent' | 'psi', item 3) and ``onset`` (quantization from tau = onset on, item 6) in every solver.
 
 The one quantizer lookup is :mod:`.quantizer`; random numbers :mod:`.rng`; all compiled code
-:mod:`._kernels` (loaded on first use).
+:mod:`._kernels` (loaded on first use).  Ctrl-C stops a compiled solver within a step
+(:mod:`.interrupt`): it raises ``Interrupted`` (a KeyboardInterrupt) whose ``partial`` holds the records
+made up to the stop.
 """
 from qmf_sim.ste.micro import simulate, simulate_many
 from qmf_sim.ste.params import GRIDS, INITS, STES, TEACHERS, STEParams, as_params

@@ -387,6 +387,17 @@ def rpass_serial(w, ws, ps, px, X, d):
     return ay, ayh, am, aq, aqq
 
 
+@intrinsic
+def stopped(typingctx, flag):
+    """flag[0] != 0 for an int64 array that another thread may set (Ctrl-C, qmf_sim.ste.interrupt), read
+    by an atomic load at every call: a plain flag[0] was hoisted out of the prange loop, and the kernel
+    never saw the flag set."""
+    def codegen(context, builder, sig, args):
+        data = context.make_array(sig.args[0])(context, builder, args[0]).data
+        return builder.icmp_signed("!=", builder.load_atomic(data, "monotonic", 8), ir.Constant(ir.IntType(64), 0))
+    return types.boolean(flag), codegen
+
+
 # ---------------------------------------------------------------- the one divergence rule
 @njit(inline="always", **jit)
 def out_of_bounds(eps, q, eps_bound, q_bound):
@@ -478,13 +489,13 @@ def fill_normals(state, out):
 # ---------------------------------------------------------------- d-dimensional SGD (micro)
 @njit(parallel=True, **jit)
 def micro(states, W, WS, slot_cfg, wgl, wgt, wgm, xgl, xgt, xgm, eta, lam, sig, temp, kappa, s2, rho_emp,
-          rec_steps, snap_steps, eps_bound, q_bound, out_eps, out_q, out_m, out_qpsi, out_snap, div_step):
+          rec_steps, snap_steps, eps_bound, q_bound, out_eps, out_q, out_m, out_qpsi, out_snap, div_step, stop):
     """W, WS: (n_groups, G, d) latent and teacher weights; slot_cfg: (n_groups, G) config index; the
     slots of a group share one stream of inputs.  Each step: draw x (d normals) and the label noise,
     then per slot: finish the previous update (:func:`upass`), psi(w) and phi(x) (:func:`mpass`), the
     five sums (:func:`rpass`).  wgl/wgt (C, n): padded levels/thresholds, wgm (C, 9) = (code, t0, inv,
     top, clip bound, surrogate code, ga, gc, ridge-on-psi flag) of each config's map
-    (``qmf_sim.ste.quantizer.map_tables``)."""
+    (``qmf_sim.ste.quantizer.map_tables``); stop[0] != 0 ends the run at the next step (weights written back)."""
     n_groups, G, d = W.shape
     n_steps = rec_steps[-1]
     sqd = math.sqrt(d)
@@ -507,6 +518,8 @@ def micro(states, W, WS, slot_cfg, wgl, wgt, wgm, xgl, xgt, xgm, eta, lam, sig, 
         ir = isn = 0
         n_active = G
         for t in range(n_steps + 1):
+            if stopped(stop):  # Ctrl-C (qmf_sim.ste.interrupt): the records up to step t - 1 stay
+                break
             if t < n_steps:
                 s0, s1, s2_, s3 = fill_normal(X, d, s0, s1, s2_, s3)
                 # label noise of the new sample (always drawn: streams do not depend on sigma2)
@@ -578,11 +591,11 @@ def chunk_sums(code, w, ws, ps, n, lev, thr, t0, inv, top):
 
 @njit(**jit)
 def particles(states, WP, WSP, lev, thr, meta, clip, omega, kappa, s2, eta, lam, sig2, temp, rho,
-              dts, rec_at, snap_rec, eps_bound, q_bound, out_eps, out_m, out_q, out_qlat, out_snap, status):
+              dts, rec_at, snap_rec, eps_bound, q_bound, out_eps, out_m, out_q, out_qlat, out_snap, status, stop):
     """WP, WSP: (n_chunks, n) particles; chunk c uses stream states[c].  Euler--Maruyama with eps_g
-    recomputed from all particles before every step; status = [diverged, step].  Serial on purpose:
-    the global eps_g couples all particles at every step, and a per-step thread barrier costs more
-    than it gains on a loaded machine (run independent solves in parallel instead)."""
+    recomputed from all particles before every step; status = [diverged, step]; stop[0] != 0 ends the
+    run.  Serial on purpose: the global eps_g couples all particles at every step, and a per-step thread
+    barrier costs more than it gains on a loaded machine (run independent solves in parallel instead)."""
     code = np.int64(meta[0])
     t0, inv, top = meta[1], meta[2], meta[3]
     gcode = np.int64(meta[5])
@@ -616,7 +629,7 @@ def particles(states, WP, WSP, lev, thr, meta, clip, omega, kappa, s2, eta, lam,
         if out_of_bounds(eps, qlat, eps_bound, q_bound):
             status[0], status[1] = 1, t
             return
-        if t == n_steps:
+        if t == n_steps or stopped(stop):  # stop: Ctrl-C (qmf_sim.ste.interrupt), the records up to t stay
             break
         dt = dts[t]
         b_in = eta * eta * s2 * (2.0 * eps + sig2) + 2.0 * eta * temp
@@ -657,14 +670,14 @@ def particles(states, WP, WSP, lev, thr, meta, clip, omega, kappa, s2, eta, lam,
 @njit(**jit)
 def pde(P, wst, pw, A, Bshape, amax, bsmax, psi_avg, psi2_avg, x, h, eta, s2, kappa, sig2, temp, rho, rec_tau,
         snap_rec, eps_bound, q_bound, wall_cells, wall_mass, out_eps, out_m, out_q, out_qlat, out_snap, status,
-        tau_div):
+        tau_div, stop):
     """P: (nT, M) cell densities, one per teacher value wst[j] with weight pw[j]; A: (nT, M) drift at
     the cells; B_i = eta^2 s2 (2 eps + sig2) Bshape_i + 2 eta T; amax = max |A|, bsmax = max(Bshape, 0).  Upwind (donor-cell) drift flux
     F = A_i^+ p_i + A_{i+1}^- p_{i+1} - (B_{i+1} p_{i+1} - B_i p_i)/(2h), zero flux at the walls,
     explicit Euler with dt = 0.4 min(h / max|A|, h^2 / max B).  Divergence: :func:`out_of_bounds` (q at
     the recording times only: the domain bounds it by L^2), or more than ``wall_mass`` of the mass in the
     ``wall_cells`` cells next to either wall (the solution has left the domain); status = [0 / 1 (bounds)
-    / 2 (walls), steps], tau_div[0] = the time."""
+    / 2 (walls), steps], tau_div[0] = the time; stop[0] != 0 ends the run after the current step's record."""
     nT, M = P.shape
     B = np.zeros(M)
     F = np.zeros(M + 1)
@@ -701,7 +714,7 @@ def pde(P, wst, pw, A, Bshape, amax, bsmax, psi_avg, psi2_avg, x, h, eta, s2, ka
             if snap_rec[ir] >= 0:
                 out_snap[snap_rec[ir]] = P
             ir += 1
-        if bad or ir >= n_rec:
+        if bad or ir >= n_rec or stopped(stop):  # stop: Ctrl-C (qmf_sim.ste.interrupt)
             status[0], status[1] = bad, steps
             if bad:
                 tau_div[0] = tau

@@ -30,6 +30,7 @@ from typing import Sequence
 
 import numpy as np
 
+from qmf_sim.ste.interrupt import Interrupted, mark_unrecorded, run_kernel
 from qmf_sim.ste.params import as_params
 from qmf_sim.ste.quantizer import map_tables
 from qmf_sim.ste.rng import check_seed, draw_init, draw_teacher, init_rng, stream_state
@@ -143,9 +144,19 @@ def simulate_many(plist: Sequence, d, tau_max=None, runs=5, seed=0, tau=None, sh
     if special:  # onset (two kernel runs) and callable maps (pure numpy): one set at a time
         kw = dict(tau_max=tau_max, runs=runs, seed=seed, tau=tau, share_inputs=share_inputs,
                   snapshot_tau=snapshot_tau, eps_bound=eps_bound, q_bound=q_bound, keep_teacher=keep_teacher)
-        plain = [p for k, p in enumerate(plist) if k not in special]
-        out = iter(simulate_many(plain, d, **kw) if plain else [])
-        return [_simulate_special(p, d, **kw) if k in special else next(out) for k, p in enumerate(plist)]
+        plain = [k for k in range(len(plist)) if k not in special]
+        res, cur = [None] * len(plist), plain
+        try:
+            for k, r in zip(plain, simulate_many([plist[k] for k in plain], d, **kw) if plain else []):
+                res[k] = r
+            for k in special:
+                cur = [k]
+                res[k] = _simulate_special(plist[k], d, **kw)
+        except Interrupted as exc:  # the sets not run yet are None
+            for k, r in zip(cur, exc.partial if isinstance(exc.partial, list) else [exc.partial]):
+                res[k] = r
+            raise Interrupted(res) from None
+        return res
     d, runs, seed, eps_bound, q_bound = _check_run(d, runs, seed, eps_bound, q_bound, tau, tau_max)
     sched = Schedule(tau, snapshot_tau, tau_max=tau_max)
     rec = sched.steps(d)
@@ -180,10 +191,10 @@ def simulate_many(plist: Sequence, d, tau_max=None, runs=5, seed=0, tau=None, sh
     div = np.full((n_groups, G), -1, dtype=np.int64)
     from qmf_sim.ste import _kernels as K
 
-    K.micro(states, W, WS, slot, cfg["wgl"], cfg["wgt"], cfg["wgm"], cfg["xgl"], cfg["xgt"], cfg["xgm"],
-            cfg["eta"], cfg["lam"], cfg["sig"], cfg["temp"], cfg["kappa"], cfg["s2"], rho_emp, rec,
-            snap if snap.size else np.full(1, -1, np.int64), eps_bound, q_bound,
-            out["eps"], out["q"], out["m"], out["qpsi"], out_snap, div)
+    stopped = run_kernel(K.micro, states, W, WS, slot, cfg["wgl"], cfg["wgt"], cfg["wgm"], cfg["xgl"], cfg["xgt"],
+                         cfg["xgm"], cfg["eta"], cfg["lam"], cfg["sig"], cfg["temp"], cfg["kappa"], cfg["s2"], rho_emp,
+                         rec, snap if snap.size else np.full(1, -1, np.int64), eps_bound, q_bound,
+                         out["eps"], out["q"], out["m"], out["qpsi"], out_snap, div)
     results = []
     for c, p in enumerate(plist):
         idx = [(g, j) for g in range(n_groups) for j in range(G) if slot[g, j] == c]
@@ -192,6 +203,8 @@ def simulate_many(plist: Sequence, d, tau_max=None, runs=5, seed=0, tau=None, sh
         dv = np.array([div[g, j] for g, j in idx])
         arrs = {k: get(v) for k, v in out.items()}
         diverged, valid, tdiv = apply_divergence(arrs, rec, dv, d)
+        if stopped:
+            valid = mark_unrecorded(valid, arrs["eps"])
         snaps = get(out_snap) if snap.size else None
         if snaps is not None:
             for r in np.nonzero(diverged)[0]:
@@ -199,8 +212,10 @@ def simulate_many(plist: Sequence, d, tau_max=None, runs=5, seed=0, tau=None, sh
         results.append(Trajectory(
             params=p, method="micro", tau=rec / d, eps=arrs["eps"], q=arrs["q"], m_psi=arrs["m"],
             q_psi=arrs["qpsi"], valid=valid, diverged=diverged, tau_diverged=tdiv, eps_bound=eps_bound,
-            q_bound=q_bound, info=dict(d=d, seed=seed), snapshot_tau=snap / d, snapshots=snaps,
-            w_star=get(WS0) if WS0 is not None else None))
+            q_bound=q_bound, info=dict(d=d, seed=seed, **({"interrupted": True} if stopped else {})),
+            snapshot_tau=snap / d, snapshots=snaps, w_star=get(WS0) if WS0 is not None else None))
+    if stopped:
+        raise Interrupted(results)
     return results
 
 
@@ -210,8 +225,11 @@ def simulate(params=None, d=900, tau_max=None, runs=5, seed=0, tau=None, snapsho
     :class:`~qmf_sim.ste.params.STEParams`), ``runs`` independent replicas in parallel."""
     p = as_params(params, **kw)
     snapshot_tau = Schedule._times("snapshot_tau", snapshot_tau)
-    return simulate_many([p], d, tau_max=tau_max, runs=runs, seed=seed, tau=tau, snapshot_tau=snapshot_tau,
-                         eps_bound=eps_bound, q_bound=q_bound, keep_teacher=bool(snapshot_tau.size))[0]
+    try:
+        return simulate_many([p], d, tau_max=tau_max, runs=runs, seed=seed, tau=tau, snapshot_tau=snapshot_tau,
+                             eps_bound=eps_bound, q_bound=q_bound, keep_teacher=bool(snapshot_tau.size))[0]
+    except Interrupted as exc:  # Ctrl-C: the one trajectory, recorded up to the stop
+        raise Interrupted(exc.partial[0]) from None
 
 
 def _simulate_special(p, d, tau_max=None, runs=5, seed=0, tau=None, share_inputs=True, snapshot_tau=(),
@@ -256,16 +274,17 @@ def _simulate_onset(p, d, tau_max=None, runs=5, seed=0, tau=None, eps_bound=EPS_
                 (p.after_onset(), rec[rec >= n1] - n1, n1)]
     else:
         segs = [(p.after_onset(), rec, 0)]
+    stopped = False
     for q, rsteps, off in segs:
         if rsteps.size == 0:
             continue
         cfg = _config_arrays([q])
         o = {k: np.full((runs, 1, rsteps.size), np.nan) for k in out}
         dv = np.full((runs, 1), -1, dtype=np.int64)
-        K.micro(states, W, WS, slot, cfg["wgl"], cfg["wgt"], cfg["wgm"], cfg["xgl"], cfg["xgt"], cfg["xgm"],
-                cfg["eta"], cfg["lam"], cfg["sig"], cfg["temp"], cfg["kappa"], cfg["s2"], rho_emp,
-                np.ascontiguousarray(rsteps, dtype=np.int64), np.full(1, -1, np.int64), eps_bound, q_bound,
-                o["eps"], o["q"], o["m"], o["qpsi"], np.zeros((runs, 1, 0, 1)), dv)
+        stopped = run_kernel(K.micro, states, W, WS, slot, cfg["wgl"], cfg["wgt"], cfg["wgm"], cfg["xgl"], cfg["xgt"],
+                             cfg["xgm"], cfg["eta"], cfg["lam"], cfg["sig"], cfg["temp"], cfg["kappa"], cfg["s2"],
+                             rho_emp, np.ascontiguousarray(rsteps, dtype=np.int64), np.full(1, -1, np.int64),
+                             eps_bound, q_bound, o["eps"], o["q"], o["m"], o["qpsi"], np.zeros((runs, 1, 0, 1)), dv)
         pos = np.searchsorted(rec, rsteps + off)
         keep = (pos < rec.size) & (rec[np.minimum(pos, rec.size - 1)] == rsteps + off)
         for k in out:
@@ -274,7 +293,13 @@ def _simulate_onset(p, d, tau_max=None, runs=5, seed=0, tau=None, eps_bound=EPS_
             if div[r] < 0 and dv[r, 0] >= 0:
                 div[r] = dv[r, 0] + off
                 W[r] = np.nan  # a run that diverged before the onset stays diverged
+        if stopped:
+            break
     diverged, valid, tdiv = apply_divergence(out, rec, div, d)
-    return Trajectory(params=p, method="micro", tau=rec / d, eps=out["eps"], q=out["q"], m_psi=out["m"],
-                      q_psi=out["qpsi"], valid=valid, diverged=diverged, tau_diverged=tdiv, eps_bound=eps_bound,
-                      q_bound=q_bound, info=dict(d=d, seed=seed, onset_step=n1))
+    r = Trajectory(params=p, method="micro", tau=rec / d, eps=out["eps"], q=out["q"], m_psi=out["m"],
+                   q_psi=out["qpsi"], valid=valid, diverged=diverged, tau_diverged=tdiv, eps_bound=eps_bound,
+                   q_bound=q_bound, info=dict(d=d, seed=seed, onset_step=n1))
+    if stopped:
+        r.valid, r.info["interrupted"] = mark_unrecorded(valid, out["eps"]), True
+        raise Interrupted(r)
+    return r

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from qmf_sim.ste.interrupt import Interrupted, mark_unrecorded, run_kernel
 from qmf_sim.ste.params import as_params
 from qmf_sim.ste.quantizer import map_tables
 from qmf_sim.ste.rng import check_seed, draw_init, draw_teacher, init_rng, stream_state
@@ -99,18 +100,19 @@ def solve_particles(params=None, tau=None, n_particles=100_000, dt=0.02, seed=0,
         segs = [(p.before_onset(), 0, n_on), (p.after_onset(), n_on, dts.size)]
     else:
         segs = [(p.after_onset(), 0, dts.size)]
+    stopped = False
     for q, a, b in segs:
-        if status[0]:
+        if status[0] or stopped:
             break
         lev, thr, meta = map_tables([q.weight_map()], [q.ridge == "psi"])
         kappa, s2 = q.input_moments()
         idx = np.nonzero((rec_at >= a) & (rec_at <= b))[0]  # the onset state: recorded by both, the second wins
         o = [np.full(idx.size, np.nan) for _ in range(4)]
         st = np.zeros(2, dtype=np.int64)
-        K.particles(states, WP, WSP, lev[0], thr[0], meta[0], bool(np.isfinite(meta[0, 4])), float(meta[0, 4]),
-                    kappa, s2, q.eta, q.lam, q.sigma2, q.T, rho, np.ascontiguousarray(dts[a:b]),
-                    np.ascontiguousarray(rec_at[idx] - a), np.ascontiguousarray(snap_rec[idx]), eps_bound, q_bound,
-                    *o, out_snap, st)
+        stopped = run_kernel(K.particles, states, WP, WSP, lev[0], thr[0], meta[0], bool(np.isfinite(meta[0, 4])),
+                             float(meta[0, 4]), kappa, s2, q.eta, q.lam, q.sigma2, q.T, rho,
+                             np.ascontiguousarray(dts[a:b]), np.ascontiguousarray(rec_at[idx] - a),
+                             np.ascontiguousarray(snap_rec[idx]), eps_bound, q_bound, *o, out_snap, st)
         for k in range(4):
             out[k][idx] = o[k]
         if st[0]:
@@ -122,13 +124,18 @@ def solve_particles(params=None, tau=None, n_particles=100_000, dt=0.02, seed=0,
         tdiv = float(np.concatenate([[0.0], np.cumsum(dts)])[step])
         valid = mask_after(out, rec_at, step)
         out_snap[snap_rec[~valid & (snap_rec >= 0)]] = np.nan
+    if stopped:
+        valid = mark_unrecorded(valid, out[0])
     if extra is not None:  # drop the onset time added to the grid
         k = int(np.searchsorted(tau, extra))
         tau, snap_rec = np.delete(tau, k), np.delete(snap_rec, k)
         out, valid = [np.delete(a, k) for a in out], np.delete(valid, k)
-    return Trajectory(params=p, method="particles", tau=tau, eps=out[0][None], m_psi=out[1][None],
-                      q_psi=out[2][None], q=out[3][None], valid=valid[None], diverged=np.array([bool(status[0])]),
-                      tau_diverged=np.array([tdiv]), eps_bound=eps_bound, q_bound=q_bound,
-                      info=dict(seed=seed, n_particles=N, dt=float(dt)),
-                      snapshot_tau=tau[snap_rec >= 0], snapshots=out_snap[None] if n_snap > 0 else None,
-                      w_star=WSP.reshape(-1) if keep else None)
+    r = Trajectory(params=p, method="particles", tau=tau, eps=out[0][None], m_psi=out[1][None],
+                   q_psi=out[2][None], q=out[3][None], valid=valid[None], diverged=np.array([bool(status[0])]),
+                   tau_diverged=np.array([tdiv]), eps_bound=eps_bound, q_bound=q_bound,
+                   info=dict(seed=seed, n_particles=N, dt=float(dt), **({"interrupted": True} if stopped else {})),
+                   snapshot_tau=tau[snap_rec >= 0], snapshots=out_snap[None] if n_snap > 0 else None,
+                   w_star=WSP.reshape(-1) if keep else None)
+    if stopped:
+        raise Interrupted(r)
+    return r

@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from qmf_sim.ste.interrupt import Interrupted, run_kernel
 from qmf_sim.ste.params import as_params
 from qmf_sim.ste.quantizer import quantize
 from qmf_sim.ste.trajectory import EPS_BOUND, Q_BOUND, WALL_MASS, Schedule, Trajectory, check_bounds
@@ -134,7 +135,7 @@ def solve_pde(params=None, tau=None, h=0.005, L=None, n_teacher=24, snapshot_tau
         segs = [(p.before_onset(), np.arange(k + 1), 0.0), (p.after_onset(), np.arange(k, tau.size), p.onset)]
     else:
         segs = [(p, np.arange(tau.size), 0.0)]
-    steps = 0
+    steps, stopped = 0, False
     for q, idx, t_off in segs:
         psi_a, psi2_a, g_a, g2_a, gpsi_a = cell_averages(q, x, h)
         kappa, s2 = q.input_moments()
@@ -144,9 +145,9 @@ def solve_pde(params=None, tau=None, h=0.005, L=None, n_teacher=24, snapshot_tau
         st = np.zeros(2, dtype=np.int64)
         td = np.full(1, np.inf)
         amax, bsmax = (float(np.fmax.reduce(a, axis=None, initial=0.0)) for a in (np.abs(A), g2_a))  # NaN: ignored
-        K.pde(P, wst, pw, A, g2_a, amax, bsmax, psi_a, psi2_a, x, h, q.eta, s2, kappa, q.sigma2, q.T, rho,
-              np.ascontiguousarray(tau[idx] - t_off), np.ascontiguousarray(snap_rec[idx]), eps_bound, q_bound,
-              wall_cells, float(wall_mass), *o, out_snap, st, td)
+        stopped = run_kernel(K.pde, P, wst, pw, A, g2_a, amax, bsmax, psi_a, psi2_a, x, h, q.eta, s2, kappa, q.sigma2,
+                             q.T, rho, np.ascontiguousarray(tau[idx] - t_off), np.ascontiguousarray(snap_rec[idx]),
+                             eps_bound, q_bound, wall_cells, float(wall_mass), *o, out_snap, st, td)
         for j in range(4):
             out[j][idx] = o[j]
         steps += int(st[1])
@@ -154,14 +155,19 @@ def solve_pde(params=None, tau=None, h=0.005, L=None, n_teacher=24, snapshot_tau
             status[:] = (st[0], steps)
             tau_div[0] = td[0] + t_off
             break
+        if stopped:
+            break
     if extra is not None:
         k = int(np.searchsorted(tau, extra))
         tau = np.delete(tau, k)
         out = [np.delete(a, k) for a in out]
     valid = np.isfinite(out[0])
-    return Trajectory(params=p, method="pde", tau=tau, eps=out[0][None], m_psi=out[1][None], q_psi=out[2][None],
-                      q=out[3][None], valid=valid[None], diverged=np.array([bool(status[0])]),
-                      tau_diverged=tau_div.copy(), eps_bound=eps_bound, q_bound=q_bound,
-                      info=dict(h=h, L=float(L), steps=steps, weights=pw, wall_mass=float(wall_mass),
-                                stop=(None, "bounds", "walls")[int(status[0])]),
-                      snapshot_tau=sched.snapshot_tau, density=out_snap, w_star=wst, x=x)
+    r = Trajectory(params=p, method="pde", tau=tau, eps=out[0][None], m_psi=out[1][None], q_psi=out[2][None],
+                   q=out[3][None], valid=valid[None], diverged=np.array([bool(status[0])]),
+                   tau_diverged=tau_div.copy(), eps_bound=eps_bound, q_bound=q_bound,
+                   info=dict(h=h, L=float(L), steps=steps, weights=pw, wall_mass=float(wall_mass),
+                             stop=(None, "bounds", "walls")[int(status[0])], **({"interrupted": True} if stopped else {})),
+                   snapshot_tau=sched.snapshot_tau, density=out_snap, w_star=wst, x=x)
+    if stopped:
+        raise Interrupted(r)
+    return r
