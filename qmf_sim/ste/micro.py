@@ -72,6 +72,18 @@ def work(d, runs, last_step):
     return float(runs) * float(d) * float(last_step)
 
 
+def check_work(d, runs, tau_last, n_sets=1, name="tau_max"):
+    """Refuse a run of more than :data:`qmf_sim.ste.trajectory.MAX_WORK` coordinate updates (:func:`work`:
+    n_sets x runs x d x round(tau_last d) steps; 1e13 is ~7 h on one quiet core) with a ValueError naming
+    ``name`` (``tau_max``, or ``tau`` for a given grid), before the steps are counted in int64."""
+    from qmf_sim.ste.trajectory import check_work as check
+
+    steps = max(float(np.round(float(tau_last) * d)), 1.0)  # a float: tau d may pass 2^63
+    what = f"coordinate updates: {n_sets} set(s) x runs {runs} x d {d} x {steps:.3g} steps round(tau d)"
+    return check(f"{name} = {float(tau_last):g}" if name == "tau_max" else f"{name} (up to {float(tau_last):g})",
+                 float(n_sets) * work(d, runs, steps), what)
+
+
 def check_memory(d, runs, n_rec, n_sets=1, n_snap=0, keep_teacher=False, flags=None):
     """ValueError naming ``d`` (or ``runs``, whichever is the larger multiple of its usual size 900 / 5)
     when :func:`memory_bytes` exceeds the budget of :func:`qmf_sym._validate.memory_budget`; ``flags`` = (flag of d, flag of
@@ -133,6 +145,9 @@ def simulate_many(plist: Sequence, d, tau_max=None, runs=5, seed=0, tau=None, sh
     positively correlated, which only sharpens differences between sets.  ``share_inputs=False`` runs
     the sets in separate groups (same results, more draws; for benchmarks).  Recording at the steps
     round(tau d) (``tau`` or the log grid up to ``tau_max``); ``snapshot_tau``: keep the latent weights.
+    A run of more than 1e13 coordinate updates (sets x runs x d x steps, ~7 h on one quiet core;
+    :func:`check_work`) is refused with a ValueError naming ``tau_max`` / ``tau``; Ctrl-C raises
+    :class:`~qmf_sim.ste.interrupt.Interrupted` with the records made so far.
     """
     if isinstance(plist, (str, bytes, dict)) or not hasattr(plist, "__iter__"):
         raise ValueError(f"plist must be a list of STEParams, got {plist!r}"[:200])
@@ -159,6 +174,7 @@ def simulate_many(plist: Sequence, d, tau_max=None, runs=5, seed=0, tau=None, sh
         return res
     d, runs, seed, eps_bound, q_bound = _check_run(d, runs, seed, eps_bound, q_bound, tau, tau_max)
     sched = Schedule(tau, snapshot_tau, tau_max=tau_max)
+    check_work(d, runs, sched.tau[-1], len(plist), "tau_max" if tau is None else "tau")
     rec = sched.steps(d)
     snap = np.unique(np.round(sched.snapshot_tau * d).astype(np.int64))
     if snap.size and snap.max() > rec[-1]:
@@ -251,7 +267,9 @@ def _simulate_onset(p, d, tau_max=None, runs=5, seed=0, tau=None, eps_bound=EPS_
     d, runs, seed, eps_bound, q_bound = _check_run(d, runs, seed, eps_bound, q_bound, tau, tau_max)
     if np.asarray(snapshot_tau, dtype=float).size:
         raise ValueError("snapshot_tau is not available with onset > 0 (record eps_g only)")
-    rec = Schedule(tau, (), tau_max=tau_max).steps(d)
+    sched = Schedule(tau, (), tau_max=tau_max)
+    check_work(d, runs, sched.tau[-1], 1, "tau_max" if tau is None else "tau")
+    rec = sched.steps(d)
     check_memory(d, runs, rec.size)
     n1 = int(round(p.onset * d))
     states = np.stack([stream_state(seed, (r,)) for r in range(runs)])

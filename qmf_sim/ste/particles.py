@@ -41,12 +41,27 @@ def check_memory(n_particles, n_snap=0, flag=None, name=None):
     return check_bytes(name, memory_bytes(n_particles, n_snap), "float64 particles")
 
 
+def check_work(n_particles, tau, dt, N=None):
+    """Refuse a solve of more than :data:`qmf_sim.ste.trajectory.MAX_WORK` particle steps (N particles,
+    ``n_particles`` rounded up to whole chunks, x the Euler steps of at most ``dt`` landing on the ``tau``
+    grid; 1e13 is ~8 h at 2.9 ns per particle step) with a ValueError naming ``tau``, before the step list
+    is built."""
+    from qmf_sim.ste.trajectory import check_work as check
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        steps = float(np.maximum(1.0, np.ceil(np.diff(tau) / dt - 1e-9)).sum())  # as Schedule.euler counts
+    return check(f"tau (up to {float(tau[-1]):g}, with n_particles = {n_particles}, dt = {dt:g})",
+                 float(N or n_particles) * steps, f"particle steps ({steps:.3g} Euler steps of {N or n_particles} particles)")
+
+
 def solve_particles(params=None, tau=None, n_particles=100_000, dt=0.02, seed=0, n_chunks=64,
                     eps_bound=EPS_BOUND, q_bound=Q_BOUND, keep=False, snapshot_tau=(), **kw) -> Trajectory:
     """Euler--Maruyama for the McKean--Vlasov SDE of spec §4.3 with ``n_particles`` pairs (w*, w_hat)
     drawn from mu_0, step <= ``dt`` (steps land exactly on the ``tau`` grid), eps_g recomputed from the
     particles before every step.  Deterministic given ``seed`` (streams per chunk, not per thread).
-    ``keep``: return the final particles (``w_star``, and ``snapshots`` at the last time)."""
+    ``keep``: return the final particles (``w_star``, and ``snapshots`` at the last time).  More than 1e13
+    particle steps (~8 h; :func:`check_work`) is refused with a ValueError naming ``tau``; Ctrl-C raises
+    :class:`~qmf_sim.ste.interrupt.Interrupted` with the records made so far."""
     p = as_params(params, **kw)
     n_particles = V.integer("n_particles", n_particles, 1)
     n_chunks = V.integer("n_chunks", n_chunks, 1)
@@ -63,6 +78,7 @@ def solve_particles(params=None, tau=None, n_particles=100_000, dt=0.02, seed=0,
     if keep and snap_rec[-1] < 0:  # the final particles as one more snapshot
         snap_rec[-1] = snap_rec.max() + 1 if snap_rec.max() >= 0 else 0
     N = -(-n_particles // n_chunks) * n_chunks  # rounded up to whole chunks
+    check_work(n_particles, tau, dt, N)
     check_memory(N, int(snap_rec.max()) + 1, name=f"n_particles = {n_particles}" + (
         f" in n_chunks = {n_chunks} (N = {N})" if N > n_particles else ""))
     dts, rec_at = sched.euler(dt, tau)

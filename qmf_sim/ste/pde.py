@@ -84,12 +84,45 @@ def memory_bytes(M, n_teacher, n_snap=0, n_sub=64):
     return 8.0 * float(M) * (6 * n_sub + float(n_teacher) * (3 + n_snap))
 
 
+def _segment_arrays(q, x, h, wst):
+    """The kernel's arrays of one segment (parameters q): psi, psi^2 and g^2 cell averages, the drift A at
+    the cells, max |A| and max g^2 (NaN ignored), kappa, s2."""
+    psi_a, psi2_a, g_a, g2_a, gpsi_a = cell_averages(q, x, h)
+    kappa, s2 = q.input_moments()
+    ridge = gpsi_a[None, :] if q.ridge == "psi" else x[None, :]
+    A = q.eta * (kappa * wst[:, None] * g_a[None, :] - s2 * gpsi_a[None, :]) - q.eta * q.lam * ridge
+    amax, bsmax = (float(np.fmax.reduce(a, axis=None, initial=0.0)) for a in (np.abs(A), g2_a))
+    return psi_a, psi2_a, g2_a, A, amax, bsmax, kappa, s2
+
+
+def check_work(P, pw, wst, h, rho, tau, segs, arrays):
+    """Refuse a solve of more than :data:`qmf_sim.ste.trajectory.MAX_WORK` cell updates (cells x teacher
+    nodes x time steps; 1e13 is ~3.4 h at 1.2 ns per cell update) with a ValueError naming ``tau``, before
+    it starts.  The steps are estimated from the step size at the start, dt = 0.4 min(h / max|A|, h^2 /
+    max B) with eps_g of the initial density (as the kernel takes it), plus one per recording time;
+    eps_g falls while a run learns, so the estimate is high, except for a run that diverges (it stops)."""
+    from qmf_sim.ste.trajectory import check_work as check
+
+    nT, M = P.shape
+    steps = float(tau.size)
+    for (q, idx, _), (psi_a, psi2_a, g2_a, A, amax, bsmax, kappa, s2) in zip(segs, arrays):
+        eps0 = 0.5 * (rho - 2.0 * kappa * float(pw * wst @ (P @ psi_a)) * h + s2 * float(pw @ (P @ psi2_a)) * h)
+        bmax = q.eta * q.eta * s2 * (2.0 * eps0 + q.sigma2) * bsmax + 2.0 * q.eta * q.T
+        rate = max(amax / h if amax > 0 else 0.0, bmax / (h * h) if bmax > 0 else 0.0) / 0.4  # 1 / dt
+        with np.errstate(over="ignore", invalid="ignore"):
+            steps += float(tau[idx][-1] - tau[idx][0]) * rate
+    return check(f"tau (up to {float(tau[-1]):g}, with h = {h:g}: {M} cells x {nT} teacher nodes)", steps * M * nT,
+                 f"cell updates (~{steps:.3g} time steps of dt <= 0.4 min(h / max|A|, h^2 / max B))")
+
+
 def solve_pde(params=None, tau=None, h=0.005, L=None, n_teacher=24, snapshot_tau=(), eps_bound=EPS_BOUND,
               q_bound=Q_BOUND, wall_mass=WALL_MASS, **kw) -> Trajectory:
     """Fokker--Planck equation of spec §4.3 for p_tau(w_hat | w*) on [-L, L] (default
     L = max(6, omega + 4, 4 init_scale) so the start and the whole quantizer range fit), cell width h.
     Continuous teacher laws are discretised (Gauss--Hermite, ``n_teacher`` nodes).  eps_g is recomputed
-    from the densities before every step.  ``snapshot_tau``: keep the densities at those times."""
+    from the densities before every step.  ``snapshot_tau``: keep the densities at those times.  More than
+    an estimated 1e13 cell updates (~3.4 h; :func:`check_work`) is refused with a ValueError naming
+    ``tau``; Ctrl-C raises :class:`~qmf_sim.ste.interrupt.Interrupted` with the records made so far."""
     p = as_params(params, **kw)
     V.positive("h", h)
     n_teacher = V.integer("n_teacher", n_teacher, 1, MAX_TEACHER_NODES)
@@ -135,16 +168,13 @@ def solve_pde(params=None, tau=None, h=0.005, L=None, n_teacher=24, snapshot_tau
         segs = [(p.before_onset(), np.arange(k + 1), 0.0), (p.after_onset(), np.arange(k, tau.size), p.onset)]
     else:
         segs = [(p, np.arange(tau.size), 0.0)]
+    arrays = [_segment_arrays(q, x, h, wst) for q, _, _ in segs]
+    check_work(P, pw, wst, h, rho, tau, segs, arrays)
     steps, stopped = 0, False
-    for q, idx, t_off in segs:
-        psi_a, psi2_a, g_a, g2_a, gpsi_a = cell_averages(q, x, h)
-        kappa, s2 = q.input_moments()
-        ridge = gpsi_a[None, :] if q.ridge == "psi" else x[None, :]
-        A = q.eta * (kappa * wst[:, None] * g_a[None, :] - s2 * gpsi_a[None, :]) - q.eta * q.lam * ridge
+    for (q, idx, t_off), (psi_a, psi2_a, g2_a, A, amax, bsmax, kappa, s2) in zip(segs, arrays):
         o = [np.full(idx.size, np.nan) for _ in range(4)]
         st = np.zeros(2, dtype=np.int64)
         td = np.full(1, np.inf)
-        amax, bsmax = (float(np.fmax.reduce(a, axis=None, initial=0.0)) for a in (np.abs(A), g2_a))  # NaN: ignored
         stopped = run_kernel(K.pde, P, wst, pw, A, g2_a, amax, bsmax, psi_a, psi2_a, x, h, q.eta, s2, kappa, q.sigma2,
                              q.T, rho, np.ascontiguousarray(tau[idx] - t_off), np.ascontiguousarray(snap_rec[idx]),
                              eps_bound, q_bound, wall_cells, float(wall_mass), *o, out_snap, st, td)

@@ -34,8 +34,11 @@ def simulate_numpy(p, d, tau_max=None, runs=5, seed=0, tau=None, eps_bound=1e4, 
     runs = V.integer("runs", runs, 1)
     if np.asarray(snapshot_tau, dtype=float).size:
         raise ValueError("snapshot_tau is not available on the pure-numpy path")
-    rec = Schedule(tau, (), tau_max=tau_max if tau is None else None).steps(d)
-    from qmf_sim.ste.micro import check_memory
+    sched = Schedule(tau, (), tau_max=tau_max if tau is None else None)
+    from qmf_sim.ste.micro import check_memory, check_work
+
+    check_work(d, runs, sched.tau[-1], 1, "tau_max" if tau is None else "tau")
+    rec = sched.steps(d)
 
     check_memory(d, 3 * runs, rec.size)  # numpy temporaries: x, phi(x), psi(w), the update (~3 more copies)
     WS = np.empty((runs, d))

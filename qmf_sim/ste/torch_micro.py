@@ -157,12 +157,13 @@ def simulate_many_torch(plist: Sequence, d, tau_max=None, runs=5, seed=0, tau=No
             raise ValueError("give tau_max or tau")
         V.positive("tau_max", tau_max)
     sched = Schedule(tau, Schedule._times("snapshot_tau", snapshot_tau), tau_max=tau_max)
+    from qmf_sim.ste.micro import check_memory, check_work
+
+    check_work(d, runs, sched.tau[-1], len(plist), "tau_max" if tau is None else "tau")
     rec = sched.steps(d)
     snap = np.unique(np.round(sched.snapshot_tau * d).astype(np.int64))
     if snap.size and snap.max() > rec[-1]:
         raise ValueError(f"snapshot_tau must lie in [0, {rec[-1] / d}], got {snapshot_tau!r}")
-    from qmf_sim.ste.micro import check_memory
-
     check_memory(d, 3 * runs, rec.size, len(plist), snap.size, keep_teacher)  # x, psi(w), phi(x) temporaries
     sets = [_Set(p, d, runs, seed, dtype, dev) for p in plist]
     n_rec = rec.size

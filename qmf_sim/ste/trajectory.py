@@ -23,6 +23,14 @@ EPS_BOUND = 1.0e4
 Q_BOUND = 1.0e8
 #: Fokker--Planck: largest mass allowed in the outer cells before the run counts as diverged
 WALL_MASS = 1.0e-3
+#: the most elementary updates one solver call may take (micro: coordinate updates, sets x runs x d x
+#: SGD steps; particles: particle steps; pde: cell updates, cells x teacher nodes x time steps), so that
+#: a huge tau (``qmf ste simulate --tau-max 1e12``) is refused at once instead of running for years
+#: without a word.  1e13 is about 7 h of micro on one quiet core (2.2-2.8 ns per update; ~28 h at the
+#: loaded 1e8/s of micro.UPDATES_PER_SECOND), 8 h of particles (2.9 ns per particle step) and 3.4 h of
+#: pde (1.2 ns per cell update), measured on a 2-core Xeon; the numpy paths of callable maps are ~25x
+#: slower.  A module constant: raise it to allow longer calls.
+MAX_WORK = 1.0e13
 
 
 def check_bounds(eps_bound, q_bound):
@@ -32,6 +40,16 @@ def check_bounds(eps_bound, q_bound):
             raise ValueError(f"{name} must be a positive real number, got {v!r}")
         V.positive(name, v)
     return V.finite("eps_bound", eps_bound), V.finite("q_bound", q_bound)
+
+
+def check_work(name, work, what):
+    """Refuse a solver call of more than :data:`MAX_WORK` elementary updates before it starts: ValueError
+    naming ``name`` (the parameter, with the sizes that multiply it), ``work`` the estimate (``what``:
+    of which updates); returns ``work``."""
+    if not work <= MAX_WORK:
+        raise ValueError(f"{name} asks for too long a run: about {work:.3g} {what}, above the bound {MAX_WORK:.3g} "
+                         "of one call (hours to years of computing; qmf_sim.ste.trajectory.MAX_WORK)")
+    return work
 
 
 def tau_grid(tau_max, n=60, tau_min=None):
