@@ -24,6 +24,17 @@ other processes' time slices do not count), the 2-thread scaling uses wall time.
 7. General maps: tanh weights and inputs (compiled: the kernels' vectorised tanh), the ridge on psi,
    a quantization onset, and a user callable on the pure-numpy path.
 
+2026-12-07, Ctrl-C and the work bound (same machine, load average 1.0-1.3): the kernels read their stop
+flag once per step (an atomic load) and run where they are called (qmf_sim.ste.interrupt): same speed,
+with the flag read and without it, alternating: b = 2 0.639/0.640, 0.646/0.648, 0.650/0.653, unquantized
+0.678/0.678, 0.684/0.689, 0.685/0.691; a tiny simulate() (d = 8) 0.326 -> 0.330 ms.  Running the kernel
+in a worker thread instead measured slower for the prange kernel (b = 2 0.595-0.658 against 0.677-0.687
+in place; OpenMP and workqueue layers alike) and was dropped.  [4], old tree / this tree, three
+alternating runs: 1.74x/1.90x, 1.87x/1.90x, 1.87x/1.91x (draws alone 1.98-2.00x).  --quick, this tree
+after an old-tree run (load 1.2-1.3): [2] b=2 0.64 / 0.64, b = b_x = 3 0.52 / 0.54, b = b_x = 2 0.62 /
+0.63, unquantized 0.70 / 0.69; tanh 0.36 / 0.36; [3] 0.94 / 0.92; [5] Fig. 2 12.5 s; [6] b=1 0.59x,
+b=2 0.99x, b=3 1.00x, b=4 1.09x (split chain 1.00x, unsplit 0.03x), uneven 1.00x.
+
 2026-12-07, joint quantization (same machine, load average 1.9-2.3 from other jobs; CPU time, one thread,
 d = 900): phi(x) by a chain of <= 7 thresholds is now computed inside the pass of the five sums (T = 0),
 same numbers bit for bit (every solver path; d = 900, 1001, 7 against the tree before).  Alternating

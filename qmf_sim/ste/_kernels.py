@@ -671,13 +671,14 @@ def particles(states, WP, WSP, lev, thr, meta, clip, omega, kappa, s2, eta, lam,
 def pde(P, wst, pw, A, Bshape, amax, bsmax, psi_avg, psi2_avg, x, h, eta, s2, kappa, sig2, temp, rho, rec_tau,
         snap_rec, eps_bound, q_bound, wall_cells, wall_mass, out_eps, out_m, out_q, out_qlat, out_snap, status,
         tau_div, stop):
-    """P: (nT, M) cell densities, one per teacher value wst[j] with weight pw[j]; A: (nT, M) drift at
-    the cells; B_i = eta^2 s2 (2 eps + sig2) Bshape_i + 2 eta T; amax = max |A|, bsmax = max(Bshape, 0).  Upwind (donor-cell) drift flux
-    F = A_i^+ p_i + A_{i+1}^- p_{i+1} - (B_{i+1} p_{i+1} - B_i p_i)/(2h), zero flux at the walls,
-    explicit Euler with dt = 0.4 min(h / max|A|, h^2 / max B).  Divergence: :func:`out_of_bounds` (q at
-    the recording times only: the domain bounds it by L^2), or more than ``wall_mass`` of the mass in the
-    ``wall_cells`` cells next to either wall (the solution has left the domain); status = [0 / 1 (bounds)
-    / 2 (walls), steps], tau_div[0] = the time; stop[0] != 0 ends the run after the current step's record."""
+    """P: (nT, M) cell densities, one per teacher value wst[j] with weight pw[j]; A: (nT, M) drift at the
+    cells; B_i = eta^2 s2 (2 eps + sig2) Bshape_i + 2 eta T; amax = max |A|, bsmax = max(Bshape, 0).
+    Upwind (donor-cell) drift flux F = A_i^+ p_i + A_{i+1}^- p_{i+1} - (B_{i+1} p_{i+1} - B_i p_i)/(2h),
+    zero flux at the walls, explicit Euler with dt = 0.4 min(h / max|A|, h^2 / max B). Divergence:
+    :func:`out_of_bounds` (q at the recording times only: the domain bounds it by L^2), or more than
+    ``wall_mass`` of the mass in the ``wall_cells`` cells next to either wall (the solution has left the
+    domain); status = [0 / 1 (bounds) / 2 (walls), steps], tau_div[0] = the time; stop[0] != 0 ends the
+    run after the current step's record."""
     nT, M = P.shape
     B = np.zeros(M)
     F = np.zeros(M + 1)
