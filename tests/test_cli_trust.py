@@ -217,10 +217,12 @@ def test_size_limit_api_and_env(monkeypatch):
                        (lambda: S.solve_particles(n_particles=10 ** 12, tau=[0, 1]), "n_particles = "),
                        (lambda: S.solve_pde(h=1e-9, tau=[0, 1]), "h = "),
                        (lambda: S.tau_grid(1.0, 10 ** 12), "n = "),
-                       (lambda: S.solve_particles(n_particles=100, n_chunks=10 ** 12, tau=[0, 1]), "n_chunks = "),
-                       (lambda: S.solve_particles(n_particles=100, dt=1e-12, tau=[0, 1]), "dt = ")):
+                       (lambda: S.solve_particles(n_particles=100, n_chunks=10 ** 12, tau=[0, 1]), "n_chunks = ")):
         with pytest.raises(ValueError, match=name + ".*would need about"):
             call()
+    # 10^12 Euler steps: refused by the work bound (qmf_sim.ste.trajectory.MAX_WORK) before the step list exists
+    with pytest.raises(ValueError, match=r"dt = 1e-12\).*too long a run"):
+        S.solve_particles(n_particles=100, dt=1e-12, tau=[0, 1])
     for call in (lambda: S.solve_pde(S.STEParams(teacher="gaussian"), n_teacher=10 ** 12, tau=[0, 1]),
                  lambda: S.closure_curve(S.STEParams(teacher="gaussian"), [0, 1], n_teacher=10 ** 9)):
         with pytest.raises(ValueError, match=r"n_teacher must be an integer in \[1, 1000\]"):
@@ -262,3 +264,41 @@ def test_library_errors_name_the_flag(argv, flag, capsys):
         assert code in (0, 2) and "Traceback" not in err
         return
     assert code == 2 and err.startswith(f"qmf ste simulate: error: argument {flag}: "), err
+
+
+def test_ste_simulate_ctrl_c_writes_what_was_recorded(tmp_path, monkeypatch, capsys):
+    """Ctrl-C in `qmf ste simulate --out`: the solver's Interrupted carries its records up to the stop; the
+    command writes them (later records empty, "interrupted" in the file and the printed note) and exits 130."""
+    import json
+
+    import numpy as np
+
+    from qmf_sim import ste as S
+    from qmf_sim.ste.interrupt import Interrupted
+
+    real = S.simulate
+
+    def stopped(p, **kw):  # a real run, cut after its 4th record as a stop there would leave it
+        r = real(p, **kw)
+        r.eps[:, 4:] = np.nan
+        r.valid[:, 4:] = False
+        raise Interrupted(r)
+
+    monkeypatch.setattr(S, "simulate", stopped)
+    out = tmp_path / "x.json"
+    assert cli.main(["ste", "simulate", "--d", "50", "--runs", "2", "--tau-max", "2", "--n-tau", "8",
+                     "--out", str(out)]) == 130
+    rec = json.loads(out.read_text())
+    assert rec["interrupted"] is True and "interrupted by Ctrl-C" in rec["divergence"]
+    assert all(v is not None for v in rec["eps_mean"][:4]) and all(v is None for v in rec["eps_mean"][4:])
+    assert "interrupted by Ctrl-C after tau" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("method", ["micro", "particles", "pde", "gaussian"])
+def test_ste_simulate_too_long_names_tau_max(method, tmp_path, capsys):
+    """A run above the documented work bound (qmf_sim.ste.trajectory.MAX_WORK) is one line naming --tau-max,
+    for every method, before any note on the run's duration."""
+    argv = ["ste", "simulate", "--method", method, "--tau-max", "1e12", "--out", str(tmp_path / "x.json")]
+    if method == "gaussian":
+        argv += ["--b", "none"]
+    _one_line_error(capsys, argv, "argument --tau-max")

@@ -61,6 +61,7 @@ def _check_sizes(a, n_rec):
         # the torch path keeps ~3 more (runs, d) temporaries (qmf_sim.ste.torch_micro)
         check_memory(a.d, a.runs * (3 if a.device is not None else 1), n_rec, flags=("--d", "--runs"))
         n, what = work(a.d, a.runs, round(a.tau_max * a.d)), "coordinate updates (--runs x --d x --tau-max x --d)"
+        flags = f"--d {a.d}, --runs {a.runs}"
         threads = 1 if a.device is not None else min(a.runs, os.cpu_count() or 1)
     elif a.method == "particles":
         from qmf_sim.ste.micro import UPDATES_PER_SECOND
@@ -68,17 +69,41 @@ def _check_sizes(a, n_rec):
 
         check_memory(a.particles, flag="--particles")
         n, what, threads = a.particles * a.tau_max / 0.02, "particle steps (--particles x --tau-max / dt)", 1
+        flags = f"--particles {a.particles}"
     else:
         return
+    from qmf_sim.ste.trajectory import check_work
+
+    check_work(f"argument --tau-max: --tau-max {a.tau_max:g} (with {flags})", n, what)  # before the time note
     seconds = n / UPDATES_PER_SECOND / threads
     if seconds > 60:
         _vocab.warn(f"qmf ste simulate: note: about {n:.2g} {what}, roughly {_duration(seconds)} on this CPU "
                     f"(~{UPDATES_PER_SECOND:.0e}/s per thread)")
 
 
+def _solve(a, p, tau):
+    """The run of --method: the d-dimensional SGD (numba, or torch with --device) or a theory curve."""
+    from qmf_sim import ste as S
+
+    if a.method == "micro":
+        if a.device is None:
+            return S.simulate(p, d=a.d, tau=tau, runs=a.runs, seed=a.seed)
+        from qmf_sim.ste.torch_micro import simulate_torch  # no CUDA: a ValueError naming the device (exit 2)
+
+        return simulate_torch(p, d=a.d, tau=tau, runs=a.runs, seed=a.seed, device=a.device)
+    kw = {"particles": dict(n_particles=a.particles, seed=a.seed)}.get(a.method, {})
+    try:
+        return S.theory_result(p, tau, a.method, **kw)  # the one divergence rule, whatever the method
+    except ValueError as exc:  # the solver's work bound names its tau grid: here that is --tau-max
+        if str(exc).startswith(("tau ", "dt = ")):
+            raise ValueError(f"argument --tau-max: {exc}") from None
+        raise
+
+
 def _cmd_simulate(a):
     from qmf_sim import io
     from qmf_sim import ste as S
+    from qmf_sim.ste.interrupt import Interrupted
     from qmf_sim.ste.trajectory import divergence_note
 
     path = None
@@ -93,25 +118,30 @@ def _cmd_simulate(a):
     _check_sizes(a, tau.size)
     t0 = time.perf_counter()
     out = {"params": p.as_dict(), "method": a.method, "seed": a.seed}
+    try:
+        r = _solve(a, p, tau)
+    except Interrupted as exc:  # Ctrl-C: what was recorded up to the stop is written, then exit 130
+        if path is None or exc.partial is None:
+            raise
+        r, interrupted = exc.partial, True
+    else:
+        interrupted = False
     if a.method == "micro":
-        if a.device is None:
-            r = S.simulate(p, d=a.d, tau=tau, runs=a.runs, seed=a.seed)
-        else:  # the torch solver; no CUDA: a ValueError naming the device (exit 2)
-            from qmf_sim.ste.torch_micro import simulate_torch
-
-            r = simulate_torch(p, d=a.d, tau=tau, runs=a.runs, seed=a.seed, device=a.device)
         # NaN/inf (no replica left, std of fewer than 2) are written as null by qmf_sim.io
         out.update(tau=r.tau, eps_mean=r.mean(), eps_std=r.std(), eps_se=r.stderr(), runs_valid=r.valid.sum(0),
                    diverged=r.diverged, tau_diverged=r.tau_diverged, d=a.d, runs=a.runs)
         cols = {"tau": r.tau, "eps_g_mean": r.mean(), "eps_g_se": r.stderr(), "eps_g_std": r.std(),
                 "runs": r.valid.sum(0)}
     else:
-        kw = {"particles": dict(n_particles=a.particles, seed=a.seed)}.get(a.method, {})
-        r = S.theory_result(p, tau, a.method, **kw)  # the one divergence rule, whatever the method
         eps_out = np.interp(tau, r.tau, r.eps[0])
         out.update(tau=tau, eps=eps_out, diverged=r.diverged, tau_diverged=r.tau_diverged)
         cols = {"tau": tau, f"eps_g[{a.method}]": eps_out}
     note = divergence_note(r)
+    if interrupted:
+        last = np.asarray(r.tau)[np.isfinite(np.asarray(r.eps)).any(axis=0)]
+        stop = f"interrupted by Ctrl-C after tau = {last.max():g}" if last.size else "interrupted by Ctrl-C"
+        note = f"{stop}: the records after it are empty" + (f"; {note}" if note else "")
+        out["interrupted"] = True
     out["seconds"] = time.perf_counter() - t0
     rows = list(zip(*cols.values()))
     if path is not None:
@@ -124,6 +154,8 @@ def _cmd_simulate(a):
         else:
             io.write_json(path, {**out, "divergence": note})
         print(f"wrote {path}" + (f" ({note})" if note else ""))
+        if interrupted:
+            return 130
     else:  # a labelled table
         print(" ".join(f"{c:>12}" for c in cols))
         for row in rows:

@@ -78,9 +78,9 @@ def solve_particles(params=None, tau=None, n_particles=100_000, dt=0.02, seed=0,
     if keep and snap_rec[-1] < 0:  # the final particles as one more snapshot
         snap_rec[-1] = snap_rec.max() + 1 if snap_rec.max() >= 0 else 0
     N = -(-n_particles // n_chunks) * n_chunks  # rounded up to whole chunks
-    check_work(n_particles, tau, dt, N)
     check_memory(N, int(snap_rec.max()) + 1, name=f"n_particles = {n_particles}" + (
-        f" in n_chunks = {n_chunks} (N = {N})" if N > n_particles else ""))
+        f" in n_chunks = {n_chunks} (N = {N})" if N > n_particles else ""))  # a size that cannot fit: first
+    check_work(n_particles, tau, dt, N)
     dts, rec_at = sched.euler(dt, tau)
     n = -(-n_particles // n_chunks)
     N = n * n_chunks
