@@ -109,7 +109,6 @@ def cnn_mode_decay(act, sigma_w, sigma_b=0.0, spatial=16, kernel_size=3, init="g
     depth = V.integer("depth", depth, 1)
     batch = V.integer("batch", batch, 1)
     seeds = V.integers("seeds", seeds, 0)
-    V.torch_float_dtype("dtype", dtype)
     V.size_product(None, [("seeds", max(len(seeds), 1)), ("depth", depth)])
     V.size_product(None, [("channels", channels), ("channels", channels), ("kernel_size", kernel_size ** dim)])
     V.size_product(None, [("batch", batch), ("channels", channels), ("spatial", int(np.prod(spatial)))])
@@ -163,8 +162,8 @@ def fit_mode_slope(amplitudes, n_layers):
     each row of ``amplitudes`` (the AR(1) least-squares coefficient: signed, so a mode with
     chi_c lambda_s < 0 gives r < 0; linear in the noise, unlike a fit of ``log|a|``), then the mean and its
     standard error over rows (seeds), and ``xi = -1/log|r|`` with ``xi_se = r_se / (|r| log^2 |r|)``."""
-    a = np.asarray(amplitudes, dtype=float)
-    if a.ndim != 2 or a.shape[1] < 2:
+    a = V.array("amplitudes", amplitudes, ndim=2)
+    if a.shape[1] < 2:
         raise ValueError(f"amplitudes must be (seeds, layers >= 2), got shape {a.shape}")
     n = V.integer("n_layers", n_layers, 2, a.shape[1])
     x, y = a[:, :n - 1], a[:, 1:n]
@@ -191,11 +190,15 @@ def residual_correlations(act, Q1, C1, alpha, sigma_w, sigma_b=0.0, width=1024, 
     (C, Q), arrays (len(seeds), depth): the empirical correlation ``x_a.x_b / (|x_a| |x_b|)`` and the mean
     ``|x|^2 / width``, each averaged over the pairs, for l = 1..depth; seed k draws the k-th network and its
     inputs from ``torch.Generator().manual_seed(seed)``.  ``act``: any activation of :mod:`qmf_sym.activations`
-    (``torch_fn`` for a ``Smooth`` one, as in :func:`cnn_mode_decay`)."""
+    (``torch_fn`` for a ``Smooth`` one, as in :func:`cnn_mode_decay`).  ``Q1`` >= the square root of the smallest
+    normal number of ``dtype`` (1.1e-19 for float32, 1.5e-154 for float64), below which products underflow."""
     act = checked_activation(act, torch_fn)
+    V.torch_float_dtype("dtype", dtype)
     Q1 = V.finite("Q1", V.positive("Q1", Q1))
-    if not math.isfinite(math.sqrt(Q1)) or math.sqrt(Q1) < 1e-150:
-        raise ValueError(f"Q1 must be at least 1e-300 (its square root scales the inputs), got {Q1!r}")
+    q_min = float(torch.finfo(dtype).tiny) ** 0.5
+    if Q1 < q_min:  # products of two second moments underflow in ``dtype`` below it (0/0 or inf correlations)
+        raise ValueError(f"Q1 must be at least {q_min:.3g} (the square root of the smallest normal number of {dtype}: "
+                         f"products of the inputs' moments underflow below it), got {Q1!r}")
     C1 = V.finite("C1", V.in_closed("C1", C1, -1, 1))
     V.finite("alpha", V.positive("alpha", alpha))
     V.finite("sigma_w", V.positive("sigma_w", sigma_w))
@@ -204,7 +207,6 @@ def residual_correlations(act, Q1, C1, alpha, sigma_w, sigma_b=0.0, width=1024, 
     depth = V.integer("depth", depth, 1)
     pairs = V.integer("pairs", pairs, 1)
     seeds = V.integers("seeds", seeds, 0)
-    V.torch_float_dtype("dtype", dtype)
     V.size_product(None, [("seeds", max(len(seeds), 1)), ("depth", depth)])
     V.size_product(None, [("width", width), ("width", width)])
     V.size_product(None, [("pairs", pairs), ("inputs", 2), ("width", width)])

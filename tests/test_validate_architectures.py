@@ -159,3 +159,25 @@ def test_stacked_ste_gain_and_cnn_settings_name_bad_arguments():
         stacked_ste_gain(torch.zeros(2, 3), 1.0, torch.ones(2))
     with pytest.raises(ValueError, match="quick"):
         cnn.settings(float("nan"))
+
+
+def test_tiny_Q1_and_bad_amplitudes():
+    """residual_correlations: Q1 below the square root of dtype's smallest normal number is refused (it gave
+    NaN / inf correlations), at the bound the correlations are finite; fit_mode_slope names its amplitudes."""
+    import numpy as np
+    import pytest
+    import torch
+
+    from qmf_sim.architectures import fit_mode_slope, residual_correlations
+    from qmf_sym.activations import Staircase
+
+    a = Staircase.uniform(4)
+    for dt in (torch.float32, torch.float64):
+        q = float(torch.finfo(dt).tiny) ** 0.5
+        with pytest.raises(ValueError, match="Q1 must be at least"):
+            residual_correlations(a, q / 2, 0.5, 1.0, 1.0, width=16, depth=2, seeds=(0,), dtype=dt)
+        C, _ = residual_correlations(a, q, 0.5, 1.0, 1.0, width=16, depth=2, seeds=(0,), dtype=dt)
+        assert np.isfinite(C).all()
+    for bad in ("x", 1 + 2j, [[1.0, float("nan")]]):
+        with pytest.raises(ValueError, match="amplitudes"):
+            fit_mode_slope(bad, 2)

@@ -36,8 +36,10 @@ def activation_of(activation="staircase", levels=None):
     when ``levels`` is None; label ``N=16``) for ``"staircase"``, else
     :func:`qmf_sym.activations.by_name` (tanh, erf, relu, hardtanh, sign; ``levels`` must be None).
     ValueError naming ``activation`` or ``levels`` otherwise."""
-    from qmf_sym.activations import by_name
+    from qmf_sym import _validate as V
+    from qmf_sym.activations import NAMES, by_name
 
+    V.choice("activation", activation, NAMES)
     if activation == "staircase":
         act = by_name("staircase", 16 if levels is None else levels)
         return act, f"N={act.N}"
