@@ -71,14 +71,9 @@ numpydoc_validation_checks = {"GL08"}
 numpydoc_validation_exclude = {r"\.__init__$", r"\.__call__$", r"\.__repr__$"} | {
     r"^qmf_sim\.cli\.\w+\.add_commands$"}  # the plugin hook of every CLI module (qmf_sim.cli docstring)
 # Every docstring must be valid reStructuredText (docs/_ext/qmf_docstrings.py): one that is not is shown
-# as plain text and, unless its full name is listed here, is a warning (an error under -W).  Listed: the
-# docstrings still plain in files that were being edited elsewhere when the check was made strict; a
-# name that becomes valid is reported at the end of the build ("drop from qmf_plain_docstrings_allowed").
-qmf_plain_docstrings_allowed = {
-    # qmf_sim/ste/ (micro.py, params.py, particles.py, quantizer.py, torch_micro.py)
-    "qmf_sim.ste.micro", "qmf_sim.ste.params.STEParams", "qmf_sim.ste.particles", "qmf_sim.ste.quantizer.map_tables",
-    "qmf_sim.ste.torch_micro.torch_map",
-}
+# as plain text and, unless its full name is listed here, is a warning (an error under -W).  None is
+# listed; a listed name that becomes valid is reported at the end of the build.
+qmf_plain_docstrings_allowed = frozenset()
 
 # --- MyST / myst-nb ---------------------------------------------------------------------------------
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]

@@ -1,7 +1,7 @@
 """The d-dimensional online STE-SGD of spec §3 ("micro"), many replicas in parallel.
 
 Scheme: the exact microscopic process, no discretisation: per step a fresh x ~ N(0, I_d) and label noise,
-forward pass with psi(w) and phi(x), STE backward g(w) = 1{|w| <= omega} (or 1), ridge on the latent
+forward pass with psi(w) and phi(x), STE backward ``g(w) = 1{|w| <= omega}`` (or 1), ridge on the latent
 weights, optional Langevin noise sqrt(2 eta T / d) N(0, I_d); time tau = t/d.  Its error against the
 d -> infinity limit (the McKean--Vlasov SDE) is O(1/d) in the mean of eps_g plus O(d^-1/2) fluctuations;
 it is stable as long as the dynamics is (eta s2 < 2 without weight quantization, spec §5.1) -- beyond,

@@ -20,21 +20,23 @@ RIDGES = ("latent", "psi")
 class STEParams:
     """All switches of spec §2/§8 for one dynamics, shared by every solver (micro, particles, pde, theory).
 
-    b, omega, kind      weight quantizer psi = Q_{b,omega} (b=None: unquantized weights, psi = id)
-    b_x, omega_x, kind_x  input quantizer phi (b_x=None: unquantized inputs, phi = id)
-    ste                 'clipped' (g = 1{|w| <= omega}) or 'identity' (g = 1); g = 1 if b is None
-    eta, lam, sigma2, T learning rate, ridge on the latent weights, label-noise variance, temperature
-    teacher             'ones' (w*_i = 1), 'gaussian' (N(0,1)) or 'rademacher' (+-1)
-    init, init_scale    law of w_hat^0: 'gaussian' N(0, s^2), 'uniform' on [-s sqrt3, s sqrt3],
-                        'rademacher' +-s, 'zeros'
-    psi, phi            general weight / input maps: a :class:`qmf_sym.ste.maps.Map` or a
-                        name of :func:`qmf_sym.ste.maps.named_map` ('tanh', 'sign:0.5', ...); when given
-                        they replace the quantizer of (b, omega, kind, ste) / (b_x, omega_x, kind_x)
-                        (None: those switches define psi and phi, exactly as before)
-    ridge               'latent' (lam |w_hat|^2 / 2d, spec §2.3) or 'psi' (lam |psi(w_hat)|^2 / 2d through
-                        the STE: drift -eta lam g psi; spec §8 item 3)
-    onset               quantization onset time tau_0 (spec §8 item 6, "T = onset"): psi = phi = id and
-                        g = 1 for tau < onset, the maps above from tau = onset on (0: from the start)
+    The fields::
+
+        b, omega, kind      weight quantizer psi = Q_{b,omega} (b=None: unquantized weights, psi = id)
+        b_x, omega_x, kind_x  input quantizer phi (b_x=None: unquantized inputs, phi = id)
+        ste                 'clipped' (g = 1{|w| <= omega}) or 'identity' (g = 1); g = 1 if b is None
+        eta, lam, sigma2, T learning rate, ridge on the latent weights, label-noise variance, temperature
+        teacher             'ones' (w*_i = 1), 'gaussian' (N(0,1)) or 'rademacher' (+-1)
+        init, init_scale    law of w_hat^0: 'gaussian' N(0, s^2), 'uniform' on [-s sqrt3, s sqrt3],
+                            'rademacher' +-s, 'zeros'
+        psi, phi            general weight / input maps: a qmf_sym.ste.maps.Map or a
+                            name of qmf_sym.ste.maps.named_map ('tanh', 'sign:0.5', ...); when given
+                            they replace the quantizer of (b, omega, kind, ste) / (b_x, omega_x, kind_x)
+                            (None: those switches define psi and phi, exactly as before)
+        ridge               'latent' (lam |w_hat|^2 / 2d, spec §2.3) or 'psi' (lam |psi(w_hat)|^2 / 2d through
+                            the STE: drift -eta lam g psi; spec §8 item 3)
+        onset               quantization onset time tau_0 (spec §8 item 6, "T = onset"): psi = phi = id and
+                            g = 1 for tau < onset, the maps above from tau = onset on (0: from the start)
     """
 
     b: int | None = 2

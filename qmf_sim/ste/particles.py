@@ -1,8 +1,8 @@
 """McKean--Vlasov particle solver of spec §4.3.
 
 Scheme: Euler--Maruyama for the Ito SDE (the noise coefficient depends on w_hat only through
-g(w_hat), and the Ito and Stratonovich readings agree where g is constant; at |w_hat| = omega the
-clipped STE switches it off)
+g(w_hat), and the Ito and Stratonovich readings agree where g is constant; at ``|w_hat| = omega`` the
+clipped STE switches it off)::
 
     dw = [eta g(w) (kappa w* - s2 psi(w)) - eta lam w] dt + sqrt(eta^2 g(w)^2 s2 (2 eps_g + sigma^2) + 2 eta T) dB,
 

@@ -95,7 +95,7 @@ def map_tables(maps, ridge_psi=None):
     meta (C, 9) = :data:`META_COLS`: columns 0-4 as in :func:`lookup_tables` (uniform quantizer grids
     get exactly the same rows, so seeded results do not change); unevenly spaced staircases use a select
     chain (<= 15 thresholds) or a binary search (code ``CODE_SEARCH``); tanh: code ``CODE_TANH`` with lev
-    row (amplitude, width).  Surrogate: gcode 0 = 1{|u| <= clip} (clip = +inf: g = 1), gcode 1 =
+    row (amplitude, width).  Surrogate: gcode 0 = ``1{|u| <= clip}`` (clip = +inf: g = 1), gcode 1 =
     ga (1 - tanh(u / gc)^2) (tanh's derivative).  ``ridge_psi``: per map, the ridge acts on psi(w)
     (spec §8 item 3) instead of the latent w.
     """

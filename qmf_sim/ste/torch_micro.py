@@ -58,7 +58,7 @@ def resolve_device(device):
 
 def torch_map(m, dtype, device):
     """(forward, surrogate) of a :class:`qmf_sym.ste.maps.Map` as torch functions (the same values as
-    ``m.forward`` / ``m.surrogate``: right-continuous lookup, surrogate 1{|u| <= clip} or tanh').
+    ``m.forward`` / ``m.surrogate``: right-continuous lookup, surrogate ``1{|u| <= clip}`` or tanh').
     device=None: torch's default device (the CPU unless set otherwise)."""
     import torch
 
