@@ -46,7 +46,12 @@ def test_reference_pages_build_with_warnings_as_errors(tmp_path):
     out = _sphinx(tmp_path, "dummy", "-D", "nb_execution_mode=off", timeout=1200)
     # a docstring that is not valid reStructuredText is a warning (the build above fails) unless allowed
     plain = {ln.split("\t")[0] for ln in (out / "plain_docstrings.txt").read_text(encoding="utf-8").splitlines()}
-    allowed = runpy.run_path(str(DOCS / "conf.py"))["qmf_plain_docstrings_allowed"]
+    env = dict(os.environ)
+    try:  # conf.py sets NUMBA_NUM_THREADS & co for the build; they must not leak into this process
+        allowed = runpy.run_path(str(DOCS / "conf.py"))["qmf_plain_docstrings_allowed"]
+    finally:  # (numba re-reads its config at each compile and refuses a thread count changed after launch)
+        os.environ.clear()
+        os.environ.update(env)
     assert plain <= allowed, sorted(plain - allowed)
     api = _ext("qmf_api")
     modules, entries, errors = api.collect()
