@@ -109,6 +109,7 @@ def cnn_mode_decay(act, sigma_w, sigma_b=0.0, spatial=16, kernel_size=3, init="g
     depth = V.integer("depth", depth, 1)
     batch = V.integer("batch", batch, 1)
     seeds = V.integers("seeds", seeds, 0)
+    V.torch_float_dtype("dtype", dtype)
     V.size_product(None, [("seeds", max(len(seeds), 1)), ("depth", depth)])
     V.size_product(None, [("channels", channels), ("channels", channels), ("kernel_size", kernel_size ** dim)])
     V.size_product(None, [("batch", batch), ("channels", channels), ("spatial", int(np.prod(spatial)))])

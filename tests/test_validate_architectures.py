@@ -181,3 +181,13 @@ def test_tiny_Q1_and_bad_amplitudes():
     for bad in ("x", 1 + 2j, [[1.0, float("nan")]]):
         with pytest.raises(ValueError, match="amplitudes"):
             fit_mode_slope(bad, 2)
+
+
+@pytest.mark.parametrize("dtype", ["x", 0, -1, [], torch.int64])
+def test_cnn_mode_decay_names_a_bad_dtype(dtype):
+    """dtype is checked with the other arguments (a string or an integer reached tensor.to as a device)."""
+    from qmf_sim.architectures import cnn_mode_decay
+    from qmf_sym.activations import Staircase
+
+    with pytest.raises(ValueError, match="dtype"):
+        cnn_mode_decay(Staircase.uniform(4), 2.0, 0.0, 8, 3, "gaussian", 1, 1, 0.2, 4, 2, seeds=[0], dtype=dtype)
