@@ -490,7 +490,7 @@ def _train(cfgs, dataset, progress, device, on_record):
                 model.backward(g_logits, saved, update)
             del saved, g_logits
             t_train += time.perf_counter() - ts
-            loss_sum[at] += per.numpy() if per.device.type == "cpu" else per.cpu().numpy()
+            loss_sum[at] += per.cpu().numpy()
             loss_n[at] += 1
             if bar is not None:
                 bar.update(1)

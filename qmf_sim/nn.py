@@ -308,7 +308,7 @@ def stacked_staircase_ste(x: torch.Tensor, tab: StackedTables, clip: torch.Tenso
 def _stacked_ste(x, tab, clip, slope, out=None, gain=None):
     """:func:`stacked_staircase_ste` on checked arguments (the per-layer call of a training step); ``out``
     and ``gain``: contiguous tensors of x's shape that the CPU pass fills (its reused buffers)."""
-    if x.device.type != "cpu" or not tab.cpu_pass() or not x.is_contiguous():
+    if not _pass_applies(tab, x):
         return stacked_staircase_forward(x, tab), stacked_ste_gain(x, clip, slope)
     out = torch.empty_like(x) if out is None else out
     gain = torch.empty_like(x) if gain is None else gain
@@ -316,11 +316,17 @@ def _stacked_ste(x, tab, clip, slope, out=None, gain=None):
     return out, gain
 
 
+def _pass_applies(tab, *tensors):
+    """Whether the numba pass (:func:`_stacked_pass`) takes these tables and tensors: CPU and contiguous
+    tensors, tables of :meth:`StackedTables.cpu_pass`."""
+    return all(t.device.type == "cpu" and t.is_contiguous() for t in tensors) and tab.cpu_pass()
+
+
 def _stacked_pass_args(x, tab, clip, slope, out, gain):
     """The arguments of the numba pass (:func:`_stacked_pass`) on ``x`` into ``out`` and ``gain`` (contiguous
     CPU tensors of x's shape), or None where the pass does not apply (:func:`_stacked_ste` then runs the
     torch faces): a caller that runs the pass on the same buffers every step makes them once."""
-    if x.device.type != "cpu" or not tab.cpu_pass() or not all(t.is_contiguous() for t in (x, out, gain)):
+    if not _pass_applies(tab, x, out, gain):
         return None
     M = x.shape[0]
     return (x.view(M, -1).numpy(), *tab.arrays(), clip.numpy(), slope.numpy(), out.view(M, -1).numpy(),

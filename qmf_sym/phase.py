@@ -199,14 +199,11 @@ def phase_diagram(act, sigma_w, sigma_b):
     ``act``: a staircase (or its N), or any continuous activation; for the latter the diagram also
     holds the order-to-chaos line chi_1 = 1 (:func:`qmf_sym.maps.edge_of_chaos` at each sigma_b), the
     line that no staircase has: the two phases side by side with the staircase's chi < 1 everywhere."""
-    from .activations import Staircase, as_activation
+    from .activations import as_activation
 
-    if not isinstance(act, (int, np.integer)) and not isinstance(as_activation(act), Staircase):
-        return _phase_diagram_grid(act, sigma_w, sigma_b, continuous=True)
-    return _phase_diagram_grid(_as_act(act), sigma_w, sigma_b, continuous=False)
-
-
-def _phase_diagram_grid(act, sigma_w, sigma_b, continuous):
+    if isinstance(act, (int, np.integer)) or isinstance(as_activation(act), Staircase):
+        act = _as_act(act)
+    continuous = not isinstance(act, Staircase)
     sw = np.atleast_1d(np.asarray(V.positive("sigma_w", sigma_w), float))
     sb = np.atleast_1d(np.asarray(V.nonnegative("sigma_b", sigma_b), float))
     if sw.ndim != 1 or sb.ndim != 1 or sw.size * sb.size > 250_000:

@@ -142,6 +142,9 @@ def test_build_plan_panels_follow_the_activation():
     for panels in (("sigma", "levels"), ("levels",), ("levels", "sigma")):
         with pytest.raises(ValueError, match="panels"):
             build_plan("smoke", depths=[2], activation="tanh", panels=panels)
+    for kw in (dict(levels=[2, 4]), dict(sigma_levels=4)):  # the staircase's N: refused, not ignored
+        with pytest.raises(ValueError, match=next(iter(kw))):
+            build_plan("smoke", depths=[2], activation="tanh", **kw)
 
 
 def test_build_plan_unreadable_data(tmp_path):

@@ -31,10 +31,7 @@ def _cmd_fixed_point(args):
     from qmf_sim import io
     from qmf_sim.experiments import activations as E
 
-    if args.activation == "staircase" and args.levels is None:
-        raise ValueError("argument --levels: required for --activation staircase (number of states N >= 2)")
-    if args.activation != "staircase" and args.levels is not None:
-        raise ValueError(f"argument --levels: only for --activation staircase, not {args.activation}")
+    E.make_activation(args.activation, args.levels)  # --levels is the staircase's: checked before --out
     out = None
     if args.out is not None:
         out = A.out_file(args.out)

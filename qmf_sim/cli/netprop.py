@@ -59,7 +59,6 @@ def _cmd_fig1(args):
                  ("--runs", args.runs, 1)],
                 fig1_bytes(args.width, args.depth, args.r, args.runs, 8 if args.dtype == "float64" else 4),
                 "weights, activations, inputs and recorded profiles")
-    _check_activation(args)
     res = E.run_fig1(levels=args.levels, depth=args.depth, width=args.width, r=args.r, factors=args.factors,
                      sigma_b=args.sigma_b, runs=args.runs, dtheta_decay=args.dtheta, dtype=args.dtype,
                      device=args.device, seed=args.seed, progress=not args.no_progress, activation=args.activation)
@@ -83,35 +82,12 @@ def _cmd_finite_width(args):
     out = A.out_dir(args.out)
     _check_size([("--widths", max(args.widths), 4096), ("--depth", args.depth, 30), ("--runs", args.runs, 128)],
                 finite_width_bytes(args.widths, args.depth, args.runs), "activations and kept covariances")
-    _check_activation(args)
     res = E.run_finite_width(levels=args.levels, widths=args.widths, depth=args.depth, factors=args.factors,
                              runs=args.runs, seed=args.seed, activation=args.activation, sigma_b=args.sigma_b)
     for p in E.write_finite_width(res, out):
         print(f"wrote {p}")
     print(io.dumps(io.with_provenance(E.finite_width_summary(res))))  # provenance as in every file
     return 0
-
-
-def _check_activation(args):
-    """--levels belongs to the staircase; every sigma_w = factor x sigma_w_opt (a continuous activation: x its
-    edge of chaos at --sigma-b) must have a fixed point Q* > 0; both checked before any network is drawn."""
-    from qmf_sim import netprop as NP
-    from qmf_sim.experiments.netprop import activation_of
-    from qmf_sym import maps
-
-    if args.activation != "staircase" and args.levels is not None:
-        raise ValueError(f"argument --levels: only for --activation staircase, not {args.activation}")
-    act, label = activation_of(args.activation, args.levels)
-    try:
-        s0 = NP.sigma_w_optimal(act, args.sigma_b)
-    except ValueError as exc:
-        raise ValueError(f"argument --sigma-b: {exc}") from None
-    for f in args.factors:
-        try:
-            maps.fixed_point(act, f * s0, args.sigma_b)
-        except ValueError as exc:
-            raise ValueError(f"argument --factors: factor {f:g} (sigma_w = {f * s0:.6g}, {label}, sigma_b = "
-                             f"{args.sigma_b:g}): {exc}") from None
 
 
 def _common(p, runs_default, runs_lo, runs_help):

@@ -106,16 +106,10 @@ def _cmd_phase(args):
     flag = "--sigma-w" if n_w >= n_b else "--sigma-b"
     check_bytes(f"argument {flag}: a grid of {n_w} sigma_w x {n_b} sigma_b values", 8.0 * 16 * n_w * n_b,
                 "about 16 float64 numbers per cell")
-    if args.activation == "staircase":
-        if args.levels is None:
-            raise ValueError("argument --levels: required for --activation staircase (number of states N >= 2)")
-        act, stem = args.levels, f"phase_N{args.levels}"
-    else:
-        if args.levels is not None:
-            raise ValueError(f"argument --levels: only for --activation staircase, not {args.activation}")
-        from qmf_sym.activations import by_name
+    from qmf_sim.experiments.activations import make_activation
 
-        act, stem = by_name(args.activation), f"phase_{args.activation}"
+    act = make_activation(args.activation, args.levels)  # --levels required with the staircase, refused without
+    stem = f"phase_N{args.levels}" if args.activation == "staircase" else f"phase_{args.activation}"
     try:
         pd = E.phase_grid(act, args.sigma_w, args.sigma_b)
     except ValueError as exc:  # no cell of the grid has a fixed point

@@ -79,16 +79,7 @@ def _cmd_train_depth(args):
     from qmf_sim.experiments import trainable_depth as E
 
     out = A.out_dir(args.out)
-    kw = plan_kwargs(args)
-    if args.activation != "staircase":
-        for flag, v in (("--levels", args.levels), ("--sigma-levels", args.sigma_levels)):
-            if v is not None:
-                raise ValueError(f"argument {flag}: only for --activation staircase, not {args.activation}")
-        if args.panels is not None and "levels" in args.panels:  # the rule of build_plan (the default: sigma only)
-            raise ValueError(f"argument --panels: the depth x N panel is for --activation staircase, not {args.activation}")
-        if args.ste_slope != 1.0:
-            raise ValueError(f"argument --ste-slope: the STE is the staircase's (eq. 19); {args.activation} trains "
-                             "with its true derivative")
+    kw = plan_kwargs(args)  # build_plan refuses what a continuous --activation cannot take (its messages name the flags)
     _check_data(args.data)
     _check_sizes(E.build_plan(args.preset, **kw))  # sizes before anything trains
     scheduler = None

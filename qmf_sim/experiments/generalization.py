@@ -248,16 +248,16 @@ def network_errors(act, sigma_w, sigma_b, depths, quick=False, seeds=(0,), steps
     steps = n_steps if steps is None else int(steps)
     d, *_ = _data(quick)
     # the run's activation as TrainConfig names it (the uniform staircase by N, a continuous one by name);
-    # any other activation is built by a model factory (the config then names only the staircase's N, or
-    # none, and the network uses ``act`` itself)
-    if isinstance(act, Staircase):
-        named = dict(levels=act.N) if act == Staircase.uniform(act.N) else None
-        fields = dict(levels=act.N)
-    else:
-        named = dict(activation=act.name, levels=None) if act.name in training.ACTIVATIONS else None
-        fields = named or dict(activation="tanh", levels=None)
+    # any other activation goes through a model factory that builds the network from ``act`` itself (the
+    # config's activation fields then stand for nothing: a staircase's N, or a placeholder staircase)
     factory = None
-    if named is None:
+    if isinstance(act, Staircase) and act == Staircase.uniform(act.N):
+        fields = dict(levels=act.N)
+    elif not isinstance(act, Staircase) and act.name in training.ACTIVATIONS:
+        fields = dict(activation=act.name, levels=None)
+    else:
+        fields = dict(levels=act.N if isinstance(act, Staircase) else 2)
+
         def factory(cfg, dataset, dtype, dev, _a=act):
             return QuantizedMLP(dataset.n_features, cfg.width, cfg.depth, dataset.n_classes, _a, cfg.sigma_w,
                                 cfg.sigma_b, dtype=dtype, device=dev, seed=cfg.seed)

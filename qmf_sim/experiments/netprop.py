@@ -32,22 +32,32 @@ def _fmt(v, spec):
 
 
 def activation_of(activation="staircase", levels=None):
-    """The activation of a finite-network experiment and its label: ``Staircase.uniform(levels)`` (N = 16
-    when ``levels`` is None; label ``N=16``) for ``"staircase"``, else
-    :func:`qmf_sym.activations.by_name` (tanh, erf, relu, hardtanh, sign; ``levels`` must be None).
-    ValueError naming ``activation`` or ``levels`` otherwise."""
-    from qmf_sym import _validate as V
-    from qmf_sym.activations import NAMES, by_name
+    """The activation of a finite-network experiment and its label:
+    :func:`qmf_sim.experiments.activations.make_activation` with N = 16 for a staircase without ``levels``
+    (label ``N=16``; a continuous one by its name)."""
+    from qmf_sim.experiments.activations import make_activation
 
-    V.choice("activation", activation, NAMES)
-    if activation == "staircase":
-        act = by_name("staircase", 16 if levels is None else levels)
-        return act, f"N={act.N}"
-    if levels is not None:
-        raise ValueError(f"levels applies only to activation='staircase', got levels={levels!r} with "
-                         f"activation={activation!r}")
-    act = by_name(activation)
-    return act, act.name
+    if activation == "staircase" and levels is None:
+        levels = 16
+    act = make_activation(activation, levels)
+    return act, (f"N={act.N}" if activation == "staircase" else act.name)
+
+
+def _unit_sigma_w(act, factors, sigma_b):
+    """sigma_w_opt (:func:`qmf_sim.netprop.sigma_w_optimal`: the optimum of a staircase, the edge of chaos
+    of a continuous activation), after checking that every factor x sigma_w_opt has a fixed point Q* > 0,
+    so that no sweep fails after its first factors (ValueError naming ``sigma_b`` or ``factors``)."""
+    from qmf_sim import netprop as NP
+    from qmf_sym import maps
+
+    s0 = NP.sigma_w_optimal(act, sigma_b)
+    for f in factors:
+        try:
+            maps.fixed_point(act, f * s0, sigma_b)
+        except ValueError as exc:
+            raise ValueError(f"factors: factor {f:g} (sigma_w = {f * s0:.6g}, {act.name}, sigma_b = {sigma_b:g}): "
+                             f"{exc}") from None
+    return s0
 
 
 def _opt_label(act):
@@ -75,7 +85,7 @@ def run_fig1(levels=None, depth=100, width=1000, r=500, factors=FIG1_FACTORS, si
 
     act, label = activation_of(activation, levels)
     t0 = time.perf_counter()
-    s_opt = NP.sigma_w_optimal(act, sigma_b)
+    s_opt = _unit_sigma_w(act, factors, sigma_b)
     # one sigma_w at a time (a progress step each); correlation_propagation seeds its j-th sigma_w
     # with seed + 1000 j, so passing that seed for a single sigma_w gives the same numbers
     res = None
@@ -87,7 +97,7 @@ def run_fig1(levels=None, depth=100, width=1000, r=500, factors=FIG1_FACTORS, si
             res = one
         else:
             res["runs"].extend(one["runs"])
-    res.update(levels=getattr(act, "N", None) if activation == "staircase" else None, activation=label,
+    res.update(levels=act.N if activation == "staircase" else None, activation=label,
                sigma_w_unit=_opt_label(act), factors=tuple(factors), sigma_w_opt=s_opt, sigma_b=sigma_b,
                dtype=dtype, device=str(device or "cpu"), wall_seconds=time.perf_counter() - t0)
     return res
@@ -198,10 +208,10 @@ def run_finite_width(levels=None, widths=FW_WIDTHS, depth=30, factors=(1.0, 1.5)
     from qmf_sim.progress import bar
 
     act, label = activation_of(activation, levels)
-    s_opt = NP.sigma_w_optimal(act, sigma_b)
+    s_opt = _unit_sigma_w(act, factors, sigma_b)
     results = [NP.finite_width_errors(act, f * s_opt, sigma_b, widths, depth, n_draws=runs, seed=seed + i)
                for i, f in enumerate(bar(factors, desc="finite_width sigma_w", unit="sigma_w", requested=progress))]
-    return {"levels": getattr(act, "N", None) if activation == "staircase" else None, "activation": label,
+    return {"levels": act.N if activation == "staircase" else None, "activation": label,
             "sigma_w_unit": _opt_label(act), "sigma_b": float(sigma_b), "widths": tuple(widths), "depth": depth,
             "factors": tuple(factors), "runs": runs, "results": results}
 

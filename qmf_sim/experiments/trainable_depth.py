@@ -31,9 +31,10 @@ def build_plan(preset_name="smoke", depths=None, sigma_w=None, levels=None, widt
     """The runs of a sweep: ``{"sigma": [TrainConfig...], "levels": [...]}``; validates everything first.
 
     ``activation``: ``"staircase"`` (the paper's sweep), or a continuous activation of
-    :data:`qmf_sim.training.ACTIVATIONS` for the depth x sigma_w panel only (its columns: the preset's
-    multiples of the edge-of-chaos sigma_w at sigma_b = 0, :func:`qmf_sym.maps.edge_of_chaos`, unless
-    ``sigma_w`` is given; trained with the true derivative, no STE).
+    :data:`qmf_sim.training.ACTIVATIONS` for the depth x sigma_w panel only (no ``levels``,
+    ``sigma_levels`` or ``ste_slope``; its columns: the preset's multiples of the edge-of-chaos sigma_w at
+    sigma_b = 0, :func:`qmf_sym.maps.edge_of_chaos`, unless ``sigma_w`` is given; trained with the true
+    derivative, no STE).
 
     ``panels``: which grids, a non-empty subset of ``("sigma", "levels")``; default (None) both for the
     staircase and the depth x sigma_w panel alone for a continuous activation, for which asking for the
@@ -59,6 +60,10 @@ def build_plan(preset_name="smoke", depths=None, sigma_w=None, levels=None, widt
     if not panels or any(x not in PANELS for x in panels):
         raise ValueError(f"panels must be a non-empty subset of {list(PANELS)}, got {list(panels)}")
     if activation != "staircase":
+        for name, v in (("levels", levels), ("sigma_levels", sigma_levels)):
+            if v is not None:
+                raise ValueError(f"{name} applies to the staircase only (its number of states), not "
+                                 f"activation={activation!r}")
         if LEVELS_PANEL in panels:
             raise ValueError(f"panels: the depth x N panel is for the staircase, not activation={activation!r}")
         if ste_slope != 1.0:
