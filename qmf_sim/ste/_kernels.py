@@ -105,12 +105,8 @@ CHAINS = (1, 3, 7, 15)
 
 @njit(**J)
 def _chain(u, q, th, lv):
-    """q = lv[j] for the last j with u >= th[j] (q if there is none); th, lv: tuples of one length.
-
-    numba compiles the loop over a homogeneous tuple as a loop whose th[j], lv[j] are switches on j
-    (numba.literal_unroll gives the very same machine code: it versions loops over heterogeneous
-    tuples only); LLVM unrolls it and folds the switches while the tuple has at most 10 elements
-    (measured: vector compares up to 10, a scalar loop of switches from 12 on, ~25x slower)."""
+    """q = lv[j] for the last j with u >= th[j] (q if there is none); th, lv: tuples of one length.  LLVM
+    unrolls the loop into vector compares for tuples of up to 10 elements only (benchmarks/bench_ste.py)."""
     j = 0
     for t in th:
         q = lv[j] if u >= t else q
@@ -134,9 +130,7 @@ def qpass_chain(src, dst, d, th, lv):
 
 @njit(**J)
 def qpass_chain2(src, dst, d, l0, th, lv, th2, lv2):
-    """15 thresholds as chains of 8 + 7 in one pass, each short enough to be unrolled (:func:`_chain`).  The
-    pieces come from row slices; split from one 15-tuple (static tuple slices) the pass measured 0.92x as fast,
-    split inside this loop 0.71-0.87x."""
+    """15 thresholds as chains of 8 + 7 in one pass, each short enough to be unrolled (:func:`_chain`)."""
     for i in range(d):
         u = src[i]
         dst[i] = _chain(u, _chain(u, l0, th, lv), th2, lv2)
@@ -150,22 +144,45 @@ def bucket(u, t0, inv, top):
     return s if s < top else top
 
 
+@intrinsic
+def fma(typingctx, a, b, c):
+    """a b + c rounded once (llvm.fma: vectorised, the same bits in every caller)."""
+    def codegen(context, builder, sig, args):
+        f64 = ir.DoubleType()
+        return builder.call(builder.module.declare_intrinsic("llvm.fma", [f64], ir.FunctionType(f64, [f64] * 3)), args)
+    return types.float64(types.float64, types.float64, types.float64), codegen
+
+
+@njit(inline="always", **J)
+def grid_value(k, a, b, den, rden, sc):
+    """sc ((a k + b) / den) for an integer-valued k (a k + b exact), the quotient as q = (a k + b) rden
+    corrected by one fused multiply-add, q + (a k + b - q den) rden (Markstein): no division.
+    lookup_tables takes it only where it gives the grid's own bits at every k (:func:`grid_values`)."""
+    x = a * k + b
+    q = x * rden
+    return sc * fma(fma(-q, den, x), rden, q)
+
+
 @njit(**J)
-def qpass_g(src, dst, d, lev, thr, t0, inv, top):
-    for i in range(d):
-        u = src[i]
-        j = np.intp(bucket(u, t0, inv, top))
-        dst[i] = lev[j + np.intp(u >= thr[j])]
+def grid_values(k, a, b, den, sc):
+    """:func:`grid_value` at each k of an array (what the arithmetic pass computes, for the table check)."""
+    out = np.empty(k.shape[0])
+    for i in range(k.shape[0]):
+        out[i] = grid_value(k[i], a, b, den, 1.0 / den, sc)
+    return out
 
 
 @njit(**J)
 def qpass_a(src, dst, d, lev, thr, t0, inv, top):
+    """A uniform grid without a gather: the nearest threshold j (:func:`bucket`), the cell j + (u >= thr[j])
+    and its level, thresholds and levels from :func:`grid_value` (lev row: a_t, b_t, D_t, a_l, b_l, D_l, omega)."""
     at, bt, dt, al, bl, dl, sc = lev[0], lev[1], lev[2], lev[3], lev[4], lev[5], lev[6]
+    rt, rl = 1.0 / dt, 1.0 / dl
     for i in range(d):
         u = src[i]
         jf = np.floor(bucket(u, t0, inv, top))
-        cf = jf + 1.0 if u >= sc * ((at * jf + bt) / dt) else jf
-        dst[i] = sc * ((al * cf + bl) / dl)
+        cf = jf + 1.0 if u >= grid_value(jf, at, bt, dt, rt, sc) else jf
+        dst[i] = grid_value(cf, al, bl, dl, rl, sc)
 
 
 #: map codes beyond the quantizer passes (qmf_sim.ste.quantizer.map_tables): tanh, and a binary search for
@@ -262,8 +279,6 @@ def mpass(code, src, dst, d, lev, thr, t0, inv, top):
                      to_fixed_tuple(thr[8:], 7), to_fixed_tuple(lev[9:], 7))
     elif code == -2:
         qpass_a(src, dst, d, lev, thr, t0, inv, top)
-    elif code == -1:
-        qpass_g(src, dst, d, lev, thr, t0, inv, top)
     elif code == CODE_TANH:
         mpass_tanh(src, dst, d, lev)
     else:
@@ -371,20 +386,6 @@ def rpass_phi(code, w, ws, ps, px, X, d, lev, thr):
     if code == 3:
         return rpass_chain(w, ws, ps, px, X, d, to_fixed_tuple(thr, 3), to_fixed_tuple(lev, 4))
     return rpass_chain(w, ws, ps, px, X, d, to_fixed_tuple(thr, 7), to_fixed_tuple(lev, 8))
-
-
-@njit(**jit)
-def rpass_serial(w, ws, ps, px, X, d):
-    """:func:`rpass` summed in order (the Langevin path, T > 0)."""
-    ay = ayh = am = aq = aqq = 0.0
-    for i in range(d):
-        p = ps[i]
-        am += ws[i] * p
-        aq += p * p
-        aqq += w[i] * w[i]
-        ay += ws[i] * X[i]
-        ayh += p * px[i]
-    return ay, ayh, am, aq, aqq
 
 
 @intrinsic
@@ -503,10 +504,8 @@ def micro(states, W, WS, slot_cfg, wgl, wgt, wgm, xgl, xgt, xgm, eta, lam, sig, 
     n_snap = snap_steps.shape[0]
     for g in prange(n_groups):
         s0, s1, s2_, s3 = states[g, 0], states[g, 1], states[g, 2], states[g, 3]
-        # the weights this replica updates every step live in a copy allocated by its own thread (written
-        # back at the end): W[g] and W[g + 1] meet inside one cache line when 8 d is not a multiple of 64,
-        # and two threads writing both ends every step bounced it between cores (false sharing: 2 threads
-        # scaled 1.79x, median, with the draws alone at 1.99x; 1.86x with the copy)
+        # the weights live in a copy allocated by this replica's thread (written back at the end): W[g] and
+        # W[g + 1] can share a cache line, which two threads writing every step would bounce between cores
         WL = W[g].copy()
         X = np.zeros(d)
         PS = np.zeros((G, d))  # psi(w) per slot, kept to the next step (generic update pass)
@@ -542,14 +541,11 @@ def micro(states, W, WS, slot_cfg, wgl, wgt, wgm, xgl, xgt, xgm, eta, lam, sig, 
                     s0, s1, s2_, s3 = add_noise(w, d, tnoise[j], s0, s1, s2_, s3)
                 mpass(np.int64(wgm[c, 0]), w, PS[j], d, wgl[c], wgt[c], wgm[c, 1], wgm[c, 2], wgm[c, 3])
                 xc = np.int64(xgm[c, 0])
-                if tnoise[j] == 0.0 and (xc == 1 or xc == 3 or xc == 7):  # phi(x) inside the sums
+                if xc == 1 or xc == 3 or xc == 7:  # phi(x) inside the sums
                     ay, ayh, am, aq, aqq = rpass_phi(xc, w, WS[g, j], PS[j], PX[j], X, d, xgl[c], xgt[c])
                 else:
                     mpass(xc, X, PX[j], d, xgl[c], xgt[c], xgm[c, 1], xgm[c, 2], xgm[c, 3])
-                    if tnoise[j] == 0.0:
-                        ay, ayh, am, aq, aqq = rpass(w, WS[g, j], PS[j], PX[j], X, d)
-                    else:
-                        ay, ayh, am, aq, aqq = rpass_serial(w, WS[g, j], PS[j], PX[j], X, d)
+                    ay, ayh, am, aq, aqq = rpass(w, WS[g, j], PS[j], PX[j], X, d)
                 mpsi, qpsi, qlat = am / d, aq / d, aqq / d
                 eps = eps_g(rho_emp[g, j], kappa[c], s2[c], mpsi, qpsi)
                 if rec_now:
@@ -651,18 +647,12 @@ def particles(states, WP, WSP, lev, thr, meta, clip, omega, kappa, s2, eta, lam,
                     w_c[i] = (w + (eta * g * (kappa * WSP[c, i] - s2 * ps) - eta * lam * ridge) * dt
                               + math.sqrt((g * g * bc + bt) * dt) * Z[i])
             else:
-                for i in range(n):
+                for i in range(n):  # ps_c = psi(w_c) (= w_c for psi = id)
                     w = w_c[i]
-                    ws = WSP[c, i]
-                    z = Z[i]
-                    if code != 0:
-                        if clip and (w > omega or w < -omega):
-                            w = w + (-eta * lam * w) * dt + sd_out * z
-                        else:
-                            w = w + (eta * (kappa * ws - s2 * ps_c[i]) - eta * lam * w) * dt + sd_in * z
+                    if clip and (w > omega or w < -omega):
+                        w_c[i] = w + (-eta * lam * w) * dt + sd_out * Z[i]
                     else:
-                        w = w + (eta * (kappa * ws - s2 * w) - eta * lam * w) * dt + sd_in * z
-                    w_c[i] = w
+                        w_c[i] = w + (eta * (kappa * WSP[c, i] - s2 * ps_c[i]) - eta * lam * w) * dt + sd_in * Z[i]
             am[c], aq[c], aqq[c] = chunk_sums(code, w_c, WSP[c], ps_c, n, lev, thr, t0, inv, top)
 
 

@@ -10,7 +10,7 @@ runs diverge and are reported by the one divergence rule (:mod:`qmf_sim.ste.traj
 Speed: per step, the d normals are drawn (scalar ziggurat) into a buffer; each parameter set then makes
 vectorised passes over it (``_kernels``): finish the previous update, the one quantizer lookup for weights and
 for inputs (:mod:`qmf_sim.ste.quantizer`), and the five sums (reassociated, so they differ from a serial sum
-by rounding only); an input quantizer of <= 7 thresholds is looked up inside the sums' pass (T = 0: the sums
+by rounding only); an input quantizer of <= 7 thresholds is looked up inside the sums' pass (the sums
 then run in the shadow of its compares, same numbers). Replicas run in parallel (``numba.prange``), each on a
 copy of its weights held by its own thread (no cache line shared between threads); every replica (or group
 sharing inputs) owns its xoshiro256++ stream (:mod:`qmf_sim.ste.rng`), so results are bit-identical between
