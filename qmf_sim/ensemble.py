@@ -69,7 +69,9 @@ def ensemble_key(cfg: TrainConfig) -> tuple:
 
 
 def group_configs(configs) -> list[list[TrainConfig]]:
-    """The (resolved) configs grouped by :func:`ensemble_key`, groups and members in first-seen order."""
+    """The (resolved) configs grouped by :func:`ensemble_key`, groups and members in first-seen order.
+    Given an empty list (a finished sweep: :func:`qmf_sim.sweep.run_sweep` passes its pending runs), no
+    groups: ``[]``."""
     configs = check_configs(configs)
     groups: dict = {}
     for c in configs:
@@ -106,7 +108,8 @@ def default_budget(device) -> int:
 def split_ensembles(configs, max_members: int | None = None, budget_bytes: int | None = None, n_in: int = 784,
                     n_out: int = 10) -> list[list[TrainConfig]]:
     """:func:`group_configs`, each group cut into ensembles of at most ``max_members`` members whose
-    :func:`member_bytes` sum stays within ``budget_bytes`` (at least one member per ensemble)."""
+    :func:`member_bytes` sum stays within ``budget_bytes`` (at least one member per ensemble).  Given
+    an empty list (nothing left to train), no ensembles: ``[]``."""
     if max_members is not None:
         max_members = V.integer("max_members", max_members, 1)
     configs, n_in, n_out = check_configs(configs), V.integer("n_in", n_in, 1), V.integer("n_out", n_out, 1)

@@ -62,7 +62,8 @@ def round_up(values, dtype: torch.dtype, device=None) -> torch.Tensor:
     """float64 ``values`` rounded *up* to ``dtype`` (the smallest ``dtype`` number >= each value), on
     ``device``: for x representable in ``dtype``, ``x >= g`` iff ``x >= round_up(g)``, so a lookup on the
     rounded-up thresholds is the float64 lookup at the ``dtype`` value (:func:`_boundaries`; the torch STE
-    solver's thresholds, :mod:`qmf_sim.ste.torch_micro`)."""
+    solver's thresholds, :mod:`qmf_sim.ste.torch_micro`).  Given an empty list (a table without
+    thresholds), an empty tensor; +-inf are thresholds too, NaN is refused."""
     V.torch_float_dtype("dtype", dtype), V.device_spec("device", device)
     if np.size(values):  # an empty table stays empty; +-inf are thresholds too, NaN is not
         V.real("values", values)

@@ -95,6 +95,15 @@ def test_grouping_and_budget():
     assert E.member_bytes(c) > 3 * 4 * 9 * 2048 ** 2
 
 
+def test_no_configs_no_groups():
+    """An empty list is a sweep with nothing left to train (run_sweep passes its pending runs): no groups,
+    no ensembles, and the docstrings say so (the API's rule: an accepted empty list is documented)."""
+    assert E.group_configs([]) == [] and E.split_ensembles([]) == []
+    assert E.split_ensembles((), max_members=2, budget_bytes=1) == []
+    for fn in (E.group_configs, E.split_ensembles):
+        assert "an empty list" in " ".join(fn.__doc__.split()), fn.__name__
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="share"):
         E.train_ensemble([TrainConfig(**BASE, **MEMBERS[0]), TrainConfig(**{**BASE, "depth": 4}, **MEMBERS[0])])

@@ -59,6 +59,16 @@ def test_forward_exact_float32(act, seed):
     assert np.array_equal(y.numpy(), act(x.double().numpy()).astype(np.float32))
 
 
+def test_round_up_empty_table():
+    """An accepted extreme, documented: an empty table of thresholds (a map without any) stays empty."""
+    import re
+
+    for dt in (torch.float32, torch.float64):
+        g = NW.round_up([], dt)
+        assert g.shape == (0,) and g.dtype == dt
+    assert re.search(r"\ban empty list\b", NW.round_up.__doc__)
+
+
 def test_forward_uniform16_right_continuous():
     act = Staircase.uniform(16)
     x = torch.tensor(act.offsets, dtype=torch.float64)
