@@ -137,7 +137,11 @@ class StackedMLP:
     multiplies the incoming gradient by gain = ``slope * 1[|x| < clip]`` (clip = 1: eq. 19's clipped STE;
     inf: identity STE), bit for bit autograd's result for this model (tested).  A continuous activation
     (``TrainConfig.activation``, one per ensemble): its torch op forward and its derivative phi'(x) as the
-    gain (:func:`qmf_sim.nn.activation_with_derivative`), autograd's result to float rounding (tested)."""
+    gain (:func:`qmf_sim.nn.activation_with_derivative`), autograd's result to float rounding (tested).
+
+    ``device``: where the stacks live (``'cpu'``, ``'cuda:0'``, a ``torch.device``); ``device=None`` is
+    the CPU, as for :class:`qmf_sim.nn.QuantizedMLP` and :class:`qmf_sim.nn.StackedTables` (the weights and
+    the staircase tables on one device, whatever torch's default device)."""
 
     def __init__(self, configs, n_in, n_out, dtype, device):
         import torch
@@ -158,6 +162,7 @@ class StackedMLP:
         n_out = V.integer("n_out", n_out, 1)
         V.torch_float_dtype("dtype", dtype)
         V.device_spec("device", device)
+        device = torch.device(device) if device is not None else torch.device("cpu")
         sizes = [n_in] + [configs[0].width] * configs[0].depth + [n_out]
         w = configs[0].width
         V.size_product("n_in", [("members", len(configs)), ("n_in", n_in), ("width", w)])

@@ -63,7 +63,8 @@ def round_up(values, dtype: torch.dtype, device=None) -> torch.Tensor:
     ``device``: for x representable in ``dtype``, ``x >= g`` iff ``x >= round_up(g)``, so a lookup on the
     rounded-up thresholds is the float64 lookup at the ``dtype`` value (:func:`_boundaries`; the torch STE
     solver's thresholds, :mod:`qmf_sim.ste.torch_micro`).  Given an empty list (a table without
-    thresholds), an empty tensor; +-inf are thresholds too, NaN is refused."""
+    thresholds), an empty tensor; +-inf are thresholds too, NaN is refused.  ``device=None``: the
+    tensor stays where torch made it (the CPU unless torch's default device was set)."""
     V.torch_float_dtype("dtype", dtype), V.device_spec("device", device)
     if np.size(values):  # an empty table stays empty; +-inf are thresholds too, NaN is not
         V.real("values", values)
@@ -117,7 +118,10 @@ class StackedTables:
     ``lev`` (M, K + 1): its levels, padded with the top level; for evenly spaced offsets (every
     ``Staircase.uniform``) the nearest-offset formula j = clamp(floor(x inv + c), 0, top) with
     c = 1/2 - g_0 inv (``inv``, ``c``, ``top`` (M, 1)), else ``inv = None``; ``nk`` (M,): each member's
-    number of offsets (N - 1)."""
+    number of offsets (N - 1).
+
+    ``acts``: a non-empty list of staircases; ``dtype``: a torch float dtype; ``device``: where the tables
+    live (``'cpu'``, ``'cuda:0'``, a ``torch.device``; ``device=None`` is the CPU)."""
 
     def __init__(self, acts, dtype, device):
         if not isinstance(acts, (list, tuple)) or not acts:

@@ -104,6 +104,16 @@ def test_no_configs_no_groups():
         assert "an empty list" in " ".join(fn.__doc__.split()), fn.__name__
 
 
+def test_stacked_mlp_device_none_is_the_cpu():
+    """device=None: the stacks on the CPU, with the staircase tables (StackedTables' rule); before, the
+    model kept None and made its weights and buffers on torch's default device."""
+    cfgs = [TrainConfig(**BASE, **MEMBERS[0]).resolved()]
+    m = E.StackedMLP(cfgs, 4, 3, torch.float64, None)
+    assert m.device == torch.device("cpu")
+    assert {t.device for t in m.params() + [m.clip, m.slope, m.tab.bnd]} == {torch.device("cpu")}
+    assert m._buf("x", (2, 3)).device == torch.device("cpu")
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="share"):
         E.train_ensemble([TrainConfig(**BASE, **MEMBERS[0]), TrainConfig(**{**BASE, "depth": 4}, **MEMBERS[0])])

@@ -69,6 +69,15 @@ def test_round_up_empty_table():
     assert re.search(r"\ban empty list\b", NW.round_up.__doc__)
 
 
+def test_stacked_tables_device_none_is_the_cpu():
+    """An accepted value, documented: device=None puts the stacked tables on the CPU."""
+    import re
+
+    tab = NW.StackedTables([Staircase.uniform(4), Staircase.uniform(3)], torch.float32, None)
+    assert {t.device for t in (tab.bnd, tab.lev, tab.inv, tab.c, tab.top)} == {torch.device("cpu")}
+    assert re.search(r"\bdevice\s*=\s*None\b", NW.StackedTables.__doc__)
+
+
 def test_forward_uniform16_right_continuous():
     act = Staircase.uniform(16)
     x = torch.tensor(act.offsets, dtype=torch.float64)
