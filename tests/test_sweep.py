@@ -148,9 +148,14 @@ def test_build_plan_panels_follow_the_activation():
 
 
 def test_build_plan_unreadable_data(tmp_path):
+    """A missing or damaged MNIST folder is a ValueError naming ``data`` (a folder that does not exist was
+    a FileNotFoundError), with the loader's reason: the CLI names --data from it."""
     (tmp_path / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08")
-    with pytest.raises((ValueError, FileNotFoundError), match="train-images-idx3-ubyte"):
+    with pytest.raises(ValueError, match=r"^data .*train-images-idx3-ubyte"):
         build_plan(panels=("sigma",), sigma_w=[1.0], data=str(tmp_path))
+    for missing in ("x", str(tmp_path / "nope")):
+        with pytest.raises(ValueError, match=r"^data .*cannot be loaded: MNIST directory .* does not exist"):
+            build_plan(panels=("sigma",), sigma_w=[1.0], data=missing)
 
 
 def test_cli_errors_before_training(tmp_path, capsys):

@@ -40,16 +40,6 @@ def _ste_slope(text):
         raise argparse.ArgumentTypeError(f"expected 'critical' or a number > 0 ({exc})") from None
 
 
-def _check_data(data):
-    """Load the data set now: a missing or corrupt ``--data`` is a user error before any training."""
-    from qmf_sim.data import load_dataset
-
-    try:
-        load_dataset(data)
-    except (OSError, ValueError, EOFError) as exc:
-        raise ValueError(f"argument --data: {exc}") from None
-
-
 def _check_sizes(plan):
     """The largest run of the sweep against the memory one network needs (qmf_sim.ensemble.member_bytes:
     parameters x 3, activations of a batch, an evaluation chunk), before training (qmf_sym._validate.memory_budget)."""
@@ -80,8 +70,8 @@ def _cmd_train_depth(args):
 
     out = A.out_dir(args.out)
     kw = plan_kwargs(args)  # build_plan refuses what a continuous --activation cannot take (its messages name the flags)
-    _check_data(args.data)
-    _check_sizes(E.build_plan(args.preset, **kw))  # sizes before anything trains
+    # build_plan loads --data (a missing or corrupt one: "data ...", named --data by the CLI), then the sizes
+    _check_sizes(E.build_plan(args.preset, **kw))  # before anything trains
     scheduler = None
     if args.scheduler is not None:
         from qmf_sim.sweep import connect

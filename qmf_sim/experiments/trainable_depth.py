@@ -42,7 +42,11 @@ def build_plan(preset_name="smoke", depths=None, sigma_w=None, levels=None, widt
 
     ``ste_slope``: the clipped-STE slope of every run (default 1, the paper's sec. 5), or ``"critical"``:
     per run the slope with backward gain 1 at its fixed point (:func:`qmf_sim.training.critical_ste_slope`,
-    App. H/J)."""
+    App. H/J).
+
+    ``data``: None (the digits set, :func:`qmf_sim.data.load_digits_dataset`), ``"mnist"`` or an MNIST
+    directory (:func:`qmf_sim.data.load_dataset`), loaded here: a folder that does not exist or holds no
+    valid MNIST files is a ``ValueError`` naming ``data``."""
     from qmf_sim.data import load_dataset
     from qmf_sim.sweep import PRESETS, levels_grid, preset, sigma_grid
     from qmf_sim.training import ACTIVATIONS, TrainConfig, sigma_w_opt
@@ -95,7 +99,11 @@ def build_plan(preset_name="smoke", depths=None, sigma_w=None, levels=None, widt
     if not isinstance(ste_slope, str):
         base["ste_slope"] = float(ste_slope)
     TrainConfig(depth=max(depths), levels=n_sig, sigma_w=1.0, activation=activation, **base).validate()
-    load_dataset(data)  # unreadable data: clear error now, before any training
+    try:  # unreadable data: clear error now, before any training
+        load_dataset(data)
+    except (OSError, ValueError, EOFError) as exc:  # a missing / damaged MNIST folder, a failed download
+        raise ValueError(f"data (None: the digits set; 'mnist'; or an MNIST directory) cannot be loaded: {exc}") \
+            from None
     plan = {}
     if SIGMA_PANEL in panels:
         if activation == "staircase":
