@@ -27,6 +27,7 @@ estimate checked (ArithmeticError when it exceeds 10^-dps relative), and the nes
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -698,38 +699,49 @@ _MAX_NODES = 2400
 
 
 def _z_grid(Q, scale):
-    """Composite 10-point Gauss-Legendre nodes/weights on |z| <= 9.5, panels of width
+    """Composite 10-point Gauss-Legendre nodes/weights on |z| <= 9.5, panels of width about
     min(1/2, scale / sqrt(Q)) (at most 2400 nodes), times the Gaussian density: a rule for E f(sqrt(Q) z)."""
     sq = math.sqrt(Q)
     h = min(0.5, scale / sq) if sq > 0 else 0.5  # Q = 0 (an underflowed variance): E f(0 z) = f(0), any rule
     n = int(math.ceil(2 * _ZMAX / h))
-    n = max(2, min(n, _MAX_NODES // 10))
+    return _z_rule(max(2, min(n, _MAX_NODES // 10)))
+
+
+@functools.lru_cache(maxsize=256)
+def _z_rule(n):
+    """The rule of :func:`_z_grid` with n equal panels on [-9.5, 9.5] (read-only arrays, built once per n)."""
     edges = np.linspace(-_ZMAX, _ZMAX, n + 1)
     mid, half = 0.5 * (edges[1:] + edges[:-1]), 0.5 * (edges[1:] - edges[:-1])
     z = (mid[:, None] + half[:, None] * _GL_NODES[None, :]).ravel()
     w = (half[:, None] * _GL_WEIGHTS[None, :]).ravel() * _pdf64(z)
+    z.flags.writeable = w.flags.writeable = False
     return z, w
 
 
-def _quad_moments64(act, Q):
-    """(E phi, E phi^2, E phi'^2) for u ~ N(0, Q) by the composite rule (vectorised over Q)."""
+def _quad_moments64(act, Q, slope=True):
+    """(E phi, E phi^2, E phi'^2) for u ~ N(0, Q) by the composite rule (vectorised over Q); ``slope``
+    False: E phi'^2 not computed (NaN)."""
     Qa = np.atleast_1d(np.asarray(Q, float))
-    out = np.empty((3, Qa.size))
+    out = np.full((3, Qa.size), np.nan)
     for i, q in enumerate(Qa.ravel()):
         z, w = _z_grid(q, act.scale)
         u = math.sqrt(q) * z
-        f, fp = act(u), act.derivative(u)
-        out[:, i] = (w @ f, w @ (f * f), w @ (fp * fp))
+        f = act(u)
+        out[:2, i] = (w @ f, w @ (f * f))
+        if slope:
+            fp = act.derivative(u)
+            out[2, i] = w @ (fp * fp)
     shp = np.shape(Q)
     return tuple(o.reshape(shp)[()] for o in out)
 
 
 def _quad_cross64(act, Q, r, d, e, which="both"):
     """(E phi(u1) phi(u2), E phi'(u1) phi'(u2)) by the composite rule in z1 and in z2 (conditional form
-    u2 = sqrt(Q)(C z1 + s z2)), vectorised over broadcast Q, C."""
+    u2 = sqrt(Q)(C z1 + s z2)), vectorised over broadcast Q, C; ``which`` 0 or 1: only that one (the
+    other NaN)."""
     Q, r, d, e = _bshape(Q, r, d, e)
     shp = Q.shape
-    out = np.empty((2, Q.size))
+    out = np.full((2, Q.size), np.nan)
     for i, (q, rr, dd, ee) in enumerate(zip(Q.ravel(), r.ravel(), d.ravel(), e.ravel())):
         z, w = _z_grid(q, act.scale)
         if len(z) > 1000:  # the 2-D rule keeps at most 1000 x 1000 nodes (accuracy stated in Smooth)
@@ -738,10 +750,10 @@ def _quad_cross64(act, Q, r, d, e, which="both"):
         s = math.sqrt(abs(dd * ee))
         u1 = sq * z
         u2 = sq * (rr * z[:, None] + s * z[None, :])
-        f1, g1 = act(u1), act.derivative(u1)
-        f2, g2 = act(u2), act.derivative(u2)
-        out[0, i] = w @ (f1 * (f2 @ w))
-        out[1, i] = w @ (g1 * (g2 @ w))
+        if which != 1:
+            out[0, i] = w @ (act(u1) * (act(u2) @ w))
+        if which != 0:
+            out[1, i] = w @ (act.derivative(u1) * (act.derivative(u2) @ w))
     return out[0].reshape(shp)[()], out[1].reshape(shp)[()]
 
 

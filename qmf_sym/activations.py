@@ -616,7 +616,7 @@ class Smooth(_Continuous):
         return self.odd
 
     def _moments_f64(self, Q):
-        m1, m2, _ = _K._quad_moments64(self, Q)
+        m1, m2, _ = _K._quad_moments64(self, Q, slope=False)
         return (0 * np.asarray(m1) if self.odd else m1), m2
 
     def _moments_mp(self, Q):
@@ -634,13 +634,13 @@ class Smooth(_Continuous):
         return _K._quad_moments_mp_one(self, Q, 3)
 
     def _cov_f64(self, Q, r, d, e):
-        return _K._quad_cross64(self, Q, r, d, e)[0]
+        return _K._quad_cross64(self, Q, r, d, e, which=0)[0]
 
     def _cov_mp(self, Q, r, d, e):
         return _K._quad_cross_mp(self, Q, r, d, e, which=0)
 
     def _dd_f64(self, Q, r, d, e):
-        return _K._quad_cross64(self, Q, r, d, e)[1]
+        return _K._quad_cross64(self, Q, r, d, e, which=1)[1]
 
     def _dd_mp(self, Q, r, d, e):
         return _K._quad_cross_mp(self, Q, r, d, e, which=1)
