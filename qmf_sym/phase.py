@@ -21,6 +21,7 @@ the stable fixed point for every (sigma_w, sigma_b) -- the quantized network has
 from __future__ import annotations
 
 import math
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +32,7 @@ from . import maps
 from ._faces import register_equation
 from .activations import Staircase, as_staircase
 
-__all__ = ["fixed_point_at_Q", "best_chi_over_sigma_w", "BestChi", "phase_diagram", "PhaseDiagram",
+__all__ = ["fixed_point_at_Q", "best_chi_over_sigma_w", "BestChi", "phase_diagram", "PhaseDiagram", "PhaseRow",
            "bias_study"]
 
 _C_TOP = 1.0 - 1e-13  # C* search stays below 1 (M(1) = 1 is the unstable fixed point)
@@ -188,7 +189,44 @@ class PhaseDiagram:
     activation: str = ""  # the activation's name (qmf_sym.activations: "staircase(N=4)", "tanh", ...)
 
 
-def phase_diagram(act, sigma_w, sigma_b):
+@dataclass(frozen=True)
+class PhaseRow:
+    """One sigma_b row of a :class:`PhaseDiagram`: Q*, C*, chi, xi (float arrays, NaN where the cell has no
+    fixed point) and ``status`` (a tuple of strings: "ok" or why) at each sigma_w of the grid, in order."""
+
+    sigma_b: float
+    Q: np.ndarray
+    C: np.ndarray
+    chi: np.ndarray
+    xi: np.ndarray
+    status: tuple
+
+
+def _phase_row(act, sw, b) -> PhaseRow:
+    """The cells of one sigma_b row: :func:`qmf_sym.maps.fixed_point` at each sigma_w of ``sw``."""
+    Q, C, X, XI = (np.full(sw.size, np.nan) for _ in range(4))
+    status = ["ok"] * sw.size
+    for j, w in enumerate(sw):
+        try:
+            fp = maps.fixed_point(act, float(w), float(b))
+        except ValueError as exc:
+            status[j] = f"no fixed point: {exc}"
+            continue
+        Q[j], C[j], X[j], XI[j] = fp.Q, fp.C, fp.chi, fp.xi
+    return PhaseRow(float(b), Q, C, X, XI, tuple(status))
+
+
+def _stored_row(rows, b, n) -> PhaseRow:
+    """``rows[b]``, checked to be a :class:`PhaseRow` of this sigma_b with ``n`` cells."""
+    row = rows[b]
+    if not isinstance(row, PhaseRow) or row.sigma_b != b or len(row.status) != n or any(
+            np.shape(getattr(row, f)) != (n,) for f in ("Q", "C", "chi", "xi")):
+        raise ValueError(f"rows[{b!r}] must be the PhaseRow of sigma_b = {b!r} with {n} cells (one per sigma_w), "
+                         f"got {type(row).__name__}")
+    return row
+
+
+def phase_diagram(act, sigma_w, sigma_b, rows=None):
     """chi (eq. 6/15) and xi (eq. 7) at the stable fixed point (:func:`qmf_sym.maps.fixed_point`)
     for every (sigma_w, sigma_b) of the grid.  ``status[i, j]`` is "ok" where the cell was solved,
     else the reason it was not (the solver's ValueError message, e.g. no fixed point Q* > 0: the signal
@@ -198,7 +236,13 @@ def phase_diagram(act, sigma_w, sigma_b):
 
     ``act``: a staircase (or its N), or any continuous activation; for the latter the diagram also
     holds the order-to-chaos line chi_1 = 1 (:func:`qmf_sym.maps.edge_of_chaos` at each sigma_b), the
-    line that no staircase has: the two phases side by side with the staircase's chi < 1 everywhere."""
+    line that no staircase has: the two phases side by side with the staircase's chi < 1 everywhere.
+
+    ``rows``: None, or a mutable mapping ``{sigma_b (float): PhaseRow}`` of rows already computed for this
+    ``act`` and this ``sigma_w`` grid (the caller's to match): a sigma_b found there is taken as it is, and
+    every row computed here is stored into it as soon as it is done, row by row, so an interrupted grid
+    keeps its finished rows (``qmf phase`` resumes from a file-backed mapping).  The refined optimum and
+    the order-to-chaos line are computed each call."""
     from .activations import as_activation
 
     if isinstance(act, (int, np.integer)) or isinstance(as_activation(act), Staircase):
@@ -208,17 +252,21 @@ def phase_diagram(act, sigma_w, sigma_b):
     sb = np.atleast_1d(np.asarray(V.nonnegative("sigma_b", sigma_b), float))
     if sw.ndim != 1 or sb.ndim != 1 or sw.size * sb.size > 250_000:
         raise ValueError("sigma_w and sigma_b must be 1-D grids with at most 250000 points together")
+    if rows is not None and not isinstance(rows, MutableMapping):
+        raise ValueError(f"rows must be None or a mutable mapping {{sigma_b: PhaseRow}}, got {type(rows).__name__}")
     shape = (sb.size, sw.size)
     Q, C, X, XI = (np.full(shape, np.nan) for _ in range(4))
     status = np.full(shape, "ok", dtype=object)
     for i, b in enumerate(sb):
-        for j, w in enumerate(sw):
-            try:
-                fp = maps.fixed_point(act, float(w), float(b))
-            except ValueError as exc:
-                status[i, j] = f"no fixed point: {exc}"
-                continue
-            Q[i, j], C[i, j], X[i, j], XI[i, j] = fp.Q, fp.C, fp.chi, fp.xi
+        b = float(b)
+        if rows is not None and b in rows:
+            row = _stored_row(rows, b, sw.size)
+        else:
+            row = _phase_row(act, sw, b)
+            if rows is not None:
+                rows[b] = row
+        Q[i], C[i], X[i], XI[i] = row.Q, row.C, row.chi, row.xi
+        status[i, :] = list(row.status)
     if np.all(np.isnan(X)):
         raise ValueError(f"no cell of the grid has a fixed point Q* > 0 for {act.name} (sigma_w in "
                          f"[{sw.min():g}, {sw.max():g}], sigma_b in [{sb.min():g}, {sb.max():g}]): {status.flat[0]}")

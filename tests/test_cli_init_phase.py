@@ -53,6 +53,34 @@ def test_phase_writes_csv_and_figure(tmp_path, capsys):
     assert "optimum" in capsys.readouterr().out
 
 
+def test_phase_records_rows_and_reuses_them_only_for_the_same_grid_and_code(tmp_path, capsys, monkeypatch):
+    """Each finished sigma_b row is one line of <out>/.phase_N4.rows.jsonl; a rerun of the same grid appends
+    nothing and says so on stderr; new sigma_b values add their rows only; another sigma_w grid, another
+    commit or a damaged line recomputes (a warning names the damaged line)."""
+    out = tmp_path / "ph"
+    record = out / ".phase_N4.rows.jsonl"
+    grid = lambda sw="0.5,1", sb="0,0.5": ["phase", "--levels", "4", "--sigma-w", sw, "--sigma-b", sb,  # noqa: E731
+                                          "--out", str(out)]
+    argv = grid()
+    lines = lambda: record.read_text().splitlines()  # noqa: E731
+    assert cli.main(argv) == 0 and len(lines()) == 2
+    assert "resuming" not in capsys.readouterr().err
+    first = (out / "phase_N4.csv").read_text()
+    assert cli.main(argv) == 0 and len(lines()) == 2
+    assert f"resuming: 2 of 2 sigma_b rows done (recorded in {record})" in capsys.readouterr().err
+    assert (out / "phase_N4.csv").read_text() == first
+    assert cli.main(grid(sb="0,0.5,1")) == 0 and len(lines()) == 3  # one new row
+    assert "resuming: 2 of 3 sigma_b rows done" in capsys.readouterr().err
+    assert cli.main(grid(sw="0.5,1.5")) == 0 and len(lines()) == 5  # another sigma_w grid
+    code = cli.code_key()
+    monkeypatch.setattr(cli, "code_key", lambda: {**code, "git_commit": "another commit"})
+    assert cli.main(argv) == 0 and len(lines()) == 7  # other code
+    record.write_text(record.read_text()[:-40] + "\n")  # the last row cut short
+    with pytest.warns(UserWarning, match="skipping a damaged line"):
+        assert cli.main(argv) == 0
+    assert len(lines()) == 8 and "resuming: 1 of 2 sigma_b rows done" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("sigma_b", ["0.05,0.5", "0.3"])  # a 2-D grid and a one-row grid
 def test_phase_continuous_activation_writes_its_edge_of_chaos(tmp_path, capsys, sigma_b):
     """--activation erf: the grid, the chi_1 = 1 line (one row per sigma_b, maps.edge_of_chaos) and the figure."""

@@ -2,8 +2,9 @@
 that the interrupt path is tested every time (never skipped because the work ended first).
 
 The child runs the ``qmf`` entry point with one hook installed by the test's own wrapper code (no hook
-in the package): the sweep's record writer (``qmf_sim.sweep.append_record``) or a stand-in part of
-``qmf reproduce`` sends SIGINT to its own process after the k-th record / inside the part.
+in the package): the sweep's record writer (``qmf_sim.sweep.append_record``), the JSONL writer of the rows
+of ``qmf phase`` (``qmf_sim.io.append_jsonl``) or a stand-in part of ``qmf reproduce`` sends SIGINT to its
+own process after the k-th record / inside the part.
 """
 import json
 import os
@@ -28,6 +29,17 @@ if hook.startswith("sweep:"):  # SIGINT right after the k-th record of the sweep
         if n[0] == k:
             os.kill(os.getpid(), signal.SIGINT)
     S.append_record = append_record
+if hook.startswith("phase:"):  # SIGINT right after the k-th row of qmf phase is recorded (0: never)
+    from qmf_sim import io
+    io.git_commit = lambda: "0" * 40  # other commits to this checkout meanwhile must not count as a code change
+    k, orig, n = int(hook.split(":")[1]), io.append_jsonl, [0]
+    def append_jsonl(*a, **kw):
+        orig(*a, **kw)
+        n[0] += 1
+        print(f"row {n[0]} recorded", file=sys.stderr, flush=True)
+        if n[0] == k:
+            os.kill(os.getpid(), signal.SIGINT)
+    io.append_jsonl = append_jsonl
 if hook.startswith("reproduce"):  # two stand-in parts; part b is interrupted unless the hook says "reproduce:ok"
     from pathlib import Path
     from qmf_sim import experiments, io, report
@@ -71,6 +83,46 @@ def test_sigint_saves_and_resumes(tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[0] == "resuming: 2 of 5 runs done"
     assert len(results.read_text().splitlines()) == 5
+
+
+def test_sigint_in_phase_keeps_finished_rows_and_resumes(tmp_path):
+    """qmf phase: Ctrl-C after the 2nd of 5 sigma_b rows keeps those two (one line, exit 130, no file but the
+    record); the rerun says so on stderr, computes the other 3 only, and writes what a run straight through
+    writes."""
+    grid = ["--levels", "4", "--sigma-w", "0.5,1,1.5", "--sigma-b", "0,0.25,0.5,0.75,1"]
+    out, fresh = tmp_path / "ph", tmp_path / "fresh"
+    record = out / ".phase_N4.rows.jsonl"
+    r = _qmf(["phase", *grid, "--out", str(out)], "phase:2")
+    assert r.returncode == 130 and "Traceback" not in r.stderr, r.stderr
+    lines = [l for l in r.stderr.splitlines() if l.strip() and not l.startswith("row ")]
+    assert lines == [f"interrupted: 2 of 5 sigma_b rows saved in {record}; rerun the same command to resume"], r.stderr
+    assert r.stderr.count("recorded") == 2 and len(record.read_text().splitlines()) == 2
+    assert sorted(p.name for p in out.iterdir()) == [record.name]  # nothing else written
+
+    r = _qmf(["phase", *grid, "--out", str(out)], "phase:0")
+    assert r.returncode == 0, r.stderr
+    err = r.stderr.splitlines()
+    assert err[0] == f"resuming: 2 of 5 sigma_b rows done (recorded in {record})", r.stderr
+    assert r.stderr.count("recorded\n") == 3 and len(record.read_text().splitlines()) == 5  # 3 rows computed
+
+    r = _qmf(["phase", *grid, "--out", str(fresh)], "phase:0")
+    assert r.returncode == 0, r.stderr
+    assert (out / "phase_N4.csv").read_text() == (fresh / "phase_N4.csv").read_text()
+
+
+def test_sigint_in_phase_first_row_keeps_nothing(tmp_path):
+    """Ctrl-C before any row finished: the line says plainly that nothing was kept."""
+    import signal as S
+
+    wrapper = WRAPPER.replace("from qmf_sim.cli import main", "import qmf_sym.maps as M\n"
+                              "M.fixed_point = lambda *a, **k: os.kill(os.getpid(), signal.SIGINT)\n"
+                              "from qmf_sim.cli import main")
+    env = {**os.environ, "QMF_TEST_HOOK": "phase:0", "QMF_NO_PROGRESS": "1"}
+    r = subprocess.run([sys.executable, "-c", wrapper, "phase", "--levels", "4", "--sigma-w", "1", "--sigma-b", "0,1",
+                        "--out", str(tmp_path / "ph")], capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 128 + S.SIGINT and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.strip().splitlines() == ["interrupted: no sigma_b row of 2 finished, nothing kept; a rerun starts "
+                                             "again"], r.stderr
 
 
 def test_sigint_in_reproduce_records_finished_parts(tmp_path):

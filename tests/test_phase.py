@@ -86,6 +86,40 @@ def test_bad_inputs():
         P.best_chi_over_sigma_w(4, 0.0, n_scan=True)
 
 
+def test_phase_diagram_takes_and_stores_finished_rows(monkeypatch):
+    """``rows``: each computed sigma_b row is stored as it finishes; a row found there is taken as it is
+    (no fixed point solved again for it), so a diagram from stored rows equals the computed one."""
+    sw, sb = np.geomspace(0.4, 3.0, 4), [0.0, 0.5, 1.0]
+    rows = {}
+    pd = P.phase_diagram(5, sw, sb, rows=rows)
+    assert sorted(rows) == sb and all(isinstance(r, P.PhaseRow) and r.sigma_b == b for b, r in rows.items())
+    assert np.array_equal(rows[0.5].chi, pd.chi[1]) and list(rows[0.0].status) == list(pd.status[0])
+    calls = []
+    real = maps.fixed_point
+    monkeypatch.setattr(maps, "fixed_point", lambda *a, **kw: calls.append(a) or real(*a, **kw))
+    part = {b: rows[b] for b in (0.0, 1.0)}
+    again = P.phase_diagram(5, sw, sb, rows=part)
+    cells = {(float(w), float(b)) for w in sw for b in sb}
+    assert {(float(a[1]), float(a[2])) for a in calls} & cells == {(float(w), 0.5) for w in sw}  # the missing row's
+    assert sorted(part) == sb
+    for f in ("Q", "C", "chi", "xi"):
+        assert np.array_equal(getattr(again, f), getattr(pd, f), equal_nan=True)
+    assert again.status.tolist() == pd.status.tolist() and again.optimum == pd.optimum
+
+
+@pytest.mark.parametrize("bad", [[], 0.5, "x", True])
+def test_phase_diagram_bad_rows(bad):
+    with pytest.raises(ValueError, match="^rows must be None or a mutable mapping"):
+        P.phase_diagram(4, [1.0], [0.0], rows=bad)
+    good = {}
+    P.phase_diagram(4, [1.0, 2.0], [0.0], rows=good)
+    row = good[0.0]
+    with pytest.raises(ValueError, match=r"^rows\[0.0\] must be the PhaseRow of sigma_b = 0.0 with 3 cells"):
+        P.phase_diagram(4, [1.0, 2.0, 3.0], [0.0], rows={0.0: row})  # a row of another sigma_w grid
+    with pytest.raises(ValueError, match=r"^rows\[0.0\]"):
+        P.phase_diagram(4, [1.0], [0.0], rows={0.0: "x"})
+
+
 @pytest.mark.parametrize("name", ["erf", "tanh"])
 def test_continuous_phase_diagram_has_the_edge_of_chaos(name):
     """A continuous activation's diagram holds its order-to-chaos line (qmf_sym.maps.edge_of_chaos at each

@@ -15,7 +15,8 @@ Also here: ``qmf --version``; the provenance context of every file written
 (:func:`qmf_sim.io.set_context`: the command line and ``--seed``); the process-wide progress switch
 (``--no-progress``, :mod:`qmf_sim.progress`; a non-TTY stderr is quiet anyway); Ctrl-C: no
 traceback, exit 130, and for a training sweep one line "interrupted: k of n runs saved in FILE;
-rerun the same command to resume" (a resumed sweep first prints "resuming: k of n runs done");
+rerun the same command to resume" (a resumed sweep first prints "resuming: k of n runs done"), the same
+for the sigma_b rows of ``qmf phase`` (:mod:`qmf_sim.cli.theory`; a command sets ``args._interrupt_note``);
 ``qmf reproduce`` records each finished part in ``--out/.qmf-reproduce.json`` (:data:`STATE_FILE`,
 through :mod:`qmf_sim.io`) and a rerun skips the parts finished by the same qmf version, commit and
 ``--quick`` whose files are still there ("skipping part X: done at ..."; ``--redo`` recomputes them);
@@ -70,13 +71,20 @@ def _parts_list(text):
 STATE_FILE = ".qmf-reproduce.json"
 
 
-def _state_key(quick):
-    """What a finished part's record must match to be skipped: the sizes (--quick) and the code (qmf
-    version and git commit, so that a rerun after a code change recomputes)."""
+def code_key() -> dict:
+    """The code a recorded result was made by: qmf version and git commit.  A record of finished work
+    (a part of ``qmf reproduce``, a row of ``qmf phase``) is reused only under the same key, so that a
+    rerun after a code change recomputes."""
     from qmf_sim import io
 
     prov = io.provenance()
-    return {"quick": bool(quick), "qmf_version": prov["qmf_version"], "git_commit": prov["git_commit"]}
+    return {"qmf_version": prov["qmf_version"], "git_commit": prov["git_commit"]}
+
+
+def _state_key(quick):
+    """What a finished part's record must match to be skipped: the sizes (--quick) and the code
+    (:func:`code_key`)."""
+    return {"quick": bool(quick), **code_key()}
 
 
 def read_state(out) -> dict:
@@ -226,6 +234,9 @@ def _announce_resume(args):
 
 def _interrupted(args) -> str:
     try:
+        note = getattr(args, "_interrupt_note", None)  # a command that keeps its work says what it kept
+        if callable(note):
+            return note()
         sw = _sweep_of(args)
         if sw is not None:
             k, n = sweep_counts(*sw)
@@ -330,8 +341,9 @@ def main(argv=None):
     ``ValueError`` / ``OSError`` raised by the command, reported as one line ``qmf <command>: error: ...``
     on stderr that names the flag where the message names a parameter; 130 after Ctrl-C, with one line
     saying what was kept (the runs of a training sweep saved so far, the finished parts of
-    ``qmf reproduce``); 141 when the reader of stdout went away (a broken pipe).  None of these prints a
-    traceback.  ``--help`` and ``--version`` exit through ``SystemExit(0)``, as argparse does.
+    ``qmf reproduce``, the finished sigma_b rows of ``qmf phase``); 141 when the reader of stdout went away
+    (a broken pipe).  None of these prints a traceback.  ``--help`` and ``--version`` exit through
+    ``SystemExit(0)``, as argparse does.
     """
     import signal
 

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
+from collections.abc import MutableMapping
+from pathlib import Path
 
 from qmf_sim.cli import _vocab as A
 
@@ -96,22 +99,101 @@ def _sigma_b(text):
     return A.number(0, 1e100)(text)
 
 
+#: the numbers of a phase row, stored as repr strings (NaN, inf and every digit come back exactly)
+_ROW_NUMBERS = ("Q", "C", "chi", "xi")
+
+
+class _PhaseRows(MutableMapping):
+    """The finished sigma_b rows of one ``qmf phase`` grid, ``{sigma_b: qmf_sym.phase.PhaseRow}``, for
+    :func:`qmf_sym.phase.phase_diagram`'s ``rows``: each row stored here is appended to ``path`` at once as
+    one JSON line (:func:`qmf_sim.io.append_jsonl`, durable, with provenance: the record of the
+    trainable-depth sweep's ``runs.jsonl``), so that Ctrl-C keeps the rows finished and a rerun skips them.
+    A line is reused only under the same key: the activation, every sigma_w of the grid (exactly) and
+    the code (:func:`qmf_sim.cli.code_key`); a damaged line is skipped with a warning and its row
+    recomputed.  Rows are never deleted (remove the file to recompute them)."""
+
+    def __init__(self, path, act, sigma_w):
+        from qmf_sim import io
+        from qmf_sim.cli import code_key
+
+        self.path, self.n = Path(path), len(sigma_w)
+        self.key = {"activation": act.name, "sigma_w": [repr(float(w)) for w in sigma_w], **code_key()}
+        self._rows = {}
+        for rec in io.read_jsonl(self.path, required=("key", "sigma_b", "status", *_ROW_NUMBERS)):
+            if rec["key"] != self.key:
+                continue
+            try:
+                row = self._decode(rec)
+            except (TypeError, ValueError) as exc:
+                warnings.warn(f"{self.path}: skipping a damaged row ({exc}); it will be recomputed", stacklevel=2)
+                continue
+            self._rows[row.sigma_b] = row
+
+    def _decode(self, rec):
+        import numpy as np
+
+        from qmf_sym.phase import PhaseRow
+
+        nums = {f: np.array([float(v) for v in rec[f]], dtype=float) for f in _ROW_NUMBERS}
+        status = rec["status"]
+        if any(a.shape != (self.n,) for a in nums.values()) or not isinstance(status, list) \
+                or len(status) != self.n or not all(isinstance(t, str) for t in status):
+            raise ValueError(f"not a row of {self.n} cells")
+        return PhaseRow(float(rec["sigma_b"]), *(nums[f] for f in _ROW_NUMBERS), tuple(status))
+
+    def __getitem__(self, b):
+        return self._rows[float(b)]
+
+    def __setitem__(self, b, row):
+        from qmf_sim import io
+
+        io.append_jsonl(self.path, {"key": self.key, "sigma_b": repr(float(b)), "status": list(row.status),
+                                    **{f: [repr(float(v)) for v in getattr(row, f)] for f in _ROW_NUMBERS}})
+        self._rows[float(b)] = row
+
+    def __delitem__(self, b):
+        raise TypeError("a recorded phase row is not deleted (remove the file to recompute)")
+
+    def __iter__(self):
+        return iter(self._rows)
+
+    def __len__(self):
+        return len(self._rows)
+
+    def done(self, sigma_b) -> int:
+        """How many of the distinct values of ``sigma_b`` have a row here."""
+        return sum(float(b) in self._rows for b in set(map(float, sigma_b)))
+
+
 def _cmd_phase(args):
     from qmf_sim.experiments import appendices as E
-
-    out = A.out_dir(args.out)
+    from qmf_sim.experiments.activations import make_activation
     from qmf_sym._validate import check_bytes
 
-    n_w, n_b = len(args.sigma_w or [0] * 36), len(args.sigma_b or [0] * 31)
-    flag = "--sigma-w" if n_w >= n_b else "--sigma-b"
-    check_bytes(f"argument {flag}: a grid of {n_w} sigma_w x {n_b} sigma_b values", 8.0 * 16 * n_w * n_b,
+    out = A.out_dir(args.out)
+    sw, sb = E.phase_axes(args.sigma_w, args.sigma_b)
+    flag = "--sigma-w" if sw.size >= sb.size else "--sigma-b"
+    check_bytes(f"argument {flag}: a grid of {sw.size} sigma_w x {sb.size} sigma_b values", 8.0 * 16 * sw.size * sb.size,
                 "about 16 float64 numbers per cell")
-    from qmf_sim.experiments.activations import make_activation
-
     act = make_activation(args.activation, args.levels)  # --levels required with the staircase, refused without
     stem = f"phase_N{args.levels}" if args.activation == "staircase" else f"phase_{args.activation}"
+    rows = _PhaseRows(out / f".{stem}.rows.jsonl", act, sw)
+    n = len(set(map(float, sb)))
+    if rows.done(sb):
+        print(f"resuming: {rows.done(sb)} of {n} sigma_b rows done (recorded in {rows.path})", file=sys.stderr,
+              flush=True)
+
+    def interrupted():
+        with warnings.catch_warnings():  # what the file holds now (a line cut by the Ctrl-C is not a row)
+            warnings.simplefilter("ignore")
+            k = _PhaseRows(rows.path, act, sw).done(sb)
+        if not k:
+            return f"interrupted: no sigma_b row of {n} finished, nothing kept; a rerun starts again"
+        return f"interrupted: {k} of {n} sigma_b rows saved in {rows.path}; rerun the same command to resume"
+
+    args._interrupt_note = interrupted  # the one Ctrl-C line of qmf_sim.cli.main
     try:
-        pd = E.phase_grid(act, args.sigma_w, args.sigma_b)
+        pd = E.phase_grid(act, sw, sb, rows=rows)
     except ValueError as exc:  # no cell of the grid has a fixed point
         raise ValueError(f"argument --sigma-w: {exc}") from None
     paths = E.write_phase(pd, out, stem)
@@ -155,7 +237,9 @@ def _add_init_phase(subparsers):
         description="chi (eq. 6) and xi (eq. 7) at the stable fixed point (Q*, C*) of the uniform N-level "
         "staircase (or a continuous activation) over a sigma_w x sigma_b grid; CSV and a heat map with xi "
         "contours, the optimum marked (a continuous activation: its order-to-chaos line chi_1 = 1 drawn and "
-        "written to <stem>_edge_of_chaos.csv, the line no staircase has).")
+        "written to <stem>_edge_of_chaos.csv, the line no staircase has).  Each finished sigma_b row is recorded "
+        "at once in <out>/.<stem>.rows.jsonl: after Ctrl-C the same command resumes, and a rerun of the same grid "
+        "(same sigma_w values and qmf code) skips the rows recorded there (delete the file to recompute).")
     q.add_argument("--activation", type=activation_name, default="staircase",
                    help=f"one of {', '.join(NAMES)} (default staircase; tanh and hardtanh take ~30 s on the default "
                    "grid)")

@@ -43,8 +43,8 @@ from qmf_sym.activations import Staircase, as_staircase
 
 __all__ = ["stochastic_round", "sr_one_layer_statistics", "stochastic_rounding_table",
            "plot_stochastic_rounding", "reproduce_stochastic_rounding", "bias_table", "plot_bias",
-           "reproduce_bias", "phase_grid", "plot_phase", "write_phase", "reproduce_phase", "optimal_activation_table",
-           "reproduce_optimal_activation", "large_n_tables", "reproduce_large_n", "init_report",
+           "reproduce_bias", "phase_axes", "phase_grid", "plot_phase", "write_phase", "reproduce_phase",
+           "optimal_activation_table", "reproduce_optimal_activation", "large_n_tables", "reproduce_large_n", "init_report",
            "FITTED_DEPTH_CONSTANT", "empirical_ste_ntk", "reproduce_init", "reproduce_ntk"]
 
 
@@ -234,11 +234,18 @@ def reproduce_bias(out_dir: Path, quick: bool = False) -> list:
 
 
 # ============================================================================ App. F: the phase diagram
-def phase_grid(act, sigma_w=None, sigma_b=None):
-    """:func:`qmf_sym.phase.phase_diagram` on a default grid (sigma_w 0.3..4, sigma_b 0..1.5)."""
+def phase_axes(sigma_w=None, sigma_b=None):
+    """``(sigma_w, sigma_b)`` of the App. F grid as 1-D float arrays: the values given (sigma_w > 0,
+    sigma_b >= 0, finite), or the defaults, 36 sigma_w log-spaced in 0.3..4 and 31 sigma_b in 0..1.5."""
     sw = np.geomspace(0.3, 4.0, 36) if sigma_w is None else V.positive("sigma_w", V.array("sigma_w", sigma_w, ndim=1))
     sb = np.linspace(0.0, 1.5, 31) if sigma_b is None else V.nonnegative("sigma_b", V.array("sigma_b", sigma_b, ndim=1))
-    return PH.phase_diagram(act, sw, sb)
+    return np.asarray(sw, float), np.asarray(sb, float)
+
+
+def phase_grid(act, sigma_w=None, sigma_b=None, rows=None):
+    """:func:`qmf_sym.phase.phase_diagram` on the grid of :func:`phase_axes` (default sigma_w 0.3..4,
+    sigma_b 0..1.5); ``rows``: its mapping of finished sigma_b rows (taken from it, stored into it)."""
+    return PH.phase_diagram(act, *phase_axes(sigma_w, sigma_b), rows=rows)
 
 
 def phase_rows(pd):
