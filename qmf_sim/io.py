@@ -279,7 +279,7 @@ def read_jsonl(path, required=()) -> list[dict]:
                 if missing:
                     raise ValueError(f"missing field(s) {', '.join(missing)}")
             except (UnicodeDecodeError, ValueError) as exc:
-                warnings.warn(f"{path}:{i}: skipping a damaged line ({exc}); its run will be redone",
+                warnings.warn(f"{path}:{i}: skipping a damaged line ({exc}); what it recorded will be computed again",
                               stacklevel=2)
                 continue
             out.append(rec)

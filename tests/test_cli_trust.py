@@ -302,3 +302,24 @@ def test_ste_simulate_too_long_names_tau_max(method, tmp_path, capsys):
     if method == "gaussian":
         argv += ["--b", "none"]
     _one_line_error(capsys, argv, "argument --tau-max")
+
+
+# ------------------------------------------------------------------------------------------ warnings
+def test_warnings_are_one_line(tmp_path):
+    """A warning while a command runs (here a damaged line of qmf phase's row record, recomputed) is one
+    line naming the command, not Python's two-line form with the source line."""
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "qmf_sim.cli", "phase", "--levels", "4", "--sigma-w", "1,1.1", "--sigma-b", "0,0.1",
+            "--out", str(tmp_path)]
+    first = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    rows = tmp_path / ".phase_N4.rows.jsonl"
+    lines = rows.read_text().splitlines()
+    rows.write_text(lines[0][:30] + "\n" + "\n".join(lines[1:]) + "\n")
+    again = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    warned = [l for l in again.stderr.splitlines() if "warning:" in l.lower()]
+    assert len(warned) == 1 and warned[0].startswith("qmf phase: warning: ") and "damaged line" in warned[0], again.stderr
+    assert "UserWarning" not in again.stderr and "warnings.warn" not in again.stderr and "read_jsonl" not in again.stderr

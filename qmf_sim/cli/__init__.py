@@ -30,6 +30,7 @@ import importlib
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from qmf_sim.cli import _vocab as A
@@ -343,7 +344,8 @@ def main(argv=None):
     saying what was kept (the runs of a training sweep saved so far, the finished parts of
     ``qmf reproduce``, the finished sigma_b rows of ``qmf phase``); 141 when the reader of stdout went away
     (a broken pipe).  None of these prints a traceback.  ``--help`` and ``--version`` exit through
-    ``SystemExit(0)``, as argparse does.
+    ``SystemExit(0)``, as argparse does.  A warning while the command runs (a damaged line of a results
+    file that will be recomputed, say) is one line ``qmf <command>: warning: ...``.
     """
     import signal
 
@@ -362,6 +364,9 @@ def main(argv=None):
         return 0
     io.set_context(["qmf", *argv], seeds=getattr(args, "seed", None))
     progress.set_enabled(not getattr(args, "no_progress", False))
+    shown = warnings.formatwarning  # a warning while the command runs: one line, without the source line
+    warnings.formatwarning = lambda message, *_a, **_k: (
+        f"qmf {_command_words(args)}: warning: {' '.join(str(message).split())}\n")
     try:
         if args.command == "train-depth":
             _announce_resume(args)
@@ -388,6 +393,7 @@ def main(argv=None):
     finally:
         io.set_context(None, None)
         progress.set_enabled(True)
+        warnings.formatwarning = shown
 
 
 if __name__ == "__main__":  # pragma: no cover
