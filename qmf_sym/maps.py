@@ -555,6 +555,14 @@ def last_downcrossing(vmap, grid):
 _DELTAS = np.concatenate([np.linspace(1, 0.1, 19), np.logspace(-1.05, -14, 60)])
 
 
+def _scan(f, grid, block=4):
+    """(x, f(x)) along ``grid`` in order, f evaluated on blocks of ``block`` points at a time (one vectorised
+    call each: the scan of :func:`_fixed_C_f64` usually stops in its first blocks)."""
+    for i in range(0, len(grid), block):
+        xs = grid[i:i + block]
+        yield from zip(xs, np.broadcast_to(np.asarray(f(xs), dtype=float), xs.shape))
+
+
 def _fixed_C_f64(act, Q, sigma_w, sigma_b):
     """The fixed point of M(C) reached from C = 0 (the stable one of Lemma 1), float64.
 
@@ -580,17 +588,16 @@ def _fixed_C_f64(act, Q, sigma_w, sigma_b):
     if m0 == 0.0:
         return 0.0
     if isinstance(act, Staircase):
-        Gd = lambda d: d - float(_cmd_f64(act, Q, d, sigma_w, sigma_b))
+        Gd = lambda d: d - _cmd_f64(act, Q, d, sigma_w, sigma_b)
     else:
-        Gd = lambda d: float(_cmap_f64(act, Q, None, sigma_w, sigma_b, deficit=d)) - 1.0 + d
+        Gd = lambda d: _cmap_f64(act, Q, None, sigma_w, sigma_b, deficit=d) - 1.0 + d
     prev_d, prev_g = 1.0, m0
-    for d in _DELTAS[1:]:
-        g = Gd(d)
+    for d, g in _scan(Gd, _DELTAS[1:]):
         if g == 0.0:
             return 1.0 - d
         if g < 0 < prev_g:
             hi, ghi = prev_d, prev_g
-            f = lambda x: ghi if x == hi else Gd(x)
+            f = lambda x: ghi if x == hi else float(Gd(x))
             return 1.0 - optimize.brentq(f, d, hi, xtol=1e-300, rtol=1e-15)
         prev_d, prev_g = d, g
     return 1.0  # no fixed point below 1: correlations collapse to C* = 1
