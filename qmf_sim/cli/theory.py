@@ -241,8 +241,8 @@ def _add_init_phase(subparsers):
         "at once in <out>/.<stem>.rows.jsonl: after Ctrl-C the same command resumes, and a rerun of the same grid "
         "(same sigma_w values and qmf code) skips the rows recorded there (delete the file to recompute).")
     q.add_argument("--activation", type=activation_name, default="staircase",
-                   help=f"one of {', '.join(NAMES)} (default staircase; on the default grid tanh takes ~11 s, hardtanh "
-                   "~25 s)")
+                   help=f"one of {', '.join(NAMES)} (default staircase; on the default grid tanh takes ~10 s, hardtanh "
+                   "~19 s)")
     q.add_argument("--levels", type=A.integer(2, 4096), default=None,
                    help="number of states N >= 2 of the uniform staircase (required with --activation staircase)")
     q.add_argument("--sigma-w", type=A.float_list(0, 1e6, lo_open=True), default=None,
