@@ -264,7 +264,7 @@ def run_sweep(configs, results_path, scheduler=None, progress: bool = True, max_
     *claimed* by an ``fcntl`` lock on ``<results>.locks/<key>.lock`` while it trains, and the file is
     re-read under the claim, so every run is trained once; a run claimed by another sweep is waited
     for at the end (and trained here if that sweep died without recording it).  Locks vanish with
-    their process, so a crash leaves nothing stale.
+    their process, so a crash leaves nothing stale; the claim files of recorded runs are removed at the end.
     """
     configs = [c.resolved() for c in configs]
     if not configs:
@@ -304,7 +304,20 @@ def run_sweep(configs, results_path, scheduler=None, progress: bool = True, max_
     finally:
         bar.close()
     done = load_results(results_path)
+    _drop_claims(results_path, [c.key() for c in configs if c.key() in done])
     return {c.key(): done[c.key()] for c in configs if c.key() in done}
+
+
+def _drop_claims(results_path, keys):
+    """Remove the claim files of recorded runs (a finished sweep leaves only ``append.lock``).  Safe with
+    other sweeps on the file: one that claims a recorded run, on the old file or a new one, re-reads the
+    results under the claim and skips it; runs still training are not recorded, so their claims stay."""
+    d = Path(results_path).with_name(Path(results_path).name + ".locks")
+    for key in keys:
+        try:
+            (d / f"{key}.lock").unlink()
+        except OSError:  # already gone, or a read-only folder (the files are harmless)
+            pass
 
 
 def _train_unit(unit, saved, step_progress, threads):

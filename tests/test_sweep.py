@@ -47,6 +47,8 @@ def test_interrupted_sweep_resumes_and_loses_nothing(tmp_path):
     recs = lines(path)
     assert sorted(r["key"] for r in recs) == sorted(c.key() for c in cfgs)  # each run exactly once
     assert set(res) == {c.key() for c in cfgs}
+    # a finished sweep removes the claim files of its recorded runs: only the append lock is left
+    assert [p.name for p in (tmp_path / "runs.jsonl.locks").iterdir()] == ["append.lock"]
 
     # re-running a finished sweep trains nothing
     none = []
@@ -282,3 +284,4 @@ def test_two_sweeps_on_one_file_train_each_run_once(tmp_path):
     keys = [r["key"] for r in lines(path)]
     assert len(keys) == 4 and sorted(keys) == sorted(set(keys))  # every run recorded exactly once
     assert sorted(trained) == sorted(keys)  # and trained exactly once, by one of the two sweeps
+    assert [p.name for p in (tmp_path / "runs.jsonl.locks").iterdir()] == ["append.lock"]  # claims removed
