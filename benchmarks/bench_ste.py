@@ -447,9 +447,15 @@ def bench_lookup(k):
     reps = 20000
     rng = np.random.default_rng(3)
     uneven = Map.staircase(Staircase(np.cumsum(rng.uniform(0.05, 0.3, 15)) - 1.2, rng.uniform(0.1, 0.5, 15)))
+    def plain(lv, th):
+        """The grid's own rows, padded (what the old chain reads), and its chain length in meta[0, 0]."""
+        lev, thr = np.full((1, 16), float(lv[-1])), np.full((1, 16), np.inf)
+        lev[0, :len(lv)], thr[0, :len(th)] = lv, th
+        return lev, thr, np.array([[float(len(th))]])
+
     cases = [(f"b={b} ({2**b - 1} thresholds)", lookup_tables([quantizer_grid(b, 1.0)], scales=[1.0]),
-              lookup_tables([quantizer_grid(b, 1.0)])) for b in (1, 2, 3, 4)]
-    cases.append(("uneven staircase (15 thresholds)", map_tables([uneven]), map_tables([uneven])))
+              plain(*quantizer_grid(b, 1.0))) for b in (1, 2, 3, 4)]
+    cases.append(("uneven staircase (15 thresholds)", map_tables([uneven]), plain(uneven.levels, uneven.thresholds)))
     for name, (lev, thr, meta), (clev, cthr, cmeta) in cases:
         code, nt = np.int64(meta[0, 0]), int(cmeta[0, 0])  # the kernels' code; the old chain's length
         a, o = np.empty(900), np.empty(900)
