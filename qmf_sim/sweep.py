@@ -152,9 +152,14 @@ def append_record(path, record: dict) -> None:
 
 
 # ---------------------------------------------------------------------------------- sharing a file
-def _lock_path(results_path, name) -> Path:
+def _locks_dir(results_path) -> Path:
+    """``<results>.locks``: the folder of a results file's lock files."""
     results_path = Path(results_path)
-    d = results_path.with_name(results_path.name + ".locks")
+    return results_path.with_name(results_path.name + ".locks")
+
+
+def _lock_path(results_path, name) -> Path:
+    d = _locks_dir(results_path)
     d.mkdir(parents=True, exist_ok=True)
     return d / f"{name}.lock"
 
@@ -312,7 +317,7 @@ def _drop_claims(results_path, keys):
     """Remove the claim files of recorded runs (a finished sweep leaves only ``append.lock``).  Safe with
     other sweeps on the file: one that claims a recorded run, on the old file or a new one, re-reads the
     results under the claim and skips it; runs still training are not recorded, so their claims stay."""
-    d = Path(results_path).with_name(Path(results_path).name + ".locks")
+    d = _locks_dir(results_path)  # not _lock_path: a read-only folder is not created
     for key in keys:
         try:
             (d / f"{key}.lock").unlink()
