@@ -648,9 +648,10 @@ def fixed_point(act, sigma_w, sigma_b=0, dps=None):
     q = _fixed_Q_f64(act_s, a, b)
     C = _fixed_C_f64(act_s, q, a, b)
     if dps is None:
-        Q = q * s * s
+        with np.errstate(over="ignore", under="ignore"):  # out of range: the ValueError below says so
+            Q = q * s * s
         if not (np.isfinite(Q) and Q >= np.finfo(float).tiny):
-            raise ValueError(f"Q* = {q!r} * {s!r}^2 is outside the normal float64 range for sigma_w={sigma_w!r}, "
+            raise ValueError(f"Q* = {float(q)!r} * {float(s)!r}^2 is outside the normal float64 range for sigma_w={sigma_w!r}, "
                              f"sigma_b={sigma_b!r}; pass dps=k for an mpmath Q*")
         if C >= 1.0:
             return FixedPoint(Q, 1.0, np.inf, np.inf, np.inf)

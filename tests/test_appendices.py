@@ -72,3 +72,20 @@ def test_stochastic_rounding_figure_tick_labels_do_not_overlap(tmp_path, monkeyp
     assert len(labels) >= 3 and all(t.get_text().isdigit() for t in labels)
     boxes = sorted((t.get_window_extent(r) for t in labels), key=lambda b: b.x0)
     assert all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:]))  # left to right, no overlap
+
+
+def test_torch_copies_read_only_tables():
+    """The staircase tables are read-only numpy arrays; torch must get copies, not shared views (torch
+    warns once per process, 'The given NumPy array is not writable', and writing would be undefined):
+    run in a fresh process with that warning as an error, as ``qmf reproduce`` printed it."""
+    import subprocess
+    import sys
+
+    code = ("import warnings, torch; warnings.simplefilter('error');"
+            "from qmf_sim.experiments.appendices import stochastic_round;"
+            "from qmf_sim.ste.torch_micro import torch_map; from qmf_sym.ste.maps import named_map;"
+            "from qmf_sym.activations import Staircase;"
+            "stochastic_round(torch.zeros(4, dtype=torch.float64), Staircase.uniform(4));"
+            "torch_map(named_map('quant', b=3), torch.float64, 'cpu'); print('ok')")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]

@@ -249,3 +249,12 @@ def test_near_minus_one_float64_vs_dps(act, Q_, e, sw):
     assert abs(m64 - float(mmp)) <= 1e-14 * scale
     c64, cmp_ = M.chi(act, Q_, C_, sw), M.chi(act, Q_, C_, sw, dps=30)
     assert abs(c64 - float(cmp_)) <= 1e-12 * float(cmp_) + 1e-300
+
+
+def test_fixed_point_out_of_float64_range_says_so_without_a_runtime_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # was: 'overflow encountered in scalar multiply' before the ValueError
+        with pytest.raises(ValueError, match=r"^Q\* = 2\.2\d* \* [\d.e+]*\^2 is outside the normal float64 range"):
+            M.fixed_point(Staircase.uniform(4), 1e300)

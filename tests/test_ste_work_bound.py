@@ -72,3 +72,19 @@ def test_pde_estimate_bounds_the_steps_taken(monkeypatch):
     for p in (S.STEParams(b=2), S.STEParams(b=3, teacher="gaussian", T=0.01), S.STEParams(b=2, onset=2.0)):
         r = S.solve_pde(p, tau=[0.0, 5.0], h=0.02, n_teacher=4)
         assert r.info["steps"] * r.x.size * r.w_star.size <= got[-1] <= 3 * r.info["steps"] * r.x.size * r.w_star.size
+
+
+@pytest.mark.parametrize("kw, name", [
+    (dict(tau_max=1.0, snapshot_tau=[1e300]), "snapshot_tau"),  # was: a result with NaN snapshots
+    (dict(tau_max=1.0, snapshot_tau=[2.0]), "snapshot_tau"),
+    (dict(tau_max=1e300), "tau_max"),  # round(tau d) past int64: too long a run, before the integer cast
+    (dict(tau=[0.0, 1e300]), "tau"),
+    (dict(tau=[0.0, 1e300], snapshot_tau=[1e300]), "tau"),
+])
+def test_times_past_the_step_range_are_refused_before_the_cast(kw, name):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 'invalid value encountered in cast' on the way
+        with pytest.raises(ValueError, match=rf"^{name}\b"):
+            S.simulate(S.STEParams(b=2), d=100, runs=1, **kw)

@@ -60,7 +60,7 @@ def stochastic_round(u, act, generator=None):
     if generator is not None and not isinstance(generator, torch.Generator):
         raise ValueError(f"generator must be None or a torch.Generator, got {type(generator).__name__}")
     act = as_staircase(act)
-    lv = torch.as_tensor(act.levels, dtype=u.dtype, device=u.device)
+    lv = torch.tensor(act.levels, dtype=u.dtype, device=u.device)  # a copy: the levels are read-only
     c = u.clamp(lv[0], lv[-1])
     k = (torch.searchsorted(lv, c.contiguous(), right=True) - 1).clamp(0, len(lv) - 2)
     lo, hi = lv[k], lv[k + 1]

@@ -174,13 +174,13 @@ def simulate_many(plist: Sequence, d, tau_max=None, runs=5, seed=0, tau=None, sh
         return res
     d, runs, seed, eps_bound, q_bound = _check_run(d, runs, seed, eps_bound, q_bound, tau, tau_max)
     sched = Schedule(tau, snapshot_tau, tau_max=tau_max)
-    rec = sched.steps(d)
-    snap = np.unique(np.round(sched.snapshot_tau * d).astype(np.int64))
-    if snap.size and snap.max() > rec[-1]:
-        raise ValueError(f"snapshot_tau must lie in [0, {rec[-1] / d}], got {snapshot_tau!r}")
     C = len(plist)
-    check_memory(d, runs, rec.size, C, snap.size, keep_teacher)  # a size that cannot fit is named first
-    check_work(d, runs, sched.tau[-1], len(plist), "tau_max" if tau is None else "tau")
+    # a size that cannot fit is named first (the times count at least the distinct steps they round to),
+    # then too long a run, both before the times become step numbers
+    check_memory(d, runs, sched.tau.size, C, sched.snapshot_tau.size, keep_teacher)
+    check_work(d, runs, sched.tau[-1], C, "tau_max" if tau is None else "tau")
+    rec = sched.steps(d, "tau_max" if tau is None else "tau")
+    snap = sched.snapshot_steps(d, rec[-1])
     cfg = _config_arrays(plist)
     if share_inputs:
         n_groups, G = runs, C
@@ -268,9 +268,9 @@ def _simulate_onset(p, d, tau_max=None, runs=5, seed=0, tau=None, eps_bound=EPS_
     if np.asarray(snapshot_tau, dtype=float).size:
         raise ValueError("snapshot_tau is not available with onset > 0 (record eps_g only)")
     sched = Schedule(tau, (), tau_max=tau_max)
-    rec = sched.steps(d)
-    check_memory(d, runs, rec.size)  # a size that cannot fit is named first
+    check_memory(d, runs, sched.tau.size)  # a size that cannot fit is named first (then too long a run)
     check_work(d, runs, sched.tau[-1], 1, "tau_max" if tau is None else "tau")
+    rec = sched.steps(d, "tau_max" if tau is None else "tau")
     n1 = int(round(p.onset * d))
     states = np.stack([stream_state(seed, (r,)) for r in range(runs)])
     W = np.empty((runs, 1, d))

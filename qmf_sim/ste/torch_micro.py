@@ -92,7 +92,7 @@ def torch_map(m, dtype, device):
     if m.kind == "identity":
         return (lambda u: u), sur
     thr = round_up(np.asarray(m.thresholds, dtype=np.float64), dtype, device)
-    lev = torch.as_tensor(np.asarray(m.levels, dtype=np.float64), device=device).to(dtype)
+    lev = torch.tensor(np.asarray(m.levels, dtype=np.float64), device=device).to(dtype)  # a copy (read-only levels)
 
     def fwd(u):
         return lev[torch.bucketize(u, thr, right=True)]  # number of thresholds <= u
@@ -161,9 +161,7 @@ def simulate_many_torch(plist: Sequence, d, tau_max=None, runs=5, seed=0, tau=No
 
     check_work(d, runs, sched.tau[-1], len(plist), "tau_max" if tau is None else "tau")
     rec = sched.steps(d)
-    snap = np.unique(np.round(sched.snapshot_tau * d).astype(np.int64))
-    if snap.size and snap.max() > rec[-1]:
-        raise ValueError(f"snapshot_tau must lie in [0, {rec[-1] / d}], got {snapshot_tau!r}")
+    snap = sched.snapshot_steps(d, rec[-1])
     check_memory(d, 3 * runs, rec.size, len(plist), snap.size, keep_teacher)  # x, psi(w), phi(x) temporaries
     sets = [_Set(p, d, runs, seed, dtype, dev) for p in plist]
     n_rec = rec.size

@@ -103,12 +103,24 @@ class Schedule:
             idx[np.searchsorted(tau, st)] = k
         return tau, idx
 
-    def steps(self, d):
-        """SGD step numbers round(tau d) (distinct; at least one step)."""
-        steps = np.unique(np.round(self.tau * d).astype(np.int64))
+    def steps(self, d, name="tau"):
+        """SGD step numbers round(tau d) (distinct; at least one step); ValueError naming ``name`` (the
+        parameter the times came from) past 2^62 steps, before the integer cast."""
+        t = np.round(self.tau * d)
+        if not t[-1] < 2.0 ** 62:
+            raise ValueError(f"{name} must keep round(tau d) below 2^62 SGD steps, got tau up to {self.tau[-1]:g} at d = {d}")
+        steps = np.unique(t.astype(np.int64))
         if steps[-1] < 1:
             steps = np.array([0, 1], dtype=np.int64)
         return steps
+
+    def snapshot_steps(self, d, last):
+        """SGD step numbers round(snapshot_tau d) of the snapshots (distinct), each at most ``last`` (the last
+        recorded step): else ValueError naming snapshot_tau (checked in floating point, before the integer cast)."""
+        t = np.round(self.snapshot_tau * d)
+        if t.size and not t.max() <= last:
+            raise ValueError(f"snapshot_tau must lie in [0, {last / d}], got {self.snapshot_tau.tolist()!r}")
+        return np.unique(t.astype(np.int64))
 
     def euler(self, dt, tau=None):
         """Steps of at most ``dt`` that land exactly on every recording time: (dts, rec_at), rec_at[k] =
