@@ -54,6 +54,20 @@ def test_networks_train():
     assert L == 2 and 0 <= final < 0.6 and early is not None  # a 2-layer STE net learns digits in 100 steps
 
 
+def test_networks_of_several_settings_come_back_per_setting():
+    # the staircases train as one ensemble per depth (a non-uniform staircase alone through its factory):
+    # rows per setting in order of depths and seeds; a member's numbers do not depend on its neighbours
+    a, b = Staircase.uniform(4), Staircase.uniform(2)
+    odd = Staircase([-0.5, 0.2, 1.0], [0.6, 0.8, 0.6], base=-1)  # 4 uneven levels
+    sets = [(a, 1.0, 0.0), (b, 1.5, 0.0), (odd, 1.2, 0.0)]
+    rows = G.network_errors_many(sets, (2, 3), quick=True, seeds=(0, 1), steps=60)
+    assert [[(r[0], r[1]) for r in rs] for rs in rows] == [[(2, 0), (2, 1), (3, 0), (3, 1)]] * 3
+    assert all(0 <= r[3] <= 1 and r[2] is not None for rs in rows for r in rs)
+    back = G.network_errors_many(sets[::-1], (2, 3), quick=True, seeds=(0, 1), steps=60)
+    assert back[::-1] == rows
+    assert rows[1] != rows[0]  # distinct settings, distinct runs
+
+
 @pytest.mark.slow  # the tanh tables are 2 x 401 certified quadratures (~13 s)
 def test_continuous_recursion_uses_the_true_derivative():
     # tanh: forward C as qmf_sym.ntk / maps.layer_map; the NTK factor is sigma_w^2 E phi'phi' = maps.chi at
