@@ -313,7 +313,7 @@ def build_parser():
     rp = sub.add_parser(
         "reproduce",
         help="write the papers' tables and figures (no data needed)",
-        description="Run every reproducible part (tables, figures) into --out (all parts: about 25 minutes on "
+        description="Run every reproducible part (tables, figures) into --out (all parts: about 20 minutes on "
         "2 cores, --quick about 2); parts: " + ", ".join(experiments.parts()),
     )
     rp.add_argument("--out", default="results", help="output directory (default: results/)")
