@@ -64,7 +64,7 @@ PRIVATE_ATTACKED = {"qmf_sym._continuous": None,
 #: attacked.  A name matching this is a driver.
 DRIVER = re.compile(r"^(run|run_\w+|reproduce(_\w+)?|plot(_\w+)?|write(_\w+)?|read_\w+|rows_from_csv|train|"
                     r"fig\d|closure_errors|compute|propagation|trainable_depth|trainable_depth_plan|analyse(_\w+)?|"
-                    r"fit_exponents|kernel_errors|network_errors|large_n_tables|stochastic_rounding_table|"
+                    r"fit_exponents|kernel_errors|network_errors(_many)?|large_n_tables|stochastic_rounding_table|"
                     r"optimal_activation_table|bias_table|levels_table|xi_curves|edge_of_chaos_rows|"
                     r"linearisation_rows|claim_scan|format_grid|run_closure_errors|fig1_summary|"
                     r"finite_width_summary|plan)$")
