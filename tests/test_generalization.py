@@ -87,3 +87,19 @@ def test_continuous_recursion_uses_the_true_derivative():
     assert np.allclose(th, tt, rtol=1e-8, atol=1e-9)
     chi1 = float(maps.chi_1(t, Q, sw))
     assert thd == pytest.approx(Q * (1 + chi1 + chi1 ** 2) + chi1 ** 3 * Q, rel=1e-12)
+
+
+@pytest.mark.parametrize("n", [401, 3001])
+def test_splines_match_scipys_own_evaluation(n):
+    # the direct cell lookup on the uniform theta grid against scipy's searched evaluation of the same splines,
+    # at random correlations, at the nodes themselves and at C = +-1 (theta = 0, pi: the first and last cell);
+    # the same cubic evaluated in another order: within a few ulps of O(1) values
+    from scipy.interpolate import CubicSpline
+
+    grid = G._grid(n)
+    a, b = np.cos(grid) ** 3 + 0.5 * grid, np.exp(-grid)
+    c = np.concatenate([np.random.default_rng(1).uniform(-1, 1, 20000), np.cos(grid), [-1.0, 1.0]])
+    got = G._splines(grid, a, b)(c)
+    t = np.arccos(c)
+    for want, g in zip((CubicSpline(grid, a)(t), CubicSpline(grid, b)(t)), got):
+        assert np.abs(g - want).max() <= 2e-15

@@ -178,8 +178,8 @@ def simulate_many(plist: Sequence, d, tau_max=None, runs=5, seed=0, tau=None, sh
     # a size that cannot fit is named first (the times count at least the distinct steps they round to),
     # then too long a run, both before the times become step numbers
     check_memory(d, runs, sched.tau.size, C, sched.snapshot_tau.size, keep_teacher)
-    check_work(d, runs, sched.tau[-1], C, "tau_max" if tau is None else "tau")
-    rec = sched.steps(d, "tau_max" if tau is None else "tau")
+    check_work(d, runs, sched.tau[-1], C, sched.name)
+    rec = sched.steps(d)
     snap = sched.snapshot_steps(d, rec[-1])
     cfg = _config_arrays(plist)
     if share_inputs:
@@ -269,8 +269,8 @@ def _simulate_onset(p, d, tau_max=None, runs=5, seed=0, tau=None, eps_bound=EPS_
         raise ValueError("snapshot_tau is not available with onset > 0 (record eps_g only)")
     sched = Schedule(tau, (), tau_max=tau_max)
     check_memory(d, runs, sched.tau.size)  # a size that cannot fit is named first (then too long a run)
-    check_work(d, runs, sched.tau[-1], 1, "tau_max" if tau is None else "tau")
-    rec = sched.steps(d, "tau_max" if tau is None else "tau")
+    check_work(d, runs, sched.tau[-1], 1, sched.name)
+    rec = sched.steps(d)
     n1 = int(round(p.onset * d))
     states = np.stack([stream_state(seed, (r,)) for r in range(runs)])
     W = np.empty((runs, 1, d))

@@ -37,7 +37,7 @@ def simulate_numpy(p, d, tau_max=None, runs=5, seed=0, tau=None, eps_bound=1e4, 
     sched = Schedule(tau, (), tau_max=tau_max if tau is None else None)
     from qmf_sim.ste.micro import check_memory, check_work
 
-    check_work(d, runs, sched.tau[-1], 1, "tau_max" if tau is None else "tau")
+    check_work(d, runs, sched.tau[-1], 1, sched.name)
     rec = sched.steps(d)
 
     check_memory(d, 3 * runs, rec.size)  # numpy temporaries: x, phi(x), psi(w), the update (~3 more copies)

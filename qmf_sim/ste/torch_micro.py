@@ -159,7 +159,7 @@ def simulate_many_torch(plist: Sequence, d, tau_max=None, runs=5, seed=0, tau=No
     sched = Schedule(tau, Schedule._times("snapshot_tau", snapshot_tau), tau_max=tau_max)
     from qmf_sim.ste.micro import check_memory, check_work
 
-    check_work(d, runs, sched.tau[-1], len(plist), "tau_max" if tau is None else "tau")
+    check_work(d, runs, sched.tau[-1], len(plist), sched.name)
     rec = sched.steps(d)
     snap = sched.snapshot_steps(d, rec[-1])
     check_memory(d, 3 * runs, rec.size, len(plist), snap.size, keep_teacher)  # x, psi(w), phi(x) temporaries

@@ -70,11 +70,13 @@ def tau_grid(tau_max, n=60, tau_min=None):
 class Schedule:
     """The recording times of a solver: tau = 0 and the sorted distinct finite times given (>= 0),
     plus optional snapshot times (finite, >= 0).  Each solver maps them onto its own clock:
-    :meth:`steps` (SGD steps t = round(tau d)), :meth:`euler` (time steps landing on the grid)."""
+    :meth:`steps` (SGD steps t = round(tau d)), :meth:`euler` (time steps landing on the grid).
+    ``name``: the parameter the times came from (``tau``, or ``tau_max`` for the default grid), for errors."""
 
     def __init__(self, tau=None, snapshot_tau=(), tau_max=None):
         if tau_max is not None:
             V.finite("tau_max", V.positive("tau_max", tau_max))
+        self.name = "tau_max" if tau is None else "tau"
         if tau is None:
             if tau_max is None:
                 tau_max = 100.0
@@ -103,12 +105,13 @@ class Schedule:
             idx[np.searchsorted(tau, st)] = k
         return tau, idx
 
-    def steps(self, d, name="tau"):
-        """SGD step numbers round(tau d) (distinct; at least one step); ValueError naming ``name`` (the
-        parameter the times came from) past 2^62 steps, before the integer cast."""
+    def steps(self, d):
+        """SGD step numbers round(tau d) (distinct; at least one step); ValueError naming :attr:`name` past
+        2^62 steps, before the integer cast."""
         t = np.round(self.tau * d)
         if not t[-1] < 2.0 ** 62:
-            raise ValueError(f"{name} must keep round(tau d) below 2^62 SGD steps, got tau up to {self.tau[-1]:g} at d = {d}")
+            raise ValueError(f"{self.name} must keep round(tau d) below 2^62 SGD steps, got tau up to {self.tau[-1]:g} "
+                             f"at d = {d}")
         steps = np.unique(t.astype(np.int64))
         if steps[-1] < 1:
             steps = np.array([0, 1], dtype=np.int64)
