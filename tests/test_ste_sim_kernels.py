@@ -140,3 +140,34 @@ def test_vectorised_tanh_same_bits_in_every_caller():
     surrogate_values(w, g)
     np.testing.assert_array_equal(p, t)
     np.testing.assert_array_equal(g, 1.0 - t * t)
+
+
+def test_wide_passes_carry_the_vector_width_attribute_and_keep_their_bits():
+    """The elementwise passes ask LLVM for 512-bit vectors (``_kernels.wide``); the reassociated sums do not
+    (their rounding would change).  The attribute must reach the compiled function, and a wide pass must
+    give the same bits as the same loop compiled without it (a plain scalar comparison loop)."""
+    rng = np.random.default_rng(3)
+    src = np.concatenate([rng.standard_normal(997) * 2, [0.0, -0.0, np.inf, -np.inf, np.nan]])
+    th = (-1.0, -0.25, 0.5)
+    lv = (-1.5, -0.5, 0.5, 1.5)
+    @njit
+    def probe(x):
+        K.wide()
+        return x + 1.0
+
+    probe(1.0)  # not cached: its IR is at hand
+    assert '"prefer-vector-width"="512"' in next(iter(probe.inspect_llvm().values()))
+    tree = ast.parse((ROOT / "qmf_sim" / "ste" / "_kernels.py").read_text())
+    calls = {f.name for f in tree.body if isinstance(f, ast.FunctionDef)
+             for n in ast.walk(f) if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "wide"}
+    assert {"qpass_chain", "qpass_chain2", "qpass_a", "mpass_tanh"} <= calls
+    assert not calls & {"rpass", "rpass_chain", "chunk_sums", "micro", "particles", "pde"}  # sums keep their rounding
+    dst = np.empty_like(src)
+    K.qpass_chain(src, dst, src.size, th, lv)
+    ref = np.where(src >= 0.5, 1.5, np.where(src >= -0.25, 0.5, np.where(src >= -1.0, -0.5, -1.5)))
+    assert np.array_equal(dst, ref)  # NaN compares false everywhere: the lowest level, as the scalar rule
+    out = np.empty_like(src)
+    lev = np.array([0.7, 1.3])
+    K.mpass_tanh(src, out, src.size, lev)
+    scalar = np.array([0.7 * K.tanh(u * (1.0 / 1.3)) for u in src])  # the pass multiplies by 1 / lev[1]
+    assert np.array_equal(out, scalar, equal_nan=True)

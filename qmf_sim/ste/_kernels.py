@@ -94,6 +94,21 @@ jit = dict(nogil=True, cache=CACHE, fastmath=False, error_model="numpy")
 J = dict(nogil=True, cache=CACHE, error_model="numpy", boundscheck=False)
 
 
+@intrinsic
+def wide(typingctx):
+    """Let LLVM vectorise the calling function with 512-bit registers where the CPU has them.
+
+    LLVM's tuning for AVX-512 cores prefers 256-bit vectors (its ``prefer-256-bit``); the function
+    attribute ``prefer-vector-width=512`` lifts that for this function only (a no-op on other CPUs).  Only
+    for passes whose every element is computed alone (lookups, maps, updates): their bits do not depend
+    on the vector width.  Not for reassociated sums, whose rounding does (:func:`rpass`).  llvmlite
+    accepts only enumerated attributes, so the string attribute is added to its set directly."""
+    def codegen(context, builder, sig, args):
+        set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+        return context.get_dummy_value()
+    return types.none(), codegen
+
+
 # ---------------------------------------------------------------- the one quantizer lookup
 # psi(u) = lev[#{thr <= u}] (right-continuous: qmf_sym.ste.quantizer_grid's lookup) as a pass dst[i] = psi(src[i]).
 # What each code computes, and why it is exact: qmf_sim.ste.quantizer.lookup_tables and map_tables.  The chains
@@ -123,6 +138,7 @@ def qpass_id(src, dst, d):
 @njit(**J)
 def qpass_chain(src, dst, d, th, lv):
     """The chain over the n thresholds th and the n + 1 levels lv."""
+    wide()
     l0, lv = lv[0], lv[1:]
     for i in range(d):
         dst[i] = _chain(src[i], l0, th, lv)
@@ -131,6 +147,7 @@ def qpass_chain(src, dst, d, th, lv):
 @njit(**J)
 def qpass_chain2(src, dst, d, l0, th, lv, th2, lv2):
     """15 thresholds as chains of 8 + 7 in one pass, each short enough to be unrolled (:func:`_chain`)."""
+    wide()
     for i in range(d):
         u = src[i]
         dst[i] = _chain(u, _chain(u, l0, th, lv), th2, lv2)
@@ -177,6 +194,7 @@ def qpass_a(src, dst, d, lev, thr, t0, inv, top):
     """A uniform grid without a gather: the nearest threshold j (:func:`bucket`), the cell j + (u >= thr[j])
     and its level, thresholds and levels from :func:`grid_value` (lev row: a_t, b_t, D_t, a_l, b_l, D_l, omega)."""
     at, bt, dt, al, bl, dl, sc = lev[0], lev[1], lev[2], lev[3], lev[4], lev[5], lev[6]
+    wide()
     rt, rl = 1.0 / dt, 1.0 / dl
     for i in range(d):
         u = src[i]
@@ -243,6 +261,7 @@ def tanh(x):
 
 @njit(**J)
 def mpass_tanh(src, dst, d, lev):
+    wide()
     a, inv = lev[0], 1.0 / lev[1]
     for i in range(d):
         dst[i] = a * tanh(src[i] * inv)
