@@ -160,7 +160,7 @@ def test_wide_passes_carry_the_vector_width_attribute_and_keep_their_bits():
     tree = ast.parse((ROOT / "qmf_sim" / "ste" / "_kernels.py").read_text())
     calls = {f.name for f in tree.body if isinstance(f, ast.FunctionDef)
              for n in ast.walk(f) if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "wide"}
-    assert {"qpass_chain", "qpass_chain2", "qpass_a", "mpass_tanh"} <= calls
+    assert {"qpass_chain", "qpass_chain2", "qpass_a", "mpass_tanh", "upass", "upass_gen"} <= calls
     assert not calls & {"rpass", "rpass_chain", "chunk_sums", "micro", "particles", "pde"}  # sums keep their rounding
     dst = np.empty_like(src)
     K.qpass_chain(src, dst, src.size, th, lv)

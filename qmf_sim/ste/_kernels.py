@@ -318,6 +318,7 @@ def upass_gen(w, px, ps, d, coef, decay, om, gcode, ga, gc, rpsi):
     """:func:`upass` for any surrogate (gcode) and the ridge on psi (rpsi: w -= decay g psi, spec §8
     item 3) instead of on the latent weight; ps = psi(w) of the weights the gradient was taken at (gcode
     1 is tanh's derivative, only paired with psi = tanh: computed from ps)."""
+    wide()
     ainv = 1.0 / (ga * gc) if gcode == 1 else 0.0
     for i in range(d):
         wi = w[i]
@@ -341,9 +342,10 @@ def add_noise(w, d, tnoise, s0, s1, s2, s3):
     return s0, s1, s2, s3
 
 
-@njit(inline="always", **jit)
+@njit(**jit)
 def upass(w, px, d, coef, decay, om):
     """Finish the previous SGD step: w += coef px g(w) - decay w, g = 1{|w| <= om} (om = inf: g = 1)."""
+    wide()
     for i in range(d):
         wi = w[i]
         gi = coef * px[i]
