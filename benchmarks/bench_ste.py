@@ -24,6 +24,24 @@ other processes' time slices do not count), the 2-thread scaling uses wall time.
 7. General maps: tanh weights and inputs (compiled: the kernels' vectorised tanh), the ridge on psi,
    a quantization onset, and a user callable on the pure-numpy path.
 
+2026-12-07, 512-bit vectors for the elementwise passes (2 cores, Intel Xeon with AVX-512 under KVM, LLVM
+host CPU "rocketlake"; quiet machine, load average 0.2-0.5; CPU time, one thread, d = 900): LLVM's tuning for
+AVX-512 cores prefers 256-bit vectors, so every pass ran on ymm registers.  _kernels.wide puts the function
+attribute prefer-vector-width=512 on the lookup chains, the arithmetic grid pass, tanh and the update passes
+(elementwise, so the same bits: sha256 of micro's and the particles' outputs over 10 settings identical to the
+tree before), not on the reassociated sums (512-bit sums gave other bits in 200 of 200 random trials).  [6],
+the pass alone, now against the old chain compiled at 256 bits: b=1 1.21x, b=2 1.49-1.59x, b=3 1.69-1.71x,
+b=4 2.00-2.30x, uneven 15 thresholds 1.80-1.81x.  A harness (ns per value): 7-threshold chain 0.47-0.50 ->
+0.27-0.28, tanh pass 1.12 -> 0.84, update pass 0.17 -> 0.15, generic update 0.25 -> 0.23; the sums 0.11 at
+256 bits (0.09 at 512, not taken).  In the kernel (a /tmp script, tau = 12, one replica, medians of 5, old /
+new tree alternating twice, ns per update with the draw rate's fraction): b = 2 2.44/2.39 (0.72/0.70) and
+2.30/2.36 (0.75/0.73); b = b_x = 3 2.90/2.80 (0.61/0.59) and 2.72/2.77 (0.63/0.62); tanh 4.42/3.89
+(0.40/0.43) and 4.27/3.86 (0.40/0.44).  So only tanh gains in the kernel (~10 %); the chains' saving (~0.2 ns
+per update expected at b = b_x = 3) is within the run-to-run noise there.  This run (--repeats 7): [2] b=2
+0.62, b = b_x = 3 0.52, b = b_x = 2 0.60, unquantized 0.65; [7] tanh 0.39; [3] 1.12; [4] 1.86x (draws alone
+1.98x).  Making the fused input chain + sums (rpass_chain) wide too would change every joint run's rounding
+for at most ~0.15 ns of ~2.8: not done.
+
 2026-12-07, the arithmetic lookup without a division (2 cores, Intel Xeon with AVX-512 under KVM, load
 average 0.6-1.0 with one other job; CPU time, one thread, d = 900): the uniform grids above 7 thresholds
 (code -2) compute their thresholds and levels as (a k + b) / D by a reciprocal and one fused multiply-add
