@@ -257,16 +257,28 @@ def append_jsonl(path, record: dict, seeds=None) -> None:
         os.fsync(fh.fileno())
 
 
-def read_jsonl(path, required=()) -> list[dict]:
+def damaged_path(path) -> Path:
+    """Where :func:`read_jsonl` moves the damaged lines of a JSONL file: ``<name>.damaged``."""
+    p = Path(path)
+    return p.with_name(p.name + ".damaged")
+
+
+def read_jsonl(path, required=(), check=None, quarantine=False) -> list[dict]:
     """The JSON objects of a JSONL file, in order (missing file: empty).
 
-    A line that is not UTF-8, not JSON, not an object, or lacks one of ``required`` keys is skipped
-    with one warning naming the file and line; the caller redoes what it described.
+    A line that is not UTF-8, not JSON, not an object, lacks one of ``required`` keys, or for which
+    ``check(record)`` returns a reason (a string; ``None``: usable) is damaged: skipped with a warning
+    naming the file, the line and why; the caller redoes what it described.  ``quarantine=True`` also
+    moves the damaged lines, byte for byte, to :func:`damaged_path` (appended) and rewrites the file
+    without them (a temporary file, then an atomic rename), so that the warning comes once, not at every
+    later read.  Only under a lock that every appender of the file takes (the trainable-depth sweep's
+    append lock): an append to the old file during the rename would be lost.  Where the folder is not
+    writable the lines stay and the warning says so.
     """
     path = Path(path)
     if not path.exists():
         return []
-    out = []
+    out, good, bad = [], [], []
     with open(path, "rb") as fh:
         for i, raw in enumerate(fh, 1):
             if not raw.strip():
@@ -278,11 +290,36 @@ def read_jsonl(path, required=()) -> list[dict]:
                 missing = [k for k in required if k not in rec]
                 if missing:
                     raise ValueError(f"missing field(s) {', '.join(missing)}")
+                why = check(rec) if check is not None else None
+                if why is not None:
+                    raise ValueError(why)
             except (UnicodeDecodeError, ValueError) as exc:
-                warnings.warn(f"{path}:{i}: skipping a damaged line ({exc}); what it recorded will be computed again",
-                              stacklevel=2)
+                bad.append((i, raw, exc))
                 continue
             out.append(rec)
+            good.append(raw)
+    moved = None
+    if quarantine and bad:
+        moved = damaged_path(path)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as fh:
+                fh.writelines(raw if raw.endswith(b"\n") else raw + b"\n" for raw in good)
+                fh.flush()
+                os.fsync(fh.fileno())
+            with open(moved, "ab") as fh:
+                fh.writelines(raw if raw.endswith(b"\n") else raw + b"\n" for _, raw, _ in bad)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            moved = None
+            warnings.warn(f"{path}: cannot move its damaged lines aside ({exc.strerror or exc}); they stay", stacklevel=2)
+    for i, _, exc in bad:
+        where = f"; moved to {moved}" if moved is not None else ""
+        warnings.warn(f"{path}:{i}: skipping a damaged line ({exc}){where}; what it recorded will be computed again",
+                      stacklevel=2)
     return out
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -127,21 +126,34 @@ def _damage(rec) -> str | None:
     return None
 
 
-def load_results(path) -> dict:
+def load_results(path, quarantine=False) -> dict:
     """``{key: record}`` from a JSONL results file (missing file: empty).
 
     Damaged lines -- not UTF-8, not JSON (e.g. cut by a crash), or a JSON value that is not a
     complete run record (:data:`RECORD_FIELDS`, right types) -- are skipped with one warning each
     (:func:`qmf_sim.io.read_jsonl`), so they never shadow a good record nor mark a pending run done;
-    their runs are redone."""
+    their runs are redone.  ``quarantine=True`` (under the append lock: :func:`load_results_locked`)
+    moves them to ``<results>.damaged``, so that later reads do not warn about them again."""
     out = {}
-    for rec in io.read_jsonl(path, required=RECORD_FIELDS):
-        why = _damage(rec)
-        if why is not None:
-            warnings.warn(f"{path}: skipping a damaged record ({why}); its run will be redone", stacklevel=2)
-            continue
+    for rec in io.read_jsonl(path, required=RECORD_FIELDS, check=_damage, quarantine=quarantine):
         out[rec["key"]] = rec
     return out
+
+
+def load_results_locked(path) -> dict:
+    """:func:`load_results` under the file's append lock, moving its damaged lines aside (once per
+    damage: a rerun does not warn again); where no lock can be made (a read-only folder) a plain read."""
+    if not Path(path).exists():
+        return {}
+    try:
+        lock = _locked(_lock_path(path, "append"))
+        lock.__enter__()
+    except OSError:
+        return load_results(path)
+    try:
+        return load_results(path, quarantine=True)
+    finally:
+        lock.__exit__(None, None, None)
 
 
 def append_record(path, record: dict) -> None:
@@ -222,9 +234,10 @@ def _units(todo, ensemble, max_members, remote=False):
     return split_ensembles(todo, max_members=max_members) if remote else _budgeted(todo, max_members)
 
 
-def pending(configs, results_path):
-    """The configs (deduplicated by key, in order) that have no record in ``results_path`` yet."""
-    done = load_results(results_path)
+def pending(configs, results_path, quarantine=False):
+    """The configs (deduplicated by key, in order) that have no record in ``results_path`` yet
+    (``quarantine``: its damaged lines moved aside, :func:`load_results_locked`)."""
+    done = load_results_locked(results_path) if quarantine else load_results(results_path)
     seen, todo = set(done), []
     for c in configs:
         k = c.key()
@@ -283,7 +296,7 @@ def run_sweep(configs, results_path, scheduler=None, progress: bool = True, max_
     for d in {c.data for c in configs}:  # unreadable data fails here, before any training
         load_dataset(d)
     results_path = Path(results_path)
-    todo = pending(configs, results_path)
+    todo = pending(configs, results_path, quarantine=True)
     if max_runs is not None:
         todo = todo[: max(int(max_runs), 0)]
     if step_progress is None:

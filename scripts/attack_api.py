@@ -74,7 +74,8 @@ SKIP_NAMES = {
     "qmf_sim.data.load_mnist", "qmf_sim.data.resolve_data_dir", "qmf_sim.data.cache_dir",
     "qmf_sim.data.mnist_cache_dir", "qmf_sim.data.verify_mnist_dir", "qmf_sim.data.fetch_mnist",
     "qmf_sim.data.ensure_mnist", "qmf_sim.data.load_dataset", "qmf_sim.data.verify_mnist_bytes",
-    "qmf_sim.sweep.load_results", "qmf_sim.sweep.append_record", "qmf_sim.sweep.pending",
+    "qmf_sim.sweep.load_results", "qmf_sim.sweep.load_results_locked", "qmf_sim.sweep.append_record",
+    "qmf_sim.sweep.pending",
     "qmf_sim.sweep.connect", "qmf_sim.sweep.run_sweep",
     "qmf_sim.training.run_training", "qmf_sim.ensemble.train_ensemble",
     # plumbing of run_training / train_ensemble (a loaded dataset, a trained model's checkpoints)

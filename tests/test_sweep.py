@@ -2,6 +2,7 @@
 import json
 import math
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -72,11 +73,13 @@ def test_cut_last_line_is_redone(tmp_path):
     path.write_text(text[0] + "\n" + text[1][: len(text[1]) // 2])  # a crash while writing run 2
     with pytest.warns(UserWarning, match="damaged"):
         assert len(S.pending(cfgs, path)) == 1
-    with pytest.warns(UserWarning):
+    with pytest.warns(UserWarning, match="moved to"):
         S.run_sweep(cfgs, path, progress=False, threads=1)
-    with pytest.warns(UserWarning):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the cut line was moved aside: no warning any more
         done = S.load_results(path)
     assert set(done) == {c.key() for c in cfgs}
+    assert (tmp_path / "runs.jsonl.damaged").read_text() == text[1][: len(text[1]) // 2] + "\n"
 
 
 def test_dask_matches_in_process(tmp_path):
@@ -257,6 +260,52 @@ def test_damaged_lines_are_skipped_and_redone(tmp_path):
     with pytest.warns(UserWarning):
         res = S.run_sweep(cfgs, path, progress=False, threads=1, on_record=lambda r: redone.append(r["key"]))
     assert redone == [k1] and strip(res[k1]) == strip(good[k1]) and strip(res[k0]) == strip(good[k0])
+    # the sweep moved the six damaged lines aside, byte for byte: a rerun warns no more and redoes nothing
+    assert (tmp_path / "runs.jsonl.damaged").read_bytes() == "\n".join(text[1:]).encode() + b"\n\xff\xfe{}\n"
+    assert {r["key"] for r in lines(path)} == {k0, k1} and len(lines(path)) == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = []
+        S.run_sweep(cfgs, path, progress=False, threads=1, on_record=again.append)
+    assert again == []
+
+
+def test_damaged_lines_stay_where_the_folder_is_read_only(tmp_path, monkeypatch):
+    """No lock can be made in a read-only folder (a results file read from a read-only install): a plain
+    read, the damaged line left in place and warned about (the folder is made read-only by refusing the
+    lock, since the tests may run as root, who can write a 0o555 folder)."""
+    path = tmp_path / "runs.jsonl"
+    path.write_text("garbage\n")
+
+    def read_only(*a):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(S, "_lock_path", read_only)
+    with pytest.warns(UserWarning, match="damaged line") as w:
+        assert S.load_results_locked(path) == {}
+    assert path.read_text() == "garbage\n" and not (tmp_path / "runs.jsonl.damaged").exists()
+    assert not any("moved to" in str(x.message) for x in w)
+
+
+def test_quarantine_keeps_the_good_lines_and_cannot_fail_half_way(tmp_path, monkeypatch):
+    """A failure while moving the damaged lines aside (disk full at the rename) leaves the results file as
+    it was: the good lines and the damaged ones, and a warning that they stay."""
+    from qmf_sim import io
+
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(b'{"key": "a"}\nbroken\n{"key": "b"}')  # the last line without its newline
+    def boom(*a):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(io.os, "replace", boom)
+    with pytest.warns(UserWarning, match="cannot move its damaged lines aside"):
+        assert [r["key"] for r in io.read_jsonl(path, quarantine=True)] == ["a", "b"]
+    assert path.read_bytes() == b'{"key": "a"}\nbroken\n{"key": "b"}'
+    assert not list(tmp_path.glob(".r.jsonl.*.tmp"))
+    monkeypatch.undo()
+    with pytest.warns(UserWarning, match="moved to"):
+        assert [r["key"] for r in io.read_jsonl(path, quarantine=True)] == ["a", "b"]
+    assert path.read_bytes() == b'{"key": "a"}\n{"key": "b"}\n'
 
 
 _TWO_SWEEPS = """

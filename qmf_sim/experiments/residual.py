@@ -200,12 +200,12 @@ def trainable_depth(out_dir, quick: bool = False, progress: bool = False, **over
     """Train every run of :func:`trainable_depth_plan` not yet in ``out_dir/residual_runs.jsonl`` (one
     record per line, appended as each finishes: resumable); returns ``{key: record}``."""
     from qmf_sim.architectures import residual_factory
-    from qmf_sim.sweep import append_record, load_results
+    from qmf_sim.sweep import append_record, load_results_locked
     from qmf_sim.training import run_training
 
     plan, st = trainable_depth_plan(quick, **over)
     path = Path(out_dir) / "residual_runs.jsonl"
-    done = load_results(path)
+    done = load_results_locked(path)  # damaged lines moved aside once
     out = {}
     for arch, cfg in plan:
         key = _key(arch, cfg, st["alpha"])
