@@ -323,3 +323,26 @@ def test_warnings_are_one_line(tmp_path):
     warned = [l for l in again.stderr.splitlines() if "warning:" in l.lower()]
     assert len(warned) == 1 and warned[0].startswith("qmf phase: warning: ") and "damaged line" in warned[0], again.stderr
     assert "UserWarning" not in again.stderr and "warnings.warn" not in again.stderr and "read_jsonl" not in again.stderr
+
+
+def test_a_damaged_sweep_line_is_warned_about_once(tmp_path):
+    """qmf train-depth with a damaged line in its runs.jsonl: one warning line on the rerun (the line moved to
+    runs.jsonl.damaged, nothing redone that was recorded), none on the next rerun: the warning used to
+    repeat at every rerun, saying each time that the run would be redone."""
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "qmf_sim.cli", "train-depth", "--activation", "tanh", "--depths", "2",
+            "--width", "8", "--steps", "5", "--sigma-w", "1.0,1.2", "--out", str(tmp_path), "--no-progress"]
+    first = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    runs = tmp_path / "runs.jsonl"
+    good = runs.read_text()
+    runs.write_text(good + '{"key": "cut by a cra')
+    second = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr
+    warned = [l for l in second.stderr.splitlines() if "warning:" in l.lower()]
+    assert len(warned) == 1 and "damaged line" in warned[0] and "moved to" in warned[0], second.stderr
+    assert runs.read_text() == good and (tmp_path / "runs.jsonl.damaged").read_text() == '{"key": "cut by a cra\n'
+    third = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert third.returncode == 0 and "warning" not in third.stderr.lower(), third.stderr

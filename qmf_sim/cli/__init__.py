@@ -215,11 +215,16 @@ def _sweep_of(args):
 
 
 def sweep_counts(configs, path):
-    """``(k, n)``: runs of ``configs`` with a record in ``path``, and all runs (deduplicated)."""
+    """``(k, n)``: runs of ``configs`` with a record in ``path``, and all runs (deduplicated).  Quiet about
+    damaged lines: the sweep itself warns about them once, as it moves them aside."""
+    import warnings
+
     from qmf_sim.sweep import pending
 
     n = len({c.key() for c in configs})
-    return n - len(pending(configs, path)), n
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return n - len(pending(configs, path)), n
 
 
 def _announce_resume(args):
