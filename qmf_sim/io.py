@@ -8,7 +8,7 @@ Conventions (one for every command, see docs/CONVENTIONS.md):
 * CSV: a header row, then one row per record.  ``None`` and non-finite floats are written as an
   empty cell; floats as ``repr`` (shortest round-trip) unless the caller formats them; strings as is.
 * JSONL: one strict JSON object per line, appended durably (flush + fsync); a reader skips damaged
-  lines with one warning each.
+  lines with one warning each (or moves them to ``<name>.damaged``: :func:`read_jsonl`).
 * Figures: PNG and PDF by default.
 
 Provenance: every JSON written here carries a top-level ``"provenance"`` object
