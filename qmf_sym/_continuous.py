@@ -57,15 +57,25 @@ def _rde_mp(C, deficit, one_plus):
 
 
 def _theta64(r, d, e):
-    """arccos C from (C, 1 - C, 1 + C) without cancellation: 2 asin(sqrt(d/2)) for C >= 0,
-    pi - 2 asin(sqrt(e/2)) for C < 0."""
-    return np.where(r >= 0, 2 * np.arcsin(np.sqrt(np.abs(d) / 2)), np.pi - 2 * np.arcsin(np.sqrt(np.abs(e) / 2)))
+    """(theta, pi - theta), theta = arccos C, from (C, 1 - C, 1 + C), each without cancellation: with
+    t_d = 2 asin(sqrt(d/2)) = arccos C and t_e = 2 asin(sqrt(e/2)) = pi - arccos C, theta = t_d and
+    pi - theta = pi - t_d for C >= 0, theta = pi - t_e and pi - theta = t_e for C < 0 (pi - theta formed as
+    pi minus a theta near pi lost ~log10(1 / sqrt(1 + C)) digits near C = -1)."""
+    td = 2 * np.arcsin(np.sqrt(np.abs(d) / 2))
+    te = 2 * np.arcsin(np.sqrt(np.abs(e) / 2))
+    pos = r >= 0
+    return np.where(pos, td, np.pi - te), np.where(pos, np.pi - td, te)
 
 
 def _theta_mp(r, d, e):
+    """:func:`_theta64` at the working precision: (theta, pi - theta)."""
     import mpmath
 
-    return 2 * mpmath.asin(mpmath.sqrt(d / 2)) if r >= 0 else mpmath.pi - 2 * mpmath.asin(mpmath.sqrt(e / 2))
+    if r >= 0:
+        t = 2 * mpmath.asin(mpmath.sqrt(d / 2))
+        return t, mpmath.pi - t
+    t = 2 * mpmath.asin(mpmath.sqrt(e / 2))
+    return mpmath.pi - t, t
 
 
 def _check_QC(Q, C=None, deficit=None, one_plus=None, **kw):
@@ -336,31 +346,31 @@ arcsin_derivative_kernel = ClosedForm(
 # ============================================================================ (leaky) ReLU: the arc-cosine kernel
 def _relu_cov64(Q, r, d, e, slope=0.0):
     a = float(slope)
-    th = _theta64(r, d, e)
+    th, pth = _theta64(r, d, e)
     s = np.sqrt(np.abs(d * e))
-    return np.asarray(Q, float) / (2 * np.pi) * ((1 - a) ** 2 * s + ((1 + a * a) * (np.pi - th) + 2 * a * th) * r)
+    return np.asarray(Q, float) / (2 * np.pi) * ((1 - a) ** 2 * s + ((1 + a * a) * pth + 2 * a * th) * r)
 
 
 def _relu_cov_mp(Q, r, d, e, slope=0.0):
     import mpmath
 
     a = to_mpf(slope)
-    th = _theta_mp(r, d, e)
-    return to_mpf(Q) / (2 * mpmath.pi) * ((1 - a) ** 2 * mpmath.sqrt(d * e) + ((1 + a * a) * (mpmath.pi - th) + 2 * a * th) * r)
+    th, pth = _theta_mp(r, d, e)
+    return to_mpf(Q) / (2 * mpmath.pi) * ((1 - a) ** 2 * mpmath.sqrt(d * e) + ((1 + a * a) * pth + 2 * a * th) * r)
 
 
 def _relu_dd64(Q, r, d, e, slope=0.0):
     a = float(slope)
-    th = _theta64(r, d, e)
-    return (((1 + a * a) * (np.pi - th) + 2 * a * th) / (2 * np.pi)) * np.ones_like(np.asarray(Q, float))
+    th, pth = _theta64(r, d, e)
+    return (((1 + a * a) * pth + 2 * a * th) / (2 * np.pi)) * np.ones_like(np.asarray(Q, float))
 
 
 def _relu_dd_mp(Q, r, d, e, slope=0.0):
     import mpmath
 
     a = to_mpf(slope)
-    th = _theta_mp(r, d, e)
-    return ((1 + a * a) * (mpmath.pi - th) + 2 * a * th) / (2 * mpmath.pi)
+    th, pth = _theta_mp(r, d, e)
+    return ((1 + a * a) * pth + 2 * a * th) / (2 * mpmath.pi)
 
 
 def _relu_sympy(kind):

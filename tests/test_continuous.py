@@ -305,3 +305,28 @@ def test_backward_ntk_init_continuous():
     assert abs(ci.sigma_w - e.sigma_w * 0 - maps.edge_of_chaos(Erf(), 0.05).sigma_w) < 1e-15 and ci.C_star == 1.0
     with pytest.raises(ValueError, match="sigma_b"):
         init.critical_init(Erf(), "optimise")
+
+
+@pytest.mark.parametrize("slope", [0.0, 0.1, -0.5])
+@pytest.mark.parametrize("one_plus", [1e-8, 1e-14, 1e-200])
+def test_arccos_kernels_keep_their_digits_near_C_minus_one(slope, one_plus):
+    """Near C = -1 the (leaky) ReLU kernels need pi - theta = 2 asin(sqrt((1 + C)/2)); formed as pi minus
+    theta it lost ~log10(1 / sqrt(1 + C)) digits (1e-12 relative at 1 + C = 1e-8, all of them at 1e-200).
+    Against the exact value at 60 digits: the derivative kernel to 1e-14 relative in float64 and to 1e-28
+    at dps = 30; the kernel itself to its stated accuracy (relative, or 1e-16 Q absolute where its two
+    terms cancel)."""
+    from qmf_sym.activations import arccos_derivative_kernel as DD
+    from qmf_sym.activations import arccos_kernel as K
+
+    with mpmath.workdps(60):
+        e = mpmath.mpf(one_plus)
+        pth = 2 * mpmath.asin(mpmath.sqrt(e / 2))  # pi - theta, exactly
+        th = mpmath.pi - pth
+        a = mpmath.mpf(slope)
+        dd = ((1 + a * a) * pth + 2 * a * th) / (2 * mpmath.pi)
+        c = e - 1
+        kv = 0.7 / (2 * mpmath.pi) * ((1 - a) ** 2 * mpmath.sqrt((2 - e) * e) + 2 * mpmath.pi * dd * c)
+    assert abs(DD(0.7, one_plus=one_plus, slope=slope) - dd) <= 1e-14 * abs(dd)
+    assert abs(DD(0.7, one_plus=one_plus, slope=slope, dps=30) - dd) <= 1e-28 * abs(dd)
+    assert abs(K(0.7, one_plus=one_plus, slope=slope) - kv) <= 1e-13 * abs(kv) + 1e-16 * 0.7
+    assert abs(K(0.7, one_plus=one_plus, slope=slope, dps=30) - kv) <= 1e-28 * abs(kv) + mpmath.mpf(10) ** -30
