@@ -307,6 +307,7 @@ def read_jsonl(path, required=(), check=None, quarantine=False) -> list[dict]:
                 fh.writelines(raw if raw.endswith(b"\n") else raw + b"\n" for raw in good)
                 fh.flush()
                 os.fsync(fh.fileno())
+            os.chmod(tmp, path.stat().st_mode & 0o7777)  # the results file keeps its permissions
             with open(moved, "ab") as fh:
                 fh.writelines(raw if raw.endswith(b"\n") else raw + b"\n" for _, raw, _ in bad)
                 fh.flush()

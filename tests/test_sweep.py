@@ -294,6 +294,7 @@ def test_quarantine_keeps_the_good_lines_and_cannot_fail_half_way(tmp_path, monk
 
     path = tmp_path / "r.jsonl"
     path.write_bytes(b'{"key": "a"}\nbroken\n{"key": "b"}')  # the last line without its newline
+    path.chmod(0o640)
     def boom(*a):
         raise OSError(28, "No space left on device")
 
@@ -305,7 +306,7 @@ def test_quarantine_keeps_the_good_lines_and_cannot_fail_half_way(tmp_path, monk
     monkeypatch.undo()
     with pytest.warns(UserWarning, match="moved to"):
         assert [r["key"] for r in io.read_jsonl(path, quarantine=True)] == ["a", "b"]
-    assert path.read_bytes() == b'{"key": "a"}\n{"key": "b"}\n'
+    assert path.read_bytes() == b'{"key": "a"}\n{"key": "b"}\n' and path.stat().st_mode & 0o777 == 0o640
 
 
 _TWO_SWEEPS = """
