@@ -302,14 +302,15 @@ def read_jsonl(path, required=(), check=None, quarantine=False) -> list[dict]:
     if quarantine and bad:
         moved = damaged_path(path)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        ended = lambda raw: raw if raw.endswith(b"\n") else raw + b"\n"  # noqa: E731  a cut last line
         try:
             with open(tmp, "wb") as fh:
-                fh.writelines(raw if raw.endswith(b"\n") else raw + b"\n" for raw in good)
+                fh.writelines(ended(raw) for raw in good)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.chmod(tmp, path.stat().st_mode & 0o7777)  # the results file keeps its permissions
             with open(moved, "ab") as fh:
-                fh.writelines(raw if raw.endswith(b"\n") else raw + b"\n" for _, raw, _ in bad)
+                fh.writelines(ended(raw) for _, raw, _ in bad)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)

@@ -146,14 +146,10 @@ def load_results_locked(path) -> dict:
     if not Path(path).exists():
         return {}
     try:
-        lock = _locked(_lock_path(path, "append"))
-        lock.__enter__()
-    except OSError:
+        with _locked(_lock_path(path, "append")):
+            return load_results(path, quarantine=True)
+    except OSError:  # no lock file can be made here
         return load_results(path)
-    try:
-        return load_results(path, quarantine=True)
-    finally:
-        lock.__exit__(None, None, None)
 
 
 def append_record(path, record: dict) -> None:
