@@ -47,7 +47,7 @@ def conv_weights(channels, kernel_size, dim, sigma_w, init, gen, dtype=torch.flo
     channels = V.integer("channels", channels, 1)
     kernel_size = V.integer("kernel_size", kernel_size, 1)
     dim = V.integer("dim", dim, 1, 2)
-    sigma_w = V.finite("sigma_w", V.positive("sigma_w", sigma_w))
+    sigma_w = V.finite("sigma_w", V.sigma("sigma_w", sigma_w))
     V.choice("init", init, T.INITS)
     V.torch_float_dtype("dtype", dtype)
     if not isinstance(gen, torch.Generator):
@@ -202,8 +202,8 @@ def residual_correlations(act, Q1, C1, alpha, sigma_w, sigma_b=0.0, width=1024, 
                          f"products of the inputs' moments underflow below it), got {Q1!r}")
     C1 = V.finite("C1", V.in_closed("C1", C1, -1, 1))
     V.finite("alpha", V.positive("alpha", alpha))
-    V.finite("sigma_w", V.positive("sigma_w", sigma_w))
-    V.finite("sigma_b", V.nonnegative("sigma_b", sigma_b))
+    V.finite("sigma_w", V.sigma("sigma_w", sigma_w))
+    V.finite("sigma_b", V.sigma("sigma_b", sigma_b, zero=True))
     width = V.integer("width", width, 1)
     depth = V.integer("depth", depth, 1)
     pairs = V.integer("pairs", pairs, 1)
@@ -273,8 +273,8 @@ class QuantizedResMLP(torch.nn.Module):
         if not isinstance(self.act, Staircase) and (ste != "clipped" or ste_slope != 1.0):
             raise ValueError("ste and ste_slope apply to staircases only (a continuous activation trains with its "
                              "true derivative); leave them at their defaults")
-        self.sigma_w, self.sigma_b = V.finite("sigma_w", V.positive("sigma_w", sigma_w)), V.finite(
-            "sigma_b", V.nonnegative("sigma_b", sigma_b))
+        self.sigma_w, self.sigma_b = V.finite("sigma_w", V.sigma("sigma_w", sigma_w)), V.finite(
+            "sigma_b", V.sigma("sigma_b", sigma_b, zero=True))
         self.alpha = V.finite("alpha", V.positive("alpha", alpha))
         self.ste, self.ste_slope = _check_ste(ste, ste_slope)
         self.depth, self.width = depth, width

@@ -116,8 +116,8 @@ def circle_inputs(r, n0, Q1, sigma_w, sigma_b=0.0, seed=None, dtype=torch.float6
     """
     r = V.integer("r", r, 2)
     n0 = V.integer("n0", n0, 2)
-    sigma_w = V.finite("sigma_w", V.positive("sigma_w", sigma_w))
-    sigma_b = V.finite("sigma_b", V.nonnegative("sigma_b", sigma_b))
+    sigma_w = V.finite("sigma_w", V.sigma("sigma_w", sigma_w))
+    sigma_b = V.finite("sigma_b", V.sigma("sigma_b", sigma_b, zero=True))
     Q1 = V.finite("Q1", V.positive("Q1", Q1))
     _dtype(dtype)
     V.size_product(None, [("r", r), ("n0", n0)])
@@ -187,8 +187,8 @@ def propagate(act, X, sigma_w, sigma_b=0.0, depth=1, width=1000, *, n_draws=1, r
     default ``reduce``), one draw's weights width x max(width, n0) and activations r x width.
     """
     act = checked_activation(act, torch_fn)  # a Smooth activation without its torch form: refused before any work
-    sigma_w = V.finite("sigma_w", V.positive("sigma_w", sigma_w))
-    sigma_b = V.finite("sigma_b", V.nonnegative("sigma_b", sigma_b))
+    sigma_w = V.finite("sigma_w", V.sigma("sigma_w", sigma_w))
+    sigma_b = V.finite("sigma_b", V.sigma("sigma_b", sigma_b, zero=True))
     depth = V.integer("depth", depth, 1)
     width = V.integer("width", width, 1)
     n_draws = V.integer("n_draws", n_draws, 1)
@@ -348,8 +348,8 @@ def empirical_chi(act, sigma_w, sigma_b=0.0, Q=None, C=None, eps=0.05, n_prev=40
     from qmf_sym import maps
 
     act = as_activation(act)
-    sigma_w = V.finite("sigma_w", V.positive("sigma_w", sigma_w))
-    sigma_b = V.finite("sigma_b", V.nonnegative("sigma_b", sigma_b))
+    sigma_w = V.finite("sigma_w", V.sigma("sigma_w", sigma_w))
+    sigma_b = V.finite("sigma_b", V.sigma("sigma_b", sigma_b, zero=True))
     eps = V.finite("eps", V.positive("eps", eps))
     n_prev = V.integer("n_prev", n_prev, 1)
     n_next = V.integer("n_next", n_next, 1)
@@ -398,7 +398,7 @@ def sigma_w_optimal(act, sigma_b=0.0):
     from qmf_sym.init import sigma_w_opt, uniform_spacing
 
     act = as_activation(act)
-    sigma_b = V.finite("sigma_b", V.nonnegative("sigma_b", sigma_b))
+    sigma_b = V.finite("sigma_b", V.sigma("sigma_b", sigma_b, zero=True))
     if not isinstance(act, Staircase):
         return float(maps.edge_of_chaos(act, sigma_b).sigma_w)
     if sigma_b == 0:
@@ -497,7 +497,7 @@ def correlation_propagation(act, sigma_ws, sigma_b=0.0, depth=100, width=1000, r
     depth = V.integer("depth", depth, 1)
     width = V.integer("width", width, 1)
     n0 = width if n0 is None else V.integer("n0", n0, 2)
-    sigma_b = V.finite("sigma_b", V.nonnegative("sigma_b", sigma_b))
+    sigma_b = V.finite("sigma_b", V.sigma("sigma_b", sigma_b, zero=True))
     sigma_ws = [float(s) for s in V.positive("sigma_ws", V.array("sigma_ws", sigma_ws, ndim=1))]
     seed = V.integer("seed", seed, 0)
     n_draws = V.integer("n_draws", n_draws, 1)
@@ -582,8 +582,8 @@ def finite_width_errors(act, sigma_w, sigma_b=0.0, widths=(64, 128, 256, 512, 10
     depth = V.integer("depth", depth, 1)
     seed = V.integer("seed", seed, 0)
     n_draws = V.integer("n_draws", n_draws, 2)  # the standard errors need two draws
-    sigma_w = V.finite("sigma_w", V.positive("sigma_w", sigma_w))
-    sigma_b = V.finite("sigma_b", V.nonnegative("sigma_b", sigma_b))
+    sigma_w = V.finite("sigma_w", V.sigma("sigma_w", sigma_w))
+    sigma_b = V.finite("sigma_b", V.sigma("sigma_b", sigma_b, zero=True))
     angles = V.array("angles", angles, ndim=1, min_size=2)  # at least one input pair
     V.choice("method", method, ("weights", "gram"))
     _dtype(dtype)

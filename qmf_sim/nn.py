@@ -583,7 +583,7 @@ def init_draws(sizes, sigma_w, sigma_b, seed=None):
     then bias of each layer in order, so a member of an ensemble starts exactly where the same network
     trained alone starts.  The arguments are checked when it is called (not at the first draw)."""
     sizes = V.integers("sizes", sizes, 1, min_len=2)
-    V.finite("sigma_w", V.positive("sigma_w", sigma_w)), V.finite("sigma_b", V.nonnegative("sigma_b", sigma_b))
+    V.finite("sigma_w", V.sigma("sigma_w", sigma_w)), V.finite("sigma_b", V.sigma("sigma_b", sigma_b, zero=True))
     return _draws(sizes, sigma_w, sigma_b, None if seed is None else V.integer("seed", seed, 0))
 
 
@@ -635,8 +635,8 @@ class QuantizedMLP(torch.nn.Module):
         if not isinstance(act, Staircase) and (ste != "clipped" or ste_slope != 1.0):
             raise ValueError("ste and ste_slope apply to staircases only (a continuous activation trains with its "
                              "true derivative); leave them at their defaults")
-        V.positive("sigma_w", sigma_w)
-        V.nonnegative("sigma_b", sigma_b)
+        V.sigma("sigma_w", sigma_w)
+        V.sigma("sigma_b", sigma_b, zero=True)
         if np.ndim(sigma_w) or np.ndim(sigma_b):
             raise ValueError("sigma_w and sigma_b must be scalars")
         self.ste, self.ste_slope = _check_ste(ste, ste_slope)

@@ -141,8 +141,8 @@ class TrainConfig:
         if self.staircase or self.levels is not None:
             V.integer("levels", self.levels, 2, N_MAX)
         if self.sigma_w is not None:
-            V.finite("sigma_w", V.positive("sigma_w", self.sigma_w))
-        V.finite("sigma_b", V.nonnegative("sigma_b", self.sigma_b))
+            V.finite("sigma_w", V.sigma("sigma_w", self.sigma_w))
+        V.finite("sigma_b", V.sigma("sigma_b", self.sigma_b, zero=True))
         if self.lr is not None:
             V.finite("lr", V.positive("lr", self.lr))
         batch = V.integer("batch_size", self.batch_size, 1)
@@ -247,8 +247,8 @@ def critical_ste_slope(levels: int, sigma_w: float, sigma_b: float = 0.0) -> flo
     from qmf_sym.backward import jacobian_moment_at_fixed_point
 
     act = Staircase.uniform(V.integer("levels", levels, 2, N_MAX))
-    sigma_w = V.finite("sigma_w", V.positive("sigma_w", sigma_w))
-    sigma_b = V.finite("sigma_b", V.nonnegative("sigma_b", sigma_b))
+    sigma_w = V.finite("sigma_w", V.sigma("sigma_w", sigma_w))
+    sigma_b = V.finite("sigma_b", V.sigma("sigma_b", sigma_b, zero=True))
     m = float(jacobian_moment_at_fixed_point(act, sigma_w, sigma_b))
     return 1.0 / math.sqrt(m)
 
@@ -288,8 +288,8 @@ def theory(levels, sigma_w: float, sigma_b: float = 0.0) -> dict:
     from qmf_sym.maps import fixed_point
 
     act = levels if isinstance(levels, Activation) else Staircase.uniform(V.integer("levels", levels, 2, N_MAX))
-    sigma_w = V.finite("sigma_w", V.positive("sigma_w", sigma_w))
-    sigma_b = V.finite("sigma_b", V.nonnegative("sigma_b", sigma_b))
+    sigma_w = V.finite("sigma_w", V.sigma("sigma_w", sigma_w))
+    sigma_b = V.finite("sigma_b", V.sigma("sigma_b", sigma_b, zero=True))
     try:
         fp = fixed_point(act, sigma_w, sigma_b)
         vals = {k: float(getattr(fp, k)) for k in THEORY_FIELDS}

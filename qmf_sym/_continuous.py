@@ -61,8 +61,9 @@ def _theta64(r, d, e):
     t_d = 2 asin(sqrt(d/2)) = arccos C and t_e = 2 asin(sqrt(e/2)) = pi - arccos C, theta = t_d and
     pi - theta = pi - t_d for C >= 0, theta = pi - t_e and pi - theta = t_e for C < 0 (pi - theta formed as
     pi minus a theta near pi lost ~log10(1 / sqrt(1 + C)) digits near C = -1)."""
-    td = 2 * np.arcsin(np.sqrt(np.abs(d) / 2))
-    te = 2 * np.arcsin(np.sqrt(np.abs(e) / 2))
+    # sqrt(d) sqrt(1/2): sqrt(d / 2) underflowed for a subnormal d; clipped at 1 (sqrt(2) sqrt(1/2) > 1)
+    td = 2 * np.arcsin(np.minimum(np.sqrt(np.abs(d)) * np.sqrt(0.5), 1.0))
+    te = 2 * np.arcsin(np.minimum(np.sqrt(np.abs(e)) * np.sqrt(0.5), 1.0))
     pos = r >= 0
     return np.where(pos, td, np.pi - te), np.where(pos, np.pi - td, te)
 
@@ -242,9 +243,16 @@ def _wrap_cond(f1, cond, kinks=()):
 
 
 # ============================================================================ erf: the arcsin kernel
+def _erf_q64(Q, d, e):
+    """(c, sqrt((c + 2d)(c + 2e))) with c = 1/Q: the arcsin kernels' terms divided by Q, so that nothing
+    overflows at large Q ((1 + 2Qd)(1 + 2Qe) overflowed from Q ~ 1e154 and the kernel came back 0)."""
+    c = 1 / np.asarray(Q, float)
+    return c, np.sqrt(c + 2 * d) * np.sqrt(c + 2 * e)
+
+
 def _erf_cov64(Q, r, d, e):
-    Q = np.asarray(Q, float)
-    return (2 / np.pi) * np.arctan2(2 * Q * r, np.sqrt((1 + 2 * Q * d) * (1 + 2 * Q * e)))
+    c, root = _erf_q64(Q, d, e)
+    return (2 / np.pi) * np.arctan2(2 * r, root)
 
 
 def _erf_cov_mp(Q, r, d, e):
@@ -255,8 +263,8 @@ def _erf_cov_mp(Q, r, d, e):
 
 
 def _erf_dd64(Q, r, d, e):
-    Q = np.asarray(Q, float)
-    return (4 / np.pi) / np.sqrt((1 + 2 * Q * d) * (1 + 2 * Q * e))
+    c, root = _erf_q64(Q, d, e)
+    return (4 / np.pi) * c / root
 
 
 def _erf_dd_mp(Q, r, d, e):
@@ -344,33 +352,71 @@ arcsin_derivative_kernel = ClosedForm(
 
 
 # ============================================================================ (leaky) ReLU: the arc-cosine kernel
+def _leaky_scale(a):
+    """(b, m) with kernel(slope a) = m^2 kernel(slope b): (a, 1) for |a| <= 1, else (1/a, |a|), from
+    phi_a(x) = -a phi_{1/a}(-x) and the symmetry of the Gaussian; no term overflows at a huge slope
+    (a^2 in (1 + a^2) overflowed, and (1 - a)^2 raised OverflowError, from |a| ~ 1e154)."""
+    return (a, a * 0 + 1) if abs(a) <= 1 else (1 / a, abs(a))
+
+
+#: sin x - x cos x = sum_{n >= 1} (-1)^(n+1) 2n x^(2n+1) / (2n+1)!: x^3 times these coefficients of x^(2n-2)
+_SXC = tuple((-1) ** (n + 1) * 2 * n / math.factorial(2 * n + 1) for n in range(1, 11))
+
+
+def _sin_minus_xcos64(x, s, r):
+    """sin x - x cos x for x = pi - theta in [0, pi], given s = sin x and r = -cos x: s + x r directly for
+    x >= 1, the series (10 terms, the rest < 1e-19 x^3) below, where s and x r cancel to O(x^3)."""
+    x2 = x * x
+    poly = np.zeros_like(x2)
+    for c in _SXC[::-1]:
+        poly = poly * x2 + c
+    return np.where(x >= 1, s + x * r, x * x2 * poly)
+
+
 def _relu_cov64(Q, r, d, e, slope=0.0):
-    a = float(slope)
+    b, g = _leaky_scale(np.float64(slope))
     th, pth = _theta64(r, d, e)
-    s = np.sqrt(np.abs(d * e))
-    return np.asarray(Q, float) / (2 * np.pi) * ((1 - a) ** 2 * s + ((1 + a * a) * pth + 2 * a * th) * r)
+    s = np.sqrt(np.abs(d)) * np.sqrt(np.abs(e))
+    # C < 0: with x = pi - theta, (1-b)^2 sin x + ((1+b^2) x + 2b(pi - x))(-cos x) = (1-b)^2 (sin x - x cos x)
+    # + 2 pi b C, whose first term is formed without cancellation (relative accuracy near C = -1)
+    neg = (1 - b) ** 2 * _sin_minus_xcos64(pth, s, r) + 2 * np.pi * b * r
+    pos = (1 - b) ** 2 * s + ((1 + b * b) * pth + 2 * b * th) * r
+    with np.errstate(over="ignore"):  # a value beyond float64 (slope ~ 1e155 at Q = 1) is inf
+        return ((np.where(r < 0, neg, pos) * g) * (np.asarray(Q, float) / (2 * np.pi))) * g
 
 
 def _relu_cov_mp(Q, r, d, e, slope=0.0):
     import mpmath
 
-    a = to_mpf(slope)
-    th, pth = _theta_mp(r, d, e)
-    return to_mpf(Q) / (2 * mpmath.pi) * ((1 - a) ** 2 * mpmath.sqrt(d * e) + ((1 + a * a) * pth + 2 * a * th) * r)
+    b, g = _leaky_scale(to_mpf(slope))
+    # C < 0 (:func:`_relu_cov64`): sin x - x cos x = s + x C cancels ~log10(1 / (1 + C)) digits: carry them
+    extra = 5 + (max(0, int(-mpmath.log10(e))) if r < 0 and e > 0 else 0)
+    with mpmath.extradps(extra):
+        if r < 0:  # C and 1 - C again from 1 + C, at the extra precision
+            r, d = e - 1, 2 - e
+        th, pth = _theta_mp(r, d, e)
+        s = mpmath.sqrt(d * e)
+        if r < 0:
+            val = (1 - b) ** 2 * (s + pth * r) + 2 * mpmath.pi * b * r
+        else:
+            val = (1 - b) ** 2 * s + ((1 + b * b) * pth + 2 * b * th) * r
+        val = g * g * to_mpf(Q) / (2 * mpmath.pi) * val
+    return +val
 
 
 def _relu_dd64(Q, r, d, e, slope=0.0):
-    a = float(slope)
+    b, g = _leaky_scale(np.float64(slope))
     th, pth = _theta64(r, d, e)
-    return (((1 + a * a) * pth + 2 * a * th) / (2 * np.pi)) * np.ones_like(np.asarray(Q, float))
+    with np.errstate(over="ignore"):
+        return ((((1 + b * b) * pth + 2 * b * th) / (2 * np.pi)) * g) * g * np.ones_like(np.asarray(Q, float))
 
 
 def _relu_dd_mp(Q, r, d, e, slope=0.0):
     import mpmath
 
-    a = to_mpf(slope)
+    b, g = _leaky_scale(to_mpf(slope))
     th, pth = _theta_mp(r, d, e)
-    return ((1 + a * a) * pth + 2 * a * th) / (2 * mpmath.pi)
+    return g * g * ((1 + b * b) * pth + 2 * b * th) / (2 * mpmath.pi)
 
 
 def _relu_sympy(kind):
@@ -419,8 +465,8 @@ arccos_kernel = ClosedForm(
     check=_check_relu, sympy=_relu_sympy("cov"),
     oracle=lambda Q, C=None, slope=0.0, deficit=None, one_plus=None: oracle_conditional(
         _leaky_mp(slope), _cond_leaky(slope), Q, *_rde_mp(C, deficit, one_plus), kinks=(0,)),
-    # near C = -1 (one_plus = 1e-8) the ReLU terms sin theta and (pi - theta) C cancel to O(e^(3/2)):
-    # float64 is then absolute-accurate at the scale Q eps (atol); elsewhere relative
+    # relative accuracy everywhere for slope >= 0 (near C = -1 the cancelling pair sin x - x cos x is a
+    # series); atol only for a negative slope, whose kernel changes sign
     cases=_RCASES, rtol=1e-13, atol=1e-16, signature=_RSIG,
     doc="""E phi(u1) phi(u2) for phi(x) = max(x, 0) + slope min(x, 0) (ReLU: slope = 0):
 
@@ -428,8 +474,12 @@ arccos_kernel = ClosedForm(
 
     (The degree-1 arc-cosine kernel k(C) = (Q/2pi)(sin theta + (pi - theta) C) with
     phi = relu(x) - a relu(-x): (1 + a^2) k(C) - 2 a k(-C).)  theta from ``deficit`` / ``one_plus``
-    without cancellation; float64 relative accuracy ~1e-15 except near C = -1 for slope != 1, where it
-    is absolute ~1e-16 Q (two O(sqrt(1 + C)) terms cancel).""")
+    without cancellation.  For C < 0 it is evaluated as (Q / 2pi)[(1 - a)^2 (sin x - x cos x) + 2 pi a C]
+    with x = pi - theta, sin x - x cos x = x^3/3 - x^5/30 + ... summed as a series for x < 1: relative
+    accuracy ~1e-15 at every C for slope >= 0 (the two O(sqrt(1 + C)) terms of the printed form cancel to
+    O((1 + C)^(3/2)) near C = -1); the ``dps`` face carries the log10(1 / (1 + C)) digits that cancel.
+    A slope of modulus above 1 through k(a) = a^2 k(1/a) (phi_a(x) = -a phi_{1/a}(-x)): no overflow before
+    the value itself exceeds float64.""")
 
 arccos_derivative_kernel = ClosedForm(
     "qmf_sym.activations.arccos_derivative_kernel", "paper 1, eq. 6 for (leaky) ReLU (degree-0 arc-cosine kernel)",
@@ -453,13 +503,16 @@ def _check_lohi(low, high):
 
 def _I2_64(al, be):
     """int_al^be z^2 n(z) dz (al < be) through the regularised incomplete gamma function:
-    int_0^x z^2 n = sign(x) P(3/2, x^2/2) / 2 (no cancellation when al <= 0 <= be)."""
+    int_0^x z^2 n = sign(x) P(3/2, x^2/2) / 2 (no cancellation when al <= 0 <= be, and none worth a digit
+    while min(|al|, |be|) <= 1, where P <= 0.2), the upper Q(3/2, .) = 1 - P in the tails (1 <= al < be or
+    al < be <= -1).  (The upper form from al = 0 on lost 1e-11 relative at al = 0, be = 1e-3: Q = 1 - 1e-10.)"""
     al, be = np.broadcast_arrays(np.asarray(al, float), np.asarray(be, float))
     half = lambda x: np.sign(x) * 0.5 * special.gammainc(1.5, 0.5 * x * x)  # noqa: E731
-    mid = half(be) - half(al)
-    up = 0.5 * (special.gammaincc(1.5, 0.5 * al * al) - special.gammaincc(1.5, 0.5 * be * be))  # 0 <= al < be
-    lo = 0.5 * (special.gammaincc(1.5, 0.5 * be * be) - special.gammaincc(1.5, 0.5 * al * al))  # al < be <= 0
-    return np.where(al >= 0, up, np.where(be <= 0, lo, mid))
+    with np.errstate(over="ignore"):  # x^2/2 = inf at |x| > 1e154: P = 1, Q = 0, both right
+        mid = half(be) - half(al)
+        up = 0.5 * (special.gammaincc(1.5, 0.5 * al * al) - special.gammaincc(1.5, 0.5 * be * be))  # 1 <= al < be
+        lo = 0.5 * (special.gammaincc(1.5, 0.5 * be * be) - special.gammaincc(1.5, 0.5 * al * al))  # al < be <= -1
+    return np.where(al >= 1, up, np.where(be <= -1, lo, mid))
 
 
 def _I2_mp(al, be):
@@ -480,9 +533,23 @@ def _ht_moments64(Q, low=-1.0, high=1.0):
     s = np.sqrt(Q)
     a, b = float(low), float(high)
     al, be = a / s, b / s
-    m1 = a * _cdf64(al) + b * _cdf64(-be) + s * (_pdf64(al) - _pdf64(be))
-    m2 = a * a * _cdf64(al) + b * b * _cdf64(-be) + Q * _I2_64(al, be)
+    m1 = a * _cdf64(al) + b * _cdf64(-be) + s * _pdf_difference64(al, be)
+    with np.errstate(over="ignore"):  # E phi^2 = high^2 > 1.8e308 is inf; (a Phi(al)) a, not inf * 0 = NaN
+        m2 = (a * _cdf64(al)) * a + (b * _cdf64(-be)) * b + Q * _I2_64(al, be)
     return m1[()], m2[()]
+
+
+def _pdf_difference64(x, y):
+    """n(x) - n(y) = n(t) expm1((t^2 - u^2)/2)) signed, t the point of smaller |.| and u the other, with
+    t^2 - u^2 = (t - u)(t + u) <= 0: no overflow, and no cancellation where |x| ~ |y| (the plain difference
+    lost log10(Q) digits of the clip's first moment at large Q, where both points are ~1/sqrt(Q))."""
+    x, y = np.broadcast_arrays(np.asarray(x, float), np.asarray(y, float))
+    swap = np.abs(x) > np.abs(y)
+    t, u = np.where(swap, y, x), np.where(swap, x, y)
+    with np.errstate(over="ignore", invalid="ignore"):
+        m = np.expm1(-0.5 * ((u - t) * (u + t)))  # in [-1, 0]; NaN only for inf - inf (both infinite)
+    v = -_pdf64(t) * np.where(np.isnan(m), -1.0, m)
+    return np.where(swap, -v, v)
 
 
 def _ht_moments_mp(Q, low=-1.0, high=1.0):
@@ -492,7 +559,8 @@ def _ht_moments_mp(Q, low=-1.0, high=1.0):
     s = mpmath.sqrt(Q)
     a, b = to_mpf(low), to_mpf(high)
     al, be = a / s, b / s
-    m1 = a * G.cdf.mp(al) + b * G.cdf.mp(-be) + s * (mpmath.npdf(al) - mpmath.npdf(be))
+    t, u, sg = (al, be, 1) if abs(al) <= abs(be) else (be, al, -1)  # :func:`_pdf_difference64`
+    m1 = a * G.cdf.mp(al) + b * G.cdf.mp(-be) - sg * s * mpmath.npdf(t) * mpmath.expm1(-(u - t) * (u + t) / 2)
     m2 = a * a * G.cdf.mp(al) + b * b * G.cdf.mp(-be) + Q * _I2_mp(al, be)
     return m1, m2
 
@@ -568,7 +636,7 @@ def _ht_cov64(Q, r, d, e, low=-1.0, high=1.0):
     # decomposition 2 (large sqrt(Q)): clip(u) = a + s (X - al)_+ - s (X - be)_+
     large = (a * a + 2 * a * s * (_P1_64(al) - _P1_64(be))
              + Q * (Rll - Rlb - Rbl + Rbb))
-    return np.where(s <= 0.5 * (b - a), small, large)[()]
+    return _ht_route_mp(np.where(s <= 0.5 * (b - a), small, large)[()], _ht_cov_mp, Q, r, d, e, low, high)
 
 
 def _xramp64(h, r, d, e):
@@ -580,8 +648,9 @@ def _ht_cov_mp(Q, r, d, e, low=-1.0, high=1.0):
     import mpmath
 
     Q = to_mpf(Q)
-    # decomposition 2 cancels ~log10(1 + |Q|) digits at large Q, decomposition 1 at small Q: add them
-    extra = int(abs(mpmath.log10(Q))) + 5
+    # decomposition 2 cancels ~log10(Q) digits at large Q: add them (decomposition 1 cancels none at small
+    # Q, where its ramp terms are ~n(1/sqrt(Q)); 300 extra digits there took minutes at Q = 1e-300)
+    extra = max(0, int(mpmath.log10(Q))) + 5
     with mpmath.extradps(extra):
         s = mpmath.sqrt(Q)
         a, b = to_mpf(low), to_mpf(high)
@@ -634,7 +703,7 @@ def _ht_dd64(Q, r, d, e, low=-1.0, high=1.0):
     al, be = float(low) / s, float(high) / s
     # the four Phi_2 in one vectorised call (elementwise: the same bits as four calls)
     Fbb, Flb, Fbl, Fll = _bvn_rde64(np.stack([be, al, be, al]), np.stack([be, be, al, al]), r, d, e)
-    return (Fbb - Flb - Fbl + Fll)[()]
+    return _ht_route_mp((Fbb - Flb - Fbl + Fll)[()], _ht_dd_mp, Q, r, d, e, low, high)
 
 
 def _ht_dd_mp(Q, r, d, e, low=-1.0, high=1.0):
@@ -643,16 +712,54 @@ def _ht_dd_mp(Q, r, d, e, low=-1.0, high=1.0):
     s = mpmath.sqrt(to_mpf(Q))
     al, be = to_mpf(low) / s, to_mpf(high) / s
     kw = dict(deficit=d) if r >= 0 else dict(one_plus=e)
-    with mpmath.extradps(10):
+    # the four Phi_2 are O(1) and their alternating sum ~ (high - low)^2 / Q for large Q: log10(Q) digits
+    # cancel (10 extra digits alone lost all of them at Q = 1e30)
+    with mpmath.extradps(10 + max(0, int(mpmath.log10(to_mpf(Q))))):
         F = lambda h, k: G._bvn_cdf_mp(h, k, **kw)  # noqa: E731
         v = F(be, be) - F(al, be) - F(be, al) + F(al, al)
     return +v
 
 
+#: the largest Q of the hard tanh kernels: the clip's window (high - low) / sqrt(Q) is then >= 1e-6 (high - low);
+#: beyond it the mpmath Phi_2 quadratures lose digits (8 of them at Q = 1e16, all at 1e30: measured against
+#: the conditional-expectation oracle), and the kernels are the sign kernel of the levels to ~1/sqrt(Q)
+HT_Q_MAX = 1e12
+#: above this Q the float64 faces of the hard tanh kernels compute each element by the mpmath face (20
+#: digits): the vectorised ramp decomposition and inclusion-exclusion cancel ~log10(Q) digits (1e-12
+#: relative at Q = 1e3, 6e-8 at 1e8)
+HT_Q_VECTOR = 1e3
+
+
 def _check_ht(Q, C=None, low=-1.0, high=1.0, deficit=None, one_plus=None):
     _check_lohi(low, high)
     args, kw = _check_QC(Q, C, deficit, one_plus)
+    if not np.all(np.asarray(Q, float) <= HT_Q_MAX):
+        raise ValueError(f"Q must be in (0, {HT_Q_MAX:g}] for the hard tanh kernels (beyond it the clip's window "
+                         f"(high - low)/sqrt(Q) is below 1e-6 and the Phi_2 quadratures lose digits), got {Q!r}")
     return args, dict(kw, low=low, high=high)
+
+
+def _ht_route_mp(val, kmp, Q, r, d, e, low, high):
+    """``val`` (the vectorised float64 kernel) with its elements at Q > HT_Q_VECTOR replaced by the mpmath
+    face ``kmp`` at 20 digits (:data:`HT_Q_VECTOR`)."""
+    Q, r, d, e = (np.ravel(x) for x in _bshape(Q, r, d, e))
+    big = Q > HT_Q_VECTOR
+    if not np.any(big):
+        return val
+    import mpmath
+
+    shape = np.shape(val)
+    out = np.array(val, dtype=float).ravel()  # a copy
+    with mpmath.workdps(V.guard_digits(20)):
+        for i in np.flatnonzero(big):
+            if r[i] >= 0:  # the correlation from 1 - C near C = 1, from 1 + C near -1 (exact there)
+                dd = to_mpf(d[i])
+                rr, ee = 1 - dd, 2 - dd
+            else:
+                ee = to_mpf(e[i])
+                rr, dd = ee - 1, 2 - ee
+            out[i] = float(kmp(float(Q[i]), rr, dd, ee, low, high))
+    return out.reshape(shape)[()]
 
 
 def _ht_faces(k64, kmp):

@@ -10,6 +10,9 @@ Rules:
 * NaN is not a number: it is rejected by every check here (``real`` admits +-inf, nothing admits NaN);
 * ``dps`` is bounded: an integer in ``[1, DPS_MAX]`` (mpmath's cost grows faster than linearly in
   the digits; ``dps = 10**5`` would run for hours inside quadratures);
+* a subnormal float64 (0 < |x| < 2.2e-308) is not a scale: :func:`positive`, :func:`nonnegative` and the
+  ``deficit`` / ``one_plus`` of :func:`correlation` refuse it (its few significant bits make the float64
+  faces wrong, e.g. sqrt(deficit) near C = 1); 0 itself is accepted where the range includes it;
 * an empty list or array is not a number: the numeric checks reject it (``positive("step", [])``);
   a function taking a sequence states its shortest length (:func:`array`);
 * a size is bounded before anything is allocated or iterated: :func:`integer` with ``hi`` and a
@@ -110,14 +113,37 @@ def _check(name, value, ok, rng):
     return value
 
 
+TINY = float(np.finfo(float).tiny)
+"""The smallest normal float64 (2.2e-308): a positive scale below it (a subnormal) is refused."""
+
+
+def _not_subnormal(v):
+    return (v == 0) | (abs(v) >= TINY)
+
+
 def positive(name, value):
-    """Require finite ``value > 0`` (scalar or array)."""
-    return _check(name, value, lambda v: v > 0, "(0, inf)")
+    """Require finite ``value > 0`` (scalar or array), not subnormal: a subnormal scale (0 < value <
+    2.2e-308) keeps too few significant bits for the float64 faces (its square root, its products with
+    other small numbers), and no variance, deficit or width of a mean-field computation is one."""
+    return _check(name, value, lambda v: (v > 0) & _not_subnormal(v), f"[{TINY}, inf) (positive, not subnormal)")
 
 
 def nonnegative(name, value):
-    """Require finite ``value >= 0`` (scalar or array)."""
-    return _check(name, value, lambda v: v >= 0, "[0, inf)")
+    """Require finite ``value >= 0`` (scalar or array), 0 or not subnormal (:func:`positive`)."""
+    return _check(name, value, lambda v: (v >= 0) & _not_subnormal(v), f"{{0}} or [{TINY}, inf) (not subnormal)")
+
+
+SIGMA_MAX = 1e150
+"""The largest weight or bias scale sigma_w, sigma_b accepted: its square (every map's factor) stays a
+float64 number; above ~1.3e154 sigma_w^2 = inf, and inf times a kernel that underflows to 0 was NaN."""
+
+
+def sigma(name, value, zero=False):
+    """A weight or bias scale (``sigma_w``: ``zero=False``, > 0; ``sigma_b``: ``zero=True``, >= 0): finite,
+    not subnormal, at most :data:`SIGMA_MAX` (scalar or array); returns ``value`` unchanged."""
+    (nonnegative if zero else positive)(name, value)
+    return _check(name, value, lambda v: v <= SIGMA_MAX,
+                  f"{'[0' if zero else '(0'}, {SIGMA_MAX:g}] (its square must be a float64 number)")
 
 
 def in_closed(name, value, lo, hi):
@@ -182,9 +208,9 @@ def correlation(C=None, deficit=None, name="C", one_plus=None):
     if sum(given) > 1:
         raise ValueError(f"give only one of {name}, deficit (= 1 - {name}) and one_plus (= 1 + {name})")
     if deficit is not None:
-        in_closed("deficit", deficit, 0, 2)
+        _check("deficit", deficit, lambda v: (v >= 0) & (v <= 2) & _not_subnormal(v), f"{{0}} or [{TINY}, 2] (not subnormal)")
     elif one_plus is not None:
-        in_closed("one_plus", one_plus, 0, 2)
+        _check("one_plus", one_plus, lambda v: (v >= 0) & (v <= 2) & _not_subnormal(v), f"{{0}} or [{TINY}, 2] (not subnormal)")
     else:
         in_closed(name, C, -1, 1)
     if one_plus is None:

@@ -75,9 +75,19 @@ class Activation:
     is_smooth = True
     kinks: tuple = ()
     bound = math.inf
+    #: the largest pre-activation variance Q its kernels are certified at (inf: every finite Q)
+    q_max = math.inf
 
     def is_odd(self) -> bool:  # pragma: no cover - every kind overrides it
         return False
+
+    def check_Q(self, Q, name="Q"):
+        """Validate a variance for this activation's kernels: positive (not subnormal) and <= ``q_max``."""
+        V.positive(name, Q)
+        if not np.all(np.asarray(Q, dtype=float) <= self.q_max):
+            raise ValueError(f"{name} must be in (0, {self.q_max:g}] for {self.name} (its kernels are certified "
+                             f"up to there), got {Q!r}")
+        return Q
 
     # generic quadrature oracles (independent of the kernels; used by the faces harness)
     def _oracle_moments(self, Q):
@@ -496,6 +506,9 @@ class HardTanh(_Continuous):
     """phi(x) = clip(x, low, high) (low < high; the default [-1, 1] is hard tanh, and the clip of
     paper 2's quantizer range); phi' = 1 on (low, high), 0 outside (bounded: chi_1 finite).
     Closed forms: ``hardtanh_moments``, ``hardtanh_kernel``, ``hardtanh_derivative_kernel``."""
+
+    #: the clip's window (high - low)/sqrt(Q) is >= 1e-6 (high - low) up to here (``_continuous.HT_Q_MAX``)
+    q_max = _K.HT_Q_MAX
 
     def __init__(self, low=-1.0, high=1.0):
         _K._check_lohi(low, high)

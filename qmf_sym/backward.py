@@ -166,7 +166,7 @@ gain_cross_moment = ClosedForm(
 
 # ----------------------------------------------------------------------------- Jacobian moment
 def _check_jac(Q, sigma_w, ste="clipped", slope=1.0):
-    V.positive("sigma_w", sigma_w)
+    V.sigma("sigma_w", sigma_w)
     _check_gain(Q, ste, slope, 2)
     return (Q, sigma_w, ste, slope), {}
 

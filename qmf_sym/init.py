@@ -223,7 +223,7 @@ def critical_init(act, sigma_b=0.0, dps=None):
     if isinstance(sigma_b, str):
         V.choice("sigma_b", sigma_b, ("optimise",))
         return _optimise_bias(act, d)
-    V.nonnegative("sigma_b", sigma_b)
+    V.sigma("sigma_b", sigma_b, zero=True)
     sb = V.finite("sigma_b", sigma_b)
     if sb > 1e100:
         raise ValueError(f"sigma_b must be in [0, 1e100] or 'optimise', got {sigma_b!r}")
@@ -252,7 +252,7 @@ def _critical_continuous(act, sigma_b, dps):
     if isinstance(sigma_b, str):
         raise ValueError("sigma_b='optimise' applies to staircases only: for a continuous activation every "
                          "sigma_b >= 0 has its edge-of-chaos sigma_w with chi = 1; give sigma_b as a number")
-    V.nonnegative("sigma_b", sigma_b)
+    V.sigma("sigma_b", sigma_b, zero=True)
     e = maps.edge_of_chaos(act, sigma_b, dps=dps)
     one = e.chi_1
     return CriticalInit(e.sigma_w, e.sigma_b, e.Q_star, one ** 0, one, e.xi_c, float("nan"), one, True,

@@ -109,7 +109,7 @@ def _check_vslope(act, Q, sigma_w):
         raise ValueError("act must be a qmf_sym.activations.Staircase for the closed form "
                          "(continuous activations: qmf_sym.linearisation.jacobian)")
     V.positive("Q", Q)
-    V.positive("sigma_w", sigma_w)
+    V.sigma("sigma_w", sigma_w)
     return (act, Q, sigma_w), {}
 
 
@@ -288,8 +288,8 @@ class Jacobian:
 def _check_point(act, Q, C, sigma_w, sigma_b):
     V.positive("Q", Q)
     V.in_closed("C", C, -1, 1)
-    V.positive("sigma_w", sigma_w)
-    V.nonnegative("sigma_b", sigma_b)
+    V.sigma("sigma_w", sigma_w)
+    V.sigma("sigma_b", sigma_b, zero=True)
     if not (isinstance(act, Staircase) or (callable(act) and hasattr(act, "derivative"))):
         raise ValueError(f"act must be an activation of qmf_sym.activations (with phi(x) and derivative(x)), "
                          f"got {act!r}")

@@ -78,9 +78,9 @@ def _broadcast(*arrays):
 
 def _check_common(act, Q, sigma_w=1.0, sigma_b=0):
     act = as_activation(act)
-    V.positive("Q", Q)
-    V.positive("sigma_w", sigma_w)
-    V.nonnegative("sigma_b", sigma_b)
+    act.check_Q(Q)
+    V.sigma("sigma_w", sigma_w)
+    V.sigma("sigma_b", sigma_b, zero=True)
     return act
 
 
@@ -605,8 +605,8 @@ def _fixed_C_f64(act, Q, sigma_w, sigma_b):
 
 def _check_fixed_point(act, sigma_w, sigma_b=0):
     act = as_activation(act)
-    V.positive("sigma_w", sigma_w)
-    V.nonnegative("sigma_b", sigma_b)
+    V.sigma("sigma_w", sigma_w)
+    V.sigma("sigma_b", sigma_b, zero=True)
     return act, float(sigma_w), float(sigma_b)
 
 
@@ -841,7 +841,7 @@ def edge_of_chaos(act, sigma_b, dps=None):
     from .activations import LeakyReLU
 
     act = as_activation(act)
-    V.nonnegative("sigma_b", sigma_b)
+    V.sigma("sigma_b", sigma_b, zero=True)
     sb = V.finite("sigma_b", sigma_b)
     d = V.dps(dps)
     if isinstance(act, Staircase):
@@ -909,7 +909,7 @@ def edge_of_chaos(act, sigma_b, dps=None):
 def edge_of_chaos_line(act, sigma_b, dps=None):
     """[:func:`edge_of_chaos` at each sigma_b of ``sigma_b``] (the critical line sigma_w(sigma_b) with
     xi_c = inf and the finite xi_q along it); ValueError for staircases (no such line)."""
-    vals = np.atleast_1d(np.asarray(V.nonnegative("sigma_b", sigma_b), float))
+    vals = np.atleast_1d(np.asarray(V.sigma("sigma_b", sigma_b, zero=True), float))
     return [edge_of_chaos(act, float(b), dps=dps) for b in vals]
 
 

@@ -78,8 +78,8 @@ def fixed_point_at_Q(act, Q, sigma_b=0.0):
     ``sigma_b`` (vectorised over Q > sigma_b^2): sigma_w^2 = (Q - sigma_b^2) / E phi^2 (eq. 4),
     C* from eq. 5 (reached from C = 0), chi (eq. 6/15) and xi = -1/log chi (eq. 7)."""
     act = _as_act(act)
-    V.positive("Q", Q)
-    V.nonnegative("sigma_b", sigma_b)
+    act.check_Q(Q)
+    V.sigma("sigma_b", sigma_b, zero=True)
     Q = np.asarray(Q, dtype=float)
     sb = float(sigma_b)
     if np.any(Q <= sb * sb):
@@ -130,7 +130,7 @@ def best_chi_over_sigma_w(act, sigma_b=0.0, n_scan=48):
     sigma_b = 0; sigma_w = 1 is returned.
     """
     act = _as_act(act)
-    V.nonnegative("sigma_b", sigma_b)
+    V.sigma("sigma_b", sigma_b, zero=True)
     n_scan = V.integer("n_scan", n_scan, 10, 10_000)
     sb = float(sigma_b)
     if sb > 1e100:
@@ -248,8 +248,8 @@ def phase_diagram(act, sigma_w, sigma_b, rows=None):
     if isinstance(act, (int, np.integer)) or isinstance(as_activation(act), Staircase):
         act = _as_act(act)
     continuous = not isinstance(act, Staircase)
-    sw = np.atleast_1d(np.asarray(V.positive("sigma_w", sigma_w), float))
-    sb = np.atleast_1d(np.asarray(V.nonnegative("sigma_b", sigma_b), float))
+    sw = np.atleast_1d(np.asarray(V.sigma("sigma_w", sigma_w), float))
+    sb = np.atleast_1d(np.asarray(V.sigma("sigma_b", sigma_b, zero=True), float))
     if sw.ndim != 1 or sb.ndim != 1 or sw.size * sb.size > 250_000:
         raise ValueError("sigma_w and sigma_b must be 1-D grids with at most 250000 points together")
     if rows is not None and not isinstance(rows, MutableMapping):

@@ -60,10 +60,10 @@ register_equation("qmf_sym.residual.limit", "paper 1, Discussion (Yang & Schoenh
 
 def _check(act, Q, alpha, sigma_w, sigma_b):
     act = as_activation(act)
-    V.positive("Q", Q)
+    act.check_Q(Q)
     V.positive("alpha", alpha)
-    V.positive("sigma_w", sigma_w)
-    V.nonnegative("sigma_b", sigma_b)
+    V.sigma("sigma_w", sigma_w)
+    V.sigma("sigma_b", sigma_b, zero=True)
     return act
 
 
@@ -132,8 +132,8 @@ class ResidualLimit:
 def limit(act, sigma_w, sigma_b=0.0):
     """:class:`ResidualLimit` of ``act`` at (sigma_w, sigma_b) (derivations/residual.md, sec. 2-3)."""
     act = as_activation(act)
-    V.positive("sigma_w", sigma_w)
-    V.nonnegative("sigma_b", sigma_b)
+    V.sigma("sigma_w", sigma_w)
+    V.sigma("sigma_b", sigma_b, zero=True)
     s = sign_limit(act)
     fp = maps.fixed_point(s, sigma_w, sigma_b)
     v_inf = float(maps.variance_map(s, 1.0, sigma_w, sigma_b))  # E phi_inf^2 does not depend on Q

@@ -80,8 +80,8 @@ def _fn(key, module):
 
 
 def _check_sw_sb(sigma_w, sigma_b):
-    V.positive("sigma_w", sigma_w)
-    V.nonnegative("sigma_b", sigma_b)
+    V.sigma("sigma_w", sigma_w)
+    V.sigma("sigma_b", sigma_b, zero=True)
 
 
 # ----------------------------------------------------------------------------- eq. 10: Q*

@@ -312,13 +312,15 @@ def test_backward_ntk_init_continuous():
 def test_arccos_kernels_keep_their_digits_near_C_minus_one(slope, one_plus):
     """Near C = -1 the (leaky) ReLU kernels need pi - theta = 2 asin(sqrt((1 + C)/2)); formed as pi minus
     theta it lost ~log10(1 / sqrt(1 + C)) digits (1e-12 relative at 1 + C = 1e-8, all of them at 1e-200).
-    Against the exact value at 60 digits: the derivative kernel to 1e-14 relative in float64 and to 1e-28
-    at dps = 30; the kernel itself to its stated accuracy (relative, or 1e-16 Q absolute where its two
-    terms cancel)."""
+    The kernel's printed terms sin theta and (pi - theta) C cancel to O((1 + C)^(3/2)) there; as
+    (1 - a)^2 (sin x - x cos x) + 2 pi a C (x = pi - theta, the first a series) it keeps relative accuracy
+    (it was absolute 1e-16 Q: 2e-8 relative at 1 + C = 1e-8, Q = 1e8).  Against the exact value at 320
+    digits (the printed form cancels 200 of them at 1 + C = 1e-200): both kernels to 1e-14 relative in
+    float64 and 1e-28 at dps = 30."""
     from qmf_sym.activations import arccos_derivative_kernel as DD
     from qmf_sym.activations import arccos_kernel as K
 
-    with mpmath.workdps(60):
+    with mpmath.workdps(320):
         e = mpmath.mpf(one_plus)
         pth = 2 * mpmath.asin(mpmath.sqrt(e / 2))  # pi - theta, exactly
         th = mpmath.pi - pth
@@ -326,7 +328,63 @@ def test_arccos_kernels_keep_their_digits_near_C_minus_one(slope, one_plus):
         dd = ((1 + a * a) * pth + 2 * a * th) / (2 * mpmath.pi)
         c = e - 1
         kv = 0.7 / (2 * mpmath.pi) * ((1 - a) ** 2 * mpmath.sqrt((2 - e) * e) + 2 * mpmath.pi * dd * c)
-    assert abs(DD(0.7, one_plus=one_plus, slope=slope) - dd) <= 1e-14 * abs(dd)
-    assert abs(DD(0.7, one_plus=one_plus, slope=slope, dps=30) - dd) <= 1e-28 * abs(dd)
-    assert abs(K(0.7, one_plus=one_plus, slope=slope) - kv) <= 1e-13 * abs(kv) + 1e-16 * 0.7
-    assert abs(K(0.7, one_plus=one_plus, slope=slope, dps=30) - kv) <= 1e-28 * abs(kv) + mpmath.mpf(10) ** -30
+    with mpmath.workdps(60):
+        assert abs(DD(0.7, one_plus=one_plus, slope=slope) - dd) <= 1e-14 * abs(dd)
+        assert abs(DD(0.7, one_plus=one_plus, slope=slope, dps=30) - dd) <= 1e-28 * abs(dd)
+    for Q in (0.7, 1e8):
+        with mpmath.workdps(60):  # the differences at 60 digits (not the caller's 15)
+            ref = kv * Q / 0.7
+            assert abs(K(Q, one_plus=one_plus, slope=slope) - ref) <= 1e-14 * abs(ref)
+            assert abs(K(Q, one_plus=one_plus, slope=slope, dps=30) - ref) <= 1e-28 * abs(ref)
+
+
+def test_continuous_kernels_at_extreme_scales():
+    """Valid extreme input, right answer: the arcsin kernels at Q = 1e300 (the product (1 + 2Qd)(1 + 2Qe)
+    overflowed and the kernel came back 0), the leaky ReLU kernels at |slope| = 1e300 (OverflowError, or
+    inf - inf = NaN, before), against the dps face."""
+    from qmf_sym.activations import arccos_derivative_kernel as RD
+    from qmf_sym.activations import arccos_kernel as RK
+    from qmf_sym.activations import arcsin_derivative_kernel as ED
+    from qmf_sym.activations import arcsin_kernel as EK
+
+    def close(x, y, tol):
+        return abs(x - float(y)) <= tol * abs(float(y))
+
+    for Q in (1e154, 1e300, 1.7e308):
+        for c in (dict(C=0.3), dict(C=-0.6), dict(deficit=1e-10), dict(one_plus=1e-8)):
+            assert close(EK(Q, **c), EK(Q, dps=20, **c), 4e-15) and close(ED(Q, **c), ED(Q, dps=20, **c), 4e-15)
+    for a in (1e300, -1e300, 1e30):
+        for Q, c in ((1e-300, dict(C=0.3)), (1e-6, dict(one_plus=1e-200)), (1.0, dict(one_plus=0.0)), (1e-300, dict(C=-0.6))):
+            assert close(RK(Q, slope=a, **c), RK(Q, slope=a, dps=20, **c), 1e-14), (a, Q, c)
+    assert RK(1.0, C=0.3, slope=1e300) == math.inf and RD(1.0, C=0.3, slope=-1e300) == math.inf  # beyond float64
+
+
+def test_hardtanh_at_extreme_scales():
+    """The clip's kernels at large Q: the vectorised ramp decomposition cancels ~log10(Q) digits (6e-8
+    relative at Q = 1e8; -1.1e14 for a kernel in [-1, 1] at Q = 1e30), the dps face lost all digits at
+    1e30 (10 extra digits for a second difference of size 1/Q).  Now: float64 within 1e-12 of the dps
+    face at every Q <= 1e12 (elements above Q = 1e3 by the dps face), Q above 1e12 refused in one line;
+    the moments at Q = 1e12 (n(al) - n(be) cancelled) and at low = -1e300 (inf * 0 = NaN) right."""
+    from qmf_sym.activations import hardtanh_derivative_kernel as D
+    from qmf_sym.activations import hardtanh_kernel as K
+    from qmf_sym.activations import hardtanh_moments as M
+
+    for Q in (1e3, 1e5, 1e8, 1e12):
+        for c in (dict(C=0.3), dict(C=-0.6), dict(deficit=1e-10), dict(one_plus=1e-8)):
+            for lo, hi in ((-1.0, 1.0), (-0.5, 2.0)):
+                x, y = K(Q, low=lo, high=hi, **c), float(K(Q, low=lo, high=hi, dps=20, **c))
+                xd, yd = D(Q, low=lo, high=hi, **c), float(D(Q, low=lo, high=hi, dps=20, **c))
+                assert abs(x - y) <= 1e-12 * abs(y) and abs(xd - yd) <= 1e-12 * abs(yd), (Q, c, lo, hi)
+    with mpmath.workdps(40):  # the dps face against the independent quadrature oracle at the bound
+        for c in (dict(C=0.95), dict(one_plus=1e-8)):
+            ref = D.oracle(1e12, **c)
+            assert abs(D(1e12, dps=30, **c) / ref - 1) < mpmath.mpf(10) ** -28
+    x = K(np.array([1.0, 1e5]), C=np.array([0.3, 0.5]))
+    assert x[0] == K(1.0, C=0.3) and x[1] == K(1e5, C=0.5)
+    with pytest.raises(ValueError, match=r"Q must be in \(0, 1e\+12\]"):
+        K(1e13, C=0.3)
+    with pytest.raises(ValueError, match=r"Q must be in \(0, 1e\+12\] for hardtanh"):
+        maps.post_activation_covariance(HardTanh(-0.5, 2.0), 1e30, C=0.3)
+    for Q, lo, hi in ((1e12, 0.0, 1.0), (1e12, 2.0, 3.0), (1e6, 0.0, 1.0), (0.05, -1e300, 1.0), (1.0, -0.5, 1e300)):
+        for x, y in zip(M(Q, lo, hi), M(Q, lo, hi, dps=30)):
+            assert abs(x - float(y)) <= 1e-14 * abs(float(y)), (Q, lo, hi, x, y)

@@ -105,3 +105,13 @@ def test_bad_dps_and_both_given():
         G.bvn_cdf(0, 0, 0.5, deficit=0.5)
     with pytest.raises(ValueError, match=r"\(-1, 1\)"):
         G.bvn_pdf(0, 0, 1.0)
+
+
+@pytest.mark.parametrize("kw", [dict(rho=0.5), dict(rho=-0.95), dict(deficit=1e-6), dict(one_plus=1e-12)])
+def test_bvn_subnormal_offset(kw):
+    """A subnormal h or k is 0 to within 1e-308: Owen's arguments formed from its one significant bit
+    gave Phi_2(5e-324, 0; 1/2) = 3/8 instead of 1/3 (and 0 for an orthant of 2e-7)."""
+    for h, k in ((5e-324, 0.0), (0.0, -5e-324), (1e-310, 0.3)):
+        for f in (G.bvn_cdf, G.orthant, G.bvn_excess):
+            a, b = f(h, k, **kw), f(h, k, dps=25, **kw)
+            assert abs(a - float(b)) <= 1e-14 * abs(float(b)) + 2e-16, (f, h, k, a, b)

@@ -26,19 +26,32 @@ def test_fixed_point_tiny_sigma_w(sw):  # item 1: "signal dies out" / Q* 2 % off
     assert fp.chi == pytest.approx(2 / math.pi, rel=1e-12)
 
 
-def test_fixed_point_huge_sigma_w():  # item 10: OverflowError before
-    with pytest.raises(ValueError, match="float64 range"):
+def test_fixed_point_huge_sigma_w():  # OverflowError before
+    with pytest.raises(ValueError, match=r"sigma_w must be in \(0, 1e\+150\]"):
         M.fixed_point(Staircase.uniform(10), 1e300)
-    fp = M.fixed_point(Staircase.uniform(10), 1e300, dps=20)
+    fp = M.fixed_point(Staircase.uniform(10), 1e150, dps=20)
     with mpmath.workdps(30):
-        assert abs(fp.Q / mpmath.mpf(1e300) ** 2 - 1) < mpmath.mpf(10) ** -18  # levels -> +-1
+        assert abs(fp.Q / mpmath.mpf(1e150) ** 2 - 1) < mpmath.mpf(10) ** -18  # levels -> +-1
     assert abs(float(fp.chi) - 2 / math.pi) < 1e-15
 
 
-def test_tiny_Q_at_dps():  # item 10: OverflowError (mpmath erfc) before
-    v = M.variance_map(Staircase.uniform(10), 1e-320, 1.0, dps=20)
+def test_tiny_Q_at_dps():  # OverflowError (mpmath erfc) before
+    v = M.variance_map(Staircase.uniform(10), 1e-300, 1.0, dps=20)
     with mpmath.workdps(30):
         assert abs(v - mpmath.mpf(1) / 81) < mpmath.mpf(10) ** -19
+
+
+@pytest.mark.parametrize("call", [
+    lambda: M.variance_map(Staircase.uniform(10), 1e-320, 1.0, dps=20),
+    lambda: M.chi(Staircase.uniform(4), 5e-324, C=0.3, sigma_w=1.3),  # NaN before
+    lambda: M.chi(Staircase.uniform(4), 0.05, deficit=5e-324, sigma_w=1.3),  # 1e-3 relative error before
+    lambda: M.correlation_map(Staircase.uniform(4), 0.05, one_plus=5e-324),
+])
+def test_subnormal_scales_refused(call):
+    """A subnormal variance, deficit or 1 + C is refused in one line naming it (float64 keeps one or two
+    significant bits of it: the faces returned NaN or lost 3 digits)."""
+    with pytest.raises(ValueError, match=r"(Q|deficit|one_plus) must be .*not subnormal"):
+        call()
 
 
 @pytest.mark.parametrize("call", [
@@ -293,3 +306,67 @@ def test_size_product_checks_its_own_arguments():
             V.size_product(**args)
     with pytest.raises(ValueError, match="width too large"):
         V.size_product("width", [("width", 10 ** 12), ("width", 10 ** 12)])
+
+
+@pytest.mark.parametrize("call", [
+    lambda: M.chi(Staircase.uniform(4), 1e-4, C=-0.6, sigma_w=1e300),  # NaN (inf * 0) before
+    lambda: M.variance_map(Staircase.uniform(4), 0.05, 1.0, sigma_b=1e200),
+])
+def test_sigma_bound(call):
+    """sigma_w and sigma_b are at most 1e150 (their squares float64 numbers): sigma_w^2 = inf times a
+    kernel that underflows to 0 was NaN; linearisation.variance_slope raised OverflowError."""
+    with pytest.raises(ValueError, match=r"sigma_[wb] must be in .0, 1e\+150\]"):
+        call()
+
+
+def test_sigma_bound_variance_slope():
+    from qmf_sym import linearisation as L
+
+    with pytest.raises(ValueError, match="sigma_w"):
+        L.variance_slope(Staircase.uniform(4), 0.05, 1e300)
+    assert math.isfinite(M.chi(Staircase.uniform(4), 1e-4, C=-0.6, sigma_w=1e150))
+
+
+def test_stochastic_rounding_near_minus_one():
+    """sr_chi / sr_covariance near C = -1: 1 + C now from C, not 2 - (1 - C) rounded (3e-9 relative)."""
+    from qmf_sym.rounding import sr_chi, sr_covariance
+
+    for c in (-0.999999999999999, -0.9999999):
+        for f in (sr_chi, sr_covariance):
+            x, y = f(Staircase.uniform(2), 9.0, C=c), float(f(Staircase.uniform(2), 9.0, C=c, dps=30))
+            assert abs(x - y) <= 1e-13 * abs(y)
+
+
+def test_chi_uniform_at_extreme_spacings():
+    """Eq. 17 at valid extreme D~: below ~4e-9 the float64 face's padding thresholds stopped underflowing
+    (chi = 7e-11 instead of 2/pi at D~ = 1e-10); for odd N at large D~ it was 0/0 = NaN (chi underflows
+    to 0); D~ > 1e100 is refused (mpmath's erfc raised OverflowError from ~1e154)."""
+    from qmf_sym.spacing import chi_uniform
+
+    for N in (2, 3, 16, 101):
+        for D in (1e-9, 1e-10, 1e-20, 1e-300):
+            assert chi_uniform(D, N) == pytest.approx(float(chi_uniform(D, N, dps=25)), rel=1e-15)
+    assert chi_uniform(100.0, 3) == 0.0 and chi_uniform(1e100, 3) == 0.0
+    assert chi_uniform(1e100, 4) == pytest.approx(2 / math.pi, rel=1e-15)
+    with pytest.raises(ValueError, match=r"D must be in \(0, 1e\+100\]"):
+        chi_uniform(1e300, 3, dps=20)
+
+
+def test_tanh_moments_huge_amplitude():
+    """kappa = a kappa_1 and sigma^2 = a^2 sigma_1^2 (the integrands with a^2 = inf gave NaN)."""
+    from qmf_sym.ste.maps import tanh_moments
+
+    k, s2 = tanh_moments(1e300, 1.0)
+    assert k == pytest.approx(float(tanh_moments(1e300, 1.0, dps=20)[0]), rel=1e-14) and s2 == math.inf
+    k, s2 = tanh_moments(1e150, 1.0)
+    assert s2 == pytest.approx(float(tanh_moments(1e150, 1.0, dps=20)[1]), rel=1e-14)
+
+
+def test_stochastic_rounding_Q_bound():
+    """Q above 1e12 is refused for the SR forms (their dps faces were wrong in the 4th digit at 1e30)."""
+    from qmf_sym.rounding import sr_covariance, sr_moments
+
+    with pytest.raises(ValueError, match=r"Q must be in \(0, 1e\+12\] for stochastic rounding"):
+        sr_moments(Staircase.uniform(4), 1e30)
+    x, y = sr_covariance(Staircase.uniform(4), 1e12, C=0.999), sr_covariance(Staircase.uniform(4), 1e12, C=0.999, dps=25)
+    assert abs(x - float(y)) <= 1e-12 * abs(float(y))

@@ -80,8 +80,8 @@ def sr_one_layer_statistics(act, Q, C, sigma_w, sigma_b=0.0, n_prev=2000, n_next
     act = as_staircase(act)
     V.positive("Q", Q)
     V.in_closed("C", C, -1, 1)
-    V.positive("sigma_w", sigma_w)
-    V.nonnegative("sigma_b", sigma_b)
+    V.sigma("sigma_w", sigma_w)
+    V.sigma("sigma_b", sigma_b, zero=True)
     n_prev, n_next = V.integer("n_prev", n_prev, 1), V.integer("n_next", n_next, 1)
     n_draws = V.integer("n_draws", n_draws, 2, 10 ** 6, "one layer drawn per draw")
     V.size_product(None, [("n_next", n_next), ("n_prev", n_prev)])
@@ -237,8 +237,8 @@ def reproduce_bias(out_dir: Path, quick: bool = False) -> list:
 def phase_axes(sigma_w=None, sigma_b=None):
     """``(sigma_w, sigma_b)`` of the App. F grid as 1-D float arrays: the values given (sigma_w > 0,
     sigma_b >= 0, finite), or the defaults, 36 sigma_w log-spaced in 0.3..4 and 31 sigma_b in 0..1.5."""
-    sw = np.geomspace(0.3, 4.0, 36) if sigma_w is None else V.positive("sigma_w", V.array("sigma_w", sigma_w, ndim=1))
-    sb = np.linspace(0.0, 1.5, 31) if sigma_b is None else V.nonnegative("sigma_b", V.array("sigma_b", sigma_b, ndim=1))
+    sw = np.geomspace(0.3, 4.0, 36) if sigma_w is None else V.sigma("sigma_w", V.array("sigma_w", sigma_w, ndim=1))
+    sb = np.linspace(0.0, 1.5, 31) if sigma_b is None else V.sigma("sigma_b", V.array("sigma_b", sigma_b, ndim=1), zero=True)
     return np.asarray(sw, float), np.asarray(sb, float)
 
 
@@ -508,7 +508,7 @@ def empirical_ste_ntk(act, Q1, C1, sigma_w, sigma_b=0.0, depth=2, width=1000, n_
 
     V.positive("Q1", Q1)
     V.in_closed("C1", C1, -1, 1)
-    sb2 = float(V.nonnegative("sigma_b", sigma_b)) ** 2
+    sb2 = float(V.sigma("sigma_b", sigma_b, zero=True)) ** 2
     if Q1 <= sb2:
         raise ValueError("Q1 must exceed sigma_b^2 (Q1 = sigma_w^2 |x|^2 / n_in + sigma_b^2)")
     net = QuantizedMLP(n_in, width, depth, 1, act, sigma_w, sigma_b, "clipped", slope, dtype=torch.float64,

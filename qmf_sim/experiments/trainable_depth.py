@@ -75,7 +75,7 @@ def build_plan(preset_name="smoke", depths=None, sigma_w=None, levels=None, widt
     depths = p["depths"] if depths is None else V.integers("depths", depths, 2)
     levels = p["levels"] if levels is None else V.integers("levels", levels, 2)
     if sigma_w is not None:
-        sigma_w = [float(s) for s in V.positive("sigma_w", V.array("sigma_w", sigma_w, ndim=1))]
+        sigma_w = [float(s) for s in V.sigma("sigma_w", V.array("sigma_w", sigma_w, ndim=1))]
     width = p["width"] if width is None else width
     steps = p["steps"] if steps is None else steps
     lr = p["lr"] if lr is None else lr
@@ -90,7 +90,7 @@ def build_plan(preset_name="smoke", depths=None, sigma_w=None, levels=None, widt
         V.positive("lr", lr)
     if sigma_w is not None:
         for s in sigma_w:
-            V.positive("sigma_w", s)
+            V.sigma("sigma_w", s)
     if isinstance(ste_slope, str):
         V.choice("ste_slope", ste_slope, ("critical",))
     else:

@@ -29,15 +29,28 @@ def _levels(act):
     return act
 
 
+def check_Q(Q):
+    """Q of the stochastic-rounding forms: positive, not subnormal, at most ``_continuous.HT_Q_MAX`` = 1e12:
+    E[phi_SR(u) | u] is the clip of u to [l_0, l_(N-1)], and, as for the clip's kernels, beyond it the
+    mpmath Phi_2 quadratures lose digits (the dps faces were wrong in the 4th digit at Q = 1e30)."""
+    from .._continuous import HT_Q_MAX
+
+    V.positive("Q", Q)
+    if not np.all(np.asarray(Q, dtype=float) <= HT_Q_MAX):
+        raise ValueError(f"Q must be in (0, {HT_Q_MAX:g}] for stochastic rounding (the clip of the levels: its "
+                         f"Gaussian kernels lose digits beyond), got {Q!r}")
+    return Q
+
+
 def _check_Q(act, Q):
     act = _levels(act)
-    V.positive("Q", Q)
+    check_Q(Q)
     return (act, Q), {}
 
 
 def _check_QC(act, Q, C=None, deficit=None):
     act = _levels(act)
-    V.positive("Q", Q)
+    check_Q(Q)
     V.correlation(C, deficit)
     return (act, Q), {"C": C, "deficit": deficit}
 
@@ -215,7 +228,8 @@ def _R(s, t, r, d, ops):
 
 def _ops_f64():
     def exc(s, t, r, d):
-        return G.bvn_excess.f64(-s, -t, deficit=d)
+        # 1 + C from C itself near C = -1 (2 - d from a rounded d = 1 - C lost ~10% of 1 + C = 1e-15)
+        return G._excess_f64(-s, -t, r, d, np.where(r < 0, 1.0 + r, 2.0 - d))
     return (G.cdf, G.pdf, exc, np.sqrt, np.exp, np.pi, np.where)
 
 
@@ -337,7 +351,8 @@ sr_covariance = ClosedForm(
 def _rect_f64(a, b, r, d):
     P = np.where(a >= 0, G.cdf.f64(-a) - G.cdf.f64(-b),
                  np.where(b <= 0, G.cdf.f64(b) - G.cdf.f64(a), 1 - G.cdf.f64(a) - G.cdf.f64(-b)))
-    ex = lambda h, k: G.bvn_excess.f64(h, k, deficit=d)
+    e = np.where(r < 0, 1.0 + r, 2.0 - d)  # :func:`_ops_f64`
+    ex = lambda h, k: G._excess_f64(h, k, r, d, e)
     return P * P + ex(b, b) - ex(a, b) - ex(b, a) + ex(a, a)
 
 
@@ -401,9 +416,9 @@ sr_chi = ClosedForm(
 # ============================================================================ maps
 def _common(act, Q, sigma_w, sigma_b):
     act = as_staircase(act)
-    V.positive("Q", Q)
-    V.positive("sigma_w", sigma_w)
-    V.nonnegative("sigma_b", sigma_b)
+    check_Q(Q)
+    V.sigma("sigma_w", sigma_w)
+    V.sigma("sigma_b", sigma_b, zero=True)
     return act
 
 
@@ -464,8 +479,8 @@ def fixed_point(act, sigma_w, sigma_b=0):
     Q = sigma_w^2 E phi^2 + sigma_b^2) and C* (the fixed point of eq. 5 reached from C = 0; always
     < 1 for distinct inputs, since M(1-) < 1)."""
     act = as_staircase(act)
-    V.positive("sigma_w", sigma_w)
-    V.nonnegative("sigma_b", sigma_b)
+    V.sigma("sigma_w", sigma_w)
+    V.sigma("sigma_b", sigma_b, zero=True)
     sw, sb = float(sigma_w), float(sigma_b)
     if not (1e-30 <= sw <= 1e30 and sb <= 1e30):
         raise ValueError(f"sigma_w must be in [1e-30, 1e30] and sigma_b in [0, 1e30] for the SR fixed point, "

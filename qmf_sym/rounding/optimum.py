@@ -13,7 +13,7 @@ from .. import _validate as V
 from .. import gaussian as G
 from .._faces import register_equation
 from ..activations import Staircase, as_staircase
-from .forms import _moments_f64, _moments_mp, _mp_levels, sr_moments
+from .forms import _moments_f64, _moments_mp, _mp_levels, check_Q, sr_moments
 
 __all__ = ["chi_at_zero", "chi_deficit_at_zero", "SROptimum", "optimal_sr", "ratio_asymptotic"]
 
@@ -34,7 +34,7 @@ def chi_at_zero(act, Q, dps=None):
     """chi at the sigma_b = 0 fixed point with Q* = Q (symmetric levels, C* = 0):
     chi = P(a < z < b)^2 / E phi_z^2 = corr(z, phi_SR(z))^2 (eq. D.4; sigma_w^2 = Q / E phi^2)."""
     act = _check_symmetric(act)
-    V.positive("Q", Q)
+    check_Q(Q)
     d = V.dps(dps)
     if d is None:
         P, _, m2, ev = _moments_f64(act, Q)
@@ -50,7 +50,7 @@ def chi_deficit_at_zero(act, Q, dps=None):
     """1 - chi of :func:`chi_at_zero` without cancellation:
     [E(z - clip z)^2 - (1 - P)^2 + E v] / E phi_z^2 (eq. D.5, derivations/stochastic_rounding.md)."""
     act = _check_symmetric(act)
-    V.positive("Q", Q)
+    check_Q(Q)
     d = V.dps(dps)
     if d is None:
         q = np.atleast_1d(np.asarray(Q, dtype=float))

@@ -40,7 +40,8 @@ __all__ = ["chi_uniform", "chi_eq17", "chi_uniform_derivatives", "eq17_sums", "c
 
 _SQRT2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-_PAD = 1e10  # a padding threshold whose terms underflow to exactly 0 (p = Phi(-t D) = t^4 p = 0)
+_PAD = 1e10  # a padding threshold whose terms underflow to exactly 0 (p = Phi(-t D) = t^4 p = 0) for D >= _PAD_D
+_PAD_D = 1e-8  # below it moments_f64 masks the padding out (exp(-(1e10 D)^2 / 2) > 0 from D ~ 4e-9 down)
 
 
 # ----------------------------------------------------------------------------- the formula, once
@@ -104,12 +105,19 @@ def moments_f64(D, th):
     of the seeded ``qmf reproduce`` table.  The two routes agree to a few ulp (tests/test_spacing.py
     compares this face with the mpmath face and the printed double sums)."""
     D = np.asarray(D, dtype=float)
-    p = np.exp(th.T2 * (-0.5 * D * D)[..., None])
+    with np.errstate(over="ignore"):  # D^2 = inf from D ~ 1e154: p = 0, erfc(inf) = 0, both right
+        p = np.exp(th.T2 * (-0.5 * D * D)[..., None])
+    small = np.any(D < _PAD_D)
+    if small:  # below D ~ 4e-9 the padding's terms no longer underflow: drop them (chi was 7e-11, not 2/pi)
+        p = p * (th.T < _PAD)
     s0 = _INV_SQRT_2PI * p.sum(-1)
     s2 = _INV_SQRT_2PI * np.einsum("...j,...j->...", p, th.T2)
     s4 = _INV_SQRT_2PI * np.einsum("...j,...j->...", p, th.T4)
     del p
-    E = _sp.erfc(th.Ts * D[..., None])  # 2 Phi(-t D)
+    with np.errstate(over="ignore"):
+        E = _sp.erfc(th.Ts * D[..., None])  # 2 Phi(-t D)
+    if small:
+        E = E * (th.T < _PAD)
     sG = 0.5 * np.einsum("...j,...j->...", E, th.T)
     return s0, s2, s4, sG
 
@@ -194,22 +202,35 @@ def _thresholds_of(N):
 
 def _sums(D, N, d):
     if d is None:
-        V.positive("D", D)
+        check_D(D)
         return sums_f64(D, _thresholds_of(N))
     D = _to_mpf(D)
-    V.positive("D", D)
+    check_D(D)
     return sums_mp(D, N)
+
+
+#: the largest normalised spacing D~ of eq. 17: mpmath's erfc raises OverflowError from arguments ~1e154
+#: (it squares them in float); at 1e100, chi = 2/pi (even N) or ~exp(-1e200 / 8) (odd N) to every digit
+D_MAX = 1e100
+
+
+def check_D(D):
+    """D~ of eq. 17: in (0, D_MAX] (not subnormal); internal, the one check of every face's D."""
+    V.positive("D", D)
+    return V._check("D", D, lambda v: v <= D_MAX, f"(0, {D_MAX:g}] (mpmath's erfc overflows beyond)")
 
 
 def _check_chi_uniform(D, N):
     N = check_N(N)
-    V.positive("D", D)
+    check_D(D)
     return (D, N), {}
 
 
 def _chi_uniform_f64(D, N):
-    A, _, _, B, _, _ = sums_f64(D, _thresholds_of(N))
-    return A * A / B
+    with np.errstate(invalid="ignore", over="ignore"):  # D^2 s4 = inf * 0 in A'' at D ~ 1e300 (unused here)
+        A, _, _, B, _, _ = sums_f64(D, _thresholds_of(N))
+        # odd N, large D: A and B both underflow, and chi (~e^(-D^2/4)) with them, to 0 (not 0/0)
+        return np.where(A == 0, 0.0, A * A / B)[()]
 
 
 def _chi_uniform_mp(D, N):

@@ -288,7 +288,16 @@ def _tanh_f64_one(a, c):
 
 def _tanh_f64(amplitude, width):
     a, c = np.broadcast_arrays(np.asarray(amplitude, float), np.asarray(width, float))
-    out = np.array([_tanh_f64_one(x, y) for x, y in zip(a.ravel(), c.ravel())]).reshape(a.shape + (2,))
+
+    def one(x, y):
+        if x <= 1e100:
+            return _tanh_f64_one(x, y)
+        # a huge amplitude: kappa = a kappa_1, sigma^2 = a^2 sigma_1^2 (the integrands with a^2 = inf gave NaN)
+        k1, s1 = _tanh_f64_one(1.0, y)
+        with np.errstate(over="ignore"):
+            return x * k1, (x * s1) * x
+
+    out = np.array([one(x, y) for x, y in zip(a.ravel(), c.ravel())]).reshape(a.shape + (2,))
     if out.ndim == 1:
         return float(out[0]), float(out[1])
     return out[..., 0], out[..., 1]
