@@ -593,18 +593,21 @@ def _R64(h, k, r, d, e):
     E[X; A] = n(h) Phi((rh - k)/s) + r n(k) Phi((rk - h)/s) and
     E[XY; A] = r P(A) + r h n(h) Phi((rh - k)/s) + r k n(k) Phi((rk - h)/s) + (s / 2pi) exp(-(h^2 - 2rhk + k^2)/(2 s^2))."""
     s = np.sqrt(np.abs(d * e))
-    rhk = np.where(r >= 0, (h - k) - d * h, -(h + k) + e * h)  # r h - k
-    rkh = np.where(r >= 0, (k - h) - d * k, -(h + k) + e * k)  # r k - h
-    A, B = _ncdf_ratio64(rhk, s), _ncdf_ratio64(rkh, s)
-    L = _bvn_rde64(-h, -k, r, d, e)
-    nh, nk = _pdf64(h), _pdf64(k)
-    quad = np.where(r >= 0, (h - k) ** 2 + 2 * d * h * k, (h + k) ** 2 - 2 * e * h * k)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # an offset ~1e300: replaced by 0 below
+        rhk = np.where(r >= 0, (h - k) - d * h, -(h + k) + e * h)  # r h - k
+        rkh = np.where(r >= 0, (k - h) - d * k, -(h + k) + e * k)  # r k - h
+        A, B = _ncdf_ratio64(rhk, s), _ncdf_ratio64(rkh, s)
+        L = _bvn_rde64(-h, -k, r, d, e)
+        nh, nk = _pdf64(h), _pdf64(k)
+        quad = np.where(r >= 0, (h - k) ** 2 + 2 * d * h * k, (h + k) ** 2 - 2 * e * h * k)
         g = np.where(s > 0, s / (2 * np.pi) * np.exp(-quad / (2 * np.where(s > 0, s * s, 1.0))), 0.0)
-    EX = nh * A + r * nk * B
-    EY = nk * B + r * nh * A
-    EXY = r * L + r * h * nh * A + r * k * nk * B + g
-    return EXY - k * EX - h * EY + h * k * L
+        EX = nh * A + r * nk * B
+        EY = nk * B + r * nh * A
+        EXY = r * L + r * h * nh * A + r * k * nk * B + g
+        R = EXY - k * EX - h * EY + h * k * L
+    # beyond an offset of 38 R < n(38) ~ 1e-314 is 0 in float64; its formula there multiplied Phi_2's
+    # absolute rounding (1e-17) by h k (5e-5 relative error of the clip kernel at low = -1e12, NaN at -1e300)
+    return np.where(np.maximum(h, k) > 38.0, 0.0, R)
 
 
 def _bvn_rde64(h, k, r, d, e):
@@ -633,9 +636,11 @@ def _ht_cov64(Q, r, d, e, low=-1.0, high=1.0):
     # decomposition 1 (small sqrt(Q)): clip(u) = u - s (X - be)_+ + s (-X - (-al))_+
     small = (Q * r - 2 * Q * (_xramp64(be, r, d, e) - _xramp64(-al, -r, e, d))
              + Q * (Rbb + Rnn - Rmbn - Rmnb))
-    # decomposition 2 (large sqrt(Q)): clip(u) = a + s (X - al)_+ - s (X - be)_+
-    large = (a * a + 2 * a * s * (_P1_64(al) - _P1_64(be))
-             + Q * (Rll - Rlb - Rbl + Rbb))
+    # decomposition 2 (large sqrt(Q)): clip(u) = a + s (X - al)_+ - s (X - be)_+ (only taken where
+    # sqrt(Q) > (high - low)/2; elsewhere, e.g. low = -1e300, it may overflow: discarded)
+    with np.errstate(over="ignore", invalid="ignore"):
+        large = (a * a + 2 * a * s * (_P1_64(al) - _P1_64(be))
+                 + Q * (Rll - Rlb - Rbl + Rbb))
     return _ht_route_mp(np.where(s <= 0.5 * (b - a), small, large)[()], _ht_cov_mp, Q, r, d, e, low, high)
 
 

@@ -385,6 +385,10 @@ def test_hardtanh_at_extreme_scales():
         K(1e13, C=0.3)
     with pytest.raises(ValueError, match=r"Q must be in \(0, 1e\+12\] for hardtanh"):
         maps.post_activation_covariance(HardTanh(-0.5, 2.0), 1e30, C=0.3)
+    for lo, hi in ((-1e8, 2.0), (-1e12, 2.0), (-1e300, 2.0), (-0.5, 1e300)):  # 5e-5 relative at -1e12, NaN at -1e300
+        for c in (dict(C=0.4), dict(C=-0.6), dict(deficit=1e-10)):
+            x, y = K(0.7, low=lo, high=hi, **c), float(K(0.7, low=lo, high=hi, dps=20, **c))
+            assert abs(x - y) <= 1e-14 * abs(y), (lo, hi, c, x, y)
     for Q, lo, hi in ((1e12, 0.0, 1.0), (1e12, 2.0, 3.0), (1e6, 0.0, 1.0), (0.05, -1e300, 1.0), (1.0, -0.5, 1e300)):
         for x, y in zip(M(Q, lo, hi), M(Q, lo, hi, dps=30)):
             assert abs(x - float(y)) <= 1e-14 * abs(float(y)), (Q, lo, hi, x, y)

@@ -280,7 +280,10 @@ def _tanh_f64_one(a, c):
     from scipy.integrate import quad
 
     fk, fs = _tanh_integrands(a, c, False)
-    pts = sorted({0.0, min(c, 40.0), 4.0, 8.0, 40.0})
+    pts = {0.0, min(c, 40.0), 4.0, 8.0, 40.0}
+    if c < 0.1:  # tanh(z/c) turns on within ~20 c: break points there too (24 % off in 1 - E tanh^2 at c = 1e-8)
+        pts |= {j * c for j in (2.0, 4.0, 8.0, 16.0, 32.0)}
+    pts = sorted(pts)
     k = 2.0 * sum(quad(fk, lo, hi, epsabs=1e-17, epsrel=1e-13, limit=200)[0] for lo, hi in zip(pts, pts[1:]))
     s = 2.0 * sum(quad(fs, lo, hi, epsabs=1e-17, epsrel=1e-13, limit=200)[0] for lo, hi in zip(pts, pts[1:]))
     return k, s
