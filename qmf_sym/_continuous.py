@@ -955,8 +955,10 @@ def _quad_cross_mp(act, Q, r, d, e, which=None):
             return _certified_quad(lambda z2: mpmath.npdf(z2) * g(sq * (r * z1 + s * z2)), sorted(br), ref,
                                    method="gauss-legendre")
 
+        # E phi phi: absolute at the scale 1 (the harness's cancel_scale; it is ~Q C (E phi')^2 near C = 0, where a
+        # relative target raised ArithmeticError); E phi' phi' has a positive integrand: relative
         res.append(_certified_quad(lambda z1, g=g, inner=inner: mpmath.npdf(z1) * g(sq * z1) * inner(z1), pts,
-                                   method="gauss-legendre"))
+                                   1 if g is f else 0, method="gauss-legendre"))
     return tuple(res) if which is None else res[0]
 
 

@@ -581,8 +581,10 @@ class Smooth(_Continuous):
     * float64: composite 10-point Gauss-Legendre in z = u / sqrt(Q) on ``|z| <= 9.5`` with panels of width
       min(1/2, scale/sqrt(Q)) (at most 2400 nodes; 1000 x 1000 for the bivariate kernels).  Accuracy
       (tested for tanh against ``dps=30``): relative 1e-13 for the moments and 1e-12 for the kernels
-      at Q <= 100; the truncation ``|z| <= 9.5`` costs < 1e-20.  For phi analytic in a strip
+      at Q <= 100, absolute (at the scale 1) where a kernel is ~0 (E phi phi near C = 0 for an odd phi:
+      7e-37 for 2.6e-31 at C = 1e-30); the truncation ``|z| <= 9.5`` costs < 1e-20.  For phi analytic in a strip
       ``|Im x| < scale`` this is the stated accuracy; a phi with kinks needs ReLU / HardTanh instead.
+      Q above ``q_max`` = 100 scale^2 is refused (public maps, and a fixed point Q* beyond it).
     * ``dps``: mpmath.quad (tanh-sinh) at both levels with its error estimate checked; ArithmeticError
       if it exceeds 10^-dps relative (never silently fewer digits).
     """
@@ -609,6 +611,12 @@ class Smooth(_Continuous):
 
     def _key(self):
         return (self.name, self.fn, self.derivative_fn, self.mp_fn, self.mp_derivative_fn, self.odd, self.bound, self.scale)
+
+    @property
+    def q_max(self):
+        """100 scale^2: the range of Q where the float64 quadrature's accuracy is stated and tested (its panels
+        are scale / sqrt(Q) wide only up to there; beyond, E phi'^2 of tanh was 1e-8 off at Q = 1e3, 9e-4 at 1e4)."""
+        return 100.0 * self.scale ** 2
 
     def __repr__(self):
         return f"Smooth(name={self.name!r})"

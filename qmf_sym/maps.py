@@ -553,6 +553,10 @@ def last_downcrossing(vmap, grid):
 
 
 _DELTAS = np.concatenate([np.linspace(1, 0.1, 19), np.logspace(-1.05, -14, 60)])
+#: staircases go on down to 1 - C = 1e-300: where sigma_b >> sigma_w their C* has 1 - C* ~ (sigma_w/sigma_b)^4
+#: (1 - M(1 - d) ~ eps sqrt(d), eps = sigma_w^2 E phi^2 / Q*), e.g. ~1e-16 at sigma_w = 1, sigma_b = 1e4, where
+#: chi(C*) = 1/2 exactly in the limit: stopping at 1e-14 reported C* = 1 and chi = inf
+_DELTAS_STAIRCASE = np.concatenate([_DELTAS, np.logspace(-14.5, -300, 60)])
 
 
 def _scan(f, grid, block=4):
@@ -564,7 +568,12 @@ def _scan(f, grid, block=4):
 
 
 def _fixed_C_f64(act, Q, sigma_w, sigma_b):
-    """The fixed point of M(C) reached from C = 0 (the stable one of Lemma 1), float64.
+    """C* = 1 - :func:`_fixed_deficit_f64` (float64; 1.0 where 1 - C* is below its resolution)."""
+    return 1.0 - _fixed_deficit_f64(act, Q, sigma_w, sigma_b)
+
+
+def _fixed_deficit_f64(act, Q, sigma_w, sigma_b):
+    """1 - C* for the fixed point of M(C) reached from C = 0 (the stable one of Lemma 1), float64.
 
     F(C) = M(C) - C is convex on [0, 1] for every activation (E phi(u1) phi(u2) = sum_k a_k^2 C^k
     with a_k the Hermite coefficients of phi: a power series with non-negative coefficients) and
@@ -579,28 +588,34 @@ def _fixed_C_f64(act, Q, sigma_w, sigma_b):
       its root.  (Before, the first end was M(0) from one formula and Brent re-evaluated it from
       another: two roundings of a value ~1e-15 with opposite signs made scipy raise "f(a) and f(b)
       must have different signs" for valid input.)
-    * no grid point with F <= 0 down to delta = 1e-14: C* = 1 (to float64 resolution).
+    * no grid point with F <= 0 down to delta = 1e-14 (staircases: 1e-300, :data:`_DELTAS_STAIRCASE`):
+      C* = 1, returned as 0.
     """
     if (sigma_b == 0 and act.is_odd()):
-        return 0.0
+        return 1.0
     sw2 = sigma_w * sigma_w
     m0 = (sw2 * float(_mean_f64_any(act, np.atleast_1d(float(Q)))[0]) ** 2 + sigma_b * sigma_b) / Q
     if m0 == 0.0:
-        return 0.0
+        return 1.0
     if isinstance(act, Staircase):
-        Gd = lambda d: d - _cmd_f64(act, Q, d, sigma_w, sigma_b)
+        # 1 - M(1 - d) without the rounding residual (Q - Q')/Q of the float64 Q* (~1e-16): it is 0 at the exact
+        # Q*, and kept it shifted the root 1 - C* by ~1e-16 absolute (1.4e-8 relative at 1 - C* = 1.5e-8, a floor
+        # of 1e-16 where sigma_w / sigma_b = 1e-8 puts 1 - C* at 1e-32); without it the shift is ~1e-16 relative
+        Gd = lambda d: d - _cmd_f64(act, Q, d, sigma_w, sigma_b, include_residual=False)
+        grid = _DELTAS_STAIRCASE
     else:
         Gd = lambda d: _cmap_f64(act, Q, None, sigma_w, sigma_b, deficit=d) - 1.0 + d
+        grid = _DELTAS
     prev_d, prev_g = 1.0, m0
-    for d, g in _scan(Gd, _DELTAS[1:]):
+    for d, g in _scan(Gd, grid[1:]):
         if g == 0.0:
-            return 1.0 - d
+            return float(d)
         if g < 0 < prev_g:
             hi, ghi = prev_d, prev_g
             f = lambda x: ghi if x == hi else float(Gd(x))
-            return 1.0 - optimize.brentq(f, d, hi, xtol=1e-300, rtol=1e-15)
+            return optimize.brentq(f, d, hi, xtol=1e-300, rtol=1e-15)
         prev_d, prev_g = d, g
-    return 1.0  # no fixed point below 1: correlations collapse to C* = 1
+    return 0.0  # no fixed point below 1: correlations collapse to C* = 1
 
 
 def _check_fixed_point(act, sigma_w, sigma_b=0):
@@ -646,16 +661,20 @@ def fixed_point(act, sigma_w, sigma_b=0, dps=None):
     act_s = act.scaled(1.0 / s) if s != 1.0 else act
     a, b = sigma_w / s, sigma_b / s
     q = _fixed_Q_f64(act_s, a, b)
-    C = _fixed_C_f64(act_s, q, a, b)
+    dlt = _fixed_deficit_f64(act_s, q, a, b)
+    C = 1.0 - dlt
+    # chi from the root 1 - C* itself (C = 1 - (1 - C*) rounds away log10(1/(1 - C*)) of its digits, and chi
+    # ~ 1/sqrt(1 - C*) near 1: 1.5e-8 relative at 1 - C* = 1.5e-8)
+    corr = dict(deficit=dlt) if 0 < dlt < 1 else dict(C=C)
     if dps is None:
         with np.errstate(over="ignore", under="ignore"):  # out of range: the ValueError below says so
             Q = q * s * s
         if not (np.isfinite(Q) and Q >= np.finfo(float).tiny):
             raise ValueError(f"Q* = {float(q)!r} * {float(s)!r}^2 is outside the normal float64 range for sigma_w={sigma_w!r}, "
                              f"sigma_b={sigma_b!r}; pass dps=k for an mpmath Q*")
-        if C >= 1.0:
+        if dlt == 0.0:
             return FixedPoint(Q, 1.0, np.inf, np.inf, np.inf)
-        x = float(_chi_f64(act_s, q, C, a))
+        x = float(_chi_f64(act_s, q, sigma_w=a, **corr))
         return FixedPoint(Q, C, x, float(_depth_f64(x)) if x < 1 else np.inf, np.inf)
     import mpmath
 
@@ -664,12 +683,22 @@ def fixed_point(act, sigma_w, sigma_b=0, dps=None):
         fq = lambda qq: sw ** 2 * _second_moment_mp(act_s, qq) + sb ** 2 - qq
         Qm = mpmath.findroot(fq, (mpmath.mpf(q) * (1 - 1e-9), mpmath.mpf(q) * (1 + 1e-9)), solver="anderson")
         if C == 0.0 and sigma_b == 0.0 and act.is_odd():
-            Cm = mpmath.mpf(0)
+            Cm, dm = mpmath.mpf(0), mpmath.mpf(1)
+        elif dlt == 0.0:  # 1 - C* below 1e-300 in float64 (sigma_b / sigma_w beyond ~1e75): C* = 1 at this precision
+            return FixedPoint(+(Qm * mpmath.mpf(s) ** 2), mpmath.mpf(1), mpmath.inf, mpmath.inf, mpmath.inf)
+        elif 0 < dlt < 1e-6:  # C* near 1: the root in 1 - C (C +- 1e-9 crossed C = 1, and the map went complex)
+            # as the float64 scan; in units of the float64 root (findroot's tolerance is absolute, and 1 - C* can
+            # be 1e-32: chi ~ 1/sqrt(1 - C*) kept only 13 digits)
+            d0 = mpmath.mpf(dlt)
+            fd = lambda t: t - _cmd_mp(act_s, Qm, d0 * t, sw, sb, include_residual=False) / d0
+            dm = d0 * mpmath.findroot(fd, (1 - mpmath.mpf(1e-6), 1 + mpmath.mpf(1e-6)), solver="anderson")
+            Cm = 1 - dm
         else:
             def fc(c):
                 return (sw ** 2 * (_mean_mp(act_s, Qm) ** 2 + _cov_sum_mp(act_s, Qm, c, 1 - c)) + sb ** 2) / Qm - c
             Cm = mpmath.findroot(fc, (mpmath.mpf(C) - 1e-9, mpmath.mpf(C) + 1e-9), solver="anderson")
-        x = sw ** 2 * _dens_sum_mp(act_s, Qm, Cm, 1 - Cm) / Qm
+            dm = 1 - Cm
+        x = sw ** 2 * _dens_sum_mp(act_s, Qm, Cm, dm) / Qm
         xi = _depth_mp(x) if x < 1 else mpmath.inf
         return FixedPoint(+(Qm * mpmath.mpf(s) ** 2), +Cm, +x, +xi, mpmath.inf)
 
@@ -704,6 +733,9 @@ def _fixed_Q_cont(act, sigma_w, sigma_b):
 def _fixed_point_continuous(act, sigma_w, sigma_b, dps):
     """:func:`fixed_point` for a continuous activation (its docstring)."""
     q = _fixed_Q_cont(act, sigma_w, sigma_b)
+    if not q <= act.q_max:
+        raise ValueError(f"Q* = {q:.6g} for {act.name} at sigma_w={sigma_w!r}, sigma_b={sigma_b!r} is beyond the range "
+                         f"(0, {act.q_max:g}] where its kernels are certified (act.q_max); decrease sigma_w or sigma_b")
     c1 = float(sigma_w ** 2 * np.asarray(act._d2_f64(np.atleast_1d(q)), float)[0])
     if sigma_b == 0 and act.is_odd():
         C = 0.0

@@ -217,18 +217,19 @@ def test_reproduce_quick(tmp_path):
 
 # ---------------------------------------------------------------------------------- resuming and corrupt results files
 def test_nonfinite_theory_is_recorded_not_lost(tmp_path):
-    # sigma_b >> sigma_w: C* = 1 and chi = inf in float64; before, the record could not be written
-    # (strict JSON) and the trained run was lost on every resume
+    # sigma_b / sigma_w ~ 1e80: 1 - C* ~ 1e-320, below float64's 1e-300, so C* = 1 and chi = inf in float64
+    # (at sigma_b / sigma_w = 1e4, 1 - C* = 1e-16 and chi = 1/2 are now found); before, the record could not
+    # be written (strict JSON) and the trained run was lost on every resume
     from qmf_sim.training import theory
 
-    th = theory(4, 0.01, 100.0)
+    th = theory(4, 1e-80, 1.0)
     assert th["status"] in ("non_finite", "unavailable") and th["chi"] is None and th["xi"] is None
-    th = theory(4, 0.02, 200.0)
+    th = theory(4, 1e-100, 1.0)
     assert th["status"] in ("non_finite", "unavailable") and th["xi"] is None
-    assert theory(4, 1.0)["status"] == "ok"
+    assert theory(4, 1.0)["status"] == "ok" and abs(theory(4, 0.01, 100.0)["chi"] - 0.5) < 1e-12
     path = tmp_path / "runs.jsonl"
-    cfgs = [TrainConfig(depth=2, levels=4, sigma_w=0.01, sigma_b=100.0, **TINY).resolved(),
-            TrainConfig(depth=2, levels=4, sigma_w=0.02, sigma_b=200.0, **TINY).resolved()]
+    cfgs = [TrainConfig(depth=2, levels=4, sigma_w=1e-80, sigma_b=1.0, **TINY).resolved(),
+            TrainConfig(depth=2, levels=4, sigma_w=1e-100, sigma_b=1.0, **TINY).resolved()]
     res = S.run_sweep(cfgs, path, progress=False, threads=1)
     assert set(res) == {c.key() for c in cfgs} and len(lines(path)) == 2
     for r in res.values():

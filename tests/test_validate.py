@@ -373,3 +373,22 @@ def test_stochastic_rounding_Q_bound():
         sr_moments(Staircase.uniform(4), 1e30)
     x, y = sr_covariance(Staircase.uniform(4), 1e12, C=0.999), sr_covariance(Staircase.uniform(4), 1e12, C=0.999, dps=25)
     assert abs(x - float(y)) <= 1e-12 * abs(float(y))
+
+
+_DOMINANT = [(N, sw, sb) for N in (2, 4, 16, 64) for sw, sb in ((1.0, 1e4), (1e-8, 1.0), (0.1, 1e4), (1e-30, 1.0), (1e-3, 1.0))]
+_DOMINANT_QUICK = [(16, 1.0, 1e4), (4, 1e-30, 1.0)]
+
+
+@pytest.mark.parametrize("N, sw, sb", _DOMINANT_QUICK + [pytest.param(*c, marks=pytest.mark.slow)
+                                                         for c in _DOMINANT if c not in _DOMINANT_QUICK])
+def test_fixed_point_when_sigma_b_dominates(N, sw, sb):
+    """sigma_b >> sigma_w: 1 - C* ~ (sigma_w/sigma_b)^4 (1e-16 .. 1e-120) and chi(C*) -> 1/2.  Before: the float64
+    scan stopped at 1 - C = 1e-14 (C* = 1, chi = inf reported), the dps face crashed (TypeError: its root
+    search crossed C = 1 into complex numbers), Phi_2's complement left ~1e-17 of rounding in terms that are
+    0, and mpmath.quad's absolute stopping rule kept 14 digits of an integral over an interval of 1e-60."""
+    act = Staircase.uniform(N)
+    a = M.fixed_point(act, sw, sb)
+    b = M.fixed_point(act, sw, sb, dps=30)
+    with mpmath.workdps(40):
+        assert abs(b.chi - mpmath.mpf(1) / 2) < mpmath.mpf(10) ** -12  # the limit, to O(sqrt(1 - C*))
+        assert abs(a.chi - b.chi) <= 1e-14 and a.C <= 1.0 and b.C <= 1
