@@ -651,7 +651,11 @@ def fixed_point(act, sigma_w, sigma_b=0, dps=None):
       every Q at k = 1) raise ValueError.  An unbounded Smooth phi: Q* searched up to 1e8 (sigma_w^2
       + sigma_b^2 + 1), ValueError beyond.
 
-    Raises ValueError (saying why) where no finite non-zero Q* exists.
+    Raises ValueError (saying why) where no finite non-zero Q* exists, and, for the float64 face of a
+    continuous activation, where the problem is too ill-conditioned for float64: Q* when its estimated
+    relative error 4 eps / (1 - V'(Q*)) exceeds ``Q_STAR_RTOL`` = 1e-10 (at a critical point, e.g. hard tanh
+    at sigma_w = 1, sigma_b = 1e-8), C* when that of 1 - C* exceeds ``C_STAR_RTOL`` = 1e-6 (within ~1e-5 of
+    the edge of chaos); ``dps`` answers there.
     """
     act, sigma_w, sigma_b = _check_fixed_point(act, sigma_w, sigma_b)
     dps = V.dps(dps)
@@ -730,12 +734,41 @@ def _fixed_Q_cont(act, sigma_w, sigma_b):
     return _last_downcrossing_Q(act, sigma_w, sigma_b, top * np.logspace(-14, 0, 281))
 
 
+#: the float64 fixed point Q* is refused where its conditioning leaves fewer digits than this
+Q_STAR_RTOL = 1e-10
+#: ... and C* of a continuous activation where the estimated error of 1 - C* exceeds this fraction of it (near
+#: the edge of chaos; measured errors are 10-40x below the estimate)
+C_STAR_RTOL = 1e-6
+
+
+def _check_Q_conditioning(act, q, sigma_w, sigma_b):
+    """ValueError where float64 cannot give Q* to Q_STAR_RTOL: Q* = V(Q*) has condition number 1 / (1 - V'(Q*)),
+    and the rounding of V (~4 eps V) moves the root by ~4 eps Q* / (1 - V').  Near an activation's critical
+    point (hard tanh at sigma_w = 1, sigma_b = 1e-8: V' = 1 - 3e-15) that was a Q* 7.5e-4 off, silently.
+    V' by a central difference (step 1e-4 Q*; its own error ~1e-8 is far below the bound it tests)."""
+    h = 1e-4
+    if not (np.isfinite(q) and q * h > np.finfo(float).tiny):  # Q* underflowed (or overflowed): nothing to assess
+        return
+    with np.errstate(all="ignore"):
+        v = np.asarray(_variance_f64(act, np.array([q * (1 - h), q * (1 + h)]), sigma_w, sigma_b), float)
+        gap = 1.0 - (v[1] - v[0]) / (2 * h * q)
+    if not np.isfinite(gap):
+        return
+    err = 4 * np.finfo(float).eps / max(gap, 1e-300)
+    if not err <= Q_STAR_RTOL:
+        raise ValueError(f"Q* = {q:.6g} for {act.name} at sigma_w={sigma_w!r}, sigma_b={sigma_b!r} is ill-conditioned in "
+                         f"float64: the variance map's slope there differs from 1 by {abs(gap):.1e}, so the float64 root keeps "
+                         f"~{max(0, -math.log10(err)):.0f} digits (fewer than {-math.log10(Q_STAR_RTOL):.0f}); pass dps=k")
+
+
 def _fixed_point_continuous(act, sigma_w, sigma_b, dps):
     """:func:`fixed_point` for a continuous activation (its docstring)."""
     q = _fixed_Q_cont(act, sigma_w, sigma_b)
     if not q <= act.q_max:
         raise ValueError(f"Q* = {q:.6g} for {act.name} at sigma_w={sigma_w!r}, sigma_b={sigma_b!r} is beyond the range "
                          f"(0, {act.q_max:g}] where its kernels are certified (act.q_max); decrease sigma_w or sigma_b")
+    if dps is None:
+        _check_Q_conditioning(act, q, sigma_w, sigma_b)
     c1 = float(sigma_w ** 2 * np.asarray(act._d2_f64(np.atleast_1d(q)), float)[0])
     if sigma_b == 0 and act.is_odd():
         C = 0.0
@@ -747,6 +780,13 @@ def _fixed_point_continuous(act, sigma_w, sigma_b, dps):
         if C >= 1.0:
             return FixedPoint(q, 1.0, c1, float(_depth_f64(c1)) if c1 < 1 else np.inf, c1)
         x = float(_chi_f64(act, q, C, sigma_w))
+        # the scan's F(1 - d) = M - 1 + d is absolute-accurate (~4 eps), and F' = 1 - chi at the root: the error of
+        # 1 - C* is ~4 eps / (1 - chi) (measured for erf: 10-40x below this estimate; xi's error ~2x that of
+        # 1 - C*).  Just above the edge of chaos (chi_1 = 1 + 1e-9 for erf) 1 - C* was 3x off and xi 5x, silently
+        if C > 0 and not 4 * np.finfo(float).eps / max(1.0 - x, 1e-300) <= C_STAR_RTOL * (1.0 - C):
+            raise ValueError(f"C* = 1 - {1 - C:.3g} for {act.name} at sigma_w={sigma_w!r}, sigma_b={sigma_b!r} is "
+                             f"ill-conditioned in float64 (chi = 1 - {1 - x:.2g}: so close to the edge of chaos that "
+                             f"1 - C* would carry an error above {C_STAR_RTOL:g} of itself); pass dps=k")
         return FixedPoint(q, C, x, float(_depth_f64(x)) if x < 1 else np.inf, c1)
     import mpmath
 
@@ -765,11 +805,17 @@ def _fixed_point_continuous(act, sigma_w, sigma_b, dps):
             xi = _depth_mp(c1m) if c1m < 1 else mpmath.inf
             return FixedPoint(+Qm, mpmath.mpf(1), +c1m, +xi, +c1m)
         if C == 0.0 and sigma_b == 0 and act.is_odd():
-            Cm = mpmath.mpf(0)
+            Cm, dm = mpmath.mpf(0), mpmath.mpf(1)
+        elif 1 - C < 1e-6:  # the root in 1 - C, in units of the float64 one (C +- 1e-9 would cross C = 1)
+            d0 = mpmath.mpf(1 - C)
+            fd = lambda t: t - _cmd_mp(act, Qm, d0 * t, sw, sb) / d0
+            dm = d0 * mpmath.findroot(fd, (1 - mpmath.mpf(1e-6), 1 + mpmath.mpf(1e-6)), solver="anderson")
+            Cm = 1 - dm
         else:
             fc = lambda c: (sw ** 2 * _cov_mp_any(act, Qm, c, 1 - c) + sb ** 2) / Qm - c
             Cm = mpmath.findroot(fc, (mpmath.mpf(C) - 1e-9, mpmath.mpf(C) + 1e-9), solver="anderson")
-        x = sw ** 2 * _dd_mp_any(act, Qm, Cm, 1 - Cm)
+            dm = 1 - Cm
+        x = sw ** 2 * _dd_mp_any(act, Qm, Cm, dm)
         xi = _depth_mp(x) if x < 1 else mpmath.inf
         return FixedPoint(+Qm, +Cm, +x, +xi, +c1m)
 
@@ -917,10 +963,10 @@ def edge_of_chaos(act, sigma_b, dps=None):
     k = idx[0]
     q = optimize.brentq(h, grid[k], grid[k + 1], xtol=1e-300, rtol=1e-15, maxiter=500)
     sw = 1 / math.sqrt(_d2_over(act, q))
-    fp = fixed_point(act, sw, sb)
-    if abs(fp.Q / q - 1) > 1e-7:
+    fq = _fixed_Q_cont(act, sw, sb)  # Q* alone: C* = 1 on the edge (the C-scan is ill-conditioned there)
+    if abs(fq / q - 1) > 1e-7:
         raise ValueError(f"the edge-of-chaos root Q = {q!r} is not the stable fixed point at sigma_w = {sw!r} "
-                         f"(fixed_point gives {fp.Q!r})")
+                         f"(fixed_point gives {fq!r})")
     eps = 1e-5
     slope = sw ** 2 * (float(_m2_f64_any(act, np.atleast_1d(q * (1 + eps)))[0])
                        - float(_m2_f64_any(act, np.atleast_1d(q * (1 - eps)))[0])) / (2 * eps * q)

@@ -392,3 +392,21 @@ def test_hardtanh_at_extreme_scales():
     for Q, lo, hi in ((1e12, 0.0, 1.0), (1e12, 2.0, 3.0), (1e6, 0.0, 1.0), (0.05, -1e300, 1.0), (1.0, -0.5, 1e300)):
         for x, y in zip(M(Q, lo, hi), M(Q, lo, hi, dps=30)):
             assert abs(x - float(y)) <= 1e-14 * abs(float(y)), (Q, lo, hi, x, y)
+
+
+def test_fixed_point_ill_conditioned_float64_refused_dps_answers():
+    """Near a critical point the float64 fixed point kept ~0 digits of Q* (hard tanh, sigma_w = 1, sigma_b =
+    1e-8: 7.5e-4 off) or of 1 - C* (erf just above the edge of chaos: 3x off, xi 5x), silently.  Now the
+    float64 face refuses there, naming dps, and the dps face answers (it crossed C = 1 before: TypeError)."""
+    with pytest.raises(ValueError, match="ill-conditioned in float64.*dps"):
+        maps.fixed_point(HardTanh(), 1.0, 1e-8)
+    fp = maps.fixed_point(HardTanh(), 1.0, 1e-8, dps=20)
+    assert abs(float(fp.Q) / 0.016085725691071455 - 1) < 1e-15
+    e = maps.edge_of_chaos(Erf(), 0.05).sigma_w
+    with pytest.raises(ValueError, match="ill-conditioned in float64.*dps"):
+        maps.fixed_point(Erf(), e * (1 + 1e-7), 0.05)
+    b = maps.fixed_point(Erf(), e * (1 + 1e-7), 0.05, dps=20)
+    assert 0 < 1 - b.C < 1e-5 and 0 < 1 - b.chi < 1e-6
+    a = maps.fixed_point(Erf(), e * (1 + 1e-3), 0.05)  # accepted: 1 - C* to ~1e-11 (measured)
+    c = maps.fixed_point(Erf(), e * (1 + 1e-3), 0.05, dps=20)
+    assert abs((1 - a.C) / float(1 - c.C) - 1) < 1e-9 and abs(a.xi / float(c.xi) - 1) < 1e-9
