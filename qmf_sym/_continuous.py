@@ -79,8 +79,8 @@ def _theta_mp(r, d, e):
     return mpmath.pi - t, t
 
 
-def _check_QC(Q, C=None, deficit=None, one_plus=None, **kw):
-    V.positive("Q", Q)
+def _check_QC(Q, C=None, deficit=None, one_plus=None, q_max=math.inf, why="", **kw):
+    V.positive_at_most("Q", Q, q_max, why)
     V.correlation(C, deficit, one_plus=one_plus)
     return (Q,), dict(C=C, deficit=deficit, one_plus=one_plus, **kw)
 
@@ -356,7 +356,7 @@ def _leaky_scale(a):
     """(b, m) with kernel(slope a) = m^2 kernel(slope b): (a, 1) for |a| <= 1, else (1/a, |a|), from
     phi_a(x) = -a phi_{1/a}(-x) and the symmetry of the Gaussian; no term overflows at a huge slope
     (a^2 in (1 + a^2) overflowed, and (1 - a)^2 raised OverflowError, from |a| ~ 1e154)."""
-    return (a, a * 0 + 1) if abs(a) <= 1 else (1 / a, abs(a))
+    return (a, 1) if abs(a) <= 1 else (1 / a, abs(a))
 
 
 #: sin x - x cos x = sum_{n >= 1} (-1)^(n+1) 2n x^(2n+1) / (2n+1)!: x^3 times these coefficients of x^(2n-2)
@@ -737,10 +737,9 @@ HT_Q_VECTOR = 1e3
 
 def _check_ht(Q, C=None, low=-1.0, high=1.0, deficit=None, one_plus=None):
     _check_lohi(low, high)
-    args, kw = _check_QC(Q, C, deficit, one_plus)
-    if not np.all(np.asarray(Q, float) <= HT_Q_MAX):
-        raise ValueError(f"Q must be in (0, {HT_Q_MAX:g}] for the hard tanh kernels (beyond it the clip's window "
-                         f"(high - low)/sqrt(Q) is below 1e-6 and the Phi_2 quadratures lose digits), got {Q!r}")
+    args, kw = _check_QC(Q, C, deficit, one_plus, q_max=HT_Q_MAX,
+                         why="for the hard tanh kernels (beyond it the clip's window (high - low)/sqrt(Q) is below "
+                             "1e-6 and the Phi_2 quadratures lose digits)")
     return args, dict(kw, low=low, high=high)
 
 

@@ -133,6 +133,13 @@ def nonnegative(name, value):
     return _check(name, value, lambda v: (v >= 0) & _not_subnormal(v), f"{{0}} or [{TINY}, inf) (not subnormal)")
 
 
+def positive_at_most(name, value, hi, why):
+    """Require :func:`positive` ``value`` (scalar or array) at most ``hi``, a documented bound; ``why`` (what sets
+    it) follows the range in the message: "Q must be in (0, 1e+12] for ..., got ...".  Returns ``value``."""
+    positive(name, value)
+    return _check(name, value, lambda v: v <= hi, f"(0, {hi:g}] {why}")
+
+
 SIGMA_MAX = 1e150
 """The largest weight or bias scale sigma_w, sigma_b accepted: its square (every map's factor) stays a
 float64 number; above ~1.3e154 sigma_w^2 = inf, and inf times a kernel that underflows to 0 was NaN."""

@@ -83,11 +83,7 @@ class Activation:
 
     def check_Q(self, Q, name="Q"):
         """Validate a variance for this activation's kernels: positive (not subnormal) and <= ``q_max``."""
-        V.positive(name, Q)
-        if not np.all(np.asarray(Q, dtype=float) <= self.q_max):
-            raise ValueError(f"{name} must be in (0, {self.q_max:g}] for {self.name} (its kernels are certified "
-                             f"up to there), got {Q!r}")
-        return Q
+        return V.positive_at_most(name, Q, self.q_max, f"for {self.name} (its kernels are certified up to there)")
 
     # generic quadrature oracles (independent of the kernels; used by the faces harness)
     def _oracle_moments(self, Q):

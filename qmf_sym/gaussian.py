@@ -181,8 +181,8 @@ def _excess_f64(h, k, r, d, e=None):
     h, k, r, d, e = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (h, k, r, d, e)))
     # a subnormal offset is 0 to within n(0) |h| < 1e-308 (absolute): Owen's arguments (k - r h) / (h s)
     # formed from its one or two significant bits were wrong by O(1) (Phi_2(5e-324, 0; 1/2) = 3/8, not 1/3)
-    h = np.where(np.abs(h) < np.finfo(float).tiny, 0.0, h)
-    k = np.where(np.abs(k) < np.finfo(float).tiny, 0.0, k)
+    h = np.where(np.abs(h) < V.TINY, 0.0, h)
+    k = np.where(np.abs(k) < V.TINY, 0.0, k)
     pos = r >= 0
     omr2 = np.where(pos, d * (2 - d), e * (2 - e))
     sq = np.sqrt(omr2)

@@ -618,6 +618,17 @@ def _fixed_deficit_f64(act, Q, sigma_w, sigma_b):
     return 0.0  # no fixed point below 1: correlations collapse to C* = 1
 
 
+def _deficit_root_mp(act, Qm, d64, sw, sb):
+    """1 - C* at the working precision from the float64 root ``d64``: d = 1 - M(1 - d) (eq. 5 in 1 - C), solved in
+    units of d64 (findroot's tolerance is absolute, and 1 - C* can be 1e-32: chi ~ 1/sqrt(1 - C*) kept only 13
+    digits) and without Q*'s rounding residual, as the float64 scan (:func:`_fixed_deficit_f64`)."""
+    import mpmath
+
+    d0 = mpmath.mpf(d64)
+    fd = lambda t: t - _cmd_mp(act, Qm, d0 * t, sw, sb, include_residual=False) / d0  # noqa: E731
+    return d0 * mpmath.findroot(fd, (1 - mpmath.mpf(1e-6), 1 + mpmath.mpf(1e-6)), solver="anderson")
+
+
 def _check_fixed_point(act, sigma_w, sigma_b=0):
     act = as_activation(act)
     V.sigma("sigma_w", sigma_w)
@@ -691,11 +702,7 @@ def fixed_point(act, sigma_w, sigma_b=0, dps=None):
         elif dlt == 0.0:  # 1 - C* below 1e-300 in float64 (sigma_b / sigma_w beyond ~1e75): C* = 1 at this precision
             return FixedPoint(+(Qm * mpmath.mpf(s) ** 2), mpmath.mpf(1), mpmath.inf, mpmath.inf, mpmath.inf)
         elif 0 < dlt < 1e-6:  # C* near 1: the root in 1 - C (C +- 1e-9 crossed C = 1, and the map went complex)
-            # as the float64 scan; in units of the float64 root (findroot's tolerance is absolute, and 1 - C* can
-            # be 1e-32: chi ~ 1/sqrt(1 - C*) kept only 13 digits)
-            d0 = mpmath.mpf(dlt)
-            fd = lambda t: t - _cmd_mp(act_s, Qm, d0 * t, sw, sb, include_residual=False) / d0
-            dm = d0 * mpmath.findroot(fd, (1 - mpmath.mpf(1e-6), 1 + mpmath.mpf(1e-6)), solver="anderson")
+            dm = _deficit_root_mp(act_s, Qm, dlt, sw, sb)
             Cm = 1 - dm
         else:
             def fc(c):
@@ -747,7 +754,7 @@ def _check_Q_conditioning(act, q, sigma_w, sigma_b):
     point (hard tanh at sigma_w = 1, sigma_b = 1e-8: V' = 1 - 3e-15) that was a Q* 7.5e-4 off, silently.
     V' by a central difference (step 1e-4 Q*; its own error ~1e-8 is far below the bound it tests)."""
     h = 1e-4
-    if not (np.isfinite(q) and q * h > np.finfo(float).tiny):  # Q* underflowed (or overflowed): nothing to assess
+    if not (np.isfinite(q) and q * h > V.TINY):  # Q* underflowed (or overflowed): nothing to assess
         return
     with np.errstate(all="ignore"):
         v = np.asarray(_variance_f64(act, np.array([q * (1 - h), q * (1 + h)]), sigma_w, sigma_b), float)
@@ -806,10 +813,8 @@ def _fixed_point_continuous(act, sigma_w, sigma_b, dps):
             return FixedPoint(+Qm, mpmath.mpf(1), +c1m, +xi, +c1m)
         if C == 0.0 and sigma_b == 0 and act.is_odd():
             Cm, dm = mpmath.mpf(0), mpmath.mpf(1)
-        elif 1 - C < 1e-6:  # the root in 1 - C, in units of the float64 one (C +- 1e-9 would cross C = 1)
-            d0 = mpmath.mpf(1 - C)
-            fd = lambda t: t - _cmd_mp(act, Qm, d0 * t, sw, sb) / d0
-            dm = d0 * mpmath.findroot(fd, (1 - mpmath.mpf(1e-6), 1 + mpmath.mpf(1e-6)), solver="anderson")
+        elif 1 - C < 1e-6:  # the root in 1 - C (C +- 1e-9 would cross C = 1)
+            dm = _deficit_root_mp(act, Qm, 1 - C, sw, sb)
             Cm = 1 - dm
         else:
             fc = lambda c: (sw ** 2 * _cov_mp_any(act, Qm, c, 1 - c) + sb ** 2) / Qm - c

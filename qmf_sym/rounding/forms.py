@@ -35,11 +35,8 @@ def check_Q(Q):
     mpmath Phi_2 quadratures lose digits (the dps faces were wrong in the 4th digit at Q = 1e30)."""
     from .._continuous import HT_Q_MAX
 
-    V.positive("Q", Q)
-    if not np.all(np.asarray(Q, dtype=float) <= HT_Q_MAX):
-        raise ValueError(f"Q must be in (0, {HT_Q_MAX:g}] for stochastic rounding (the clip of the levels: its "
-                         f"Gaussian kernels lose digits beyond), got {Q!r}")
-    return Q
+    return V.positive_at_most("Q", Q, HT_Q_MAX, "for stochastic rounding (the clip of the levels: its Gaussian "
+                              "kernels lose digits beyond)")
 
 
 def _check_Q(act, Q):
@@ -226,10 +223,14 @@ def _R(s, t, r, d, ops):
     return full - prod0
 
 
+def _one_plus64(r, d):
+    """1 + C from C itself for C < 0 (2 - d from a rounded d = 1 - C lost ~10 % of 1 + C = 1e-15), else 2 - d."""
+    return np.where(r < 0, 1.0 + r, 2.0 - d)
+
+
 def _ops_f64():
     def exc(s, t, r, d):
-        # 1 + C from C itself near C = -1 (2 - d from a rounded d = 1 - C lost ~10% of 1 + C = 1e-15)
-        return G._excess_f64(-s, -t, r, d, np.where(r < 0, 1.0 + r, 2.0 - d))
+        return G._excess_f64(-s, -t, r, d, _one_plus64(r, d))
     return (G.cdf, G.pdf, exc, np.sqrt, np.exp, np.pi, np.where)
 
 
@@ -351,7 +352,7 @@ sr_covariance = ClosedForm(
 def _rect_f64(a, b, r, d):
     P = np.where(a >= 0, G.cdf.f64(-a) - G.cdf.f64(-b),
                  np.where(b <= 0, G.cdf.f64(b) - G.cdf.f64(a), 1 - G.cdf.f64(a) - G.cdf.f64(-b)))
-    e = np.where(r < 0, 1.0 + r, 2.0 - d)  # :func:`_ops_f64`
+    e = _one_plus64(r, d)
     ex = lambda h, k: G._excess_f64(h, k, r, d, e)
     return P * P + ex(b, b) - ex(a, b) - ex(b, a) + ex(a, a)
 

@@ -107,17 +107,18 @@ def moments_f64(D, th):
     D = np.asarray(D, dtype=float)
     with np.errstate(over="ignore"):  # D^2 = inf from D ~ 1e154: p = 0, erfc(inf) = 0, both right
         p = np.exp(th.T2 * (-0.5 * D * D)[..., None])
-    small = np.any(D < _PAD_D)
-    if small:  # below D ~ 4e-9 the padding's terms no longer underflow: drop them (chi was 7e-11, not 2/pi)
-        p = p * (th.T < _PAD)
+    # below D ~ 4e-9 the padding's terms no longer underflow: drop them (chi was 7e-11, not 2/pi)
+    keep = (th.T < _PAD) if np.any(D < _PAD_D) else None
+    if keep is not None:
+        p = p * keep
     s0 = _INV_SQRT_2PI * p.sum(-1)
     s2 = _INV_SQRT_2PI * np.einsum("...j,...j->...", p, th.T2)
     s4 = _INV_SQRT_2PI * np.einsum("...j,...j->...", p, th.T4)
     del p
     with np.errstate(over="ignore"):
         E = _sp.erfc(th.Ts * D[..., None])  # 2 Phi(-t D)
-    if small:
-        E = E * (th.T < _PAD)
+    if keep is not None:
+        E = E * keep
     sG = 0.5 * np.einsum("...j,...j->...", E, th.T)
     return s0, s2, s4, sG
 
@@ -216,8 +217,7 @@ D_MAX = 1e100
 
 def check_D(D):
     """D~ of eq. 17: in (0, D_MAX] (not subnormal); internal, the one check of every face's D."""
-    V.positive("D", D)
-    return V._check("D", D, lambda v: v <= D_MAX, f"(0, {D_MAX:g}] (mpmath's erfc overflows beyond)")
+    return V.positive_at_most("D", D, D_MAX, "(mpmath's erfc overflows beyond)")
 
 
 def _check_chi_uniform(D, N):
