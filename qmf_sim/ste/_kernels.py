@@ -51,42 +51,32 @@ def ziggurat_tables(n=256):
     from scipy.optimize import brentq
     from scipy.special import erfc
 
-    def build(r):
-        f = lambda x: math.exp(-0.5 * x * x)  # noqa: E731
+    f = lambda x: math.exp(-0.5 * x * x)  # noqa: E731
+
+    def build(r):  # the layers' x and the mismatch 1 - f(x_n) (< 0 where r is too small)
         v = r * f(r) + math.sqrt(math.pi / 2) * erfc(r / math.sqrt(2))
-        x = np.empty(n + 1)
+        x = np.zeros(n + 1)
         x[0], x[1] = v / f(r), r
         for i in range(1, n - 1):
             arg = v / x[i] + f(x[i])
             if arg >= 1.0:
-                return x, v, 1.0 - arg - (n - 1 - i)  # ran out of room: r too small
+                return x, 1.0 - arg - (n - 1 - i)
             x[i + 1] = math.sqrt(-2.0 * math.log(arg))
-        x[n] = 0.0
-        return x, v, 1.0 - (v / x[n - 1] + f(x[n - 1]))
+        return x, 1.0 - (v / x[n - 1] + f(x[n - 1]))
 
-    r = brentq(lambda r: build(r)[2], 3.0, 4.0, xtol=1e-15, rtol=1e-15)
-    x, v, mismatch = build(r)
+    r = brentq(lambda r: build(r)[1], 3.0, 4.0, xtol=1e-15, rtol=1e-15)
+    x, mismatch = build(r)
     assert abs(mismatch) < 1e-12, mismatch
-    two52 = 2.0**52
-    ki = np.empty(n, dtype=np.uint64)
-    wi = np.empty(n)
-    fi = np.exp(-0.5 * x * x)
-    fi[n] = 1.0
-    for i in range(n):
-        ki[i] = np.uint64(math.floor(x[i + 1] / x[i] * two52))
-        wi[i] = x[i] / two52
-    return ki, wi, fi, r
+    ki = np.floor(x[1:] / x[:-1] * 2.0**52).astype(np.uint64)  # < 2^52: exact
+    return ki, x[:-1] / 2.0**52, np.exp(-0.5 * x * x), r  # fi[n] = exp(-0) = 1
 
 
 KI, WI, FI, ZIG_R = ziggurat_tables()
 ZR = float(ZIG_R)
 INV_ZR = 1.0 / ZR
-M8 = np.uint64(255)
-U1 = np.uint64(1)
-S8, S11, S12 = np.uint64(8), np.uint64(11), np.uint64(12)
-S17, S45, S23, S41 = np.uint64(17), np.uint64(45), np.uint64(23), np.uint64(41)
+M8, M9, U1 = np.uint64(255), np.uint64(511), np.uint64(1)
+S8, S11, S12, S17, S19, S23, S41, S45 = (np.uint64(k) for k in (8, 11, 12, 17, 19, 23, 41, 45))
 TWO53I = 1.0 / 9007199254740992.0
-M9 = np.uint64(511)
 WIS = np.concatenate([WI, -WI])  # signed layer widths, index u & 511
 KIS = KI.astype(np.int64)  # < 2^52: exact
 jit = dict(nogil=True, cache=CACHE, fastmath=False, error_model="numpy")
@@ -127,12 +117,6 @@ def _chain(u, q, th, lv):
         q = lv[j] if u >= t else q
         j += 1
     return q
-
-
-@njit(**J)
-def qpass_id(src, dst, d):
-    for i in range(d):
-        dst[i] = src[i]
 
 
 @njit(**J)
@@ -211,20 +195,14 @@ CODE_SEARCH = 200
 
 # ---- tanh without a libm call (vectorised by LLVM)
 @intrinsic
-def _f64_bits(typingctx, x):
-    """The IEEE-754 bits of a float64 as an int64 (a bit cast)."""
-    return types.int64(types.float64), lambda context, builder, sig, args: builder.bitcast(args[0], ir.IntType(64))
-
-
-@intrinsic
-def _pow2_bits(typingctx, b):
-    """2.0**k from b = the bits of 1.5 * 2^52 + k (|k| < 1022): the exponent field (b + 1023) << 52;
-    the high bits of b are shifted out."""
+def _pow2(typingctx, t):
+    """2.0**k from t = 1.5 * 2^52 + k as a float64 (|k| < 1022): the exponent field (bits(t) + 1023) << 52
+    (a bit cast; the high bits of t's own exponent and mantissa are shifted out)."""
     def codegen(context, builder, sig, args):
         i64 = ir.IntType(64)
-        e = builder.shl(builder.add(args[0], ir.Constant(i64, 1023)), ir.Constant(i64, 52))
-        return builder.bitcast(e, ir.DoubleType())
-    return types.float64(types.int64), codegen
+        b = builder.add(builder.bitcast(args[0], i64), ir.Constant(i64, 1023))
+        return builder.bitcast(builder.shl(b, ir.Constant(i64, 52)), ir.DoubleType())
+    return types.float64(types.float64), codegen
 
 
 LOG2E, LN2HI, LN2LO = 1.4426950408889634, 6.93147180369123816490e-01, 1.90821492927058770002e-10  # fdlibm split
@@ -254,7 +232,7 @@ def tanh(x):
     r4 = r2 * r2
     q = (((E2 + E3 * r) + r2 * (E4 + E5 * r)) + r4 * ((E6 + E7 * r) + r2 * (E8 + E9 * r))
          + (r4 * r4) * ((E10 + E11 * r) + r2 * (E12 + E13 * r)))
-    s = _pow2_bits(_f64_bits(t))
+    s = _pow2(t)
     m = s * (r + r2 * q) + (s - 1.0)
     return math.copysign(m / (m + 2.0), x)
 
@@ -286,7 +264,7 @@ def mpass(code, src, dst, d, lev, thr, t0, inv, top):
     """dst[i] = psi(src[i]), i < d, for every map of qmf_sim.ste.quantizer.map_tables (staircase rows padded
     to >= 16 levels and 15 thresholds)."""
     if code == 0:
-        qpass_id(src, dst, d)
+        dst[:d] = src[:d]
     elif code == 1:
         qpass_chain(src, dst, d, to_fixed_tuple(thr, 1), to_fixed_tuple(lev, 2))
     elif code == 3:
@@ -451,7 +429,7 @@ def nxt(s0, s1, s2, s3):
     s1 ^= s2
     s0 ^= s3
     s2 ^= t
-    s3 = (s3 << S45) | (s3 >> np.uint64(19))
+    s3 = (s3 << S45) | (s3 >> S19)
     return res, s0, s1, s2, s3
 
 
