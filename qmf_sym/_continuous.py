@@ -91,10 +91,25 @@ _CS = (dict(C=0.3), dict(C=-0.6), dict(C=0.95), dict(deficit=1e-10), dict(one_pl
 
 
 # ============================================================================ generic quadrature oracles
-def _quad(f, pts):
+def _quad(f, pts, **kw):
+    """mpmath.quad of f over the intervals between ``pts``, with relative accuracy at any size of f.
+
+    mpmath stops refining when the difference of two levels is below 10^-dps *absolute*, so an integrand
+    of size 1e-100 stopped at the first level (E tanh(u)^2 at Q = 1e-100 came out 2.7 % low, and was
+    accepted).  f is therefore divided by the power of two nearest the largest |f| sampled at the break
+    points, their midpoints and z = +-1, +-2 inside them (an exact rescaling; never above the true peak),
+    and the value multiplied back.  ``kw``: mpmath.quad's; with ``error=True``: (value, error estimate, the
+    power of two)."""
     import mpmath
 
-    return mpmath.quad(f, pts)
+    lo, hi = pts[0], pts[-1]
+    zs = list(pts) + [(a + b) / 2 for a, b in zip(pts, pts[1:])] + [z for z in (-2, -1, 1, 2) if lo < z < hi]
+    peak = max(abs(f(mpmath.mpf(z))) for z in zs)
+    scale = mpmath.ldexp(1, int(mpmath.floor(mpmath.log(peak, 2)))) if peak and mpmath.isfinite(peak) else 1
+    if not kw.get("error"):
+        return mpmath.quad(lambda z: f(z) / scale, pts, **kw) * scale
+    v, err = mpmath.quad(lambda z: f(z) / scale, pts, **kw)
+    return v * scale, err * scale, scale
 
 
 def _zbreaks(Q, kinks, L):
@@ -886,14 +901,15 @@ def _quad_cross64(act, Q, r, d, e, which="both"):
 
 
 def _certified_quad(f, pts, ref=0, method="tanh-sinh"):
-    """mpmath.quad with its error estimate (the difference of its last two degrees) checked: raises
-    ArithmeticError when the estimate exceeds 10^-(dps - 8) times |value| + ``ref`` (``ref``: the
-    scale of the terms that cancel when the value is ~0, e.g. sqrt(E phi^2) for E phi of an odd phi)."""
+    """mpmath.quad (rescaled: :func:`_quad`) with its error estimate (the difference of its last two degrees)
+    checked: raises ArithmeticError when the estimate exceeds 10^-(dps - 8) times |value| + ``ref`` (``ref``:
+    the scale of the terms that cancel when the value is ~0, e.g. sqrt(E phi^2) for E phi of an odd phi),
+    with a floor of 10^-dps times the integrand's sampled size."""
     import mpmath
 
-    v, err = mpmath.quad(f, pts, error=True, maxdegree=10, method=method)
+    v, err, size = _quad(f, pts, error=True, maxdegree=10, method=method)
     target = mpmath.mpf(10) ** (-(mpmath.mp.dps - 8))
-    if err > target * (abs(v) + ref + mpmath.mpf(10) ** (-mpmath.mp.dps)):
+    if err > target * (abs(v) + ref + mpmath.mpf(10) ** (-mpmath.mp.dps) * size):
         raise ArithmeticError(f"quadrature error estimate {mpmath.nstr(err, 3)} exceeds the target "
                               f"{mpmath.nstr(target, 3)} (relative) at {mpmath.mp.dps} digits")
     return v
@@ -934,11 +950,13 @@ def _quad_cross_mp(act, Q, r, d, e, which=None):
     pts = _zbreaks(Q / act.scale ** 2, (), L)
     res = []
     for g in ((f, fp) if which is None else ((f, fp)[which],)):
-        if r == 0:  # independent: E g(u1) g(u2) = (E g(u))^2; E phi = 0 exactly for an odd phi
-            if g is f and act.odd:
-                res.append(mpmath.mpf(0))
-                continue
-            res.append(_certified_quad(lambda z, g=g: mpmath.npdf(z) * g(sq * z), pts, 1) ** 2)
+        if r == 0 and g is f and act.odd:  # independent, and E phi = 0 exactly for an odd phi
+            res.append(mpmath.mpf(0))
+            continue
+        # |E g(u1) g(u2)| <= E g(u)^2 (Cauchy-Schwarz): the scale of the terms that cancel near C = 0
+        m2 = _quad_moments_mp_one(act, Q, 2 if g is f else 3)
+        if r == 0:  # independent: E g(u1) g(u2) = (E g(u))^2
+            res.append(_certified_quad(lambda z, g=g: mpmath.npdf(z) * g(sq * z), pts, mpmath.sqrt(m2)) ** 2)
             continue
         if s == 0:
             res.append(_certified_quad(lambda z, g=g: mpmath.npdf(z) * g(sq * z) * g(sq * r * z), pts))
@@ -949,15 +967,15 @@ def _quad_cross_mp(act, Q, r, d, e, which=None):
             c = -r * z1 / s
             w = act.scale / (sq * s)
             br = {-L, L, mpmath.mpf(0)} | {x for x in (c, c - w, c + w, c - 4 * w, c + 4 * w) if -L < x < L}
-            # absolute at the scale |g(centre)| + min(bound, 1): the inner mean of an odd g cancels to ~0
-            ref = abs(g(sq * r * z1)) + min(act.bound, 1.0)
+            # absolute at the scale |g(centre)| + sqrt(E g^2): the inner mean of an odd g cancels to ~0
+            ref = abs(g(sq * r * z1)) + mpmath.sqrt(m2)
             return _certified_quad(lambda z2: mpmath.npdf(z2) * g(sq * (r * z1 + s * z2)), sorted(br), ref,
                                    method="gauss-legendre")
 
-        # E phi phi: absolute at the scale 1 (the harness's cancel_scale; it is ~Q C (E phi')^2 near C = 0, where a
-        # relative target raised ArithmeticError); E phi' phi' has a positive integrand: relative
+        # E phi phi: absolute at the scale E phi^2 (it is ~Q C (E phi')^2 near C = 0, where a relative target
+        # raised ArithmeticError); E phi' phi' has a positive integrand for a monotone phi: relative
         res.append(_certified_quad(lambda z1, g=g, inner=inner: mpmath.npdf(z1) * g(sq * z1) * inner(z1), pts,
-                                   1 if g is f else 0, method="gauss-legendre"))
+                                   m2 if g is f else 0, method="gauss-legendre"))
     return tuple(res) if which is None else res[0]
 
 

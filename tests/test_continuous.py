@@ -413,3 +413,17 @@ def test_fixed_point_ill_conditioned_float64_refused_dps_answers():
     a = maps.fixed_point(Erf(), e * (1 + 1e-3), 0.05)  # accepted: 1 - C* to ~1e-11 (measured)
     c = maps.fixed_point(Erf(), e * (1 + 1e-3), 0.05, dps=20)
     assert abs((1 - a.C) / float(1 - c.C) - 1) < 1e-9 and abs(a.xi / float(c.xi) - 1) < 1e-9
+
+
+def test_tanh_dps_moments_at_tiny_Q_relative():
+    """E tanh(u)^2 = Q - 2 Q^2 + O(Q^3) for u ~ N(0, Q): the dps face is relative-accurate at tiny Q.
+    mpmath.quad's absolute stopping rule had stopped at its first level (2.7 % low at Q = 1e-100,
+    accepted) and raised ArithmeticError at Q = 1e-30; the integrand is now rescaled to O(1)."""
+    import mpmath
+
+    from qmf_sym import activations as A
+    from qmf_sym import maps
+
+    for Q in (1e-300, 1e-100, 1e-30):
+        v = maps.variance_map(A.Tanh(), Q, 1.0, 0.0, dps=30)
+        assert abs(v / mpmath.mpf(Q) - 1) < 1e-25, (Q, v)
