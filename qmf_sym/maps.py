@@ -503,13 +503,24 @@ register_equation("qmf_sym.maps.fixed_point", "paper 1, eq. 4-7, Lemma 1", "stab
 class FixedPoint:
     """The stable fixed point (Q*, C*) of eq. 4, with chi (eq. 6) and xi (eq. 7) there, and
     ``chi_1`` = sigma_w^2 E phi'(u)^2 at Q* (the slope of M at C = 1; ``inf`` for staircases, whose
-    phi' is a sum of Dirac deltas)."""
+    phi' is a sum of Dirac deltas).
+
+    ``deficit`` = 1 - C*, the root that :func:`fixed_point` solves for near C = 1 (eq. 5 in 1 - C,
+    d = 1 - M(1 - d)), never formed as 1 - C in float64: where sigma_b >> sigma_w a staircase has
+    1 - C* ~ (sigma_w / sigma_b)^4 (derivations/staircase_chi.md, section 4), e.g. ~1e-17 at
+    sigma_w = 1, sigma_b = 1e4, where the float64 ``C`` rounds to 1.0 but ``deficit`` keeps its
+    relative accuracy (and chi of eq. 6, computed from it, stays finite).  At ``dps`` an mpf.  It is
+    0 where C* = 1 (exactly: the ordered phase chi_1 <= 1 of a continuous phi and the edge of chaos;
+    or below the float64 scan's floor, 1 - C* < 1e-300 for staircases, < 1e-14 otherwise) and 1 where
+    C* = 0 (an odd phi at sigma_b = 0).  Every path of :func:`fixed_point` sets it; a FixedPoint built by
+    hand without it (the positional fields of before) has ``deficit`` None."""
 
     Q: object
     C: object
     chi: object
     xi: object
     chi_1: object = math.inf
+    deficit: object = None
 
 
 def _fixed_Q_f64(act, sigma_w, sigma_b):
@@ -643,7 +654,8 @@ def _power_of_two_scale(sigma_w, sigma_b):
 
 def fixed_point(act, sigma_w, sigma_b=0, dps=None):
     """The stable fixed point of eq. 4: Q* (variance map) and C* (correlation map, Lemma 1),
-    with chi = chi(Q*, C*) (eq. 6 / 15), xi = -1/log chi (eq. 7) and chi_1 (the slope at C = 1).
+    with chi = chi(Q*, C*) (eq. 6 / 15), xi = -1/log chi (eq. 7), chi_1 (the slope at C = 1) and
+    ``deficit`` = 1 - C* from the root itself (:class:`FixedPoint`: it survives where float64 rounds C* to 1).
 
     Q* is the largest root of Q = sigma_w^2 E phi^2 + sigma_b^2 crossed from above (the stable one);
     C* is the fixed point of eq. 5 reached from C = 0 (it is 0 for odd activations at sigma_b = 0).
@@ -688,9 +700,9 @@ def fixed_point(act, sigma_w, sigma_b=0, dps=None):
             raise ValueError(f"Q* = {float(q)!r} * {float(s)!r}^2 is outside the normal float64 range for sigma_w={sigma_w!r}, "
                              f"sigma_b={sigma_b!r}; pass dps=k for an mpmath Q*")
         if dlt == 0.0:
-            return FixedPoint(Q, 1.0, np.inf, np.inf, np.inf)
+            return FixedPoint(Q, 1.0, np.inf, np.inf, np.inf, 0.0)
         x = float(_chi_f64(act_s, q, sigma_w=a, **corr))
-        return FixedPoint(Q, C, x, float(_depth_f64(x)) if x < 1 else np.inf, np.inf)
+        return FixedPoint(Q, C, x, float(_depth_f64(x)) if x < 1 else np.inf, np.inf, float(dlt))
     import mpmath
 
     with mpmath.workdps(V.guard_digits(dps)):
@@ -700,7 +712,8 @@ def fixed_point(act, sigma_w, sigma_b=0, dps=None):
         if C == 0.0 and sigma_b == 0.0 and act.is_odd():
             Cm, dm = mpmath.mpf(0), mpmath.mpf(1)
         elif dlt == 0.0:  # 1 - C* below 1e-300 in float64 (sigma_b / sigma_w beyond ~1e75): C* = 1 at this precision
-            return FixedPoint(+(Qm * mpmath.mpf(s) ** 2), mpmath.mpf(1), mpmath.inf, mpmath.inf, mpmath.inf)
+            return FixedPoint(+(Qm * mpmath.mpf(s) ** 2), mpmath.mpf(1), mpmath.inf, mpmath.inf, mpmath.inf,
+                              mpmath.mpf(0))
         elif 0 < dlt < 1e-6:  # C* near 1: the root in 1 - C (C +- 1e-9 crossed C = 1, and the map went complex)
             dm = _deficit_root_mp(act_s, Qm, dlt, sw, sb)
             Cm = 1 - dm
@@ -711,7 +724,7 @@ def fixed_point(act, sigma_w, sigma_b=0, dps=None):
             dm = 1 - Cm
         x = sw ** 2 * _dens_sum_mp(act_s, Qm, Cm, dm) / Qm
         xi = _depth_mp(x) if x < 1 else mpmath.inf
-        return FixedPoint(+(Qm * mpmath.mpf(s) ** 2), +Cm, +x, +xi, mpmath.inf)
+        return FixedPoint(+(Qm * mpmath.mpf(s) ** 2), +Cm, +x, +xi, mpmath.inf, +dm)
 
 
 def _relu_Q(act, sigma_w, sigma_b):
@@ -778,14 +791,15 @@ def _fixed_point_continuous(act, sigma_w, sigma_b, dps):
         _check_Q_conditioning(act, q, sigma_w, sigma_b)
     c1 = float(sigma_w ** 2 * np.asarray(act._d2_f64(np.atleast_1d(q)), float)[0])
     if sigma_b == 0 and act.is_odd():
-        C = 0.0
+        dlt = 1.0
     elif c1 <= 1.0:
-        C = 1.0
+        dlt = 0.0
     else:
-        C = _fixed_C_f64(act, q, sigma_w, sigma_b)
+        dlt = float(_fixed_deficit_f64(act, q, sigma_w, sigma_b))
+    C = 1.0 - dlt
     if dps is None:
         if C >= 1.0:
-            return FixedPoint(q, 1.0, c1, float(_depth_f64(c1)) if c1 < 1 else np.inf, c1)
+            return FixedPoint(q, 1.0, c1, float(_depth_f64(c1)) if c1 < 1 else np.inf, c1, 0.0)
         x = float(_chi_f64(act, q, C, sigma_w))
         # the scan's F(1 - d) = M - 1 + d is absolute-accurate (~4 eps), and F' = 1 - chi at the root: the error of
         # 1 - C* is ~4 eps / (1 - chi) (measured for erf: 10-40x below this estimate; xi's error ~2x that of
@@ -794,7 +808,7 @@ def _fixed_point_continuous(act, sigma_w, sigma_b, dps):
             raise ValueError(f"C* = 1 - {1 - C:.3g} for {act.name} at sigma_w={sigma_w!r}, sigma_b={sigma_b!r} is "
                              f"ill-conditioned in float64 (chi = 1 - {1 - x:.2g}: so close to the edge of chaos that "
                              f"1 - C* would carry an error above {C_STAR_RTOL:g} of itself); pass dps=k")
-        return FixedPoint(q, C, x, float(_depth_f64(x)) if x < 1 else np.inf, c1)
+        return FixedPoint(q, C, x, float(_depth_f64(x)) if x < 1 else np.inf, c1, dlt)
     import mpmath
 
     from .activations import LeakyReLU
@@ -810,11 +824,11 @@ def _fixed_point_continuous(act, sigma_w, sigma_b, dps):
         c1m = sw ** 2 * act._d2_mp(Qm)
         if C >= 1.0:
             xi = _depth_mp(c1m) if c1m < 1 else mpmath.inf
-            return FixedPoint(+Qm, mpmath.mpf(1), +c1m, +xi, +c1m)
+            return FixedPoint(+Qm, mpmath.mpf(1), +c1m, +xi, +c1m, mpmath.mpf(0))
         if C == 0.0 and sigma_b == 0 and act.is_odd():
             Cm, dm = mpmath.mpf(0), mpmath.mpf(1)
-        elif 1 - C < 1e-6:  # the root in 1 - C (C +- 1e-9 would cross C = 1)
-            dm = _deficit_root_mp(act, Qm, 1 - C, sw, sb)
+        elif dlt < 1e-6:  # the root in 1 - C (C +- 1e-9 would cross C = 1)
+            dm = _deficit_root_mp(act, Qm, dlt, sw, sb)
             Cm = 1 - dm
         else:
             fc = lambda c: (sw ** 2 * _cov_mp_any(act, Qm, c, 1 - c) + sb ** 2) / Qm - c
@@ -822,7 +836,7 @@ def _fixed_point_continuous(act, sigma_w, sigma_b, dps):
             dm = 1 - Cm
         x = sw ** 2 * _dd_mp_any(act, Qm, Cm, dm)
         xi = _depth_mp(x) if x < 1 else mpmath.inf
-        return FixedPoint(+Qm, +Cm, +x, +xi, +c1m)
+        return FixedPoint(+Qm, +Cm, +x, +xi, +c1m, +dm)
 
 
 # ============================================================================ chi_1 and the edge of chaos

@@ -70,6 +70,40 @@ def test_out_writes_through_io(tmp_path, capsys, suffix):
         assert io.sidecar_path(path).exists()
 
 
+@pytest.mark.parametrize("mode", ["text", "json", ".csv", ".json"])
+def test_one_minus_C_star_where_float64_rounds_C_to_one(mode, tmp_path, capsys):
+    # sigma_b >> sigma_w: 1 - C* ~ 9e-18 (derivations/staircase_chi.md, section 4), C_star prints as 1; the deficit
+    # is the solver's root, printed with 15 digits and written exactly (JSON / CSV round-trip float64)
+    argv = ["fixed-point", "--activation", "staircase", "--levels", "4", "--sigma-w", "1", "--sigma-b", "1e4"]
+    path = tmp_path / f"fp{mode}"
+    extra = {"text": [], "json": ["--json"]}.get(mode, ["--out", str(path)])
+    code, out, err = _run(argv + extra, capsys)
+    assert code == 0, err
+    fp = maps.fixed_point(A.Staircase.uniform(4), 1.0, 1e4)
+    assert fp.C == 1.0 and 0 < fp.deficit < 1e-16
+    if mode == "text":
+        vals = {ln.split("=")[0].strip(): ln.split("=")[1].split()[0] for ln in out.splitlines()[1:] if "=" in ln}
+        assert float(vals["C_star"]) == 1.0
+        assert float(vals["one_minus_C_star"]) == pytest.approx(fp.deficit, rel=1e-14)
+        return
+    if mode == "json":
+        rep = json.loads(out)
+    elif mode == ".json":
+        rep = io.read_json(path)
+    else:
+        (rep,) = io.read_csv(path)
+    assert float(rep["C_star"]) == 1.0 and float(rep["one_minus_C_star"]) == fp.deficit
+
+
+def test_one_minus_C_star_digits_at_dps(capsys):
+    code, out, err = _run(["fixed-point", "--activation", "staircase", "--levels", "4", "--sigma-w", "1",
+                           "--sigma-b", "1e4", "--dps", "30", "--json"], capsys)
+    assert code == 0, err
+    d = json.loads(out)["digits"]["one_minus_C_star"]
+    assert float(d) == pytest.approx(maps.fixed_point(A.Staircase.uniform(4), 1.0, 1e4).deficit, rel=1e-13)
+    assert len(d.split("e")[0].replace(".", "")) >= 28  # 30 significant digits of 1 - C*, not of C*
+
+
 BAD = [("--sigma-w", v) for v in ("nan", "inf", "-inf", "0", "-1", "abc", "")] + \
       [("--sigma-b", v) for v in ("nan", "inf", "-0.5", "abc", "")] + \
       [("--levels", v) for v in ("nan", "inf", "0", "1", "-3", "2.5", "abc")] + \

@@ -203,6 +203,49 @@ def test_fixed_point_is_fixed_and_stable(sb):
     assert abs(Qs[-1] - f64.Q) < 1e-9 and abs(Cs[-1] - f64.C) < 1e-6
 
 
+@pytest.mark.parametrize("sb", [1e4, 1e8])
+def test_fixed_point_deficit_where_float64_rounds_C_to_one(sb):
+    """sigma_b >> sigma_w (derivations/staircase_chi.md, section 4): 1 - C* ~ 9e-18 (sigma_b = 1e4) and 9e-34
+    (1e8), so the float64 C is 1.0, but ``deficit`` is the root in 1 - C itself.  Tolerance 1e-13 relative: Brent
+    stops at rtol 1e-15, the scan's d - [1 - M(1 - d)] is relative-accurate to a few eps (no Q* residual, eq. 5
+    in 1 - C), and the root's condition number is 1 / (1 - chi) = 2 at chi = 1/2 (measured: 0 and 1.1e-15)."""
+    act = Staircase.uniform(4)
+    a, b = M.fixed_point(act, 1.0, sb), M.fixed_point(act, 1.0, sb, dps=30)
+    assert a.C == 1.0 and 0 < a.deficit < 1e-16
+    assert abs(a.deficit - float(b.deficit)) <= 1e-13 * float(b.deficit)
+    assert isinstance(b.deficit, mpmath.mpf)
+    with mpmath.workdps(40):
+        assert abs((1 - b.C) - b.deficit) <= mpmath.mpf(10) ** -38  # the dps face's C and deficit agree
+
+
+@pytest.mark.parametrize("act, sw, sb", [(Staircase.uniform(10), 1.3, 0.3), (Staircase.uniform(4), 1.2, 0.05),
+                                         pytest.param("tanh", 1.5, 0.05, marks=pytest.mark.slow),  # dps: minutes
+                                         ("hardtanh", 1.2, 0.3)])
+def test_fixed_point_deficit_is_one_minus_C_where_C_is_not_near_one(act, sw, sb):
+    """1 - C* ~ 0.1 .. 1: nothing cancels, so ``deficit`` is 1 - C to ~1e-12 relative (C is accurate to ~1e-15
+    absolute, 1 - C rounds at 1e-16) and agrees with the dps = 30 face to the same tolerance."""
+    from qmf_sym.activations import by_name
+
+    act = by_name(act) if isinstance(act, str) else act
+    a, b = M.fixed_point(act, sw, sb), M.fixed_point(act, sw, sb, dps=30)
+    assert 0.1 < a.deficit < 1
+    assert a.deficit == pytest.approx(1 - a.C, rel=1e-12)
+    assert a.deficit == pytest.approx(float(b.deficit), rel=1e-12)
+
+
+def test_fixed_point_deficit_where_C_is_exact():
+    """C* = 1 exactly (the ordered phase chi_1 <= 1 of tanh) gives deficit 0; C* = 0 (an odd phi at sigma_b = 0)
+    gives 1, in both faces; a FixedPoint built positionally without it has deficit 1 - C."""
+    from qmf_sym.activations import by_name
+
+    for dps in (None, 30):
+        assert M.fixed_point(by_name("tanh"), 0.8, 0.05, dps=dps).deficit == 0
+        assert M.fixed_point(by_name("tanh"), 1.5, 0.0, dps=dps).deficit == 1
+        assert M.fixed_point(Staircase.uniform(4), 1.5, 0.0, dps=dps).deficit == 1
+    assert M.FixedPoint(1.0, 0.25, 0.5, 1.0).deficit is None
+    assert M.FixedPoint(1.0, 0.25, 0.5, 1.0, math.inf, 0.5).deficit == 0.5
+
+
 def test_depth_scale():
     assert M.depth_scale(math.exp(-0.5)) == pytest.approx(2.0, rel=1e-15)
     assert M.depth_scale(1.0) == math.inf

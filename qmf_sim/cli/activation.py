@@ -55,6 +55,7 @@ def _cmd_fixed_point(args):
           + (f", {args.dps} digits" if args.dps else ", float64") + ":")
     print(f"  Q_star = {_fmt(rep, 'Q_star')}")
     print(f"  C_star = {_fmt(rep, 'C_star')}")
+    print(f"  one_minus_C_star = {_fmt(rep, 'one_minus_C_star')}   (1 - C*, from the root itself)")
     print(f"  chi    = {_fmt(rep, 'chi')}   (eq. 6, slope of the C-map at C*)")
     if rep["chi_1"] is None:
         print(f"  chi_1  = {rep['chi_1_note'] or 'not available'}")
@@ -69,7 +70,7 @@ def _cmd_fixed_point(args):
 def add_commands(subparsers):
     p = subparsers.add_parser(
         "fixed-point",
-        help="Q*, C*, chi, chi_1, xi of any activation (tanh, erf, relu, hardtanh, sign, staircase)",
+        help="Q*, C*, 1 - C*, chi, chi_1, xi of any activation (tanh, erf, relu, hardtanh, sign, staircase)",
         description="The stable fixed point (Q*, C*) of the mean-field map (paper 1, eq. 4-5) for one activation, "
         "with chi (eq. 6), chi_1 (the slope at C = 1, where it exists: not for staircases) and xi (eq. 7).")
     p.add_argument("--activation", type=activation_name, required=True, help=f"one of {', '.join(NAMES)}")

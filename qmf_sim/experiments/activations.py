@@ -82,10 +82,12 @@ def _f(x):
 
 # ============================================================================ one fixed point (the CLI)
 def fixed_point_report(name, levels, sigma_w, sigma_b=0.0, dps=None) -> dict:
-    """Q*, C*, chi (eq. 6), chi_1 (the slope at C = 1, where it exists: not for staircases), xi (eq. 7) of
-    the activation ``name`` at (sigma_w, sigma_b), from :func:`qmf_sym.maps.fixed_point`; with ``dps`` the
-    values also as strings of ``dps`` significant digits (``digits``).  ``levels``: N for ``staircase``,
-    levels=None for the others (:func:`make_activation`, whose messages name ``--activation`` / ``--levels``)."""
+    """Q*, C*, 1 - C* (``one_minus_C_star``: the solver's root itself, :class:`qmf_sym.maps.FixedPoint`'s
+    ``deficit``, non-zero where float64 rounds C* to 1), chi (eq. 6), chi_1 (the slope at C = 1, where it
+    exists: not for staircases), xi (eq. 7) of the activation ``name`` at (sigma_w, sigma_b), from
+    :func:`qmf_sym.maps.fixed_point`; with ``dps`` the values also as strings of ``dps`` significant digits
+    (``digits``).  ``levels``: N for ``staircase``, levels=None for the others (:func:`make_activation`, whose
+    messages name ``--activation`` / ``--levels``)."""
     from qmf_sym import maps
     from qmf_sym.activations import Staircase
 
@@ -98,14 +100,16 @@ def fixed_point_report(name, levels, sigma_w, sigma_b=0.0, dps=None) -> dict:
         if chi1 is None and hasattr(maps, "chi_1"):
             chi1 = maps.chi_1(act, fp.Q, sigma_w)
     out = {"activation": name, "levels": levels, "sigma_w": float(sigma_w), "sigma_b": float(sigma_b),
-           "dps": dps, "Q_star": _f(fp.Q), "C_star": _f(fp.C), "chi": _f(fp.chi),
+           "dps": dps, "Q_star": _f(fp.Q), "C_star": _f(fp.C),
+           "one_minus_C_star": _f(fp.deficit), "chi": _f(fp.chi),
            "chi_1": None if chi1 is None else _f(chi1),
            "chi_1_note": "does not exist (staircase)" if stair else None, "xi": _f(fp.xi)}
     if dps is not None:
         import mpmath
 
         out["digits"] = {k: mpmath.nstr(v, dps) for k, v in
-                         (("Q_star", fp.Q), ("C_star", fp.C), ("chi", fp.chi), ("chi_1", chi1), ("xi", fp.xi))
+                         (("Q_star", fp.Q), ("C_star", fp.C), ("one_minus_C_star", fp.deficit), ("chi", fp.chi),
+                          ("chi_1", chi1), ("xi", fp.xi))
                          if v is not None}
     return out
 
