@@ -629,6 +629,12 @@ def _fixed_deficit_f64(act, Q, sigma_w, sigma_b):
     return 0.0  # no fixed point below 1: correlations collapse to C* = 1
 
 
+def _corr_at(dlt):
+    """The correlation argument of the maps at a fixed point with 1 - C* = ``dlt``: the deficit itself (no
+    rounding of 1 - (1 - dlt)) unless C* is 0 or 1 exactly."""
+    return dict(deficit=dlt) if 0 < dlt < 1 else dict(C=1.0 - dlt)
+
+
 def _deficit_root_mp(act, Qm, d64, sw, sb):
     """1 - C* at the working precision from the float64 root ``d64``: d = 1 - M(1 - d) (eq. 5 in 1 - C), solved in
     units of d64 (findroot's tolerance is absolute, and 1 - C* can be 1e-32: chi ~ 1/sqrt(1 - C*) kept only 13
@@ -692,7 +698,7 @@ def fixed_point(act, sigma_w, sigma_b=0, dps=None):
     C = 1.0 - dlt
     # chi from the root 1 - C* itself (C = 1 - (1 - C*) rounds away log10(1/(1 - C*)) of its digits, and chi
     # ~ 1/sqrt(1 - C*) near 1: 1.5e-8 relative at 1 - C* = 1.5e-8)
-    corr = dict(deficit=dlt) if 0 < dlt < 1 else dict(C=C)
+    corr = _corr_at(dlt)
     if dps is None:
         with np.errstate(over="ignore", under="ignore"):  # out of range: the ValueError below says so
             Q = q * s * s
@@ -800,11 +806,11 @@ def _fixed_point_continuous(act, sigma_w, sigma_b, dps):
     if dps is None:
         if C >= 1.0:
             return FixedPoint(q, 1.0, c1, float(_depth_f64(c1)) if c1 < 1 else np.inf, c1, 0.0)
-        x = float(_chi_f64(act, q, C, sigma_w))
+        x = float(_chi_f64(act, q, sigma_w=sigma_w, **_corr_at(dlt)))
         # the scan's F(1 - d) = M - 1 + d is absolute-accurate (~4 eps), and F' = 1 - chi at the root: the error of
         # 1 - C* is ~4 eps / (1 - chi) (measured for erf: 10-40x below this estimate; xi's error ~2x that of
         # 1 - C*).  Just above the edge of chaos (chi_1 = 1 + 1e-9 for erf) 1 - C* was 3x off and xi 5x, silently
-        if C > 0 and not 4 * np.finfo(float).eps / max(1.0 - x, 1e-300) <= C_STAR_RTOL * (1.0 - C):
+        if C > 0 and not 4 * np.finfo(float).eps / max(1.0 - x, 1e-300) <= C_STAR_RTOL * dlt:
             raise ValueError(f"C* = 1 - {1 - C:.3g} for {act.name} at sigma_w={sigma_w!r}, sigma_b={sigma_b!r} is "
                              f"ill-conditioned in float64 (chi = 1 - {1 - x:.2g}: so close to the edge of chaos that "
                              f"1 - C* would carry an error above {C_STAR_RTOL:g} of itself); pass dps=k")
